@@ -1,0 +1,94 @@
+package seclog
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+)
+
+// MaxValueLen is the longest value, in bytes, that a field taken from a
+// request may have in a security event. Longer values are cut and marked
+// with the number of bytes left out, so a hostile header cannot fill a disk.
+const MaxValueLen = 256
+
+// Sanitize makes a value from a request safe to log. It cuts the value to
+// [MaxValueLen] bytes, on a UTF-8 boundary, and marks the cut as
+// "…[+N bytes]"; it escapes control characters (C0, DEL and C1), invalid
+// UTF-8 and the backslash itself as \xNN, \u00NN or \\, so that no log line
+// can be forged with CR, LF or terminal escape sequences and the escaping
+// stays unambiguous. A value that needs no change is returned as it is,
+// without allocating.
+func Sanitize(s string) string {
+	if len(s) <= MaxValueLen && clean(s) {
+		return s
+	}
+	return sanitizeSlow(s)
+}
+
+// clean reports whether s has nothing to escape.
+func clean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			// Check the whole rune: invalid UTF-8 and C1 controls need escaping.
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 || r >= 0x80 && r <= 0x9f {
+				return false
+			}
+			i += size - 1
+		}
+	}
+	return true
+}
+
+const hexDigits = "0123456789abcdef"
+
+func sanitizeSlow(s string) string {
+	b := make([]byte, 0, min(len(s), MaxValueLen)+16)
+	i := 0
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var esc [6]byte
+		n := 0
+		switch {
+		case r == utf8.RuneError && size == 1:
+			esc, n = [6]byte{'\\', 'x', hexDigits[s[i]>>4], hexDigits[s[i]&0xf]}, 4
+		case r < 0x20 || r == 0x7f:
+			esc, n = [6]byte{'\\', 'x', hexDigits[byte(r)>>4], hexDigits[byte(r)&0xf]}, 4
+		case r >= 0x80 && r <= 0x9f:
+			esc, n = [6]byte{'\\', 'u', '0', '0', hexDigits[byte(r)>>4], hexDigits[byte(r)&0xf]}, 6
+		case r == '\\':
+			esc, n = [6]byte{'\\', '\\'}, 2
+		}
+		if n == 0 {
+			if len(b)+size > MaxValueLen {
+				break
+			}
+			b = append(b, s[i:i+size]...)
+		} else {
+			if len(b)+n > MaxValueLen {
+				break
+			}
+			b = append(b, esc[:n]...)
+		}
+		i += size
+	}
+	if i < len(s) {
+		b = append(b, "…[+"...)
+		b = strconv.AppendInt(b, int64(len(s)-i), 10)
+		b = append(b, " bytes]"...)
+	}
+	return string(b)
+}
+
+// String is a zap field for a value taken from a request (a header, a path,
+// a query parameter, a user name typed into a form): the value is passed
+// through [Sanitize]. Use it for every field whose value an attacker could
+// choose.
+func String(key, value string) zap.Field {
+	return zap.String(key, Sanitize(value))
+}

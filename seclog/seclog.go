@@ -1,0 +1,296 @@
+// Package seclog is the security logger of the bulwark suite: one logger
+// named "security", one catalog of events, the same fields on every event.
+//
+// Every middleware of the suite logs through a [*Logger]. Build one per
+// application and give it to every package's Config, so that all events
+// share one sampler, one trusted-proxy setting and one way to name the user:
+//
+//	zc := zap.NewProductionConfig()
+//	zc.Sampling = nil // the security logger samples only what may flood
+//	z, _ := zc.Build()
+//	sec, err := seclog.NewWithConfig(seclog.Config{
+//		Logger:         z,
+//		TrustedProxies: []string{"10.0.0.0/8"},
+//	})
+//
+// Events are typed values of the catalog ([Catalog]), each with a name, a
+// level and the OWASP Logging Vocabulary name it maps to; docs/security-events.md
+// lists them all. Values taken from the request are always fields, never part
+// of the message, and are cut to [MaxValueLen] bytes with control characters
+// escaped ([Sanitize]), so a hostile request can neither forge log lines nor
+// fill a disk. Events that an attacker can cause at request rate go through
+// zap's sampler; what it drops is counted ([Logger.Dropped]) and reported by
+// a [SamplingDropped] event.
+package seclog
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Name is the name of the security logger (zap's logger name).
+const Name = "security"
+
+// Sampling configures the flood control of high-volume events (see
+// [Event.HighVolume]). Within each Interval, the first First events of one
+// kind are written, then every Thereafter-th. The zero value means 1s, 20
+// and 100. Events that are not high-volume are never sampled.
+type Sampling struct {
+	// Disabled writes every high-volume event. Do not disable sampling on a
+	// server that faces the Internet.
+	Disabled bool
+	// Interval is the sampling window (default 1s).
+	Interval time.Duration
+	// First is how many events of one kind are written per window before
+	// sampling starts (default 20).
+	First int
+	// Thereafter: after First, every Thereafter-th event is written
+	// (default 100).
+	Thereafter int
+}
+
+// Config configures a [Logger]. The zero value is valid.
+type Config struct {
+	// Logger is the zap logger the events are written to; nil means
+	// zap.L(). The security logger is a child named "security". Give a
+	// logger without its own sampler (zap.NewProduction samples every
+	// message): the security logger samples only high-volume events.
+	Logger *zap.Logger
+	// TrustedProxies lists the reverse proxies (CIDR prefixes or addresses)
+	// whose X-Forwarded-For and X-Forwarded-Proto headers are believed. Empty
+	// means none: the client is the socket's peer.
+	TrustedProxies []string
+	// Sampling is the flood control of high-volume events.
+	Sampling Sampling
+	// User returns the user's id for the "user" field. Nil means the value
+	// stored with [WithUser] in the request's context, or "" for anonymous.
+	User func(r *http.Request) string
+	// RequestID returns the request id for the "request_id" field. Nil means
+	// the X-Request-Id header (as a reverse proxy sets it).
+	RequestID func(r *http.Request) string
+}
+
+// A Logger writes security events. It is safe for concurrent use. The nil
+// *Logger is not valid: use [New] or [NewWithConfig].
+type Logger struct {
+	all       *zap.Logger // every event that is not high-volume
+	sampled   *zap.Logger // high-volume events, through the sampler
+	proxies   *Proxies
+	user      func(*http.Request) string
+	requestID func(*http.Request) string
+	interval  time.Duration
+
+	dropped      []atomic.Uint64 // per catalog index, since start
+	pending      []atomic.Uint64 // per catalog index, not yet reported
+	pendingTotal atomic.Int64
+	lastReport   atomic.Int64 // unix nanoseconds
+}
+
+// New returns a security logger that writes to z (nil means zap.L()) with
+// the default configuration: default sampling, no trusted proxies.
+func New(z *zap.Logger) *Logger {
+	l, err := NewWithConfig(Config{Logger: z})
+	if err != nil {
+		panic(err) // unreachable: the zero Config is valid
+	}
+	return l
+}
+
+// NewWithConfig returns a security logger for cfg. It reports an error for
+// a trusted proxy that is not an address or CIDR prefix, or for negative
+// sampling values.
+func NewWithConfig(cfg Config) (*Logger, error) {
+	z := cfg.Logger
+	if z == nil {
+		z = zap.L()
+	}
+	if z.Name() != Name {
+		z = z.Named(Name)
+	}
+	proxies, err := ParseProxies(cfg.TrustedProxies...)
+	if err != nil {
+		return nil, err
+	}
+	s := cfg.Sampling
+	if s.Interval < 0 || s.First < 0 || s.Thereafter < 0 {
+		return nil, errors.New("seclog: Sampling: Interval, First and Thereafter must not be negative (0 means the default)")
+	}
+	if s.Interval == 0 {
+		s.Interval = time.Second
+	}
+	if s.First == 0 {
+		s.First = 20
+	}
+	if s.Thereafter == 0 {
+		s.Thereafter = 100
+	}
+	l := &Logger{
+		all:       z,
+		proxies:   proxies,
+		user:      cfg.User,
+		requestID: cfg.RequestID,
+		interval:  s.Interval,
+		dropped:   make([]atomic.Uint64, len(catalog)),
+		pending:   make([]atomic.Uint64, len(catalog)),
+	}
+	if l.user == nil {
+		l.user = userFromContext
+	}
+	if l.requestID == nil {
+		l.requestID = requestIDHeader
+	}
+	l.sampled = z
+	if !s.Disabled {
+		hook := zapcore.SamplerHook(func(e zapcore.Entry, d zapcore.SamplingDecision) {
+			if d&zapcore.LogDropped == 0 {
+				return
+			}
+			if ev, ok := byName[e.Message]; ok {
+				l.dropped[ev.index].Add(1)
+				l.pending[ev.index].Add(1)
+				l.pendingTotal.Add(1)
+			}
+		})
+		l.sampled = z.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+			return zapcore.NewSamplerWithOptions(c, s.Interval, s.First, s.Thereafter, hook)
+		}))
+	}
+	return l, nil
+}
+
+var byName map[string]*Event
+
+func init() {
+	byName = make(map[string]*Event, len(catalog))
+	for _, e := range catalog {
+		byName[e.Name] = e
+	}
+}
+
+// Log writes one event. r is the request the event is about (nil for an
+// event that concerns no request, such as [SystemStartup]); the common
+// fields are taken from it. fields are the event's own fields (see
+// [Event.Fields]); write every value an attacker could choose with
+// [String], which bounds and escapes it.
+func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
+	if l.pendingTotal.Load() > 0 {
+		l.reportDropped(false)
+	}
+	z := l.all
+	if ev.HighVolume {
+		z = l.sampled
+	}
+	ce := z.Check(ev.Level, ev.Name)
+	if ce == nil {
+		return
+	}
+	var buf [12]zap.Field
+	fs := append(buf[:0], zap.String("event", ev.Name), zap.String("owasp", string(ev.OWASP)))
+	if r != nil {
+		path := ""
+		if r.URL != nil {
+			path = r.URL.EscapedPath()
+		}
+		fs = append(fs,
+			String("method", r.Method),
+			String("path", path),
+			zap.Stringer("remote_ip", l.proxies.ClientIP(r)),
+			String("user", l.user(r)),
+			String("request_id", l.requestID(r)),
+		)
+	}
+	if len(fs)+len(fields) <= cap(buf) {
+		fs = append(fs, fields...)
+	} else {
+		fs = append(fs[:len(fs):len(fs)], fields...)
+	}
+	ce.Write(fs...)
+}
+
+// ReportDropped writes a [SamplingDropped] event for each kind of event the
+// sampler dropped since the last report, now, whatever the interval. Call it
+// before a process stops; otherwise reports are written by [Logger.Log], at
+// most once per sampling interval.
+func (l *Logger) ReportDropped() {
+	l.reportDropped(true)
+}
+
+func (l *Logger) reportDropped(force bool) {
+	now := time.Now().UnixNano()
+	last := l.lastReport.Load()
+	if !force && now-last < int64(l.interval) {
+		return
+	}
+	if !l.lastReport.CompareAndSwap(last, now) {
+		return
+	}
+	for i := range l.pending {
+		n := l.pending[i].Swap(0)
+		if n == 0 {
+			continue
+		}
+		l.pendingTotal.Add(-int64(n))
+		if ce := l.all.Check(SamplingDropped.Level, SamplingDropped.Name); ce != nil {
+			ce.Write(
+				zap.String("event", SamplingDropped.Name),
+				zap.String("owasp", string(SamplingDropped.OWASP)),
+				zap.String("dropped_event", catalog[i].Name),
+				zap.Uint64("dropped", n),
+				zap.Uint64("dropped_total", l.dropped[i].Load()),
+			)
+		}
+	}
+}
+
+// Dropped returns how many events of each kind the sampler has dropped
+// since the logger was made, by event name; kinds with none are left out.
+// Export it to your metrics to see a flood that the log only samples.
+func (l *Logger) Dropped() map[string]uint64 {
+	m := make(map[string]uint64)
+	for i := range l.dropped {
+		if n := l.dropped[i].Load(); n > 0 {
+			m[catalog[i].Name] = n
+		}
+	}
+	return m
+}
+
+// Proxies returns the trusted-proxy setting, for packages that decide on
+// the client's address or scheme.
+func (l *Logger) Proxies() *Proxies { return l.proxies }
+
+// ClientIP returns the client's address as [Proxies.ClientIP] decides it.
+func (l *Logger) ClientIP(r *http.Request) netip.Addr { return l.proxies.ClientIP(r) }
+
+// IsHTTPS reports whether the client's request came over HTTPS, as
+// [Proxies.IsHTTPS] decides it.
+func (l *Logger) IsHTTPS(r *http.Request) bool { return l.proxies.IsHTTPS(r) }
+
+// Zap returns the underlying zap logger named "security", for events that
+// are not in the catalog (configuration warnings at startup, say).
+func (l *Logger) Zap() *zap.Logger { return l.all }
+
+type userKey struct{}
+
+// WithUser returns a copy of ctx that names the request's user for the
+// "user" field of security events (when [Config.User] is nil). Identity
+// middleware calls it once the user is known.
+func WithUser(ctx context.Context, user string) context.Context {
+	return context.WithValue(ctx, userKey{}, user)
+}
+
+func userFromContext(r *http.Request) string {
+	u, _ := r.Context().Value(userKey{}).(string)
+	return u
+}
+
+func requestIDHeader(r *http.Request) string {
+	return r.Header.Get("X-Request-Id")
+}
