@@ -1,0 +1,130 @@
+package bulwark
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/unrolled/secure"
+)
+
+// mark is a Middleware that records its name when a request passes.
+type mark struct {
+	name  string
+	trail *[]string
+}
+
+func (m *mark) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*m.trail = append(*m.trail, m.name)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func TestChainOrder(t *testing.T) {
+	var trail []string
+	m := func(name string) *mark { return &mark{name, &trail} }
+	sessions := scs.New()
+	c := Chain{
+		// Filled in an order different from the run order, on purpose.
+		ClearSite:      m("clearsite"),
+		NoCache:        m("nocache"),
+		Referrer:       m("referrer"),
+		CSP:            m("csp"),
+		Profiling:      m("profiling"),
+		PasswordExpiry: m("passwordexpiry"),
+		MFA:            m("mfa"),
+		LoginRequired:  m("loginrequired"),
+		SessionExpiry: MiddlewareFunc(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// The session is loaded before session expiry judges it:
+				// scs panics on Put without LoadAndSave.
+				sessions.Put(r.Context(), "seen", true)
+				trail = append(trail, "sessionexpiry")
+				next.ServeHTTP(w, r)
+			})
+		}),
+		Sessions: sessions,
+		Secure:   secure.New(SecureOptions()),
+	}
+	h := c.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Error("secure headers not set before the application")
+		}
+		trail = append(trail, "app")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	want := []string{"sessionexpiry", "loginrequired", "mfa", "passwordexpiry", "profiling", "csp", "referrer", "nocache", "clearsite", "app"}
+	if !reflect.DeepEqual(trail, want) {
+		t.Errorf("order %v, want %v", trail, want)
+	}
+	if rec.Header().Get("Set-Cookie") == "" {
+		t.Error("session was not saved: Sessions slot not in the chain")
+	}
+}
+
+func TestChainSkipsEmptySlots(t *testing.T) {
+	var trail []string
+	var typedNil *mark // declared, never assigned
+	c := Chain{CSP: typedNil, Referrer: &mark{"referrer", &trail}}
+	h := c.Then(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { trail = append(trail, "app") }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if !reflect.DeepEqual(trail, []string{"referrer", "app"}) {
+		t.Errorf("trail %v", trail)
+	}
+	// The empty chain is the handler itself.
+	var ran bool
+	Chain{}.Then(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true })).
+		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if !ran {
+		t.Error("empty chain did not call the handler")
+	}
+}
+
+func TestSecureOptions(t *testing.T) {
+	h := secure.New(SecureOptions()).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, tc := range []struct {
+		name    string
+		tls     bool
+		proto   string
+		wantSTS string
+	}{
+		{"plain HTTP: no HSTS", false, "", ""},
+		{"TLS", true, "", "max-age=63072000; includeSubDomains"},
+		{"behind a TLS proxy", false, "https", "max-age=63072000; includeSubDomains"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if tc.proto != "" {
+				r.Header.Set("X-Forwarded-Proto", tc.proto)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			want := map[string]string{
+				"Strict-Transport-Security":    tc.wantSTS,
+				"X-Content-Type-Options":       "nosniff",
+				"X-Frame-Options":              "DENY",
+				"X-Xss-Protection":             "0",
+				"Cross-Origin-Opener-Policy":   "same-origin",
+				"Cross-Origin-Resource-Policy": "same-origin",
+				"Content-Security-Policy":      "",
+				"Referrer-Policy":              "",
+			}
+			for k, v := range want {
+				if got := rec.Header().Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if rec.Code != http.StatusOK {
+				t.Errorf("status %d", rec.Code)
+			}
+		})
+	}
+}
