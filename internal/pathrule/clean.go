@@ -1,0 +1,284 @@
+package pathrule
+
+import (
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// Reasons for a [Reject], as found in [Result.Reason] and passed to the
+// onReject callback of [Clean]. They are short, stable and machine-readable:
+// log them as they are.
+const (
+	// ReasonBadRequest: the request has no URL.
+	ReasonBadRequest = "bad-request"
+	// ReasonEmptyPath: the path is empty (an absolute-form target without
+	// a path). ServeMux redirects it to "/".
+	ReasonEmptyPath = "empty-path"
+	// ReasonRelativePath: the path does not start with "/".
+	ReasonRelativePath = "relative-path"
+	// ReasonDotSegment: a "." or ".." segment, written as is or
+	// percent-encoded ("%2e%2e", ".%2e", "..%2f").
+	ReasonDotSegment = "dot-segment"
+	// ReasonDoubleSlash: an empty segment ("//").
+	ReasonDoubleSlash = "double-slash"
+	// ReasonEncodedSlash: "%2F" makes the decoded path unclean ("/%2fadmin"
+	// is "//admin"), or routes it elsewhere than ServeMux, which never
+	// splits at "%2F", does ("/static%2fapp.css").
+	ReasonEncodedSlash = "encoded-slash"
+	// ReasonControlChar: the path, decoded once, holds an ASCII control
+	// character (0x00–0x1F, 0x7F).
+	ReasonControlChar = "control-char"
+	// ReasonRedirect: ServeMux would answer a redirect, such as "/static"
+	// to "/static/" for a rule "/static/".
+	ReasonRedirect = "redirect"
+
+	// The readings that can disagree with ServeMux on a clean path.
+
+	// ReasonDoubleEncoding: decoding until nothing changes ("%252e%252e").
+	ReasonDoubleEncoding = "double-encoding"
+	// ReasonBackslash: "\" read as a separator (Windows, Tomcat, WHATWG).
+	ReasonBackslash = "backslash"
+	// ReasonPathParam: ";…" path parameters stripped from each segment
+	// (Tomcat, Jetty: "..;/", ";jsessionid=").
+	ReasonPathParam = "path-param"
+	// ReasonNUL: the path cut at a NUL that appears after decoding twice.
+	ReasonNUL = "nul"
+	// ReasonCaseFold: path, host and method compared without case.
+	ReasonCaseFold = "case-fold"
+	// ReasonOverlongUTF8: overlong UTF-8 forms read as the ASCII
+	// characters they encode ("%c0%ae" as ".").
+	ReasonOverlongUTF8 = "overlong-utf8"
+	// ReasonQueryInPath: the decoded path cut at "?" or "#".
+	ReasonQueryInPath = "query-in-path"
+	// ReasonNFKC: Unicode compatibility forms read as ASCII (fullwidth
+	// "．" and "／" as "." and "/").
+	ReasonNFKC = "nfkc"
+	// ReasonTrailingDotSpace: trailing dots and spaces dropped from each
+	// segment, as Win32 does.
+	ReasonTrailingDotSpace = "trailing-dot-space"
+	// ReasonTrailingSlash: "/x/" read as "/x" (Spring MVC before 6.0).
+	ReasonTrailingSlash = "trailing-slash"
+	// ReasonRFC3986Dots: RFC 3986 remove_dot_segments, which keeps "//".
+	ReasonRFC3986Dots = "rfc3986-dots"
+	// ReasonCombined: all of the readings above applied together.
+	ReasonCombined = "combined"
+)
+
+// CheckClean is the pure decision of [Clean]: it reports whether the path of
+// r is clean, that is whether ServeMux would route it without a cleaning
+// redirect, the path decoded once holds no control character, and the path
+// decoded once is still clean (path.Clean, keeping a trailing slash, would
+// not change it).
+//
+// When ok is true, cleanPath is the escaped path (r.URL.EscapedPath()).
+// Otherwise reason is one of the Reason constants and cleanPath is the
+// escaped, cleaned path to redirect to, or "" when the request must be
+// refused outright (control characters, no URL, a relative path). A
+// non-empty cleanPath always starts with exactly one "/", never "//" or
+// "/\", so it stays on the site.
+func CheckClean(r *http.Request) (cleanPath, reason string, ok bool) {
+	if r == nil || r.URL == nil {
+		return "", ReasonBadRequest, false
+	}
+	esc := r.URL.EscapedPath()
+	if _, reason = scan(esc, r.URL.Path); reason == "" {
+		return esc, "", true
+	}
+	return redirectTarget(esc, r.URL.Path, reason), reason, false
+}
+
+// Clean returns a middleware that lets only requests with a clean path (see
+// [CheckClean]) through to next. A GET or HEAD request whose path can be
+// cleaned is redirected to the clean path with 307, as ServeMux does,
+// keeping the query; every other refused request gets a 400. onReject, when
+// not nil, is called with the reason for every refused request, before the
+// answer is written: the caller logs the security event there.
+//
+// Put Clean in front of routers other than ServeMux (chi, gorilla/mux), so
+// that they only ever see clean paths.
+func Clean(onReject func(r *http.Request, reason string)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			target, reason, ok := CheckClean(r)
+			if ok {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if onReject != nil {
+				onReject(r, reason)
+			}
+			if target != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				if r.URL.RawQuery != "" {
+					target += "?" + r.URL.RawQuery
+				}
+				w.Header().Set("Location", target)
+				w.WriteHeader(http.StatusTemporaryRedirect)
+				return
+			}
+			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+		})
+	}
+}
+
+// redirectTarget returns the escaped clean path for a request refused with
+// reason, or "" when it must not be redirected.
+func redirectTarget(esc, dec, reason string) string {
+	var target string
+	switch reason {
+	case ReasonEmptyPath:
+		return "/"
+	case ReasonDotSegment, ReasonDoubleSlash, ReasonEncodedSlash:
+		if c := cleanPath(esc); c != esc {
+			target = c // unclean as written: what ServeMux redirects to
+		} else {
+			target = (&url.URL{Path: cleanPath(dec)}).EscapedPath()
+		}
+	default:
+		return ""
+	}
+	if !sameSite(target) {
+		return ""
+	}
+	return target
+}
+
+// sameSite reports whether p is an absolute path that a browser cannot read
+// as a network-path reference: it starts with exactly one "/", not "//" or
+// "/\".
+func sameSite(p string) bool {
+	return len(p) > 0 && p[0] == '/' && (len(p) == 1 || (p[1] != '/' && p[1] != '\\'))
+}
+
+// features are the characters of a clean path that make some reading
+// differ from ServeMux's.
+type features uint16
+
+const (
+	fUpper         features = 1 << iota // A–Z: case-fold
+	fPercent                            // "%" in the decoded path: decodes again
+	fBackslash                          // "\"
+	fSemicolon                          // ";" in the decoded path
+	fNonASCII                           // bytes ≥ 0x80: nfkc, overlong UTF-8, case-fold
+	fQuery                              // "?" or "#" in the decoded path
+	fDot                                // "." or " ": maybe a trailing dot or space
+	fControl                            // a control character
+	fTrailingSlash                      // ends in "/", and is not "/"
+	fEncodedSlash                       // "%2F" in the escaped path
+)
+
+// byteFeatures maps each byte to the feature it reveals.
+var byteFeatures = func() (t [256]features) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = fControl
+	}
+	t[0x7f] = fControl
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = fUpper
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = fNonASCII
+	}
+	t['%'] = fPercent
+	t['\\'] = fBackslash
+	t[';'] = fSemicolon
+	t['?'] = fQuery
+	t['#'] = fQuery
+	t['.'] = fDot
+	t[' '] = fDot
+	return t
+}()
+
+// scan decides whether the path is clean (reason == "") and, if it is,
+// which readings may differ from ServeMux's. esc is the escaped path that
+// ServeMux routes, dec the path decoded once.
+func scan(esc, dec string) (f features, reason string) {
+	if esc == "" {
+		return 0, ReasonEmptyPath
+	}
+	if esc[0] != '/' || dec == "" || dec[0] != '/' {
+		return 0, ReasonRelativePath
+	}
+	for i := 0; i < len(dec); i++ {
+		f |= byteFeatures[dec[i]]
+	}
+	if f&fControl != 0 {
+		return f, ReasonControlChar
+	}
+	if r := uncleanReason(esc); r != "" {
+		return f, r
+	}
+	if esc != dec {
+		if r := uncleanReason(dec); r != "" {
+			if r == ReasonDoubleSlash {
+				r = ReasonEncodedSlash
+			}
+			return f, r
+		}
+		if strings.Contains(esc, "%2F") || strings.Contains(esc, "%2f") {
+			f |= fEncodedSlash
+		}
+	}
+	if len(dec) > 1 && dec[len(dec)-1] == '/' {
+		f |= fTrailingSlash
+	}
+	if f&fDot != 0 && !hasTrailingDotSpace(dec) {
+		f &^= fDot
+	}
+	return f, ""
+}
+
+// uncleanReason returns "" when p (which starts with "/") is clean, as
+// ServeMux's cleanPath would leave it, else the reason it is not.
+func uncleanReason(p string) string {
+	for i := 0; i < len(p); {
+		// p[i] == '/': look at the segment after it.
+		j := strings.IndexByte(p[i+1:], '/')
+		if j < 0 {
+			j = len(p)
+		} else {
+			j += i + 1
+		}
+		switch seg := p[i+1 : j]; seg {
+		case ".", "..":
+			return ReasonDotSegment
+		case "":
+			if j < len(p) {
+				return ReasonDoubleSlash
+			}
+		}
+		i = j
+	}
+	return ""
+}
+
+// hasTrailingDotSpace reports whether a segment of p ends in "." or " ".
+func hasTrailingDotSpace(p string) bool {
+	for i := 1; i < len(p); i++ {
+		if p[i] == '/' && (p[i-1] == '.' || p[i-1] == ' ') {
+			return true
+		}
+	}
+	c := p[len(p)-1]
+	return c == '.' || c == ' '
+}
+
+// cleanPath is ServeMux's cleanPath: path.Clean, keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		if len(p) == len(np)+1 && strings.HasPrefix(p, np) {
+			np = p
+		} else {
+			np += "/"
+		}
+	}
+	return np
+}

@@ -1,0 +1,206 @@
+package pathrule
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// Judge judges r against the rules of s. See the package documentation for
+// the readings; see [Result.Allowed] and [Result.Denied] for the two uses.
+//
+// A clean ASCII path costs one ServeMux lookup and a scan of its bytes;
+// other readings are looked up only when the path has characters that can
+// make them differ (upper case, "%", "\", ";", "?", "#", non-ASCII, a
+// trailing slash, dot or space).
+func (s *Set) Judge(r *http.Request) Result {
+	if r == nil || r.URL == nil {
+		return Result{Verdict: Reject, Reason: ReasonBadRequest}
+	}
+	esc, dec := r.URL.EscapedPath(), r.URL.Path
+	f, reason := scan(esc, dec)
+	if reason != "" {
+		return Result{Verdict: Reject, Reason: reason}
+	}
+	h, _ := s.mux.Handler(r)
+	mk, ok := h.(*marker)
+	if !ok {
+		return Result{Verdict: Reject, Reason: ReasonRedirect}
+	}
+	var pattern string
+	if mk.rule != catchAll {
+		pattern = s.rules[mk.rule]
+	} else if len(s.regexps) > 0 {
+		pattern, _ = s.matchRegexp(dec, false)
+	}
+	matched := pattern != ""
+	if f != 0 || s.needsFold(r) {
+		j := judgement{s: s, r: r, esc: esc, dec: dec, f: f, matched: matched}
+		if reason, other := j.readings(); reason != "" {
+			if pattern == "" {
+				pattern = other
+			}
+			return Result{Verdict: Reject, Pattern: pattern, Reason: reason}
+		}
+	}
+	if matched {
+		return Result{Verdict: Match, Pattern: pattern}
+	}
+	return Result{Verdict: NoMatch}
+}
+
+// Allows reports whether r may pass when s is an allow list: only on an
+// unambiguous Match. It is s.Judge(r).Allowed().
+func (s *Set) Allows(r *http.Request) bool { return s.Judge(r).Allowed() }
+
+// Denies reports whether r must be refused when s is a deny list: on a
+// Match or a Reject. It is s.Judge(r).Denied().
+func (s *Set) Denies(r *http.Request) bool { return s.Judge(r).Denied() }
+
+// needsFold reports whether r must be looked up case-folded even though
+// its path has no upper case.
+func (s *Set) needsFold(r *http.Request) bool {
+	return s.foldAlways || (s.hasMethods && hasLower(r.Method)) || (s.hasHosts && hasUpper(r.Host))
+}
+
+// matchRegexp returns the first regexp rule that matches the clean path p,
+// Django style: from the start of p without its leading "/".
+func (s *Set) matchRegexp(p string, fold bool) (string, bool) {
+	subject := strings.TrimLeft(p, "/")
+	for _, rr := range s.regexps {
+		re := rr.re
+		if fold {
+			re = rr.fold
+		}
+		if re.MatchString(subject) {
+			return s.rules[rr.rule], true
+		}
+	}
+	return "", false
+}
+
+// scratch is a request to look a reading up with, reused to avoid
+// allocating one per reading.
+type scratch struct {
+	req http.Request
+	url url.URL
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// lookup reports the rule that a request like r, with path p (decoded,
+// clean or not), would be routed to, if any. With fold, the method is
+// compared in upper case and the host and p in lower case.
+func (s *Set) lookup(r *http.Request, p string, fold bool) (string, bool) {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	sc.url = url.URL{Path: p}
+	sc.req = http.Request{Method: r.Method, Host: r.Host, URL: &sc.url}
+	muxes := []*http.ServeMux{s.mux}
+	if fold {
+		sc.req.Method = strings.ToUpper(r.Method)
+		sc.req.Host = lower(r.Host)
+		sc.url.Path = lower(p)
+		muxes = s.fold
+	}
+	for _, m := range muxes {
+		h, _ := m.Handler(&sc.req)
+		if mk, ok := h.(*marker); ok && mk.rule != catchAll {
+			return s.rules[mk.rule], true
+		}
+	}
+	if len(s.regexps) > 0 {
+		return s.matchRegexp(sc.url.Path, fold)
+	}
+	return "", false
+}
+
+// judgement holds what the readings of one request share.
+type judgement struct {
+	s        *Set
+	r        *http.Request
+	esc, dec string
+	f        features
+	matched  bool // the ServeMux reading
+
+	full   string // dec decoded until nothing changes
+	fullOK bool   // full converged within maxDecodes
+}
+
+// readings judges the request under every reading its characters can make
+// differ from ServeMux's. It returns the reason naming the first reading
+// that disagrees with j.matched, and the rule that reading matched, if any;
+// or "" when all agree.
+func (j *judgement) readings() (reason, pattern string) {
+	f, dec := j.f, j.dec
+	type reading struct {
+		reason string
+		apply  bool
+		path   func() (string, bool) // the path to look up; false: unknown
+	}
+	if f&fPercent != 0 {
+		j.full, j.fullOK = decodeAll(dec)
+	} else {
+		j.full, j.fullOK = dec, true
+	}
+	full := j.full
+	list := [...]reading{
+		{ReasonEncodedSlash, f&fEncodedSlash != 0, func() (string, bool) { return dec, true }},
+		{ReasonDoubleEncoding, f&fPercent != 0, func() (string, bool) { return cleanPath(full), j.fullOK }},
+		{ReasonBackslash, f&fBackslash != 0, func() (string, bool) { return cleanPath(slashes(dec)), true }},
+		{ReasonBackslash, full != dec && strings.IndexByte(full, '\\') >= 0, func() (string, bool) {
+			return cleanPath(slashes(full)), j.fullOK
+		}},
+		{ReasonPathParam, strings.IndexByte(j.esc, ';') >= 0, func() (string, bool) {
+			return cleanPath(unescapeOnce(stripParams(j.esc))), true
+		}},
+		{ReasonPathParam, f&fSemicolon != 0, func() (string, bool) { return cleanPath(stripParams(dec)), true }},
+		{ReasonNUL, strings.IndexByte(full, 0) >= 0, func() (string, bool) { return cleanPath(cutAt(full, "\x00")), j.fullOK }},
+		{ReasonOverlongUTF8, f&fNonASCII != 0, func() (string, bool) { return cleanPath(overlong(dec)), true }},
+		{ReasonQueryInPath, f&fQuery != 0, func() (string, bool) { return cleanPath(cutAt(dec, "?#")), true }},
+		{ReasonNFKC, f&fNonASCII != 0, func() (string, bool) { return cleanPath(nfkc(dec)), true }},
+		{ReasonTrailingDotSpace, f&fDot != 0, func() (string, bool) { return cleanPath(trimDotSpace(dec)), true }},
+		{ReasonRFC3986Dots, full != dec, func() (string, bool) { return removeDotSegments(full), j.fullOK }},
+		{ReasonCombined, f&(fPercent|fBackslash|fSemicolon|fNonASCII|fQuery|fDot) != 0, j.combined},
+	}
+	for _, rd := range list {
+		if !rd.apply {
+			continue
+		}
+		p, known := rd.path()
+		if !known {
+			return rd.reason, ""
+		}
+		if p == dec && rd.reason != ReasonEncodedSlash {
+			// The same path as ServeMux's reading: when "%2F" made them
+			// differ, the first reading has compared them already.
+			continue
+		}
+		if pat, ok := j.s.lookup(j.r, p, false); ok != j.matched {
+			return rd.reason, pat
+		}
+	}
+	// case-fold and trailing-slash compare with other rules, not other paths.
+	if f&(fUpper|fNonASCII) != 0 || j.s.needsFold(j.r) {
+		if pat, ok := j.s.lookup(j.r, dec, true); ok != j.matched {
+			return ReasonCaseFold, pat
+		}
+	}
+	if f&fTrailingSlash != 0 && !j.matched {
+		if pat, ok := j.s.lookup(j.r, dec[:len(dec)-1], false); ok {
+			return ReasonTrailingSlash, pat
+		}
+	}
+	return "", ""
+}
+
+// combined applies every reading at once: decode until nothing changes,
+// overlong UTF-8 and NFKC forms to ASCII, cut at NUL, "?" and "#", "\" as
+// "/", path parameters stripped, trailing dots and spaces trimmed, cleaned.
+func (j *judgement) combined() (string, bool) {
+	p := nfkc(overlong(j.full))
+	p = cutAt(p, "\x00?#")
+	p = trimDotSpace(stripParams(slashes(p)))
+	return cleanPath(p), j.fullOK
+}

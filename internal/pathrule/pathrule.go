@@ -1,0 +1,315 @@
+// Package pathrule judges requests against allow or deny lists of path rules,
+// exactly as net/http.ServeMux would route them.
+//
+// Rules are written in ServeMux pattern syntax ("/static/", "GET /health",
+// "/users/{id}/avatar", "/{$}", "example.com/x") and compiled once into a
+// ServeMux whose handlers are markers. A request matches a rule only when
+// ServeMux itself would hand it to that rule: never by a string prefix of the
+// raw path, and never when the mux would answer a redirect instead (such as
+// "/static" → "/static/", the confusion of CVE-2025-47910).
+//
+// Matching what ServeMux does is necessary but not enough: the handler behind
+// the rule, a proxy, or a file server may read the same path differently. So a
+// request whose path is not clean (dot segments, "//", encoded dot segments or
+// slashes that make it unclean once decoded, control characters) is never
+// judged a match ([Reject]), and a clean request is judged under several
+// readings used by real servers and frameworks (decoding twice, "\" as a
+// separator, ";" path parameters stripped, case folded, overlong UTF-8,
+// "?" and "#" in the decoded path, NFKC, trailing dots and spaces trimmed,
+// trailing slash ignored, RFC 3986 dot removal). When every reading matches,
+// the verdict is [Match]; when none does, [NoMatch]; when they disagree,
+// [Reject] with a reason naming the reading.
+//
+// The same [Set] serves both uses: as an allow list, a request passes only on
+// [Result.Allowed] (an unambiguous match); as a deny list, it is refused on
+// [Result.Denied] (a match under any reading, or a path that is not clean).
+//
+// [Clean] is the guard that every middleware of the suite puts in front of
+// routers other than ServeMux, so that they only ever see clean paths.
+//
+// The package does not log. Callers log the reasons it returns.
+package pathrule
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// Config lists the rules of a [Set].
+type Config struct {
+	// Patterns are rules in net/http.ServeMux pattern syntax:
+	// "[METHOD ][HOST]/PATH", for example "/static/", "GET /health",
+	// "/users/{id}/avatar", "/{$}" or "example.com/docs/". A pattern "/"
+	// matches every request. Each pattern may be listed once.
+	Patterns []string
+
+	// Regexps are Django-style regular expressions, an explicit option for
+	// porting django-security settings such as LOGIN_EXEMPT_URLS. As in
+	// django-security, an expression is matched against the cleaned,
+	// decoded path without its leading "/" ("login/" for "/login/"), and
+	// matches when it matches at the start (Python's re.match): end it with
+	// "$" to make it exact. The syntax is Go's (RE2): no look-around, and
+	// `\z` instead of `\Z`. Prefer Patterns for new rules.
+	Regexps []string
+}
+
+// Verdict is the outcome of judging a request against a [Set].
+type Verdict uint8
+
+const (
+	// Reject means the request path is not clean, or the mux would redirect
+	// it, or its readings disagree about whether a rule matches. It is the
+	// zero Verdict, so a Result that was never filled in fails closed for
+	// both allow and deny lists.
+	Reject Verdict = iota
+	// NoMatch means no reading of the request matches any rule.
+	NoMatch
+	// Match means every reading of the request matches a rule.
+	Match
+)
+
+// String returns "reject", "no-match" or "match".
+func (v Verdict) String() string {
+	switch v {
+	case Reject:
+		return "reject"
+	case NoMatch:
+		return "no-match"
+	case Match:
+		return "match"
+	}
+	return fmt.Sprintf("Verdict(%d)", uint8(v))
+}
+
+// Result is the judgement of one request.
+type Result struct {
+	// Verdict is Match, NoMatch or Reject.
+	Verdict Verdict
+	// Pattern is the rule that matched, as written in the Config (a
+	// pattern or a regular expression). For a Reject it is the rule that
+	// some reading matched, if any; it is empty for NoMatch.
+	Pattern string
+	// Reason says why a request was rejected, as one of the Reason
+	// constants (for example "dot-segment" or "case-fold"). It is empty
+	// unless Verdict is Reject.
+	Reason string
+}
+
+// Allowed reports whether the request may pass an allow list: only on an
+// unambiguous Match. Everything else fails closed.
+func (res Result) Allowed() bool { return res.Verdict == Match }
+
+// Denied reports whether the request must be refused by a deny list: on a
+// Match, and on a Reject (some reading may reach a denied path, or the path
+// is not clean).
+func (res Result) Denied() bool { return res.Verdict != NoMatch }
+
+// Set is a compiled set of rules. It is safe for concurrent use.
+type Set struct {
+	rules      []string // patterns, then regexps, as written; a marker's index
+	markers    []marker
+	mux        *http.ServeMux
+	fold       []*http.ServeMux // case-folded patterns; more than one on conflicts
+	foldAlways bool             // some pattern has upper case: fold every request
+	hasMethods bool             // some pattern has a method
+	hasHosts   bool             // some pattern has a host
+	regexps    []ruleRegexp
+}
+
+type ruleRegexp struct {
+	rule int // index in Set.rules
+	re   *regexp.Regexp
+	fold *regexp.Regexp // the same, case-insensitive
+}
+
+// marker is the handler registered for each rule. It is never served.
+type marker struct {
+	rule int // index in Set.rules; catchAll for the "no rule" handler
+}
+
+const catchAll = -1
+
+// ServeHTTP answers 404: a marker is only ever compared, never served.
+func (*marker) ServeHTTP(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }
+
+var catchAllMarker = &marker{rule: catchAll}
+
+// Compile validates and compiles the rules of cfg. An error names the
+// pattern or expression and says what is wrong with it: a syntax error, a
+// pattern that conflicts with another (ServeMux would panic), a duplicate,
+// or a path that is not clean and so could never match. An empty Config
+// compiles to a Set that matches nothing.
+func Compile(cfg Config) (*Set, error) {
+	n := len(cfg.Patterns) + len(cfg.Regexps)
+	s := &Set{
+		rules:   make([]string, 0, n),
+		markers: make([]marker, len(cfg.Patterns)),
+		mux:     http.NewServeMux(),
+	}
+	seen := make(map[string]int, len(cfg.Patterns))
+	for i, p := range cfg.Patterns {
+		if j, dup := seen[p]; dup {
+			return nil, fmt.Errorf("pathrule: Patterns[%d] %q: listed twice (also Patterns[%d]); remove one", i, p, j)
+		}
+		seen[p] = i
+		fp, mixedCase, hasMethod, hasHost, err := checkPattern(p)
+		if err == nil {
+			s.markers[i] = marker{rule: i}
+			err = handle(s.mux, p, &s.markers[i])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pathrule: Patterns[%d] %q: %v", i, p, err)
+		}
+		s.rules = append(s.rules, p)
+		s.foldAlways = s.foldAlways || mixedCase
+		s.hasMethods = s.hasMethods || hasMethod
+		s.hasHosts = s.hasHosts || hasHost
+		s.addFold(fp, &s.markers[i])
+	}
+	// The catch-all makes "no rule" a marker too, so that neither 404 nor
+	// 405 handlers are built per request. It cannot be registered when a
+	// rule already matches everything ("/", "/{path...}"): then that rule
+	// is the catch-all.
+	_ = handle(s.mux, "/", catchAllMarker)
+	for _, m := range s.fold {
+		_ = handle(m, "/", catchAllMarker)
+	}
+	for i, src := range cfg.Regexps {
+		re, err := regexp.Compile(`^(?:` + src + `)`)
+		if err != nil {
+			return nil, fmt.Errorf("pathrule: Regexps[%d] %q: %v%s", i, src, err, regexpHint(src))
+		}
+		s.regexps = append(s.regexps, ruleRegexp{
+			rule: len(s.rules),
+			re:   re,
+			fold: regexp.MustCompile(`(?i)^(?:` + src + `)`),
+		})
+		s.rules = append(s.rules, src)
+		s.foldAlways = s.foldAlways || hasUpper(src)
+	}
+	return s, nil
+}
+
+// MustCompile is like [Compile] with Config{Patterns: patterns}, but panics
+// on error. It is meant for tests, examples and package-level variables
+// whose patterns are constants.
+func MustCompile(patterns ...string) *Set {
+	s, err := Compile(Config{Patterns: patterns})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// handle registers h for pattern and turns the panic of ServeMux.Handle into
+// an error.
+func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%s", dropRegisteredAt(fmt.Sprint(v)))
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+// dropRegisteredAt removes the " (registered at file:line)" notes of a
+// ServeMux conflict message: they name this package's source, not the
+// user's configuration.
+func dropRegisteredAt(msg string) string {
+	const note = " (registered at "
+	for {
+		i := strings.Index(msg, note)
+		if i < 0 {
+			return msg
+		}
+		j := strings.IndexByte(msg[i:], ')')
+		if j < 0 {
+			return msg
+		}
+		msg = msg[:i] + msg[i+j+1:]
+	}
+}
+
+// regexpHint suggests the Go spelling of Python-only regexp syntax.
+func regexpHint(src string) string {
+	switch {
+	case strings.Contains(src, `\Z`):
+		return `; write \z instead of \Z`
+	case strings.Contains(src, "(?=") || strings.Contains(src, "(?!") ||
+		strings.Contains(src, "(?<=") || strings.Contains(src, "(?<!"):
+		return "; Go's regexp has no look-around: write the rule as a ServeMux pattern, or list the cases"
+	}
+	return ""
+}
+
+// checkPattern rejects patterns ServeMux accepts but that can never match
+// (a path that is not clean), and returns the case-folded form of the
+// pattern: method in upper case, host and literal path segments in lower
+// case, wildcard names as written. mixedCase reports whether folding changed
+// the pattern: then a request in lower case may match it only when folded.
+func checkPattern(p string) (folded string, mixedCase, hasMethod, hasHost bool, err error) {
+	method, rest := "", p
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		method, rest = p[:i], strings.TrimLeft(p[i+1:], " \t")
+	}
+	slash := strings.IndexByte(rest, '/')
+	if slash < 0 {
+		return p, false, false, false, nil // ServeMux explains the syntax error
+	}
+	host, pth := rest[:slash], rest[slash:]
+	hasMethod, hasHost = method != "", host != ""
+	if method != "CONNECT" && cleanPath(pth) != pth {
+		return "", false, false, false, fmt.Errorf("path %q is not clean, so no request can match it; write %q", pth, cleanPath(pth))
+	}
+	var b strings.Builder
+	b.WriteString(strings.ToLower(host))
+	for _, seg := range strings.Split(pth[1:], "/") {
+		b.WriteByte('/')
+		if strings.HasPrefix(seg, "{") {
+			b.WriteString(seg)
+		} else {
+			b.WriteString(foldSegment(seg))
+		}
+	}
+	hostPath, upper := b.String(), strings.ToUpper(method)
+	mixedCase = upper != method || hostPath != host+pth
+	folded = hostPath
+	if method != "" {
+		folded = upper + " " + hostPath
+	}
+	return folded, mixedCase, hasMethod, hasHost, nil
+}
+
+// foldSegment lower-cases a literal pattern segment, looking through its
+// percent escapes (ServeMux unescapes literal segments).
+func foldSegment(seg string) string {
+	if strings.IndexByte(seg, '%') < 0 {
+		return lower(seg)
+	}
+	dec := unescapeOnce(seg)
+	low := lower(dec)
+	if low == dec {
+		return seg
+	}
+	return escapeSegment(low)
+}
+
+// addFold registers the case-folded pattern fp in the first fold mux that
+// takes it. Patterns that differ only in case fold to the same pattern: the
+// first one stands for all. Folding can make two patterns overlap that did
+// not before; such a pattern goes to another mux.
+func (s *Set) addFold(fp string, h *marker) {
+	for _, m := range s.fold {
+		err := handle(m, fp, h)
+		if err == nil || strings.Contains(err.Error(), "matches the same requests as") {
+			return
+		}
+	}
+	m := http.NewServeMux()
+	if err := handle(m, fp, h); err == nil {
+		s.fold = append(s.fold, m)
+	}
+}
