@@ -36,8 +36,8 @@ import (
 // dropped) when the subtest ends.
 func ForEachDialect(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+	t.Run("sqlite", func(t *testing.T) { t.Helper(); fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { t.Helper(); fn(t, Postgres(t)) })
 }
 
 // SQLite opens a fresh SQLite database in t.TempDir(), closed when the test
