@@ -59,6 +59,7 @@ func TestOpenPing(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
 	tests := []struct{ dsn, want string }{
 		{"", "empty DSN"},
 		{"   ", "empty DSN"},
@@ -67,7 +68,7 @@ func TestOpenErrors(t *testing.T) {
 		{"postgres:db", "must be a URL, postgres://user@host:port/database"},
 		{"sqlite:", "names no file"},
 		{"file:?mode=memory", "names no file"},
-		{"sqlite:x.db?_journal_mode=SIDEWAYS", "_journal_mode"},
+		{"sqlite:" + filepath.Join(dir, "x.db") + "?_journal_mode=SIDEWAYS", "_journal_mode"},
 		{"sqlite:" + filepath.Join("/nonexistent-dir-bulwark", "x.db"), "does its directory exist"},
 		{"postgres://u@h/db?pool_max_conns=zero", "PostgreSQL DSN"},
 	}
