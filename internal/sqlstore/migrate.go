@@ -75,7 +75,9 @@ var (
 //	migrations, _ := fs.Sub(migrationFiles, "migrations")
 //
 // Each missing version is applied in its own write transaction with its row
-// in [MigrationsTable]. Instances that start together are safe: on
+// in [MigrationsTable], so a version that fails leaves nothing behind, and a
+// migration cannot hold what PostgreSQL refuses in a transaction (CREATE
+// INDEX CONCURRENTLY) nor change SQLite's foreign_keys setting. Instances that start together are safe: on
 // PostgreSQL each transaction holds an advisory lock (pg_advisory_xact_lock)
 // and reads the version again under it; on SQLite the transactions begin
 // IMMEDIATE. Migrate refuses malformed migrations before touching the

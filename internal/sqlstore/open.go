@@ -39,7 +39,8 @@ const BusyTimeoutMillis = 5000
 // package documentation). Write transactions always begin IMMEDIATE.
 // ":memory:" (or a file: URI with mode=memory) opens a private in-memory
 // database on one connection, shared by [DB.Reader] and [DB.Writer]: for
-// tests and examples, gone when the DB is closed.
+// tests and examples, gone when the DB is closed. With one connection, close
+// a *sql.Rows before the next statement, or that statement waits forever.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	t, err := parseDSN(dsn)
 	if err != nil {

@@ -71,6 +71,7 @@ func TestOpenErrors(t *testing.T) {
 		{"sqlite:" + filepath.Join(dir, "x.db") + "?_journal_mode=SIDEWAYS", "_journal_mode"},
 		{"sqlite:" + filepath.Join("/nonexistent-dir-bulwark", "x.db"), "does its directory exist"},
 		{"postgres://u@h/db?pool_max_conns=zero", "PostgreSQL DSN"},
+		{"postgres://u:secret@127.0.0.1:1/db?sslmode=disable&connect_timeout=5", "connect to PostgreSQL"},
 	}
 	for _, tt := range tests {
 		db, err := sqlstore.Open(t.Context(), tt.dsn)
@@ -79,7 +80,7 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("Open(%q) succeeded", tt.dsn)
 			continue
 		}
-		if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "sqlstore: ") {
+		if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "sqlstore: ") || strings.Contains(err.Error(), "secret") {
 			t.Errorf("Open(%q) error = %q, want it to contain %q", tt.dsn, err, tt.want)
 		}
 	}
