@@ -154,7 +154,7 @@ func Compile(cfg Config) (*Set, error) {
 			return nil, fmt.Errorf("pathrule: Patterns[%d] %q: listed twice (also Patterns[%d]); remove one", i, p, j)
 		}
 		seen[p] = i
-		fp, mixedCase, hasMethod, hasHost, err := checkPattern(p)
+		info, err := checkPattern(p)
 		if err == nil {
 			s.markers[i] = marker{rule: i}
 			err = handle(s.mux, p, &s.markers[i])
@@ -163,10 +163,10 @@ func Compile(cfg Config) (*Set, error) {
 			return nil, fmt.Errorf("pathrule: Patterns[%d] %q: %v", i, p, err)
 		}
 		s.rules = append(s.rules, p)
-		s.foldAlways = s.foldAlways || mixedCase
-		s.hasMethods = s.hasMethods || hasMethod
-		s.hasHosts = s.hasHosts || hasHost
-		s.addFold(fp, &s.markers[i])
+		s.foldAlways = s.foldAlways || info.mixedCase
+		s.hasMethods = s.hasMethods || info.method
+		s.hasHosts = s.hasHosts || info.host
+		s.addFold(info.folded, &s.markers[i])
 	}
 	// The catch-all makes "no rule" a marker too, so that neither 404 nor
 	// 405 handlers are built per request. It cannot be registered when a
@@ -245,24 +245,40 @@ func regexpHint(src string) string {
 	return ""
 }
 
-// checkPattern rejects patterns ServeMux accepts but that can never match
-// (a path that is not clean), and returns the case-folded form of the
-// pattern: method in upper case, host and literal path segments in lower
-// case, wildcard names as written. mixedCase reports whether folding changed
-// the pattern: then a request in lower case may match it only when folded.
-func checkPattern(p string) (folded string, mixedCase, hasMethod, hasHost bool, err error) {
+// patternInfo is what Compile learns from a pattern.
+type patternInfo struct {
+	// folded is the case-folded pattern: method in upper case, host and
+	// literal path segments in lower case, wildcard names as written.
+	folded string
+	// mixedCase reports whether folding changed the pattern: then a
+	// request in lower case may match it only when folded.
+	mixedCase bool
+	// method and host report whether the pattern has them.
+	method, host bool
+}
+
+// checkPattern rejects patterns that ServeMux accepts but that are surely
+// mistakes (a path that is not clean, which can never match; a method
+// written without its space, which reads as a host) and describes p. It
+// leaves syntax errors to ServeMux.
+func checkPattern(p string) (info patternInfo, err error) {
 	method, rest := "", p
 	if i := strings.IndexAny(p, " \t"); i >= 0 {
 		method, rest = p[:i], strings.TrimLeft(p[i+1:], " \t")
 	}
 	slash := strings.IndexByte(rest, '/')
 	if slash < 0 {
-		return p, false, false, false, nil // ServeMux explains the syntax error
+		return patternInfo{folded: p}, nil // ServeMux explains the syntax error
 	}
 	host, pth := rest[:slash], rest[slash:]
-	hasMethod, hasHost = method != "", host != ""
+	if strings.ContainsAny(host, " \t") {
+		return info, fmt.Errorf("host %q has a space: write [METHOD ][HOST]/PATH, one space after the method", host)
+	}
+	if method == "" && isMethod(host) {
+		return info, fmt.Errorf("host %q looks like a method: write %q", host, host+" "+pth)
+	}
 	if method != "CONNECT" && cleanPath(pth) != pth {
-		return "", false, false, false, fmt.Errorf("path %q is not clean, so no request can match it; write %q", pth, cleanPath(pth))
+		return info, fmt.Errorf("path %q is not clean, so no request can match it; write %q", pth, cleanPath(pth))
 	}
 	var b strings.Builder
 	b.WriteString(strings.ToLower(host))
@@ -275,12 +291,26 @@ func checkPattern(p string) (folded string, mixedCase, hasMethod, hasHost bool, 
 		}
 	}
 	hostPath, upper := b.String(), strings.ToUpper(method)
-	mixedCase = upper != method || hostPath != host+pth
-	folded = hostPath
-	if method != "" {
-		folded = upper + " " + hostPath
+	info = patternInfo{
+		folded:    hostPath,
+		mixedCase: upper != method || hostPath != host+pth,
+		method:    method != "",
+		host:      host != "",
 	}
-	return folded, mixedCase, hasMethod, hasHost, nil
+	if method != "" {
+		info.folded = upper + " " + hostPath
+	}
+	return info, nil
+}
+
+// isMethod reports whether s is a standard HTTP method.
+func isMethod(s string) bool {
+	switch s {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 // foldSegment lower-cases a literal pattern segment, looking through its
