@@ -35,6 +35,9 @@ func (s *Set) Judge(r *http.Request) Result {
 		pattern, _ = s.matchRegexp(dec, false)
 	}
 	matched := pattern != ""
+	if matched {
+		f &^= fTrailingSlash // "/x/" read as "/x" only matters on a miss
+	}
 	if f != 0 || s.needsFold(r) {
 		j := judgement{s: s, r: r, esc: esc, dec: dec, f: f, matched: matched}
 		if reason, other := j.readings(); reason != "" {
