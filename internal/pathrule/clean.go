@@ -82,8 +82,8 @@ func CheckClean(r *http.Request) (cleanPath, reason string, ok bool) {
 	if r == nil || r.URL == nil {
 		return "", ReasonBadRequest, false
 	}
-	esc := r.URL.EscapedPath()
-	if _, reason = scan(esc, r.URL.Path); reason == "" {
+	esc, _, reason := scan(r.URL)
+	if reason == "" {
 		return esc, "", true
 	}
 	return redirectTarget(esc, r.URL.Path, reason), reason, false
@@ -163,62 +163,85 @@ const (
 	fNonASCII                           // bytes ≥ 0x80: nfkc, overlong UTF-8, case-fold
 	fQuery                              // "?" or "#" in the decoded path
 	fDot                                // "." or " ": maybe a trailing dot or space
-	fControl                            // a control character
 	fTrailingSlash                      // ends in "/", and is not "/"
 	fEncodedSlash                       // "%2F" in the escaped path
+
+	// Not features of a reading: what the scan must know.
+	fControl // a control character
+	fEscape  // a byte that EscapedPath escapes
 )
 
-// byteFeatures maps each byte to the feature it reveals.
+// readingFeatures are the features that make some reading worth a lookup.
+const readingFeatures = fUpper | fPercent | fBackslash | fSemicolon | fNonASCII | fQuery | fDot | fTrailingSlash | fEncodedSlash
+
+// byteFeatures maps each byte to the features it reveals.
 var byteFeatures = func() (t [256]features) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = fControl
+	for c := range 256 {
+		t[c] = fEscape
 	}
-	t[0x7f] = fControl
+	for _, c := range []byte("$&+,-./:;=@_~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+		t[c] = 0
+	}
+	for c := 0; c < 0x20; c++ {
+		t[c] |= fControl
+	}
+	t[0x7f] |= fControl
 	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = fUpper
+		t[c] |= fUpper
 	}
 	for c := 0x80; c < 0x100; c++ {
-		t[c] = fNonASCII
+		t[c] |= fNonASCII
 	}
-	t['%'] = fPercent
-	t['\\'] = fBackslash
-	t[';'] = fSemicolon
-	t['?'] = fQuery
-	t['#'] = fQuery
-	t['.'] = fDot
-	t[' '] = fDot
+	t['%'] |= fPercent
+	t['\\'] |= fBackslash
+	t[';'] |= fSemicolon
+	t['?'] |= fQuery
+	t['#'] |= fQuery
+	t['.'] |= fDot
+	t[' '] |= fDot
 	return t
 }()
 
-// scan decides whether the path is clean (reason == "") and, if it is,
-// which readings may differ from ServeMux's. esc is the escaped path that
-// ServeMux routes, dec the path decoded once.
-func scan(esc, dec string) (f features, reason string) {
-	if esc == "" {
-		return 0, ReasonEmptyPath
-	}
-	if esc[0] != '/' || dec == "" || dec[0] != '/' {
-		return 0, ReasonRelativePath
-	}
+// scan decides whether the path of u is clean (reason == "") and, if it
+// is, which readings may differ from ServeMux's. It returns the escaped
+// path, which ServeMux routes. A clean ASCII path costs one pass over its
+// bytes.
+func scan(u *url.URL) (esc string, f features, reason string) {
+	dec := u.Path
+	unclean := "" // why dec is not clean
 	for i := 0; i < len(dec); i++ {
-		f |= byteFeatures[dec[i]]
+		c := dec[i]
+		f |= byteFeatures[c]
+		if c == '/' && unclean == "" {
+			unclean = segmentReason(dec[i+1:])
+		}
 	}
-	if f&fControl != 0 {
-		return f, ReasonControlChar
+	if u.RawPath == "" && f&fEscape == 0 {
+		esc = dec // what EscapedPath would return, without a second pass
+	} else {
+		esc = u.EscapedPath()
 	}
-	if r := uncleanReason(esc); r != "" {
-		return f, r
+	switch {
+	case esc == "":
+		return esc, 0, ReasonEmptyPath
+	case esc[0] != '/' || dec == "" || dec[0] != '/':
+		return esc, 0, ReasonRelativePath
+	case f&fControl != 0:
+		return esc, f, ReasonControlChar
 	}
 	if esc != dec {
-		if r := uncleanReason(dec); r != "" {
-			if r == ReasonDoubleSlash {
-				r = ReasonEncodedSlash
-			}
-			return f, r
+		if r := uncleanReason(esc); r != "" {
+			return esc, f, r
+		}
+		if unclean == ReasonDoubleSlash {
+			unclean = ReasonEncodedSlash
 		}
 		if strings.Contains(esc, "%2F") || strings.Contains(esc, "%2f") {
 			f |= fEncodedSlash
 		}
+	}
+	if unclean != "" {
+		return esc, f, unclean
 	}
 	if len(dec) > 1 && dec[len(dec)-1] == '/' {
 		f |= fTrailingSlash
@@ -226,7 +249,26 @@ func scan(esc, dec string) (f features, reason string) {
 	if f&fDot != 0 && !hasTrailingDotSpace(dec) {
 		f &^= fDot
 	}
-	return f, ""
+	return esc, f & readingFeatures, ""
+}
+
+// segmentReason returns why the segment that starts rest (the path after
+// one of its slashes) makes the path unclean: "" (clean), a double slash,
+// or a dot segment.
+func segmentReason(rest string) string {
+	switch {
+	case rest == "":
+		return ""
+	case rest[0] == '/':
+		return ReasonDoubleSlash
+	case rest[0] != '.':
+		return ""
+	case len(rest) == 1 || rest[1] == '/':
+		return ReasonDotSegment
+	case rest[1] == '.' && (len(rest) == 2 || rest[2] == '/'):
+		return ReasonDotSegment
+	}
+	return ""
 }
 
 // uncleanReason returns "" when p (which starts with "/") is clean, as

@@ -110,6 +110,9 @@ func FuzzJudge(f *testing.F) {
 		if err != nil {
 			return // the server answers 400
 		}
+		if esc, _, _ := scan(r.URL); esc != r.URL.EscapedPath() {
+			t.Fatalf("scan(%q): escaped path %q, EscapedPath %q", target, esc, r.URL.EscapedPath())
+		}
 		clean, reason, ok := CheckClean(r)
 		if !ok && clean != "" && (!sameSite(clean) || cleanPath(clean) != clean) {
 			t.Fatalf("CheckClean(%q) redirects to %q", target, clean)

@@ -18,8 +18,8 @@ func (s *Set) Judge(r *http.Request) Result {
 	if r == nil || r.URL == nil {
 		return Result{Verdict: Reject, Reason: ReasonBadRequest}
 	}
-	esc, dec := r.URL.EscapedPath(), r.URL.Path
-	f, reason := scan(esc, dec)
+	esc, f, reason := scan(r.URL)
+	dec := r.URL.Path
 	if reason != "" {
 		return Result{Verdict: Reject, Reason: reason}
 	}

@@ -393,6 +393,10 @@ func TestUncleanReasonMatchesCleanPath(t *testing.T) {
 		if (uncleanReason(p) == "") != (cleanPath(p) == p) {
 			t.Errorf("uncleanReason(%q) = %q, cleanPath = %q", p, uncleanReason(p), cleanPath(p))
 		}
+		u := &url.URL{Path: p}
+		if esc, _, reason := scan(u); esc != u.EscapedPath() || (reason == "") != (cleanPath(p) == p) {
+			t.Errorf("scan(%q) = %q, %q; EscapedPath %q, cleanPath %q", p, esc, reason, u.EscapedPath(), cleanPath(p))
+		}
 		if depth == 0 {
 			return
 		}
