@@ -131,57 +131,139 @@ type judgement struct {
 	fullOK bool   // full converged within maxDecodes
 }
 
+// A readingKind is one way of reading the path that can reach another
+// rule than ServeMux's reading; readings are tried in this order.
+type readingKind uint8
+
+const (
+	rEncodedSlash   readingKind = iota // decoded once: "%2F" splits
+	rDoubleEncoding                    // decoded until nothing changes
+	rBackslash                         // "\" as "/"
+	rBackslashFull                     // decoded until nothing changes, "\" as "/"
+	rPathParamRaw                      // ";…" stripped before decoding (Tomcat)
+	rPathParam                         // ";…" stripped after decoding
+	rNUL                               // decoded until nothing changes, cut at NUL
+	rOverlong                          // overlong UTF-8 read as ASCII
+	rQuery                             // cut at "?" or "#"
+	rNFKC                              // compatibility forms read as ASCII
+	rTrimDotSpace                      // trailing dots and spaces trimmed
+	rRFC3986Dots                       // decoded until nothing changes, RFC 3986 dots
+	rCombined                          // all of the above at once
+	numReadings
+)
+
+var readingReason = [numReadings]string{
+	rEncodedSlash:   ReasonEncodedSlash,
+	rDoubleEncoding: ReasonDoubleEncoding,
+	rBackslash:      ReasonBackslash,
+	rBackslashFull:  ReasonBackslash,
+	rPathParamRaw:   ReasonPathParam,
+	rPathParam:      ReasonPathParam,
+	rNUL:            ReasonNUL,
+	rOverlong:       ReasonOverlongUTF8,
+	rQuery:          ReasonQueryInPath,
+	rNFKC:           ReasonNFKC,
+	rTrimDotSpace:   ReasonTrailingDotSpace,
+	rRFC3986Dots:    ReasonRFC3986Dots,
+	rCombined:       ReasonCombined,
+}
+
+// applies reports whether reading k can differ from ServeMux's: whether
+// the characters it reads differently are in the path.
+func (j *judgement) applies(k readingKind) bool {
+	f, dec, full := j.f, j.dec, j.full
+	switch k {
+	case rEncodedSlash:
+		return f&fEncodedSlash != 0
+	case rDoubleEncoding:
+		return f&fPercent != 0
+	case rBackslash:
+		return f&fBackslash != 0
+	case rBackslashFull:
+		return full != dec && strings.IndexByte(full, '\\') >= 0
+	case rPathParamRaw:
+		return strings.IndexByte(j.esc, ';') >= 0
+	case rPathParam:
+		return f&fSemicolon != 0
+	case rNUL:
+		return strings.IndexByte(full, 0) >= 0
+	case rOverlong, rNFKC:
+		return f&fNonASCII != 0
+	case rQuery:
+		return f&fQuery != 0
+	case rTrimDotSpace:
+		return f&fDot != 0
+	case rRFC3986Dots:
+		return full != dec
+	case rCombined:
+		return f&(fPercent|fBackslash|fSemicolon|fNonASCII|fQuery|fDot) != 0
+	}
+	return false
+}
+
+// path returns the path reading k gives, and whether it is known (false:
+// decoding did not settle within maxDecodes).
+func (j *judgement) path(k readingKind) (p string, known bool) {
+	dec, full := j.dec, j.full
+	switch k {
+	case rEncodedSlash:
+		return dec, true
+	case rDoubleEncoding:
+		return cleanPath(full), j.fullOK
+	case rBackslash:
+		return cleanPath(slashes(dec)), true
+	case rBackslashFull:
+		return cleanPath(slashes(full)), j.fullOK
+	case rPathParamRaw:
+		return cleanPath(unescapeOnce(stripParams(j.esc))), true
+	case rPathParam:
+		return cleanPath(stripParams(dec)), true
+	case rNUL:
+		return cleanPath(cutAt(full, "\x00")), j.fullOK
+	case rOverlong:
+		return cleanPath(overlong(dec)), true
+	case rQuery:
+		return cleanPath(cutAt(dec, "?#")), true
+	case rNFKC:
+		return cleanPath(nfkc(dec)), true
+	case rTrimDotSpace:
+		return cleanPath(trimDotSpace(dec)), true
+	case rRFC3986Dots:
+		return removeDotSegments(full), j.fullOK
+	case rCombined:
+		p := nfkc(overlong(full))
+		p = cutAt(p, "\x00?#")
+		p = trimDotSpace(stripParams(slashes(p)))
+		return cleanPath(p), j.fullOK
+	}
+	return "", false
+}
+
 // readings judges the request under every reading its characters can make
 // differ from ServeMux's. It returns the reason naming the first reading
 // that disagrees with j.matched, and the rule that reading matched, if any;
 // or "" when all agree.
 func (j *judgement) readings() (reason, pattern string) {
 	f, dec := j.f, j.dec
-	type reading struct {
-		reason string
-		apply  bool
-		path   func() (string, bool) // the path to look up; false: unknown
-	}
+	j.full, j.fullOK = dec, true
 	if f&fPercent != 0 {
 		j.full, j.fullOK = decodeAll(dec)
-	} else {
-		j.full, j.fullOK = dec, true
 	}
-	full := j.full
-	list := [...]reading{
-		{ReasonEncodedSlash, f&fEncodedSlash != 0, func() (string, bool) { return dec, true }},
-		{ReasonDoubleEncoding, f&fPercent != 0, func() (string, bool) { return cleanPath(full), j.fullOK }},
-		{ReasonBackslash, f&fBackslash != 0, func() (string, bool) { return cleanPath(slashes(dec)), true }},
-		{ReasonBackslash, full != dec && strings.IndexByte(full, '\\') >= 0, func() (string, bool) {
-			return cleanPath(slashes(full)), j.fullOK
-		}},
-		{ReasonPathParam, strings.IndexByte(j.esc, ';') >= 0, func() (string, bool) {
-			return cleanPath(unescapeOnce(stripParams(j.esc))), true
-		}},
-		{ReasonPathParam, f&fSemicolon != 0, func() (string, bool) { return cleanPath(stripParams(dec)), true }},
-		{ReasonNUL, strings.IndexByte(full, 0) >= 0, func() (string, bool) { return cleanPath(cutAt(full, "\x00")), j.fullOK }},
-		{ReasonOverlongUTF8, f&fNonASCII != 0, func() (string, bool) { return cleanPath(overlong(dec)), true }},
-		{ReasonQueryInPath, f&fQuery != 0, func() (string, bool) { return cleanPath(cutAt(dec, "?#")), true }},
-		{ReasonNFKC, f&fNonASCII != 0, func() (string, bool) { return cleanPath(nfkc(dec)), true }},
-		{ReasonTrailingDotSpace, f&fDot != 0, func() (string, bool) { return cleanPath(trimDotSpace(dec)), true }},
-		{ReasonRFC3986Dots, full != dec, func() (string, bool) { return removeDotSegments(full), j.fullOK }},
-		{ReasonCombined, f&(fPercent|fBackslash|fSemicolon|fNonASCII|fQuery|fDot) != 0, j.combined},
-	}
-	for _, rd := range list {
-		if !rd.apply {
+	for k := range numReadings {
+		if !j.applies(k) {
 			continue
 		}
-		p, known := rd.path()
-		if !known {
-			return rd.reason, ""
-		}
-		if p == dec && rd.reason != ReasonEncodedSlash {
+		p, known := j.path(k)
+		switch {
+		case !known:
+			return readingReason[k], ""
+		case p == dec && k != rEncodedSlash:
 			// The same path as ServeMux's reading: when "%2F" made them
-			// differ, the first reading has compared them already.
+			// differ, rEncodedSlash has compared them already.
 			continue
 		}
 		if pat, ok := j.s.lookup(j.r, p, false); ok != j.matched {
-			return rd.reason, pat
+			return readingReason[k], pat
 		}
 	}
 	// case-fold and trailing-slash compare with other rules, not other paths.
@@ -196,14 +278,4 @@ func (j *judgement) readings() (reason, pattern string) {
 		}
 	}
 	return "", ""
-}
-
-// combined applies every reading at once: decode until nothing changes,
-// overlong UTF-8 and NFKC forms to ASCII, cut at NUL, "?" and "#", "\" as
-// "/", path parameters stripped, trailing dots and spaces trimmed, cleaned.
-func (j *judgement) combined() (string, bool) {
-	p := nfkc(overlong(j.full))
-	p = cutAt(p, "\x00?#")
-	p = trimDotSpace(stripParams(slashes(p)))
-	return cleanPath(p), j.fullOK
 }
