@@ -407,82 +407,70 @@ func TestUncleanReasonMatchesCleanPath(t *testing.T) {
 	gen("", 4)
 }
 
+// stringCases maps inputs to the outputs a string function must give.
+type stringCases map[string]string
+
+func checkStrings(t *testing.T, name string, fn func(string) string, cases stringCases) {
+	t.Helper()
+	for in, want := range cases {
+		if got := fn(in); got != want {
+			t.Errorf("%s(%q) = %q, want %q", name, in, got, want)
+		}
+	}
+}
+
 func TestReadingHelpers(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"/a/b/c/./../../g", "/a/g"},
-		{"/a/b/..//c", "/a//c"},
-		{"/../a", "/a"},
-		{"/a/..", "/"},
-		{"/a/.", "/a/"},
-		{"a/../b", "/b"},
-	} {
-		if got := removeDotSegments(c.in); got != c.want {
-			t.Errorf("removeDotSegments(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
-		{"/\xc0\xae\xc0\xae/", "/../"},
-		{"/\xe0\x80\xaf", "//"},
-		{"/\xf0\x80\x80\xae", "/."},
-		{"/\xf8\x80\x80\x80\xae", "/."},
-		{"/\xfc\x80\x80\x80\x80\xae", "/."},
-		{"/\xc1\x9c", `/\`},
-		{"/\xc3\xa9", "/\xc3\xa9"},     // é, not overlong
-		{"/\xc0", "/\xc0"},             // truncated
-		{"/\xc0\x41", "/\xc0\x41"},     // not a continuation byte
-		{"/\xe0\x82\xa9", "/\xc2\xa9"}, // overlong ©
-	} {
-		if got := overlong(c.in); got != c.want {
-			t.Errorf("overlong(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
-		{"/ａｄｍｉｎ", "/admin"},
-		{"/．．／x", "/../x"},
-		{"/a\ufe68b", `/a\b`},
-		{"/\u2025/x", "/../x"},
-		{"/\u2100", "/a/c"},
-		{"/𝐚𝐝𝐦𝐢𝐧", "/admin"},
-		{"/ⓐ", "/a"},
-		{"/ſtatic", "/static"},
-		{"/café", "/café"},
-		{"/\xff\xfe", "/\xff\xfe"},
-	} {
-		if got := nfkc(c.in); got != c.want {
-			t.Errorf("nfkc(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
-		{"/a;x/b;y=1/c", "/a/b/c"},
-		{"/..;/a", "/../a"},
-		{"/a;", "/a"},
-		{"/a", "/a"},
-	} {
-		if got := stripParams(c.in); got != c.want {
-			t.Errorf("stripParams(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
-		{"/a./b ", "/a/b"},
-		{"/.. /x", "/../x"},
-		{"/... /x", "/../x"},
-		{"/. /x", "/./x"},
-		{"/ /x", "//x"},
-	} {
-		if got := trimDotSpace(c.in); got != c.want {
-			t.Errorf("trimDotSpace(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
-		{"/ADMIN", "/admin"},
-		{"/admin", "/admin"},
-		{"/\u212Aelvin", "/kelvin"},
-		{"/A\xff", "/a\xff"},
-	} {
-		if got := lower(c.in); got != c.want {
-			t.Errorf("lower(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
+	checkStrings(t, "removeDotSegments", removeDotSegments, stringCases{
+		"/a/b/c/./../../g": "/a/g",
+		"/a/b/..//c":       "/a//c",
+		"/../a":            "/a",
+		"/a/..":            "/",
+		"/a/.":             "/a/",
+		"a/../b":           "/b",
+	})
+	checkStrings(t, "overlong", overlong, stringCases{
+		"/\xc0\xae\xc0\xae/":        "/../",
+		"/\xe0\x80\xaf":             "//",
+		"/\xf0\x80\x80\xae":         "/.",
+		"/\xf8\x80\x80\x80\xae":     "/.",
+		"/\xfc\x80\x80\x80\x80\xae": "/.",
+		"/\xc1\x9c":                 `/\`,
+		"/\xc3\xa9":                 "/\xc3\xa9", // é, not overlong
+		"/\xc0":                     "/\xc0",     // truncated
+		"/\xc0\x41":                 "/\xc0\x41", // not a continuation byte
+		"/\xe0\x82\xa9":             "/\xc2\xa9", // overlong ©
+	})
+	checkStrings(t, "nfkc", nfkc, stringCases{
+		"/ａｄｍｉｎ":    "/admin",
+		"/．．／x":     "/../x",
+		"/a\ufe68b": `/a\b`,
+		"/\u2025/x": "/../x",
+		"/\u2100":   "/a/c",
+		"/𝐚𝐝𝐦𝐢𝐧":    "/admin",
+		"/ⓐ":        "/a",
+		"/ſtatic":   "/static",
+		"/café":     "/café",
+		"/\xff\xfe": "/\xff\xfe",
+	})
+	checkStrings(t, "stripParams", stripParams, stringCases{
+		"/a;x/b;y=1/c": "/a/b/c",
+		"/..;/a":       "/../a",
+		"/a;":          "/a",
+		"/a":           "/a",
+	})
+	checkStrings(t, "trimDotSpace", trimDotSpace, stringCases{
+		"/a./b ":  "/a/b",
+		"/.. /x":  "/../x",
+		"/... /x": "/../x",
+		"/. /x":   "/./x",
+		"/ /x":    "//x",
+	})
+	checkStrings(t, "lower", lower, stringCases{
+		"/ADMIN":       "/admin",
+		"/admin":       "/admin",
+		"/\u212Aelvin": "/kelvin",
+		"/A\xff":       "/a\xff",
+	})
 	if got, ok := decodeAll("%25" + strings.Repeat("25", maxDecodes+2) + "41"); ok {
 		t.Errorf("decodeAll of deep nesting = %q, ok", got)
 	}
