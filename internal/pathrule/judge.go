@@ -13,7 +13,10 @@ import (
 // A clean ASCII path costs one ServeMux lookup and a scan of its bytes;
 // other readings are looked up only when the path has characters that can
 // make them differ (upper case, "%", "\", ";", "?", "#", non-ASCII, a
-// trailing slash, dot or space).
+// trailing slash, dot or space). A Set whose rules have upper-case letters
+// also looks every request up case-folded; so does a request whose host
+// has upper case (when rules name hosts) or whose method has lower case
+// (when rules name methods).
 func (s *Set) Judge(r *http.Request) Result {
 	if r == nil || r.URL == nil {
 		return Result{Verdict: Reject, Reason: ReasonBadRequest}

@@ -478,3 +478,28 @@ func TestReadingHelpers(t *testing.T) {
 		t.Errorf("decodeAll(/%%2541%%zz) = %q, %v", got, ok)
 	}
 }
+
+// TestJudgeConcurrent shares one Set between goroutines (run with -race):
+// the readings reuse pooled scratch requests.
+func TestJudgeConcurrent(t *testing.T) {
+	set := MustCompile("/{$}", "/login", "/static/", "GET /health", "/Mixed/")
+	cases := []judgeCase{
+		{target: "/static/x", want: Match, pattern: "/static/"},
+		{target: "/Static/x", want: Reject, reason: ReasonCaseFold},
+		{target: "/static/%252e%252e/x", want: Reject, reason: ReasonDoubleEncoding},
+		{target: "/login/", want: Reject, reason: ReasonTrailingSlash},
+		{target: "/admin", want: NoMatch},
+	}
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 200 {
+				checkJudge(t, set, cases)
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}
