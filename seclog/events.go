@@ -120,7 +120,7 @@ var (
 	PathRejected = define(Event{
 		Name: "path.rejected", Level: zapcore.WarnLevel, OWASP: InputValidationFail,
 		Meaning:    "a request path that is not clean or is ambiguous was refused or redirected to its clean form",
-		Fields:     []string{"reason", "status"},
+		Fields:     []string{"reason"},
 		HighVolume: true,
 	})
 )

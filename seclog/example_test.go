@@ -30,7 +30,7 @@ func Example() {
 	r.RemoteAddr = "10.0.0.7:41000"                        // the load balancer
 	r.Header.Set("X-Forwarded-For", "203.0.113.9")         // the client, as it saw it
 	r.Header.Set("X-Request-Id", "req-42\r\nforged: line") // hostile: escaped, never a new line
-	sec.Log(r, seclog.PathRejected, seclog.String("reason", "encoded-dot-segment"), zap.Int("status", 400))
+	sec.Log(r, seclog.PathRejected, seclog.String("reason", "encoded-dot-segment"))
 	// Output:
-	// {"level":"warn","logger":"security","msg":"path.rejected","event":"path.rejected","owasp":"input_validation_fail","method":"GET","path":"/static/%2e%2e/admin","remote_ip":"203.0.113.9","user":"","request_id":"req-42\\x0d\\x0aforged: line","reason":"encoded-dot-segment","status":400}
+	// {"level":"warn","logger":"security","msg":"path.rejected","event":"path.rejected","owasp":"input_validation_fail","method":"GET","path":"/static/%2e%2e/admin","remote_ip":"203.0.113.9","user":"","request_id":"req-42\\x0d\\x0aforged: line","reason":"encoded-dot-segment"}
 }

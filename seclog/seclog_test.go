@@ -108,7 +108,7 @@ func TestHostileHeaderIsBoundedAndEscaped(t *testing.T) {
 	r := httptest.NewRequest("GET", "/x", nil)
 	r.Header.Set("X-Request-Id", hostile)
 	r = r.WithContext(WithUser(r.Context(), hostile))
-	l.Log(r, PathRejected, String("reason", hostile), zap.Int("status", 400))
+	l.Log(r, PathRejected, String("reason", hostile))
 
 	raw := buf.b.String()
 	if strings.Count(raw, "\n") != 1 {
@@ -149,7 +149,7 @@ func TestCommonFields(t *testing.T) {
 	r.RemoteAddr = "10.1.2.3:4444"
 	r.Header.Set("X-Forwarded-For", "203.0.113.9, 10.9.9.9")
 	r.Header.Set("X-Request-Id", "req-1")
-	l.Log(r, PathRejected, String("reason", "dot-segment"), zap.Int("status", 400))
+	l.Log(r, PathRejected, String("reason", "dot-segment"))
 	l.Log(nil, SystemStartup, zap.String("command", "demo"))
 
 	lines := buf.lines(t)
@@ -159,7 +159,7 @@ func TestCommonFields(t *testing.T) {
 	want := map[string]any{
 		"event": "path.rejected", "owasp": "input_validation_fail", "method": "POST",
 		"path": "/static/%2e%2e/admin", "remote_ip": "203.0.113.9", "user": "alice",
-		"request_id": "req-1", "reason": "dot-segment", "status": float64(400),
+		"request_id": "req-1", "reason": "dot-segment",
 		"level": "warn", "logger": "security", "msg": "path.rejected",
 	}
 	for k, v := range want {

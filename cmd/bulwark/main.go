@@ -1,0 +1,87 @@
+// Command bulwark runs the bulwark demo site and, in later versions, the
+// stand-alone CSP report collector.
+//
+// Usage:
+//
+//	bulwark demo [-addr 127.0.0.1:8080] [-db path]   run the demo site
+//	bulwark version                                  print the version
+//
+// Security events are written to stderr as JSON lines (logger "security").
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "bulwark:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `bulwark: security-hardening HTTP middleware for Go, and its tools.
+
+Usage:
+  bulwark demo [flags]    run the demo site (bulwark demo -h for its flags)
+  bulwark version         print the version
+  bulwark help            print this text
+`
+
+// run dispatches a subcommand. It returns when the command is done or ctx
+// is cancelled.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "bulwark", version())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// version returns the module version and, for a build from a checkout, the
+// VCS revision.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))] + modified
+	}
+	return v + " " + bi.GoVersion
+}
