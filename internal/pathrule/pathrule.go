@@ -31,10 +31,13 @@
 package pathrule
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Config lists the rules of a [Set].
@@ -142,6 +145,9 @@ var catchAllMarker = &marker{rule: catchAll}
 // or a path that is not clean and so could never match. An empty Config
 // compiles to a Set that matches nothing.
 func Compile(cfg Config) (*Set, error) {
+	if !modernMux() {
+		return nil, errors.New("pathrule: net/http.ServeMux runs with GODEBUG=httpmuxgo121=1, which reads patterns as Go 1.21 did; pathrule needs Go 1.22 patterns: remove that setting")
+	}
 	n := len(cfg.Patterns) + len(cfg.Regexps)
 	s := &Set{
 		rules:   make([]string, 0, n),
@@ -191,6 +197,15 @@ func Compile(cfg Config) (*Set, error) {
 	}
 	return s, nil
 }
+
+// modernMux reports whether ServeMux has Go 1.22 patterns (methods,
+// wildcards, "{$}"), that is whether GODEBUG=httpmuxgo121=1 is not set.
+var modernMux = sync.OnceValue(func() bool {
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", catchAllMarker)
+	h, _ := mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}})
+	return h == catchAllMarker
+})
 
 // MustCompile is like [Compile] with Config{Patterns: patterns}, but panics
 // on error. It is meant for tests, examples and package-level variables
