@@ -117,12 +117,16 @@ func BrowserWith(t testing.TB, o BrowserOptions) context.Context {
 		// Close the browser gracefully, then make sure: cancel the
 		// contexts (the allocator kills Chromium and waits for it) and kill
 		// any child process that still uses the user data directory.
+		start := time.Now()
 		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
 		err := chromedp.Cancel(cctx)
 		ccancel()
 		cancel()
 		allocCancel()
 		lifeCancel()
+		if d := time.Since(start); d > 5*time.Second {
+			t.Logf("testenv: closing Chromium took %v", d.Round(time.Millisecond))
+		}
 		if n := killBrowserLeftovers(dataDir); n > 0 {
 			t.Logf("testenv: killed %d leftover Chromium process(es)", n)
 		}
@@ -136,8 +140,12 @@ func BrowserWith(t testing.TB, o BrowserOptions) context.Context {
 
 	// Start the browser and open the tab now, so that a browser that cannot
 	// start fails here with its own output, and not in the first action.
+	start := time.Now()
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("testenv: starting Chromium (%s): %v\n%s", exe, err, out.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Logf("testenv: starting Chromium took %v (a busy machine?)", d.Round(time.Millisecond))
 	}
 	return ctx
 }
