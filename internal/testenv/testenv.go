@@ -7,6 +7,10 @@
 // it), a missing server fails the test instead of skipping it, so a CI run
 // cannot pass by testing nothing.
 //
+// [Browser] (and [BrowserWith], for a self-signed TLS server) starts that
+// Chromium headless through chromedp and returns a context with one tab, which
+// the test's end closes.
+//
 // [Testdata] finds the project's shared test corpus (../shared/testdata beside
 // the repository) in the same way.
 package testenv
