@@ -1,0 +1,258 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/bulwark-go/bulwark/internal/pathrule"
+)
+
+// Kind is the kind of client that sent a request, as the [Responder]
+// judges it: it decides how a refusal is answered.
+type Kind uint8
+
+const (
+	// Navigation is a person's browser loading a page: it is redirected.
+	Navigation Kind = iota
+	// API is a script or a program (fetch, XMLHttpRequest, a JSON client):
+	// it gets a status and a JSON body, never a redirect it would follow
+	// silently into an HTML login page.
+	API
+	// HTMX is an htmx request: it gets HX-Redirect, since htmx ignores the
+	// headers of a 3xx.
+	HTMX
+)
+
+// String returns "navigation", "api" or "htmx".
+func (k Kind) String() string {
+	switch k {
+	case API:
+		return "api"
+	case HTMX:
+		return "htmx"
+	}
+	return "navigation"
+}
+
+// varyOn lists the request headers the kind of client is read from; every
+// refusal names them in Vary.
+const varyOn = "Accept, Sec-Fetch-Mode, Sec-Fetch-Dest, X-Requested-With, HX-Request"
+
+// A Refusal says why a gate refuses a request and where a person should go.
+type Refusal struct {
+	// Code is a short machine-readable reason, the "error" member of the
+	// JSON body: "login_required", "session_expired",
+	// "password_change_required", "mfa_required", "forbidden".
+	Code string
+	// Location is where a person is sent: the login page, the
+	// password-change page, the second-factor challenge. Empty for a plain
+	// 403 (authenticated, not authorized).
+	Location string
+	// Unauthenticated is true when the request lacks (valid) credentials:
+	// API clients get 401 with the configured challenge, or 403 when none
+	// is configured (an HTTP 401 must carry WWW-Authenticate). False means
+	// the user is known but may not pass: 403 for every kind of client.
+	Unauthenticated bool
+	// Next asks for the current request's URI to be passed to Location as
+	// the "next" parameter, for a navigation by GET or HEAD, when
+	// [SafeNext] accepts it.
+	Next bool
+}
+
+// ResponderConfig configures a [Responder]. The zero value answers with
+// the defaults below.
+type ResponderConfig struct {
+	// NextParam is the name of the query parameter that carries the
+	// return path (default "next").
+	NextParam string
+	// Challenge is the WWW-Authenticate value of a 401 to an API client
+	// (for example `Bearer realm="api"`). Empty means API clients without
+	// credentials get 403, as DRF does: a 401 without a challenge breaks
+	// RFC 9110.
+	Challenge string
+	// APIPatterns are routes (ServeMux patterns, such as "/api/") whose
+	// requests are always answered as API requests, whatever their headers.
+	APIPatterns []string
+	// Handler, if set, writes every refusal instead of the built-in
+	// answers; it reads the refusal with [RefusalFromContext] and the kind
+	// of client with [Responder.Kind].
+	Handler http.Handler
+}
+
+// A Responder answers the requests that a gate refuses, by kind of client.
+// One Responder is shared by every gate of an application (loginrequired,
+// sessionexpiry, passwordexpiry, mfa), so that refusals look the same
+// whichever gate made them:
+//
+//   - a navigation gets 303 See Other to the refusal's Location, with
+//     "next" for GET and HEAD (303 turns any method into GET; a POST's
+//     "next" would land on a page that refuses GET);
+//   - an API client gets 401 with the configured WWW-Authenticate challenge
+//     (403 when none is configured), or 403 when the user is known, and a
+//     JSON body {"error": code, "location": url};
+//   - htmx gets 204 with HX-Redirect;
+//   - a refusal without a Location (authenticated but not authorized) is
+//     403 with the JSON body for every kind.
+//
+// Every refusal carries Vary on the headers the kind was read from and
+// Cache-Control: no-store. It is safe for concurrent use.
+type Responder struct {
+	nextParam string
+	challenge string
+	api       *pathrule.Set
+	handler   http.Handler
+}
+
+// NewResponder returns a Responder for cfg, or an error naming the field
+// that is wrong.
+func NewResponder(cfg ResponderConfig) (*Responder, error) {
+	rs := &Responder{nextParam: cfg.NextParam, challenge: cfg.Challenge, handler: cfg.Handler}
+	if rs.nextParam == "" {
+		rs.nextParam = "next"
+	}
+	if url.QueryEscape(rs.nextParam) != rs.nextParam {
+		return nil, fmt.Errorf("identity: ResponderConfig.NextParam %q: use letters, digits, '-', '_' or '.'", cfg.NextParam)
+	}
+	if strings.ContainsAny(rs.challenge, "\r\n") {
+		return nil, errors.New("identity: ResponderConfig.Challenge must be one line (no CR or LF)")
+	}
+	if len(cfg.APIPatterns) > 0 {
+		set, err := pathrule.Compile(pathrule.Config{Patterns: cfg.APIPatterns})
+		if err != nil {
+			return nil, fmt.Errorf("identity: ResponderConfig.APIPatterns: %w", err)
+		}
+		rs.api = set
+	}
+	return rs, nil
+}
+
+// Kind judges the kind of client that sent r: htmx (HX-Request), a
+// navigation (Sec-Fetch-Mode: navigate), a script (Fetch Metadata with an
+// empty destination, X-Requested-With: XMLHttpRequest, an Accept that
+// prefers JSON to HTML, or a route in APIPatterns); a request with none of
+// these signs is a navigation.
+func (rs *Responder) Kind(r *http.Request) Kind {
+	h := r.Header
+	if h.Get("HX-Request") == "true" {
+		return HTMX
+	}
+	if rs.api != nil && rs.api.Denies(r) {
+		// An ambiguous path under an API pattern is answered as API too:
+		// a 401 never sends a script into an HTML page.
+		return API
+	}
+	switch h.Get("Sec-Fetch-Mode") {
+	case "navigate":
+		return Navigation
+	case "cors", "same-origin", "no-cors":
+		if h.Get("Sec-Fetch-Dest") == "empty" {
+			return API
+		}
+	}
+	if strings.EqualFold(h.Get("X-Requested-With"), "XMLHttpRequest") {
+		return API
+	}
+	if prefersJSON(h.Values("Accept")) {
+		return API
+	}
+	return Navigation
+}
+
+// prefersJSON reports whether an Accept header names a JSON type and no
+// HTML type.
+func prefersJSON(accept []string) bool {
+	json, html := false, false
+	for _, v := range accept {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			switch {
+			case mt == "text/html" || mt == "application/xhtml+xml":
+				html = true
+			case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+				json = true
+			}
+		}
+	}
+	return json && !html
+}
+
+type refusalKey struct{}
+
+// RefusalFromContext returns the refusal being answered, in a
+// [ResponderConfig.Handler].
+func RefusalFromContext(ctx context.Context) (Refusal, bool) {
+	ref, ok := ctx.Value(refusalKey{}).(Refusal)
+	return ref, ok
+}
+
+// Refuse answers r with ref, as the kind of client expects (see
+// [Responder]). It writes the whole response; the caller logs the security
+// event.
+func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal) {
+	h := w.Header()
+	h.Add("Vary", varyOn)
+	h.Set("Cache-Control", "no-store")
+	if rs.handler != nil {
+		rs.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), refusalKey{}, ref)))
+		return
+	}
+	location := ref.Location
+	if location != "" && ref.Next && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		location = rs.withNext(location, r)
+	}
+	kind := rs.Kind(r)
+	if location == "" {
+		kind = API // nowhere to send a person: a plain 403 (or 401) for everyone
+	}
+	switch kind {
+	case Navigation:
+		h.Set("Location", location)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusSeeOther)
+		if r.Method != http.MethodHead {
+			w.Write([]byte("See Other\n"))
+		}
+	case HTMX:
+		h.Set("HX-Redirect", location)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		status := http.StatusForbidden
+		if ref.Unauthenticated && rs.challenge != "" {
+			status = http.StatusUnauthorized
+			h.Set("WWW-Authenticate", rs.challenge)
+		}
+		body, _ := json.Marshal(struct {
+			Error    string `json:"error"`
+			Location string `json:"location,omitempty"`
+		}{ref.Code, location})
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			w.Write(append(body, '\n'))
+		}
+	}
+}
+
+// withNext adds the request's escaped URI to location as the next
+// parameter, when SafeNext accepts it as a same-site path.
+func (rs *Responder) withNext(location string, r *http.Request) string {
+	next := r.URL.RequestURI()
+	if !strings.HasPrefix(next, "/") || !SafeNext(next, nil, false) {
+		return location
+	}
+	sep := "?"
+	if strings.Contains(location, "?") {
+		sep = "&"
+	}
+	return location + sep + rs.nextParam + "=" + url.QueryEscape(next)
+}

@@ -1,0 +1,80 @@
+package identity
+
+import (
+	"context"
+	"net/http"
+)
+
+// A User is what the gates need to know about the person or program behind
+// a request. Applications implement it on their own user type, or use
+// [Basic].
+type User interface {
+	// ID is the user's stable, unique identifier (it is logged as the
+	// "user" field of security events, so prefer an id to an e-mail).
+	ID() string
+	// DisplayName is a name to show to people.
+	DisplayName() string
+	// Active reports whether the user may log in at all. An inactive user
+	// is treated as anonymous.
+	Active() bool
+	// Staff reports whether the user may use staff pages.
+	Staff() bool
+	// Superuser reports whether the user has every permission.
+	Superuser() bool
+}
+
+// Basic is a plain [User].
+type Basic struct {
+	UserID, Name                   string
+	IsActive, IsStaff, IsSuperuser bool
+}
+
+// ID returns u.UserID.
+func (u Basic) ID() string { return u.UserID }
+
+// DisplayName returns u.Name, or the id when the name is empty.
+func (u Basic) DisplayName() string {
+	if u.Name == "" {
+		return u.UserID
+	}
+	return u.Name
+}
+
+// Active returns u.IsActive.
+func (u Basic) Active() bool { return u.IsActive }
+
+// Staff returns u.IsStaff.
+func (u Basic) Staff() bool { return u.IsStaff }
+
+// Superuser returns u.IsSuperuser.
+func (u Basic) Superuser() bool { return u.IsSuperuser }
+
+type userKey struct{}
+
+// NewContext returns a copy of ctx that carries u as the request's user.
+// A nil or inactive u carries no user: the request is anonymous.
+func NewContext(ctx context.Context, u User) context.Context {
+	if !valid(u) {
+		return context.WithValue(ctx, userKey{}, nil)
+	}
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// FromContext returns the request's user, or nil for an anonymous request.
+// A user that is not active is never returned.
+func FromContext(ctx context.Context) User {
+	u, _ := ctx.Value(userKey{}).(User)
+	if !valid(u) {
+		return nil
+	}
+	return u
+}
+
+// FromRequest is FromContext(r.Context()).
+func FromRequest(r *http.Request) User { return FromContext(r.Context()) }
+
+// valid reports whether u is a user who may be served: not nil, active,
+// with an id.
+func valid(u User) bool {
+	return u != nil && u.Active() && u.ID() != ""
+}
