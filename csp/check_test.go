@@ -1,0 +1,162 @@
+package csp
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestNewRejects holds one case per rejection the issue and the research
+// note list: quote mistakes (helmet), injection through every kind of
+// directive (GHSA-rqq5-2gf9-4w4q), duplicates, 'none' mixing, report-to,
+// unknown directives. Each error must name the field and the directive
+// and say what to write.
+func TestNewRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string // substrings of the error
+	}{
+		{"bare self", Config{Enforce: Policy{Dir(ScriptSrc, "self")}}, []string{"Config.Enforce", "script-src", `"'self'"`}},
+		{"bare none", Config{Enforce: Policy{Dir(ObjectSrc, "none")}}, []string{"object-src", `"'none'"`}},
+		{"bare unsafe-inline", Config{Enforce: Policy{Dir(StyleSrc, "unsafe-inline")}}, []string{"style-src", `"'unsafe-inline'"`}},
+		{"bare strict-dynamic", Config{Enforce: Policy{Dir(ScriptSrc, "strict-dynamic")}}, []string{`"'strict-dynamic'"`}},
+		{"bare nonce", Config{Enforce: Policy{Dir(ScriptSrc, "nonce-abc")}}, []string{"must be quoted"}},
+		{"bare sha256", Config{Enforce: Policy{Dir(ScriptSrc, "sha256-abc")}}, []string{"must be quoted"}},
+		{"upper-case bare keyword", Config{Enforce: Raw("script-src SELF")}, []string{`"'self'"`}},
+		{"double quotes", Config{Enforce: Policy{Dir(ScriptSrc, `"self"`)}}, []string{"single quotes", `"'self'"`}},
+		{"raw bare self", Config{Enforce: Raw("default-src self")}, []string{"default-src", `"'self'"`}},
+		{"report-only bare self", Config{ReportOnly: Raw("default-src self; report-uri /r")}, []string{"Config.ReportOnly", "default-src"}},
+		{"fixed nonce", Config{Enforce: Policy{Dir(ScriptSrc, "'nonce-abcdefabcdefabcdefabcd'")}}, []string{"fixed nonce", "csp.NonceSource"}},
+		{"nonce in img-src", Config{Enforce: Policy{Dir(ImgSrc, NonceSource)}}, []string{"img-src", "ignore nonces"}},
+		{"unknown keyword", Config{Enforce: Policy{Dir(ScriptSrc, "'unsafe-everything'")}}, []string{"unknown keyword"}},
+		{"bad hash", Config{Enforce: Policy{Dir(ScriptSrc, "'sha256-abc'")}}, []string{"not a sha256 hash", "csp.SHA256"}},
+		{"none with others", Config{Enforce: Policy{Dir(ScriptSrc, None, Self)}}, []string{"script-src", "'none' must be alone"}},
+		{"duplicate directive", Config{Enforce: Raw("script-src 'self'; script-src 'none'")}, []string{"script-src appears twice"}},
+		{"two report-to", Config{Enforce: Policy{Dir(DefaultSrc, Self), Dir(ReportTo, "a", "b")}}, []string{"report-to", "exactly one"}},
+		{"unknown directive", Config{Enforce: Raw("script-source 'self'")}, []string{"unknown directive", `"script-source"`}},
+		{"underscore directive", Config{Enforce: Policy{Dir("script_src", Self)}}, []string{"not a directive name"}},
+		{"removed directive", Config{Enforce: Raw("referrer no-referrer")}, []string{"referrer", "Referrer-Policy"}},
+		{"upper-case name", Config{Enforce: Policy{Dir("Script-Src", Self)}}, []string{"lower case"}},
+		{"uir with value", Config{Enforce: Policy{Dir(UpgradeInsecureRequests, Self)}}, []string{"takes no value"}},
+		{"sandbox unknown flag", Config{Enforce: Policy{Dir(Sandbox, "scripts")}}, []string{"sandbox", "allow-scripts"}},
+		{"frame-ancestors keyword", Config{Enforce: Policy{Dir(FrameAncestors, UnsafeInline)}}, []string{"frame-ancestors", "not allowed"}},
+		{"webrtc", Config{Enforce: Policy{Dir(WebRTC, Self)}}, []string{"webrtc", "'allow' or 'block'"}},
+		{"rttf", Config{Enforce: Policy{Dir(RequireTrustedTypesFor, "'style'")}}, []string{"'script'"}},
+		{"trusted-types keyword", Config{Enforce: Policy{Dir(TrustedTypes, "'self'")}}, []string{"trusted-types keyword"}},
+		{"not a host", Config{Enforce: Policy{Dir(ImgSrc, "exa_mple..com")}}, []string{"not a host"}},
+		{"nonce bytes", Config{NonceBytes: 8}, []string{"Config.NonceBytes", "16"}},
+		{"reporting path", Config{Reporting: &Reporting{Path: "csp-report"}}, []string{"Config.Reporting.Path"}},
+		{"reporting path quote", Config{Reporting: &Reporting{Path: `/r"x`}}, []string{"Config.Reporting.Path"}},
+		{"reporting path comma", Config{Reporting: &Reporting{Path: `/r,x`}}, []string{"Config.Reporting.Path"}},
+		{"reporting group", Config{Reporting: &Reporting{Group: "a b"}}, []string{"Config.Reporting.Group"}},
+		{"reporting rate", Config{Reporting: &Reporting{SampleRate: 2}}, []string{"Config.Reporting.SampleRate"}},
+		{"reporting and report-uri", Config{Reporting: &Reporting{}, Enforce: Raw("default-src 'self'; report-uri /x")}, []string{"report-uri", "Config.Reporting already adds"}},
+		{"preset invalid", Config{Presets: map[string]Change{"p": {Append: Policy{Dir(ScriptSrc, "self")}}}}, []string{`Config.Presets["p"]`, `"'self'"`}},
+		{"preset bad target", Config{Presets: map[string]Change{"p": {Target: 9}}}, []string{"Target"}},
+	}
+	// Injection: ";", ",", CR, LF, space, control and non-ASCII in a value
+	// of every kind of directive, typed and raw.
+	inj := map[string]string{";": `";"`, ",": `","`, "\r": "CR", "\n": "LF", " ": "a space", "\x00": "a control", "é": "non-ASCII"}
+	for _, dir := range []struct{ name, ok string }{
+		{DefaultSrc, "example.com"}, {ScriptSrc, "example.com"}, {BaseURI, "example.com"},
+		{FrameAncestors, "example.com"}, {Sandbox, "allow-scripts"}, {ReportTo, "csp"},
+		{ReportURI, "/csp"}, {TrustedTypes, "policy"}, {WebRTC, "'allow'"}, {RequireTrustedTypesFor, "'script'"},
+	} {
+		for c, what := range inj {
+			v := Source(dir.ok + c + "script-src 'unsafe-inline'")
+			tests = append(tests, struct {
+				name string
+				cfg  Config
+				want []string
+			}{"injection " + dir.name + " " + what, Config{Enforce: Policy{Dir(dir.name, v)}}, []string{dir.name, what}})
+		}
+	}
+	// Raw strings keep CR, LF and "," inside tokens, where they are refused.
+	for _, raw := range []string{"default-src 'self'\r\nX-Evil: 1", "default-src 'self', script-src *", "default-src 'self'\nscript-src *"} {
+		tests = append(tests, struct {
+			name string
+			cfg  Config
+			want []string
+		}{"raw " + strings.ReplaceAll(raw, "\n", `\n`), Config{Enforce: Raw(raw)}, []string{"default-src"}})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if err == nil {
+				t.Fatalf("New accepted %v", tt.cfg.Enforce)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "csp: ") {
+				t.Errorf("error %q does not start with \"csp: \"", err)
+			}
+		})
+	}
+}
+
+func TestNewAccepts(t *testing.T) {
+	tests := []string{
+		"default-src 'self'",
+		"default-src 'none'; script-src 'self' 'nonce' 'strict-dynamic' https: 'unsafe-inline'; object-src 'none'; base-uri 'none'",
+		"img-src 'self' data: https://*.example.com:443/img/ blob:; font-src *",
+		"sandbox; frame-ancestors 'self' https://a.example",
+		"sandbox allow-scripts allow-forms allow-popups-to-escape-sandbox",
+		"trusted-types policy-% default 'allow-duplicates'; require-trusted-types-for 'script'",
+		"script-src 'sha256-" + strings.Repeat("A", 43) + "='; report-to csp; report-uri /csp?x=a%20b",
+		"upgrade-insecure-requests; webrtc 'block'",
+		"DEFAULT-SRC 'self'", // names are case-insensitive: Raw lower-cases them
+		"script-src $NONCE 'self'",
+		"plugin-types application/pdf; block-all-mixed-content",
+	}
+	for _, s := range tests {
+		if _, err := New(Config{Enforce: Raw(s)}); err != nil {
+			t.Errorf("New(%q): %v", s, err)
+		}
+	}
+	for _, s := range []Source{SHA256([]byte("x")), SHA384([]byte("x")), SHA512([]byte("x"))} {
+		if _, err := New(Config{Enforce: Policy{Dir(ScriptSrc, s)}}); err != nil {
+			t.Errorf("hash %s: %v", s, err)
+		}
+	}
+}
+
+func TestLints(t *testing.T) {
+	tests := []struct {
+		policy     string
+		reportOnly bool
+		want       []string // directive: reason substring
+	}{
+		{"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; object-src 'none'; base-uri 'none'", false,
+			[]string{"script-src:'unsafe-inline'", "script-src:'unsafe-eval'"}},
+		{"script-src 'strict-dynamic'", false, []string{"script-src:'strict-dynamic' without", "object-src:missing", "base-uri:missing"}},
+		{"script-src https: *; object-src 'none'; base-uri 'self'", false, []string{"script-src:https:", "script-src:*"}},
+		{"default-src 'self'; sandbox; upgrade-insecure-requests; object-src 'none'; base-uri 'none'", true,
+			[]string{"sandbox:ignored", "upgrade-insecure-requests:ignored", "report-to:reports nothing"}},
+		{"default-src 'none'; base-uri 'none'; report-uri /r; prefetch-src 'self'", false, []string{"report-uri:deprecated", "prefetch-src:removed"}},
+	}
+	for _, tt := range tests {
+		p := MustParse(tt.policy)
+		ls := p.lints(tt.reportOnly, p.find(ReportURI) >= 0)
+		var got []string
+		for _, l := range ls {
+			got = append(got, l.directive+":"+l.reason)
+		}
+		for _, w := range tt.want {
+			found := false
+			for _, g := range got {
+				if strings.HasPrefix(g, strings.SplitN(w, ":", 2)[0]+":") && strings.Contains(g, strings.SplitN(w, ":", 2)[1]) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%q: no lint %q in %q", tt.policy, w, got)
+			}
+		}
+	}
+	if ls := Strict().lints(false, false); len(ls) != 0 {
+		t.Errorf("Strict() has lints: %v", ls)
+	}
+}
