@@ -1,0 +1,358 @@
+// Package nocache keeps confidential responses out of every cache: the
+// browser's, a shared proxy's, a CDN's. It sets
+//
+//	Cache-Control: no-store, private, max-age=0
+//
+// on the responses it marks, and removes their ETag and Last-Modified, so
+// that no later 304 Not Modified can bring back a copy stored before.
+//
+// # Which responses
+//
+// A response is marked when its path is confidential or its request is
+// authenticated:
+//
+//   - Exempt rules (django-security's WHITELIST_ON): every path is
+//     confidential except those the rules match unambiguously.
+//   - Confidential rules (django-security's BLACKLIST_ON): only the paths
+//     the rules match are confidential, and so is a path that some reading
+//     could take to one of them (an ambiguous path fails closed).
+//   - Neither: every path is confidential, unless Authenticated is set, in
+//     which case no path is confidential by itself.
+//   - Authenticated, when set, marks every response to an authenticated
+//     request, whatever the rules say, exempt paths included.
+//
+// So the zero [Config] marks every response; Config{Authenticated: f}
+// marks the responses to authenticated requests; rules are judged by
+// internal/pathrule, as net/http.ServeMux routes the request.
+//
+// # When the handler has its own Cache-Control
+//
+// The decision is taken when the response header is written (the
+// ResponseWriter is wrapped, for marked requests only). If a Cache-Control
+// header is there by then, set by the handler or by an outer middleware,
+// the middleware backs off and changes nothing, unless [Config.Force] is
+// set. A conditional request (If-None-Match, If-Modified-Since) on a
+// marked path reaches the handler without those headers, so that
+// http.ServeContent and its like answer in full rather than 304.
+package nocache
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// CacheControl is the Cache-Control value set on marked responses.
+// no-store forbids any cache to keep the response; private keeps shared
+// caches away even where no-store is ignored; max-age=0 makes any copy
+// stale at once.
+const CacheControl = "no-store, private, max-age=0"
+
+// Header names, in canonical form.
+const (
+	hCacheControl = "Cache-Control"
+	hPragma       = "Pragma"
+	hExpires      = "Expires"
+	hETag         = "Etag" // http.CanonicalHeaderKey("ETag")
+	hLastModified = "Last-Modified"
+	hIfNoneMatch  = "If-None-Match"
+	hIfModSince   = "If-Modified-Since"
+)
+
+// Rules are path rules, in the syntax of internal/pathrule.
+type Rules struct {
+	// Patterns are net/http.ServeMux patterns: "/account/", "GET /export",
+	// "/users/{id}/invoices", "/{$}". Each may be listed once.
+	Patterns []string
+	// Regexps are Django-style regular expressions, for porting a
+	// django-security configuration: matched against the cleaned path
+	// without its leading "/", at its start (Python's re.match), in Go's
+	// RE2 syntax. Prefer Patterns for new rules.
+	Regexps []string
+}
+
+func (r Rules) empty() bool { return len(r.Patterns) == 0 && len(r.Regexps) == 0 }
+
+// Config configures a [Middleware]. The zero value marks every response.
+type Config struct {
+	// Exempt lists the paths whose responses are not confidential (static
+	// assets, public pages); every other path is. A path is exempt only
+	// when the rules match it unambiguously: a path that is not clean, or
+	// that some server could read as another path, is confidential.
+	// django-security: NO_CONFIDENTIAL_CACHING WHITELIST_ON with
+	// WHITELIST_REGEXES. Exclusive with Confidential.
+	Exempt Rules
+	// Confidential lists the only paths whose responses are confidential
+	// (besides authenticated ones, see Authenticated). A path that the
+	// rules match under any reading, or that is not clean, is
+	// confidential. django-security: BLACKLIST_ON with BLACKLIST_REGEXES.
+	// Exclusive with Exempt.
+	Confidential Rules
+	// Authenticated reports whether a request is made by a logged-in user.
+	// When set, every response to such a request is marked, on every path,
+	// exempt ones included; and when no rules are set, only those are.
+	// It is called once per request that the rules did not already mark.
+	Authenticated func(r *http.Request) bool
+	// Force marks responses even when the handler (or an outer
+	// middleware) has set its own Cache-Control, which is replaced.
+	// Without Force, such a response is left as it is.
+	Force bool
+	// Legacy adds "Pragma: no-cache" and "Expires: 0" to marked
+	// responses, for HTTP/1.0 caches (django-security sends both).
+	Legacy bool
+	// Logger receives the package's warnings: once per middleware, when
+	// it backs off from a handler's Cache-Control that lacks no-store on
+	// a confidential response. Nil means seclog.New(zap.L()). The
+	// middleware logs no security event per request.
+	Logger *seclog.Logger
+}
+
+// Middleware marks confidential responses. It is safe for concurrent use,
+// and it satisfies bulwark.Middleware.
+type Middleware struct {
+	exempt       *pathrule.Set // nil unless Exempt rules are set
+	confidential *pathrule.Set // nil unless Confidential rules are set
+	auth         func(*http.Request) bool
+	all          bool // no rules and no Authenticated: every response
+	force        bool
+
+	cacheControl []string // prebuilt values, len == cap == 1
+	pragma       []string // nil unless Legacy
+	expires      []string
+
+	logger *seclog.Logger
+	warned atomic.Bool
+}
+
+// New validates cfg and compiles its rules. An error names the field: both
+// Exempt and Confidential set, or a rule that does not compile (the
+// pathrule error says which and why).
+func New(cfg Config) (*Middleware, error) {
+	if !cfg.Exempt.empty() && !cfg.Confidential.empty() {
+		return nil, errors.New("nocache: both Exempt and Confidential are set: use Exempt to mark every path but some (django-security WHITELIST_ON), or Confidential to mark only some (BLACKLIST_ON), not both")
+	}
+	m := &Middleware{
+		auth:         cfg.Authenticated,
+		force:        cfg.Force,
+		cacheControl: []string{CacheControl},
+		logger:       cfg.Logger,
+	}
+	var err error
+	switch {
+	case !cfg.Exempt.empty():
+		m.exempt, err = compile("Exempt", cfg.Exempt)
+	case !cfg.Confidential.empty():
+		m.confidential, err = compile("Confidential", cfg.Confidential)
+	default:
+		m.all = cfg.Authenticated == nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Legacy {
+		m.pragma, m.expires = []string{"no-cache"}, []string{"0"}
+	}
+	if m.logger == nil {
+		m.logger = seclog.New(zap.L())
+	}
+	return m, nil
+}
+
+func compile(field string, r Rules) (*pathrule.Set, error) {
+	s, err := pathrule.Compile(pathrule.Config{Patterns: r.Patterns, Regexps: r.Regexps})
+	if err != nil {
+		return nil, errors.New("nocache: " + field + ": " + strings.TrimPrefix(err.Error(), "pathrule: "))
+	}
+	return s, nil
+}
+
+// MustNew is like [New] but panics on error. It is meant for package-level
+// variables and tests whose Config is a constant.
+func MustNew(cfg Config) *Middleware {
+	m, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// Confidential reports whether the response to r is to be marked: the
+// middleware's whole decision, a function of the request alone (see the
+// package documentation). Use it with [Middleware.Apply] where no handler
+// chain exists, such as a reverse proxy's ModifyResponse.
+func (m *Middleware) Confidential(r *http.Request) bool {
+	switch {
+	case m.all:
+		return true
+	case m.exempt != nil:
+		if !m.exempt.Judge(r).Allowed() {
+			return true
+		}
+	case m.confidential != nil:
+		if m.confidential.Judge(r).Denied() {
+			return true
+		}
+	}
+	return m.auth != nil && m.auth(r)
+}
+
+// Apply marks the response header h: it sets Cache-Control (and, with
+// Legacy, Pragma and Expires) and removes ETag and Last-Modified. Without
+// Force it backs off, changing nothing, when h already has a non-empty
+// Cache-Control. It does not allocate. The Handler calls it when the
+// response header is written; call it yourself for a response that
+// [Middleware.Confidential] marks outside a handler chain.
+//
+// The values are shared by every response: do not change them in place
+// (h["Cache-Control"][0] = …); replace them with Header().Set.
+func (m *Middleware) Apply(h http.Header) {
+	if !m.force {
+		for _, v := range h[hCacheControl] {
+			if v != "" {
+				m.backOff(h[hCacheControl])
+				return
+			}
+		}
+	}
+	h[hCacheControl] = m.cacheControl
+	if m.pragma != nil {
+		h[hPragma] = m.pragma
+		h[hExpires] = m.expires
+	}
+	delete(h, hETag)
+	delete(h, "ETag") // as a handler may have assigned it, uncanonicalized
+	delete(h, hLastModified)
+}
+
+// backOff warns, once per middleware, when the Cache-Control left in place
+// on a confidential response lets caches store it.
+func (m *Middleware) backOff(v []string) {
+	if m.warned.Load() {
+		return
+	}
+	for _, s := range v {
+		if strings.Contains(strings.ToLower(s), "no-store") {
+			return
+		}
+	}
+	if m.warned.CompareAndSwap(false, true) {
+		m.logger.Zap().Warn("nocache: a confidential response has its own Cache-Control without no-store and was left as it is; set nocache.Config.Force to replace it (logged once)",
+			seclog.String("cache_control", strings.Join(v, ", ")))
+	}
+}
+
+// Handler returns next wrapped so that the responses [Middleware.Confidential]
+// marks get the headers when they are written. A request that is not
+// marked goes to next as it is, with nothing added.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.Confidential(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(r.Header[hIfNoneMatch]) > 0 || len(r.Header[hIfModSince]) > 0 {
+			r = unconditional(r)
+		}
+		mw := pool.Get().(*writer)
+		mw.rw, mw.m = w, m
+		next.ServeHTTP(mw, r)
+		if !mw.done {
+			// The handler wrote nothing: net/http will send a 200 with
+			// the header as it is now.
+			m.Apply(w.Header())
+		}
+		*mw = writer{}
+		pool.Put(mw)
+	})
+}
+
+// unconditional returns a shallow copy of r without the validators that
+// would let a handler answer 304 with a copy stored before.
+func unconditional(r *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = r.Header.Clone()
+	r2.Header.Del(hIfNoneMatch)
+	r2.Header.Del(hIfModSince)
+	return r2
+}
+
+var pool = sync.Pool{New: func() any { return new(writer) }}
+
+// writer marks the response when its header is written: at the first
+// final WriteHeader, or at the first Write, ReadFrom or Flush before any.
+type writer struct {
+	rw   http.ResponseWriter
+	m    *Middleware
+	done bool // the header was written (or the connection hijacked)
+}
+
+// Header returns the header map of the underlying ResponseWriter.
+func (w *writer) Header() http.Header { return w.rw.Header() }
+
+// WriteHeader marks the response before the first final status. 1xx
+// informational statuses (except 101) pass through unmarked: the final
+// response follows them.
+func (w *writer) WriteHeader(code int) {
+	if !w.done {
+		if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+			w.rw.WriteHeader(code)
+			return
+		}
+		w.done = true
+		w.m.Apply(w.rw.Header())
+	}
+	w.rw.WriteHeader(code)
+}
+
+// Write writes the header first if the handler did not.
+func (w *writer) Write(p []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.rw.Write(p)
+}
+
+// ReadFrom keeps net/http's sendfile path (io.Copy to the ResponseWriter)
+// for marked responses.
+func (w *writer) ReadFrom(src io.Reader) (int64, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return io.Copy(w.rw, src)
+}
+
+// Flush writes the header if needed, then flushes the underlying writer
+// (an http.Flusher for handlers that type-assert).
+func (w *writer) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush reporting the underlying writer's error; it is what
+// http.ResponseController calls.
+func (w *writer) FlushError() error {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(w.rw).Flush()
+}
+
+// Hijack hands the connection over (an http.Hijacker for handlers that
+// type-assert, such as WebSocket upgraders); no header is written after.
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(w.rw).Hijack()
+	if err == nil {
+		w.done = true
+	}
+	return c, rw, err
+}
+
+// Unwrap returns the underlying ResponseWriter, for http.ResponseController.
+func (w *writer) Unwrap() http.ResponseWriter { return w.rw }
