@@ -1,0 +1,45 @@
+package seclog
+
+import "go.uber.org/zap/zapcore"
+
+// The events of package identity.
+var (
+	// IdentityLogin is logged when a user logs in (the session token is
+	// renewed and the user id stored in the session).
+	IdentityLogin = define(Event{
+		Name: "identity.login", Level: zapcore.InfoLevel, OWASP: AuthnLoginSuccess,
+		Meaning: "a user logged in; the session token was renewed",
+		Fields:  []string{"login_user"},
+	})
+	// IdentityLogout is logged when a user logs out (the session is
+	// destroyed).
+	IdentityLogout = define(Event{
+		Name: "identity.logout", Level: zapcore.InfoLevel, OWASP: AuthnTokenDelete,
+		Meaning: "a user logged out; the session was destroyed",
+	})
+	// IdentityAuthFailed is logged when a request carries credentials that
+	// an authenticator tried and refused (a bad bearer token, a wrong basic
+	// password, a malformed Authorization header).
+	IdentityAuthFailed = define(Event{
+		Name: "identity.auth_failed", Level: zapcore.WarnLevel, OWASP: AuthnLoginFail,
+		Meaning:    "credentials sent with a request were refused; the request was answered 401",
+		Fields:     []string{"authenticator", "reason"},
+		HighVolume: true,
+	})
+	// IdentityInactive is logged when a session or a credential names a
+	// user who is unknown or inactive: the session is destroyed and the
+	// request goes on as anonymous, or the credential is refused.
+	IdentityInactive = define(Event{
+		Name: "identity.inactive_user", Level: zapcore.WarnLevel, OWASP: AuthnLoginFail,
+		Meaning: "a session or credential named an unknown or inactive user; it was not accepted",
+		Fields:  []string{"authenticator", "session_user"},
+	})
+	// IdentityUnavailable is logged when the user could not be looked up
+	// (a store error): the request is refused with 503, or, with FailOpen,
+	// goes on as anonymous.
+	IdentityUnavailable = define(Event{
+		Name: "identity.unavailable", Level: zapcore.ErrorLevel, OWASP: AuthnLoginFail,
+		Meaning: "the user could not be looked up; the request was refused (503) or, with FailOpen, served as anonymous",
+		Fields:  []string{"authenticator", "error", "fail_open"},
+	})
+)
