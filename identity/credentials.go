@@ -145,4 +145,3 @@ func token68(s string) bool {
 	}
 	return true
 }
-
