@@ -45,13 +45,15 @@ func (f MiddlewareFunc) Handler(next http.Handler) http.Handler { return f(next)
 //     from unrolled/secure, set before anything can answer.
 //  2. Sessions: the scs session is loaded (LoadAndSave).
 //  3. SessionExpiry: an expired session is ended before it is judged.
-//  4. LoginRequired: an anonymous request on a path that is not allowed is
+//  4. Identity: the request's user is found (package identity: session,
+//     bearer token, basic), or the request is anonymous.
+//  5. LoginRequired: an anonymous request on a path that is not allowed is
 //     sent to log in.
-//  5. MFA: a logged-in user without a second factor in this session is
+//  6. MFA: a logged-in user without a second factor in this session is
 //     sent to the challenge.
-//  6. PasswordExpiry: a user whose password has expired is sent to change it.
-//  7. Profiling: only for authorized requests that ask for it.
-//  8. CSP, Referrer, NoCache, ClearSite: response headers, decided before
+//  7. PasswordExpiry: a user whose password has expired is sent to change it.
+//  8. Profiling: only for authorized requests that ask for it.
+//  9. CSP, Referrer, NoCache, ClearSite: response headers, decided before
 //     the application writes.
 //
 // The CSP report receiver (package cspreport) is not in the chain: mount it
@@ -60,6 +62,7 @@ type Chain struct {
 	Secure         *secure.Secure
 	Sessions       *scs.SessionManager
 	SessionExpiry  Middleware
+	Identity       Middleware
 	LoginRequired  Middleware
 	MFA            Middleware
 	PasswordExpiry Middleware
@@ -81,7 +84,7 @@ func (c Chain) Alice() alice.Chain {
 		cs = append(cs, c.Sessions.LoadAndSave)
 	}
 	for _, m := range []Middleware{
-		c.SessionExpiry, c.LoginRequired, c.MFA, c.PasswordExpiry,
+		c.SessionExpiry, c.Identity, c.LoginRequired, c.MFA, c.PasswordExpiry,
 		c.Profiling, c.CSP, c.Referrer, c.NoCache, c.ClearSite,
 	} {
 		if !isNil(m) {

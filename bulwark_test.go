@@ -38,6 +38,7 @@ func TestChainOrder(t *testing.T) {
 		PasswordExpiry: m("passwordexpiry"),
 		MFA:            m("mfa"),
 		LoginRequired:  m("loginrequired"),
+		Identity:       m("identity"),
 		SessionExpiry: MiddlewareFunc(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				// The session is loaded before session expiry judges it:
@@ -58,7 +59,7 @@ func TestChainOrder(t *testing.T) {
 	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	want := []string{"sessionexpiry", "loginrequired", "mfa", "passwordexpiry", "profiling", "csp", "referrer", "nocache", "clearsite", "app"}
+	want := []string{"sessionexpiry", "identity", "loginrequired", "mfa", "passwordexpiry", "profiling", "csp", "referrer", "nocache", "clearsite", "app"}
 	if !reflect.DeepEqual(trail, want) {
 		t.Errorf("order %v, want %v", trail, want)
 	}
