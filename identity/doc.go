@@ -8,8 +8,10 @@
 //   - [Responder], the one way every gate answers a request it refuses,
 //     chosen by the kind of client: a navigation is redirected, a script
 //     gets 401 or 403 JSON, htmx gets HX-Redirect;
-//   - [SafeNext], the one check of a redirect target.
-//
-// The scs-backed login and logout and the pluggable authenticators come
-// with the Gates issue.
+//   - [SafeNext], the one check of a redirect target;
+//   - [Middleware], which finds the user with [Authenticator]s tried in
+//     order, as DRF does: [Sessions] (on scs: Login renews the session
+//     token, Logout destroys the session), [Bearer] and [BasicAuth]. A
+//     credential that is tried and refused is a 401, never anonymous; a
+//     store error is a 503 unless FailOpen.
 package identity

@@ -1,9 +1,15 @@
 package identity_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
 )
 
 // A login handler follows "next" only when SafeNext accepts it, and
@@ -33,4 +39,60 @@ func ExampleSafeNext() {
 	// "/\t/evil.example"             -> /account
 	// "https:evil.example"           -> /account
 	// "javascript:alert(1)"          -> /account
+}
+
+// The scs-backed identity: Login after checking the password, Logout, and
+// the middleware that puts the user in every request's context.
+func ExampleSessions() {
+	users := map[string]identity.User{
+		"alice": identity.Basic{UserID: "alice", Name: "Alice", IsActive: true},
+	}
+	sessions := scs.New()
+	ids, err := identity.NewSessions(identity.SessionsConfig{
+		Manager: sessions,
+		Lookup: func(ctx context.Context, id string) (identity.User, error) {
+			return users[id], nil // nil, nil: no such user
+		},
+		Logger: seclog.New(zap.NewNop()),
+	})
+	if err != nil {
+		panic(err)
+	}
+	who, err := identity.New(identity.Config{
+		Authenticators: []identity.Authenticator{ids},
+		Logger:         seclog.New(zap.NewNop()),
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// … check the password first …
+		if err := ids.Login(r, users["alice"]); err != nil {
+			http.Error(w, "login failed", http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if u := identity.FromRequest(r); u != nil {
+			fmt.Fprintf(w, "hello, %s", u.DisplayName())
+			return
+		}
+		fmt.Fprint(w, "hello, stranger")
+	})
+	site := sessions.LoadAndSave(who.Handler(mux))
+
+	rec := httptest.NewRecorder()
+	site.ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
+	cookie := rec.Result().Cookies()[0]
+
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(cookie)
+	rec = httptest.NewRecorder()
+	site.ServeHTTP(rec, r)
+	fmt.Println(rec.Body.String())
+	// Output:
+	// hello, Alice
 }
