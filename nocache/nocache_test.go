@@ -77,7 +77,7 @@ func TestConfidential(t *testing.T) {
 		{"Confidential with Authenticated", nocache.Config{Confidential: nocache.Rules{Patterns: []string{"/account/"}}, Authenticated: loggedIn}, []check{
 			{"/account/settings", false, true}, {"/home", false, false}, {"/home", true, true},
 		}},
-		{"Exempt regexps (django-security WHITELIST_REGEXES)", nocache.Config{Exempt: nocache.Rules{Regexps: []string{`static/`, `about/$`}}}, []check{
+		{"Exempt regexps (django-security WHITELIST_REGEXES)", nocache.Config{Exempt: nocache.Rules{Regexps: []string{`^static/`, `about/$`}}}, []check{
 			{"/static/app.css", false, false}, {"/about/", false, false}, {"/about/team", false, true}, {"/account", false, true},
 		}},
 		{"Confidential regexps (django-security BLACKLIST_REGEXES)", nocache.Config{Confidential: nocache.Rules{Regexps: []string{`account/`}}}, []check{
