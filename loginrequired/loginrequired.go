@@ -1,0 +1,255 @@
+// Package loginrequired is the login gate of the bulwark suite: every
+// request needs a logged-in user unless its route is allowed (deny by
+// default), as django-security's LoginRequiredMiddleware, done right:
+//
+//   - routes are ServeMux patterns ("/static/", "GET /health", "/{$}"),
+//     judged on the route the request will be routed to, never on a string
+//     prefix of the raw path; a path that is not clean or that parsers read
+//     differently is refused with 400 (internal/pathrule);
+//   - per-route authorizers (Public, LoggedIn, Staff, Superuser, or your
+//     own func), django-denied's model; in Strict mode a route without a
+//     rule is refused even to logged-in users, so a new handler is never
+//     exposed by accident;
+//   - refusals go through the suite's shared identity.Responder: a
+//     navigation is sent to the login page with "next", a script gets
+//     401/403 JSON, htmx gets HX-Redirect;
+//   - the login page and the logout path are allowed automatically.
+//
+// The user comes from the identity middleware (identity.FromRequest), which
+// runs before the gate in the bulwark chain.
+package loginrequired
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// A Rule gives the authorizer of the routes that match a ServeMux pattern.
+type Rule struct {
+	// Pattern is a net/http.ServeMux pattern: "/admin/", "GET /health",
+	// "/users/{id}/avatar", "api.example.com/".
+	Pattern string
+	// Authorize decides who may use the routes (see [Public], [LoggedIn],
+	// [Staff], [Superuser], [Func]).
+	Authorize Authorizer
+}
+
+// Config configures the login gate. The zero value requires a login for
+// every route but /login.
+type Config struct {
+	// Allow lists the public routes, as ServeMux patterns. It is a
+	// shorthand for Rules with [Public].
+	Allow []string
+	// AllowRegexps lists public routes as Django-style regular expressions
+	// matched from the start of the clean path without its leading "/",
+	// for porting a django-security LOGIN_EXEMPT_URLS. Prefer Allow.
+	AllowRegexps []string
+	// Rules give routes their own authorizer. A request is judged by the
+	// one pattern it would be routed to, so "/admin/" with Staff and "/"
+	// with LoggedIn mean what they say.
+	Rules []Rule
+	// Strict refuses (403) a logged-in user on a route that no rule or
+	// Allow pattern covers. Without it, a logged-in user may use any route
+	// that has no rule.
+	Strict bool
+	// LoginURL is where anonymous visitors are sent (default "/login"). A
+	// path on this site is allowed automatically, for every method.
+	LoginURL string
+	// LogoutURL, if set, is allowed automatically too, for every method.
+	LogoutURL string
+	// Responder answers refusals; nil means identity.NewResponder with its
+	// defaults (no WWW-Authenticate challenge: API clients get 403). Share
+	// one Responder between all the gates of an application.
+	Responder *identity.Responder
+	// Logger is the security logger; nil means seclog.New(zap.L()).
+	Logger *seclog.Logger
+}
+
+// Outcome is what the gate decides for a request.
+type Outcome uint8
+
+const (
+	// Pass lets the request through.
+	Pass Outcome = iota
+	// Login refuses an anonymous request: the visitor must log in.
+	Login
+	// Forbidden refuses a logged-in user (403).
+	Forbidden
+	// BadPath refuses a request whose path is not clean or is ambiguous
+	// (400).
+	BadPath
+)
+
+// String returns "pass", "login", "forbidden" or "bad-path".
+func (o Outcome) String() string {
+	return [...]string{"pass", "login", "forbidden", "bad-path"}[o]
+}
+
+// A Decision is the gate's verdict on one request.
+type Decision struct {
+	Outcome Outcome
+	// Rule is the pattern of the rule that decided, "" when none did.
+	Rule string
+	// Reason says why, for Forbidden and BadPath: "not-authorized",
+	// "no-rule" (strict mode), or a path reason from internal/pathrule.
+	Reason string
+	admin  bool
+}
+
+// Middleware is the login gate. It is safe for concurrent use.
+type Middleware struct {
+	rules     *pathrule.Set
+	authz     map[string]Authorizer
+	strict    bool
+	loginURL  string
+	responder *identity.Responder
+	log       *seclog.Logger
+}
+
+// New returns the login gate for cfg, or an error naming the field that is
+// wrong.
+func New(cfg Config) (*Middleware, error) {
+	m := &Middleware{strict: cfg.Strict, loginURL: cfg.LoginURL, responder: cfg.Responder, log: cfg.Logger, authz: map[string]Authorizer{}}
+	if m.loginURL == "" {
+		m.loginURL = "/login"
+	}
+	if m.log == nil {
+		m.log = seclog.New(nil)
+	}
+	if m.responder == nil {
+		rs, err := identity.NewResponder(identity.ResponderConfig{})
+		if err != nil {
+			return nil, err
+		}
+		m.responder = rs
+	}
+	var patterns []string
+	add := func(field, pattern string, a Authorizer) error {
+		if a.fn == nil {
+			return fmt.Errorf("loginrequired: %s: pattern %q has no authorizer (use loginrequired.Public, LoggedIn, Staff, Superuser or Func)", field, pattern)
+		}
+		if _, dup := m.authz[pattern]; dup {
+			return fmt.Errorf("loginrequired: %s: pattern %q is given twice", field, pattern)
+		}
+		m.authz[pattern] = a
+		patterns = append(patterns, pattern)
+		return nil
+	}
+	for _, p := range cfg.Allow {
+		if err := add("Allow", p, Public); err != nil {
+			return nil, err
+		}
+	}
+	for i, r := range cfg.Rules {
+		if err := add(fmt.Sprintf("Rules[%d]", i), r.Pattern, r.Authorize); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range []struct{ field, url string }{{"LoginURL", m.loginURL}, {"LogoutURL", cfg.LogoutURL}} {
+		p, err := exactPattern(u.field, u.url)
+		if err != nil {
+			return nil, err
+		}
+		if p == "" {
+			continue
+		}
+		if a, ok := m.authz[p]; ok && a.name != Public.name {
+			return nil, fmt.Errorf("loginrequired: %s %q is given the authorizer %s by a rule: it must be public, or nobody can log in", u.field, u.url, a)
+		}
+		if _, ok := m.authz[p]; !ok {
+			m.authz[p] = Public
+			patterns = append(patterns, p)
+		}
+	}
+	for _, re := range cfg.AllowRegexps {
+		m.authz[re] = Public
+	}
+	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.AllowRegexps})
+	if err != nil {
+		return nil, fmt.Errorf("loginrequired: %w", err)
+	}
+	m.rules = set
+	return m, nil
+}
+
+// exactPattern returns the ServeMux pattern that matches exactly the path
+// of a login or logout URL on this site, or "" for an absolute URL (a login
+// page elsewhere, an SSO server).
+func exactPattern(field, raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("loginrequired: %s %q: %v", field, raw, err)
+	}
+	if u.IsAbs() || u.Host != "" {
+		return "", nil
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "", fmt.Errorf("loginrequired: %s %q: write a path that starts with one \"/\", such as \"/login\", or an absolute URL", field, raw)
+	}
+	if strings.HasSuffix(p, "/") {
+		return p + "{$}", nil
+	}
+	return p, nil
+}
+
+// Decide judges r: the pure decision of [Middleware.Handler], with the
+// user the identity middleware found (nil: anonymous).
+func (m *Middleware) Decide(r *http.Request) Decision {
+	res := m.rules.Judge(r)
+	u := identity.FromRequest(r)
+	switch res.Verdict {
+	case pathrule.Reject:
+		return Decision{Outcome: BadPath, Rule: res.Pattern, Reason: res.Reason}
+	case pathrule.Match:
+		a := m.authz[res.Pattern]
+		if a.Allows(r, u) {
+			return Decision{Outcome: Pass, Rule: res.Pattern, admin: a.admin && u != nil}
+		}
+		if u == nil {
+			return Decision{Outcome: Login, Rule: res.Pattern}
+		}
+		return Decision{Outcome: Forbidden, Rule: res.Pattern, Reason: "not-authorized"}
+	}
+	switch {
+	case u == nil:
+		return Decision{Outcome: Login}
+	case m.strict:
+		return Decision{Outcome: Forbidden, Reason: "no-rule"}
+	}
+	return Decision{Outcome: Pass}
+}
+
+// Handler returns next behind the login gate.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := m.Decide(r)
+		switch d.Outcome {
+		case Pass:
+			if d.admin {
+				m.log.Log(r, seclog.LoginRequiredAdmin, zap.String("rule", d.Rule))
+			}
+			next.ServeHTTP(w, r)
+		case Login:
+			m.log.Log(r, seclog.LoginRequiredRedirect, zap.String("rule", d.Rule), zap.Stringer("client", m.responder.Kind(r)))
+			m.responder.Refuse(w, r, identity.Refusal{Code: "login_required", Location: m.loginURL, Unauthenticated: true, Next: true})
+		case Forbidden:
+			m.log.Log(r, seclog.LoginRequiredForbidden, zap.String("rule", d.Rule), zap.String("reason", d.Reason))
+			m.responder.Refuse(w, r, identity.Refusal{Code: "forbidden"})
+		default:
+			m.log.Log(r, seclog.PathRejected, zap.String("reason", d.Reason))
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "Bad Request", http.StatusBadRequest)
+		}
+	})
+}

@@ -1,0 +1,308 @@
+package loginrequired
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/pathconfusion"
+	"github.com/bulwark-go/bulwark/internal/testenv"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// sink collects security events.
+type sink struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *sink) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *sink) Sync() error                 { return nil }
+
+func (s *sink) take() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	s.b.Reset()
+	return out
+}
+
+func newLogger(t testing.TB) (*seclog.Logger, *sink) {
+	s := &sink{}
+	l, err := seclog.NewWithConfig(seclog.Config{
+		Logger:   zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), s, zapcore.DebugLevel)),
+		Sampling: seclog.Sampling{Disabled: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, s
+}
+
+// asUser puts u in the request's context, as the identity middleware does.
+func asUser(r *http.Request, u identity.User) *http.Request {
+	if u == nil {
+		return r
+	}
+	return r.WithContext(seclog.WithUser(identity.NewContext(r.Context(), u), u.ID()))
+}
+
+var (
+	alice = identity.Basic{UserID: "alice", IsActive: true}
+	staff = identity.Basic{UserID: "sam", IsActive: true, IsStaff: true}
+	root  = identity.Basic{UserID: "root", IsActive: true, IsSuperuser: true}
+)
+
+// corpusSite is the path-confusion README's site behind the real gate.
+type corpusSite struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	served string
+	log    *sink
+}
+
+func newCorpusSite(t *testing.T) *corpusSite {
+	log, s := newLogger(t)
+	cs := &corpusSite{log: s}
+	gate, err := New(Config{Allow: []string{"/{$}", "/static/", "GET /health"}, LoginURL: "/login", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := http.NewServeMux()
+	for pattern, name := range map[string]string{"/{$}": "root", "/login": "login", "/static/": "static", "GET /health": "health", "/": "protected"} {
+		app.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			cs.mu.Lock()
+			cs.served = name
+			cs.mu.Unlock()
+			fmt.Fprintln(w, name)
+		})
+	}
+	cs.srv = httptest.NewServer(gate.Handler(app))
+	t.Cleanup(cs.srv.Close)
+	return cs
+}
+
+func (cs *corpusSite) send(t *testing.T, row pathconfusion.Row) (*http.Response, pathconfusion.Served) {
+	cs.mu.Lock()
+	cs.served = ""
+	cs.mu.Unlock()
+	cs.log.take()
+	resp := pathconfusion.Send(t, cs.srv.Listener.Addr().String(), row.Method, row.Target)
+	events := 0
+	var names []string
+	for _, e := range cs.log.take() {
+		names = append(names, e["event"].(string))
+		if e["event"] == seclog.PathRejected.Name {
+			events++
+		}
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return resp, pathconfusion.Served{Handler: cs.served, Events: events, Detail: strings.Join(names, ",")}
+}
+
+// TestPathConfusion runs the shared corpus end to end: anonymous requests
+// through the gate and a real ServeMux.
+func TestPathConfusion(t *testing.T) {
+	dir := testenv.Testdata(t, "path-confusion")
+	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), "/login", newCorpusSite(t).send)
+}
+
+func TestDecide(t *testing.T) {
+	owner := Func("owner", func(r *http.Request, u identity.User) bool {
+		return strings.HasPrefix(r.URL.Path, "/users/"+u.ID()+"/")
+	})
+	cfg := Config{
+		Allow:     []string{"/{$}", "/static/", "GET /health"},
+		LogoutURL: "/logout",
+		Rules: []Rule{
+			{"/admin/", Staff},
+			{"/root/", Superuser},
+			{"/users/{id}/", owner},
+			{"/account/", LoggedIn},
+			{"/docs/", Public},
+		},
+	}
+	lax, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Strict = true
+	strict, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, target string
+		user           identity.User
+		lax, strict    Outcome
+	}{
+		{"GET", "/", nil, Pass, Pass},
+		{"GET", "/login", nil, Pass, Pass},
+		{"POST", "/login", nil, Pass, Pass},
+		{"POST", "/logout", nil, Pass, Pass},
+		{"GET", "/static/app.css", nil, Pass, Pass},
+		{"GET", "/health", nil, Pass, Pass},
+		{"HEAD", "/health", nil, Pass, Pass},
+		{"POST", "/health", nil, Login, Login},
+		{"GET", "/docs/intro", nil, Pass, Pass},
+		{"GET", "/account/", nil, Login, Login},
+		{"GET", "/account/", alice, Pass, Pass},
+		{"GET", "/anything", nil, Login, Login},
+		{"GET", "/anything", alice, Pass, Forbidden},
+		{"GET", "/admin/users", nil, Login, Login},
+		{"GET", "/admin/users", alice, Forbidden, Forbidden},
+		{"GET", "/admin/users", staff, Pass, Pass},
+		{"GET", "/admin/users", root, Pass, Pass},
+		{"GET", "/root/x", staff, Forbidden, Forbidden},
+		{"GET", "/root/x", root, Pass, Pass},
+		{"GET", "/users/alice/photo", alice, Pass, Pass},
+		{"GET", "/users/sam/photo", alice, Forbidden, Forbidden},
+		{"GET", "/users/alice/photo", nil, Login, Login},
+		{"GET", "/static/%2e%2e/admin/", nil, BadPath, BadPath},
+		{"GET", "/static/%2e%2e/admin/", staff, BadPath, BadPath},
+		{"GET", "/Admin/users", alice, BadPath, BadPath}, // read case-folded, it is /admin/
+		{"GET", "/static//x", nil, BadPath, BadPath},
+	} {
+		for _, m := range []struct {
+			name string
+			m    *Middleware
+			want Outcome
+		}{{"lax", lax, tc.lax}, {"strict", strict, tc.strict}} {
+			r := asUser(httptest.NewRequest(tc.method, tc.target, nil), tc.user)
+			if got := m.m.Decide(r); got.Outcome != m.want {
+				t.Errorf("%s: %s %s as %v: %v, want %v", m.name, tc.method, tc.target, tc.user, got, m.want)
+			}
+		}
+	}
+}
+
+func TestHandlerAnswersAndEvents(t *testing.T) {
+	log, s := newLogger(t)
+	rs, err := identity.NewResponder(identity.ResponderConfig{Challenge: `Bearer realm="api"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, err := New(Config{Rules: []Rule{{"/admin/", Staff}}, Responder: rs, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := gate.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	for _, tc := range []struct {
+		name       string
+		method     string
+		target     string
+		user       identity.User
+		headers    map[string]string
+		wantStatus int
+		wantLoc    string
+		wantEvent  string
+	}{
+		{"navigation → 303 with next", "GET", "/account?tab=2", nil, nil, 303, "/login?next=%2Faccount%3Ftab%3D2", "loginrequired.redirect"},
+		{"POST → 303 without next", "POST", "/account", nil, nil, 303, "/login", "loginrequired.redirect"},
+		{"fetch → 401 with challenge", "GET", "/api/x", nil, map[string]string{"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, 401, "", "loginrequired.redirect"},
+		{"not authorized → 403", "GET", "/admin/", alice, nil, 403, "", "loginrequired.forbidden"},
+		{"staff → served, logged", "GET", "/admin/", staff, nil, 200, "", "loginrequired.admin_access"},
+		{"logged in → served, quiet", "GET", "/account", alice, nil, 200, "", ""},
+		{"bad path → 400", "GET", "/a/../admin/", staff, nil, 400, "", "path.rejected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := asUser(httptest.NewRequest(tc.method, tc.target, nil), tc.user)
+			for k, v := range tc.headers {
+				r.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tc.wantStatus {
+				t.Errorf("status %d, want %d (%s)", rec.Code, tc.wantStatus, rec.Body)
+			}
+			if tc.wantLoc != "" && rec.Header().Get("Location") != tc.wantLoc {
+				t.Errorf("Location %q, want %q", rec.Header().Get("Location"), tc.wantLoc)
+			}
+			if tc.wantStatus == 401 && rec.Header().Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+			events := s.take()
+			switch {
+			case tc.wantEvent == "" && len(events) != 0:
+				t.Errorf("events %v, want none", events)
+			case tc.wantEvent != "" && (len(events) != 1 || events[0]["event"] != tc.wantEvent):
+				t.Errorf("events %v, want one %s", events, tc.wantEvent)
+			}
+			if len(events) == 1 && tc.user != nil && events[0]["user"] != tc.user.ID() {
+				t.Errorf("event user %v, want %s", events[0]["user"], tc.user.ID())
+			}
+		})
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Allow: []string{"/x", "/x"}}, `pattern "/x" is given twice`},
+		{Config{Allow: []string{"/x"}, Rules: []Rule{{"/x", Staff}}}, "given twice"},
+		{Config{Rules: []Rule{{"/x", Authorizer{}}}}, "has no authorizer"},
+		{Config{Rules: []Rule{{"/login", Staff}}}, "must be public"},
+		{Config{LoginURL: "login"}, `starts with one "/"`},
+		{Config{LoginURL: "//evil.example/login"}, ""},
+		{Config{Allow: []string{"GET"}}, "loginrequired:"},
+		{Config{AllowRegexps: []string{"("}}, "loginrequired:"},
+	} {
+		_, err := New(tc.cfg)
+		if tc.want == "" {
+			continue // an absolute login URL elsewhere is fine
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want an error with %q", tc.cfg, err, tc.want)
+		}
+	}
+	// A login page on another site is not auto-allowed, and is accepted.
+	if _, err := New(Config{LoginURL: "https://sso.example/login"}); err != nil {
+		t.Error(err)
+	}
+	// A login URL ending in a slash is allowed exactly, not as a subtree.
+	m, err := New(Config{LoginURL: "/accounts/login/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Decide(httptest.NewRequest("GET", "/accounts/login/", nil)); d.Outcome != Pass {
+		t.Errorf("login page: %v", d)
+	}
+	if d := m.Decide(httptest.NewRequest("GET", "/accounts/login/secret", nil)); d.Outcome != Login {
+		t.Errorf("below the login page: %v", d)
+	}
+}
+
+func TestAllowRegexps(t *testing.T) {
+	m, err := New(Config{AllowRegexps: []string{`^about/`, `^public-[a-z]+$`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]Outcome{
+		"/about/team":    Pass,
+		"/public-page":   Pass,
+		"/public-page/x": Login,
+		"/private":       Login,
+	} {
+		if d := m.Decide(httptest.NewRequest("GET", target, nil)); d.Outcome != want {
+			t.Errorf("%s: %v, want %v", target, d, want)
+		}
+	}
+}
