@@ -1,0 +1,91 @@
+package clearsite_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/unrolled/secure"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/clearsite"
+)
+
+// TestChain runs clearsite in the suite's recommended chain
+// (unrolled/secure, scs sessions, clearsite in its slot) behind a real TLS
+// server: a login, a logout that destroys the session and calls Trigger on
+// its 303, a listed path, and pages that get no header.
+func TestChain(t *testing.T) {
+	sessions := scs.New()
+	sessions.Cookie.Secure = true
+	cs, logs := newMiddleware(t, clearsite.Config{Paths: []string{"POST /account/delete"}})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := sessions.RenewToken(r.Context()); err != nil {
+			t.Error(err)
+		}
+		sessions.Put(r.Context(), "user", "alice")
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello "+sessions.GetString(r.Context(), "user"))
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := sessions.Destroy(r.Context()); err != nil {
+			t.Error(err)
+		}
+		if err := clearsite.Trigger(w); err != nil {
+			t.Errorf("Trigger through the chain: %v", err)
+		}
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /account/delete", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "gone")
+	})
+
+	chain := bulwark.Chain{
+		Secure:    secure.New(bulwark.SecureOptions()),
+		Sessions:  sessions,
+		ClearSite: cs,
+	}
+	srv := httptest.NewTLSServer(chain.Then(mux))
+	defer srv.Close()
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		clear        string
+		body         string
+	}{
+		{"POST", "/login", 303, "", ""},
+		{"GET", "/account", 200, "", "hello alice"},
+		{"POST", "/logout", 303, cs.Value(), ""},
+		{"GET", "/account", 200, "", "hello "},
+		{"POST", "/account/delete", 200, cs.Value(), "gone"},
+	} {
+		r, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		res, err := client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.status || res.Header.Get(clearsite.HeaderName) != tc.clear || tc.body != "" && string(b) != tc.body {
+			t.Errorf("%s %s: %d, Clear-Site-Data %q, body %q; want %d, %q, %q",
+				tc.method, tc.path, res.StatusCode, res.Header.Get(clearsite.HeaderName), b, tc.status, tc.clear, tc.body)
+		}
+		if res.Header.Get("Strict-Transport-Security") == "" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s: unrolled/secure's headers missing: %v", tc.method, tc.path, res.Header)
+		}
+	}
+	if n := len(logs.FilterMessage("clearsite.sent").All()); n != 2 {
+		t.Errorf("%d clearsite.sent events, want 2", n)
+	}
+}

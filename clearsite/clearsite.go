@@ -1,0 +1,430 @@
+// Package clearsite sends Clear-Site-Data, the response header that tells
+// the browser to delete what the site stored in it: cookies, local and
+// session storage, IndexedDB, service workers, caches.
+//
+// It is sent in two cases:
+//
+//   - on a fixed list of paths ([Config.Paths], ServeMux patterns that each
+//     match one path, such as "/logout" or "POST /account/delete"), as
+//     django-security's ClearSiteDataMiddleware does with its URL list;
+//   - on demand: a handler inside [Middleware.Handler] calls [Trigger](w)
+//     when it logs a user out or finds the session expired, before it
+//     writes its response (a 303 redirect to the login page, say).
+//
+// The header is only sent on HTTPS requests, as decided by the suite's
+// trusted-proxy setting ([seclog.Logger.IsHTTPS]): browsers ignore it on
+// insecure origins. [Config.AllowLoopbackHTTP] lets plain http://localhost
+// development servers send it too. A Clear-Site-Data header that the
+// handler (or an earlier middleware) set is never overwritten.
+//
+// The default directives are "cookies" and "storage" (django-security's
+// default): they log the browser out and delete what scripts stored,
+// without the multi-second stall that "cache" costs in Chromium.
+package clearsite
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/seclog"
+)
+
+// Directive is one type of data that Clear-Site-Data clears. Use the
+// constants; the header quotes them ("cookies"), so write them without
+// quotes.
+type Directive string
+
+// The directives of Clear-Site-Data (W3C Clear Site Data, MDN).
+const (
+	// Cache clears the HTTP cache (and in some browsers the back/forward
+	// cache and prerendered pages). Chromium stalls for seconds while it
+	// does so (crbug.com/40233601): New logs a warning when it is chosen.
+	Cache Directive = "cache"
+	// Cookies clears the cookies of the whole registrable domain, its
+	// subdomains included, and HTTP authentication credentials.
+	Cookies Directive = "cookies"
+	// Storage clears DOM storage: localStorage, sessionStorage, IndexedDB,
+	// service worker registrations, the Cache API and similar.
+	Storage Directive = "storage"
+	// ExecutionContexts asks the browser to reload the site's open
+	// documents. No current browser does (never implemented in Chrome,
+	// removed from Firefox 68): New logs a warning when it is chosen.
+	ExecutionContexts Directive = "executionContexts"
+	// ClientHints clears the Client Hints the site asked the browser to
+	// send (Accept-CH).
+	ClientHints Directive = "clientHints"
+	// PrefetchCache clears Speculation Rules prefetches (Chromium only).
+	PrefetchCache Directive = "prefetchCache"
+	// PrerenderCache clears Speculation Rules prerenders (Chromium only).
+	PrerenderCache Directive = "prerenderCache"
+	// All ("*") clears every type of data, the cache included, with the
+	// same cost as Cache: New logs a warning when it is chosen.
+	All Directive = "*"
+)
+
+// directives lists every known directive, for validation and messages.
+var directives = []Directive{Cache, Cookies, Storage, ExecutionContexts, ClientHints, PrefetchCache, PrerenderCache, All}
+
+// constName returns the Go name of a known directive, for messages.
+func constName(d Directive) string {
+	switch d {
+	case Cache:
+		return "clearsite.Cache"
+	case Cookies:
+		return "clearsite.Cookies"
+	case Storage:
+		return "clearsite.Storage"
+	case ExecutionContexts:
+		return "clearsite.ExecutionContexts"
+	case ClientHints:
+		return "clearsite.ClientHints"
+	case PrefetchCache:
+		return "clearsite.PrefetchCache"
+	case PrerenderCache:
+		return "clearsite.PrerenderCache"
+	case All:
+		return "clearsite.All"
+	}
+	return ""
+}
+
+// DefaultDirectives returns the directives sent when [Config.Directives] is
+// empty: Cookies and Storage.
+func DefaultDirectives() []Directive { return []Directive{Cookies, Storage} }
+
+// HeaderName is the canonical name of the header.
+const HeaderName = "Clear-Site-Data"
+
+// Config configures a [Middleware]. The zero value is the secure default:
+// "cookies", "storage", sent on demand ([Trigger]) over HTTPS only.
+type Config struct {
+	// Directives are the types of data to clear, in the order sent. Empty
+	// means [DefaultDirectives] (Cookies, Storage). Each may be listed once,
+	// and All only alone.
+	Directives []Directive
+
+	// Paths are the requests that always get the header, in
+	// net/http.ServeMux pattern syntax, each matching exactly one path:
+	// "/logout", "POST /logout", "/account/{id}/forget" or "/logout/{$}"
+	// (Django-style "/logout/" is a subtree in ServeMux: write
+	// "/logout/{$}"). A request gets the header only when its cleaned path
+	// matches a pattern unambiguously (package internal/pathrule). Empty
+	// means none: the header is then sent only on demand.
+	Paths []string
+
+	// PathsOnly turns [Trigger] off: Handler then does not wrap the
+	// ResponseWriter, which saves one small allocation per request. Leave
+	// it false unless Paths are all you use.
+	PathsOnly bool
+
+	// AllowLoopbackHTTP also sends the header on plain-HTTP requests made
+	// to a loopback host (localhost, *.localhost, 127.0.0.0/8, ::1) from a
+	// loopback address, which browsers treat as a secure origin. It is
+	// meant for development servers; production traffic never qualifies.
+	AllowLoopbackHTTP bool
+
+	// Logger receives the security events; nil means seclog.New(zap.L()).
+	// Its trusted-proxy setting decides which requests came over HTTPS.
+	Logger *seclog.Logger
+}
+
+// Middleware sends Clear-Site-Data. It is safe for concurrent use.
+type Middleware struct {
+	value      []string // the header value; len == cap == 1, shared
+	directives string   // the value, for events
+	paths      *pathrule.Set
+	literal    map[string]struct{} // see onPath; nil when some path is not literal
+	pathsOnly  bool
+	loopback   bool
+	log        *seclog.Logger
+}
+
+// Errors returned by [Trigger] and [Middleware.Send]. Each one but
+// ErrNotWrapped is also logged as a clearsite.not_sent event.
+var (
+	// ErrNotWrapped: the ResponseWriter given to Trigger does not come from
+	// a clearsite Handler (directly or through Unwrap).
+	ErrNotWrapped = errors.New("clearsite: Trigger: the ResponseWriter does not come from a clearsite Handler (is the handler inside it, and does every wrapper in between have an Unwrap method?)")
+	// ErrInsecure: the request did not come over HTTPS, where browsers
+	// ignore the header; nothing was sent.
+	ErrInsecure = errors.New("clearsite: not an HTTPS request (by seclog's trusted-proxy setting): Clear-Site-Data not sent")
+	// ErrHeadersWritten: the response's headers were already written; it is
+	// too late to add the header. Call Trigger before writing the response.
+	ErrHeadersWritten = errors.New("clearsite: Trigger: the response headers were already written: Clear-Site-Data not sent")
+)
+
+// New validates cfg and returns the middleware. It returns an error naming
+// the field for an unknown, quoted or repeated directive, All listed with
+// others, and a path pattern that is invalid or matches more than one
+// path. It logs a clearsite.directive_warning event for Cache, All and
+// ExecutionContexts.
+func New(cfg Config) (*Middleware, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = seclog.New(zap.L())
+	}
+	ds := cfg.Directives
+	if len(ds) == 0 {
+		ds = DefaultDirectives()
+	}
+	if err := checkDirectives(ds); err != nil {
+		return nil, err
+	}
+	m := &Middleware{
+		pathsOnly: cfg.PathsOnly,
+		loopback:  cfg.AllowLoopbackHTTP,
+		log:       log,
+	}
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`"` + string(d) + `"`)
+	}
+	m.directives = b.String()
+	m.value = []string{m.directives}[:1:1]
+
+	if len(cfg.Paths) > 0 {
+		if err := m.compilePaths(cfg.Paths); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range ds {
+		if reason := warning(d); reason != "" {
+			log.Log(nil, seclog.ClearSiteDirective, zap.String("directive", string(d)), zap.String("reason", reason))
+		}
+	}
+	return m, nil
+}
+
+// MustNew is like [New] but panics on error, for package-level variables
+// and tests.
+func MustNew(cfg Config) *Middleware {
+	m, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func checkDirectives(ds []Directive) error {
+	for i, d := range ds {
+		if !knownDirective(d) {
+			return fmt.Errorf("clearsite: Directives[%d] %q: %s", i, string(d), unknownHint(d))
+		}
+		for j := range i {
+			if ds[j] == d {
+				return fmt.Errorf("clearsite: Directives[%d] %q: listed twice (also Directives[%d]); remove one", i, string(d), j)
+			}
+		}
+		if d == All && len(ds) > 1 {
+			return fmt.Errorf("clearsite: Directives[%d] %q: \"*\" already means every type of data; list clearsite.All alone, or list the types you want without it", i, string(d))
+		}
+	}
+	return nil
+}
+
+func knownDirective(d Directive) bool {
+	for _, k := range directives {
+		if d == k {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownHint says what to write instead of an unknown directive.
+func unknownHint(d Directive) string {
+	s := strings.TrimSpace(string(d))
+	if u := strings.Trim(s, `"'`); u != s && knownDirective(Directive(u)) {
+		return fmt.Sprintf("write it without quotes, as %s: the header quotes every directive itself", constName(Directive(u)))
+	}
+	for _, k := range directives {
+		if strings.EqualFold(strings.Trim(s, `"'`), string(k)) {
+			return fmt.Sprintf("directives are case-sensitive (browsers ignore %q): write %s (%q)", string(d), constName(k), string(k))
+		}
+	}
+	if strings.ContainsAny(s, ",") {
+		return "one directive per element: write []clearsite.Directive{clearsite.Cookies, clearsite.Storage}"
+	}
+	names := make([]string, len(directives))
+	for i, k := range directives {
+		names[i] = constName(k)
+	}
+	return "not a Clear-Site-Data directive; use one of " + strings.Join(names, ", ")
+}
+
+// warning returns why a valid directive deserves a warning, or "".
+func warning(d Directive) string {
+	switch d {
+	case Cache:
+		return `"cache" makes Chromium stall for seconds while it clears (crbug.com/40233601) and evicts the back/forward cache; to log a user out, "cookies" and "storage" are enough`
+	case All:
+		return `"*" includes "cache", which makes Chromium stall for seconds while it clears (crbug.com/40233601); to log a user out, "cookies" and "storage" are enough`
+	case ExecutionContexts:
+		return `"executionContexts" is ignored by browsers (never implemented in Chrome, removed from Firefox 68)`
+	}
+	return ""
+}
+
+// compilePaths checks that each pattern matches one path, and compiles them.
+func (m *Middleware) compilePaths(paths []string) error {
+	literal := make(map[string]struct{}, len(paths))
+	for i, p := range paths {
+		method, host, path := splitPattern(p)
+		if path == "" {
+			continue // no path: pathrule explains the syntax error
+		}
+		if strings.HasSuffix(path, "/") {
+			hint := fmt.Sprintf("write %q for that one path", strings.TrimSuffix(p, "/")+"/{$}")
+			if path == "/" {
+				hint = fmt.Sprintf("write %q for the root page alone", p+"{$}")
+			}
+			return fmt.Errorf("clearsite: Paths[%d] %q: a pattern ending in \"/\" matches every path below it too, and the header must only be sent where it is meant; %s", i, p, hint)
+		}
+		if strings.HasSuffix(path, "...}") {
+			return fmt.Errorf("clearsite: Paths[%d] %q: a {name...} wildcard matches every path below it, and the header must only be sent where it is meant; list the exact paths", i, p)
+		}
+		lit, _ := strings.CutSuffix(path, "{$}")
+		if method != "" || host != "" || !plainPath(lit) {
+			literal = nil
+		}
+		if literal != nil {
+			literal[lit] = struct{}{}
+		}
+	}
+	set, err := pathrule.Compile(pathrule.Config{Patterns: paths})
+	if err != nil {
+		msg := strings.Replace(err.Error(), "pathrule: Patterns[", "Paths[", 1)
+		msg = strings.ReplaceAll(msg, "Patterns[", "Paths[")
+		return fmt.Errorf("clearsite: %s", msg)
+	}
+	m.paths, m.literal = set, literal
+	return nil
+}
+
+// splitPattern splits a ServeMux pattern "[METHOD ][HOST]/PATH".
+func splitPattern(p string) (method, host, path string) {
+	rest := p
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		method, rest = p[:i], strings.TrimLeft(p[i+1:], " \t")
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return method, rest, ""
+	}
+	return method, rest[:i], rest[i:]
+}
+
+// plainPath reports whether a pattern's path has only characters that
+// ServeMux matches literally and that need no escaping: then a request
+// matches it only if its decoded path is that very string.
+func plainPath(path string) bool {
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// onPath reports whether r matches a path of the list unambiguously.
+//
+// When every pattern is a plain literal path, the request's decoded path
+// must equal one of them for pathrule to judge it a Match (ServeMux
+// matches a literal segment by segment, unescaped), so the common request
+// is answered by a map lookup and only candidates are judged in full.
+func (m *Middleware) onPath(r *http.Request) bool {
+	if m.literal != nil {
+		if _, ok := m.literal[r.URL.Path]; !ok {
+			return false
+		}
+	}
+	return m.paths.Judge(r).Allowed()
+}
+
+// Value returns the header value the middleware sends, for example
+// `"cookies", "storage"`.
+func (m *Middleware) Value() string { return m.directives }
+
+// Trigger names in the events.
+const (
+	triggerPath    = "path"
+	triggerHandler = "handler"
+)
+
+// Handler returns next wrapped: a request on one of the Paths gets the
+// header before next runs, and next may call [Trigger] with its
+// ResponseWriter (unless PathsOnly is set).
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.paths != nil && m.onPath(r) {
+			_ = m.apply(w.Header(), r, triggerPath)
+		}
+		if m.pathsOnly {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&writer{ResponseWriter: w, m: m, r: r}, r)
+	})
+}
+
+// Send sets the header on w now, for r, as Trigger does, for code that
+// runs outside the Handler (an earlier middleware in the chain, such as
+// session expiry, or a handler not wrapped by it). It returns ErrInsecure
+// when r is not an HTTPS request. Call it before the response is written:
+// unlike Trigger it cannot tell when it is too late.
+func (m *Middleware) Send(w http.ResponseWriter, r *http.Request) error {
+	return m.apply(w.Header(), r, triggerHandler)
+}
+
+// apply sets the header on h for r, unless r is not secure (ErrInsecure)
+// or h already has one, which is kept.
+func (m *Middleware) apply(h http.Header, r *http.Request, trigger string) error {
+	if !m.secure(r) {
+		m.log.Log(r, seclog.ClearSiteNotSent, zap.String("trigger", trigger), zap.String("reason", "insecure"))
+		return ErrInsecure
+	}
+	if _, set := h[HeaderName]; set {
+		return nil // the handler's (or an earlier middleware's) value stands
+	}
+	h[HeaderName] = m.value
+	m.log.Log(r, seclog.ClearSiteSent, zap.String("trigger", trigger), zap.String("directives", m.directives))
+	return nil
+}
+
+// secure reports whether the header may be sent for r: an HTTPS request by
+// the trusted-proxy setting, or, with AllowLoopbackHTTP, a loopback one.
+func (m *Middleware) secure(r *http.Request) bool {
+	return m.log.IsHTTPS(r) || m.loopback && loopbackRequest(r)
+}
+
+// loopbackRequest reports whether r was made from a loopback address to a
+// loopback host name or address: a page that browsers treat as a secure
+// origin even over plain HTTP.
+func loopbackRequest(r *http.Request) bool {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !peer.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return err == nil && a.Unmap().IsLoopback()
+}
