@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html/template"
 	"io"
 	"net"
 	"net/http"
@@ -15,8 +14,10 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/loginrequired"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/unrolled/secure"
 	"go.uber.org/zap"
@@ -66,12 +67,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer db.Close()
 
+	handler, err := newDemoHandler(ctx, sec, db)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newDemoHandler(sec, db),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -81,6 +86,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	url := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, *dbPath)
+	fmt.Fprintln(stdout, "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password)")
 	sec.Log(nil, seclog.SystemStartup, zap.String("command", "demo"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))
 
 	errc := make(chan error, 1)
@@ -102,58 +108,58 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+// passwordIterations is the PBKDF2 cost of the demo's password hashes
+// (lowered by tests).
+var passwordIterations = pbkdf2Iterations
+
 // newDemoHandler builds the demo site: path cleaning first, then the
 // recommended chain, then the routes.
-func newDemoHandler(sec *seclog.Logger, db *sqlstore.DB) http.Handler {
+func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB) (http.Handler, error) {
+	users, err := newUserStore(ctx, db, passwordIterations)
+	if err != nil {
+		return nil, fmt.Errorf("demo: users: %w", err)
+	}
 	sessions := scs.New()
 	sessions.Cookie.Name = "bulwark_session"
 	sessions.Cookie.SameSite = http.SameSiteLaxMode
+	sessions.Lifetime = 12 * time.Hour
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := homePage.Execute(w, nil); err != nil {
-			sec.Zap().Error("demo: render home page", zap.Error(err))
-		}
+	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sessions, Lookup: users.lookup, Logger: sec})
+	if err != nil {
+		return nil, err
+	}
+	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: sec})
+	if err != nil {
+		return nil, err
+	}
+	responder, err := identity.NewResponder(identity.ResponderConfig{
+		// The demo's API uses the session cookie; its 401 names that scheme.
+		Challenge:   `Session realm="bulwark-demo"`,
+		APIPatterns: []string{"/api/"},
 	})
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := db.Ping(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `{"status":"unavailable"}`+"\n")
-			return
-		}
-		io.WriteString(w, `{"status":"ok"}`+"\n")
+	if err != nil {
+		return nil, err
+	}
+	gate, err := loginrequired.New(loginrequired.Config{
+		Allow:     []string{"/{$}", "/static/", "GET /health"},
+		Rules:     []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
+		LoginURL:  "/login",
+		LogoutURL: "/logout",
+		Responder: responder,
+		Logger:    sec,
 	})
-
+	if err != nil {
+		return nil, err
+	}
+	s := &site{sec: sec, db: db, users: users, ids: ids}
 	chain := bulwark.Chain{
-		Secure:   secure.New(bulwark.SecureOptions()),
-		Sessions: sessions,
+		Secure:        secure.New(bulwark.SecureOptions()),
+		Sessions:      sessions,
+		Identity:      who,
+		LoginRequired: gate,
 	}
 	clean := pathrule.Clean(func(r *http.Request, reason string) {
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))
 	})
-	return clean(chain.Then(mux))
+	return clean(chain.Then(s.routes())), nil
 }
-
-var homePage = template.Must(template.New("home").Parse(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>bulwark demo</title></head>
-<body>
-<h1>bulwark demo</h1>
-<p>This site runs the bulwark chain. On this page:</p>
-<ul>
-<li><b>unrolled/secure</b> with <code>bulwark.SecureOptions()</code> sent
-<code>X-Content-Type-Options: nosniff</code>, <code>X-Frame-Options: DENY</code>,
-<code>X-XSS-Protection: 0</code> and the Cross-Origin policies (and HSTS, over HTTPS only).</li>
-<li><b>scs</b> loaded the session (cookie <code>bulwark_session</code>, set only when the session holds data).</li>
-<li><b>internal/pathrule</b> refused or redirected any path that is not clean
-(try <a href="/static/%2e%2e/health">/static/%2e%2e/health</a>), and logged a <code>path.rejected</code> security event.</li>
-</ul>
-<p>Security events are written to the terminal as JSON lines. <a href="/health">/health</a> checks the database.</p>
-</body>
-</html>
-`))

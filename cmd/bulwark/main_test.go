@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"os"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -68,6 +69,11 @@ func startDemo(t *testing.T) (url string, stderr *lockedBuffer) {
 	return m[1], stderr
 }
 
+func TestMain(m *testing.M) {
+	passwordIterations = 1000 // PBKDF2 at full cost would make every test login slow
+	os.Exit(m.Run())
+}
+
 func TestDemoServes(t *testing.T) {
 	url, stderr := startDemo(t)
 	client := &http.Client{
@@ -105,8 +111,12 @@ func TestDemoServes(t *testing.T) {
 	}
 
 	resp, _ = get("/nope")
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /nope = %d, want 404", resp.StatusCode)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fnope" {
+		t.Errorf("GET /nope = %d %q, want 303 to the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = get("/static/app.css")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("GET /static/app.css = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 
 	// A path that is not clean is not served as it is, and is logged.

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// site holds what the demo's handlers share.
+type site struct {
+	sec   *seclog.Logger
+	db    *sqlstore.DB
+	users *userStore
+	ids   *identity.Sessions
+}
+
+// page is what every template gets.
+type page struct {
+	Title string
+	User  identity.User
+	Next  string
+	Error string
+	Note  template.HTML
+	Data  any
+}
+
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.User = identity.FromRequest(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := templates.ExecuteTemplate(w, name, p); err != nil {
+		s.sec.Zap().Error("demo: render", zap.String("template", name), zap.Error(err))
+	}
+}
+
+// routes returns the demo's application mux: the routes of the Gates
+// issue's contract.
+func (s *site) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFiles, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "home", page{Title: "bulwark demo"})
+	})
+	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Next: r.URL.Query().Get("next")})
+	})
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ids.Logout(r); err != nil {
+			http.Error(w, "could not log out", http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "account", page{Title: "Your account", Data: s.ids.LoginTime(r.Context()).Format(time.RFC3339)})
+	})
+	mux.HandleFunc("GET /api/me", func(w http.ResponseWriter, r *http.Request) {
+		u := identity.FromRequest(r) // the login gate let no anonymous request in
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(map[string]any{"id": u.ID(), "name": u.DisplayName(), "staff": u.Staff(), "superuser": u.Superuser()})
+	})
+	mux.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "admin", page{Title: "Staff only"})
+	})
+	mux.HandleFunc("GET /password/change", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "password", page{Title: "Change your password"})
+	})
+	mux.HandleFunc("POST /password/change", s.changePassword)
+	// Login and logout forms, and every other unsafe method, refuse
+	// cross-origin browser requests (CSRF).
+	return http.NewCrossOriginProtection().Handler(mux)
+}
+
+func (s *site) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"status":"unavailable"}`+"\n")
+		return
+	}
+	io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+// maxFormBytes bounds the login and password forms.
+const maxFormBytes = 16 << 10
+
+func (s *site) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Bad Request", http.StatusBadRequest)
+		return
+	}
+	name, password, next := r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("next")
+	u, err := s.users.authenticate(r.Context(), name, password)
+	if err != nil {
+		s.sec.Log(r, seclog.IdentityUnavailable, zap.String("authenticator", "login-form"), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if u == nil {
+		s.sec.Log(r, seclog.IdentityAuthFailed, zap.String("authenticator", "login-form"), seclog.String("reason", "wrong user name or password for "+name))
+		s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Next: next, Error: "Wrong user name or password."})
+		return
+	}
+	if err := s.ids.Login(r, u); err != nil {
+		http.Error(w, "could not log in", http.StatusInternalServerError)
+		return
+	}
+	// Absolute targets must be https even when the demo is served over
+	// plain HTTP: stricter than Django's require_https=request.is_secure(),
+	// and same-site paths, the usual next, are unaffected.
+	target := "/account"
+	if next != "" && identity.SafeNext(next, []string{r.Host}, true) {
+		target = next
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Bad Request", http.StatusBadRequest)
+		return
+	}
+	u := identity.FromRequest(r)
+	current, next := r.PostForm.Get("current"), r.PostForm.Get("new")
+	ok, err := s.users.authenticate(r.Context(), u.ID(), current)
+	switch {
+	case err != nil:
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	case ok == nil:
+		s.render(w, r, http.StatusOK, "password", page{Title: "Change your password", Error: "The current password is wrong."})
+		return
+	case len(next) < 12 || len(next) > 1024:
+		s.render(w, r, http.StatusOK, "password", page{Title: "Change your password", Error: "Choose a new password of 12 characters or more."})
+		return
+	}
+	if err := s.users.setPassword(r.Context(), u.ID(), next); err != nil {
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+var templates = template.Must(template.New("").Parse(`
+{{define "top"}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<link rel="stylesheet" href="/static/app.css"></head><body>
+<header><h1>{{.Title}}</h1><nav>
+<a href="/">Home</a><a href="/account">Account</a><a href="/admin/">Admin</a><a href="/api/me">/api/me</a>
+{{if .User}}<form method="post" action="/logout"><button>Log out {{.User.DisplayName}}</button></form>{{else}}<a href="/login">Log in</a>{{end}}
+</nav></header>{{end}}
+{{define "bottom"}}</body></html>{{end}}
+
+{{define "home"}}{{template "top" .}}
+<p>This site runs the bulwark chain. Security events are written to the terminal as JSON lines.</p>
+<div class="note"><p>On this page:</p><ul>
+<li><b>unrolled/secure</b> with <code>bulwark.SecureOptions()</code> sent <code>X-Content-Type-Options: nosniff</code>,
+<code>X-Frame-Options: DENY</code>, <code>X-XSS-Protection: 0</code> and the Cross-Origin policies (HSTS over HTTPS only).</li>
+<li><b>scs</b> loaded the session (cookie <code>bulwark_session</code>, set only once the session holds data).</li>
+<li><b>identity</b> found {{if .User}}you, <code>{{.User.ID}}</code>{{else}}no user: you are anonymous{{end}}.</li>
+<li><b>loginrequired</b> let this page through: <code>/{$}</code> is public. Every route that is not listed needs a login
+(try <a href="/account">/account</a>), and any path that is not clean or is ambiguous is refused
+(try <a href="/static/%2e%2e/account">/static/%2e%2e/account</a>).</li>
+</ul></div>
+<p>Accounts: <code>alice</code> / <code>alice-password</code>, <code>admin</code> / <code>admin-password</code> (staff),
+<code>expired</code> / <code>expired-password</code> (must change password).</p>
+{{template "bottom" .}}{{end}}
+
+{{define "login"}}{{template "top" .}}
+{{if .Error}}<p class="error">{{.Error}}</p>{{end}}
+<form class="stack" method="post" action="/login">
+<input type="hidden" name="next" value="{{.Next}}">
+<label>User name <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button>Log in</button></form>
+<div class="note"><p><b>identity.Sessions</b> renews the session token at login (no session fixation).
+<b>identity.SafeNext</b> decides whether <code>next</code>{{if .Next}} (<code>{{.Next}}</code>){{end}} may be followed.
+<b>http.CrossOriginProtection</b> refuses this form when it is posted from another site.</p></div>
+{{template "bottom" .}}{{end}}
+
+{{define "account"}}{{template "top" .}}
+<p>Logged in as <b>{{.User.DisplayName}}</b> (<code>{{.User.ID}}</code>) since {{.Data}}.</p>
+<div class="note"><p><b>loginrequired</b> let you in because you are logged in; anonymous visitors are sent to
+<code>/login?next=%2Faccount</code>, and scripts get a 401 JSON answer instead.</p></div>
+<p><a href="/password/change">Change your password</a></p>
+{{template "bottom" .}}{{end}}
+
+{{define "admin"}}{{template "top" .}}
+<p>Only staff see this page.</p>
+<div class="note"><p><b>loginrequired</b>'s rule <code>/admin/</code> → <code>Staff</code> let you in and logged
+<code>loginrequired.admin_access</code>; other users get 403 and <code>loginrequired.forbidden</code>.</p></div>
+{{template "bottom" .}}{{end}}
+
+{{define "password"}}{{template "top" .}}
+{{if .Error}}<p class="error">{{.Error}}</p>{{end}}
+<form class="stack" method="post" action="/password/change">
+<label>Current password <input name="current" type="password" autocomplete="current-password" required></label>
+<label>New password <input name="new" type="password" autocomplete="new-password" minlength="12" required></label>
+<button>Change</button></form>
+{{template "bottom" .}}{{end}}
+`))

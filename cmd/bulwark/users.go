@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// demoUser is one of the demo's accounts.
+type demoUser struct {
+	identity.Basic
+	password string // only for seeding
+}
+
+// demoAccounts are created on first start. They are a contract: external
+// checks log in with them.
+var demoAccounts = []demoUser{
+	{identity.Basic{UserID: "alice", Name: "Alice", IsActive: true}, "alice-password"},
+	{identity.Basic{UserID: "admin", Name: "Admin", IsActive: true, IsStaff: true, IsSuperuser: true}, "admin-password"},
+	{identity.Basic{UserID: "expired", Name: "Expired Password", IsActive: true}, "expired-password"},
+}
+
+// pbkdf2Iterations follows OWASP's 2023 advice for PBKDF2-HMAC-SHA256.
+const pbkdf2Iterations = 600_000
+
+// hashPassword returns "pbkdf2-sha256$ITER$SALT$KEY" (base64).
+func hashPassword(password string, iter int) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key, err := pbkdf2.Key(sha256.New, password, salt, iter, 32)
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", iter, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// checkPassword reports whether password matches the stored hash, in
+// constant time with respect to the key.
+func checkPassword(stored, password string) bool {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+		return false
+	}
+	iter, err := strconv.Atoi(parts[1])
+	if err != nil || iter < 1 || iter > 10_000_000 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[2])
+	want, err2 := b64.DecodeString(parts[3])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, password, salt, iter, len(want))
+	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// userStore keeps the demo's users in its database.
+type userStore struct {
+	db *sqlstore.DB
+	// dummyHash is checked for unknown user names, so that a login
+	// attempt takes as long whether the name exists or not.
+	dummyHash string
+	iter      int // PBKDF2 iterations of new hashes
+}
+
+func newUserStore(ctx context.Context, db *sqlstore.DB, iter int) (*userStore, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, "demo", sub); err != nil {
+		return nil, err
+	}
+	dummy, err := hashPassword("not a password", iter)
+	if err != nil {
+		return nil, err
+	}
+	s := &userStore{db: db, dummyHash: dummy, iter: iter}
+	for _, a := range demoAccounts {
+		if err := s.seed(ctx, a, iter); err != nil {
+			return nil, fmt.Errorf("seed user %s: %w", a.UserID, err)
+		}
+	}
+	return s, nil
+}
+
+var (
+	qSeed = sqlstore.Query{
+		SQLite:   `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		Postgres: `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+	}
+	qUser = sqlstore.Portable(`SELECT id, name, password_hash, is_active, is_staff, is_superuser FROM demo_users WHERE id = ?`)
+)
+
+// seed creates a demo account unless it exists.
+func (s *userStore) seed(ctx context.Context, a demoUser, iter int) error {
+	var exists int
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(sqlstore.Portable(`SELECT 1 FROM demo_users WHERE id = ?`)), a.UserID).Scan(&exists)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	hash, err := hashPassword(a.password, iter)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.Writer().ExecContext(ctx, s.db.Q(qSeed), a.UserID, a.Name, hash, a.IsActive, a.IsStaff, a.IsSuperuser)
+	return err
+}
+
+// lookup returns the user with the given id, nil when there is none.
+func (s *userStore) lookup(ctx context.Context, id string) (identity.User, error) {
+	u, _, err := s.load(ctx, id)
+	if u == nil || err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (s *userStore) load(ctx context.Context, id string) (*identity.Basic, string, error) {
+	var u identity.Basic
+	var hash string
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(qUser), id).Scan(&u.UserID, &u.Name, &hash, &u.IsActive, &u.IsStaff, &u.IsSuperuser)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return &u, hash, nil
+}
+
+// authenticate checks a user name and password. It returns the user, nil
+// for wrong credentials, or an error when the store failed.
+func (s *userStore) authenticate(ctx context.Context, name, password string) (identity.User, error) {
+	if len(name) > 150 || len(password) > 1024 {
+		checkPassword(s.dummyHash, password[:min(len(password), 1024)])
+		return nil, nil
+	}
+	u, hash, err := s.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil {
+		checkPassword(s.dummyHash, password)
+		return nil, nil
+	}
+	if !checkPassword(hash, password) || !u.IsActive {
+		return nil, nil
+	}
+	return u, nil
+}
+
+var qSetPassword = sqlstore.Portable(`UPDATE demo_users SET password_hash = ? WHERE id = ?`)
+
+// setPassword stores a new password for the user.
+func (s *userStore) setPassword(ctx context.Context, id, password string) error {
+	hash, err := hashPassword(password, s.iter)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.Writer().ExecContext(ctx, s.db.Q(qSetPassword), hash, id)
+	return err
+}
