@@ -2,12 +2,12 @@ package main
 
 import (
 	"bufio"
-	"os"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
