@@ -1,0 +1,9 @@
+-- One row per user who changed a password or must change it; a user
+-- without a row is never required to change (passwordexpiry.Store).
+CREATE TABLE bulwark_password_expiry (
+    user_id     TEXT        NOT NULL PRIMARY KEY,
+    changed_at  TIMESTAMPTZ NULL,
+    reason      TEXT        NOT NULL DEFAULT '',
+    required_at TIMESTAMPTZ NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);

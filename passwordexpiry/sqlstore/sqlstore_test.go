@@ -1,0 +1,103 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
+	"github.com/bulwark-go/bulwark/passwordexpiry"
+	"github.com/bulwark-go/bulwark/passwordexpiry/internal/storetest"
+	"github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
+)
+
+func TestStore(t *testing.T) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+		storetest.Run(t, func(t *testing.T) passwordexpiry.Store {
+			// A fresh table per subtest: drop what the previous one left.
+			s, err := sqlstore.New(t.Context(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Writer().ExecContext(t.Context(), `DELETE FROM bulwark_password_expiry`); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		})
+	})
+}
+
+// TestMigrateTwice: a second New (another instance starting) changes
+// nothing and keeps the records.
+func TestMigrateTwice(t *testing.T) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+		ctx := t.Context()
+		s1, err := sqlstore.New(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s1.Require(ctx, "alice", passwordexpiry.AdminReset, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := sqlstore.New(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, found, err := s2.Get(ctx, "alice")
+		if err != nil || !found || rec.Reason != passwordexpiry.AdminReset {
+			t.Fatalf("after a second New: %+v, %v, %v", rec, found, err)
+		}
+		if v, err := db.SchemaVersion(ctx, sqlstore.Component); err != nil || v != 1 {
+			t.Fatalf("schema version %d, %v; want 1", v, err)
+		}
+	})
+}
+
+// TestDatabaseDown: every call on a closed database is an error, never a
+// panic nor a "no record" answer.
+func TestDatabaseDown(t *testing.T) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+		ctx := t.Context()
+		s, err := sqlstore.New(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Require(ctx, "alice", passwordexpiry.Compromised, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if _, found, err := s.Get(ctx, "alice"); err == nil || found {
+			t.Errorf("Get on a closed database: found %v, err %v; want an error", found, err)
+		}
+		if err := s.Require(ctx, "alice", passwordexpiry.Temporary, time.Now()); err == nil {
+			t.Error("Require on a closed database: nil error")
+		}
+		if err := s.Changed(ctx, "alice", time.Now()); err == nil {
+			t.Error("Changed on a closed database: nil error")
+		}
+		if err := s.Delete(ctx, "alice"); err == nil {
+			t.Error("Delete on a closed database: nil error")
+		}
+	})
+}
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstoretest.SQLiteDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Changed(ctx, "bob", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlstore.Open(ctx, "mysql://nope"); err == nil {
+		t.Error("Open(mysql://) = nil error")
+	}
+	if _, err := sqlstore.New(ctx, nil); err == nil {
+		t.Error("New(nil) = nil error")
+	}
+}
