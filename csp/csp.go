@@ -2,7 +2,6 @@ package csp
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -347,27 +346,48 @@ func (m *Middleware) applyChange(cur [2]*compiled, ch Change, at string) ([2]*co
 // fresh nonce when they use one, available to next as [Nonce](r.Context()).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	if !m.stateful {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			m.setStatic(w.Header(), r)
-			next.ServeHTTP(w, r)
-		})
+		return staticHandler{m, next}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &state{Context: r.Context(), m: m, h: w.Header(), cur: m.base}
-		st.https = !m.uir || m.log.IsHTTPS(r)
-		st.sampled = m.rep == nil || m.rep.rate >= 1 || mrand.Float64() < m.rep.rate
-		st.req = r
-		r = r.WithContext(st)
-		st.req = r
-		if m.wrap {
-			st.rw = writer{ResponseWriter: w, st: st}
-			next.ServeHTTP(&st.rw, r)
-			st.finalize()
-			return
-		}
-		st.apply()
-		next.ServeHTTP(w, r)
-	})
+	return stateHandler{m, next}
+}
+
+// staticHandler serves a policy that needs no per-request state.
+type staticHandler struct {
+	m    *Middleware
+	next http.Handler
+}
+
+func (h staticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.m.setStatic(w.Header(), r)
+	h.next.ServeHTTP(w, r)
+}
+
+// stateHandler serves a policy with per-request state. It is a method of
+// a type, not a closure, so that it is compiled once, here, where
+// r.WithContext is inlined into it (see below), and not copied into a
+// caller's code where it might not be.
+type stateHandler struct {
+	m    *Middleware
+	next http.Handler
+}
+
+func (h stateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.m
+	st := &state{Context: r.Context(), m: m, h: w.Header(), cur: m.base}
+	st.https = !m.uir || m.log.IsHTTPS(r)
+	st.sampled = m.rep == nil || m.rep.rate >= 1 || mrand.Float64() < m.rep.rate
+	// The request with the state as its context lives in the state too:
+	// WithContext is inlined and its copy does not escape, so this is one
+	// allocation where r.WithContext alone would make two.
+	st.req = *r.WithContext(st)
+	if m.wrap {
+		st.rw = writer{ResponseWriter: w, st: st}
+		h.next.ServeHTTP(&st.rw, &st.req)
+		st.finalize()
+		return
+	}
+	st.apply()
+	h.next.ServeHTTP(w, &st.req)
 }
 
 // setStatic is the whole work for a policy without nonce or per-request
@@ -410,7 +430,7 @@ type state struct {
 	context.Context
 	m       *Middleware
 	h       http.Header
-	req     *http.Request // for log events
+	req     http.Request // r with this state as its context, passed on
 	cur     [2]*compiled
 	nonce   string
 	set     [2][]string // the values this state assigned, to tell them from the handler's
@@ -542,7 +562,7 @@ func (st *state) build(vs [2]*variant, size int, newNonce bool) [2]string {
 	if newNonce {
 		n = m.nonceLen
 		var raw [64]byte
-		rand.Read(raw[:m.nonceBytes])
+		readRand(raw[:m.nonceBytes])
 		base64.RawURLEncoding.Encode(enc[:n], raw[:m.nonceBytes])
 	}
 	b.Grow(n + size)
@@ -576,7 +596,7 @@ func (st *state) build(vs [2]*variant, size int, newNonce bool) [2]string {
 func (st *state) newNonce() {
 	m := st.m
 	var raw [64]byte
-	rand.Read(raw[:m.nonceBytes])
+	readRand(raw[:m.nonceBytes])
 	st.nonce = base64.RawURLEncoding.EncodeToString(raw[:m.nonceBytes])
 }
 
@@ -625,7 +645,7 @@ func Nonce(ctx context.Context) string {
 	}
 	if st.nonce == "" && st.m.lazy {
 		if st.done {
-			st.m.log.Log(st.req, seclog.CSPNonceLate)
+			st.m.log.Log(&st.req, seclog.CSPNonceLate)
 			return ""
 		}
 		st.newNonce()
@@ -710,7 +730,7 @@ func changeable(r *http.Request) (*state, error) {
 }
 
 func (st *state) refuse(err error) {
-	st.m.log.Log(st.req, seclog.CSPChangeRefused, zap.String("reason", err.Error()))
+	st.m.log.Log(&st.req, seclog.CSPChangeRefused, zap.String("reason", err.Error()))
 }
 
 func (st *state) update(cs [2]*compiled) {
