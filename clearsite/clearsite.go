@@ -279,7 +279,7 @@ func warning(d Directive) string {
 func (m *Middleware) compilePaths(paths []string) error {
 	literal := make(map[string]struct{}, len(paths))
 	for i, p := range paths {
-		method, host, path := splitPattern(p)
+		_, _, path := splitPattern(p)
 		if path == "" {
 			continue // no path: pathrule explains the syntax error
 		}
@@ -294,7 +294,7 @@ func (m *Middleware) compilePaths(paths []string) error {
 			return fmt.Errorf("clearsite: Paths[%d] %q: a {name...} wildcard matches every path below it, and the header must only be sent where it is meant; list the exact paths", i, p)
 		}
 		lit, _ := strings.CutSuffix(path, "{$}")
-		if method != "" || host != "" || !plainPath(lit) {
+		if !plainPath(lit) {
 			literal = nil
 		}
 		if literal != nil {
@@ -340,10 +340,11 @@ func plainPath(path string) bool {
 
 // onPath reports whether r matches a path of the list unambiguously.
 //
-// When every pattern is a plain literal path, the request's decoded path
-// must equal one of them for pathrule to judge it a Match (ServeMux
-// matches a literal segment by segment, unescaped), so the common request
-// is answered by a map lookup and only candidates are judged in full.
+// When the path of every pattern is a plain literal, the request's decoded
+// path must equal one of them for pathrule to judge it a Match (ServeMux
+// matches a literal segment by segment, unescaped, and a method or host in
+// the pattern only narrows the match), so the common request is answered
+// by a map lookup and only candidates are judged in full.
 func (m *Middleware) onPath(r *http.Request) bool {
 	if m.literal != nil {
 		if _, ok := m.literal[r.URL.Path]; !ok {

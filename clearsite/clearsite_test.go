@@ -165,6 +165,7 @@ func TestPaths(t *testing.T) {
 	const def = `"cookies", "storage"`
 	literal := []string{"/logout", "/account/forget/{$}"}
 	general := []string{"POST /signout", "/users/{id}/forget", "example.com/bye"}
+	narrowed := []string{"POST /signout", "example.com/bye"} // literal paths, with a method or host
 	for _, tc := range []struct {
 		name     string
 		cfg      clearsite.Config
@@ -189,6 +190,11 @@ func TestPaths(t *testing.T) {
 		{"wildcard pattern, other path", clearsite.Config{Paths: general}, req("GET", "https://example.com/users/42", ""), "", "", ""},
 		{"host pattern", clearsite.Config{Paths: general}, req("GET", "https://example.com/bye", ""), "", def, "clearsite.sent"},
 		{"host pattern, other host", clearsite.Config{Paths: general}, req("GET", "https://other.example/bye", ""), "", "", ""},
+		{"literal with method", clearsite.Config{Paths: narrowed}, req("POST", "https://example.com/signout", ""), "", def, "clearsite.sent"},
+		{"literal with method, other method", clearsite.Config{Paths: narrowed}, req("GET", "https://example.com/signout", ""), "", "", ""},
+		{"literal with host", clearsite.Config{Paths: narrowed}, req("GET", "https://example.com/bye", ""), "", def, "clearsite.sent"},
+		{"literal with host, other host", clearsite.Config{Paths: narrowed}, req("GET", "https://other.example/bye", ""), "", "", ""},
+		{"literal with host, other path", clearsite.Config{Paths: narrowed}, req("GET", "https://example.com/bye/x", ""), "", "", ""},
 		{"custom directives", clearsite.Config{Paths: literal, Directives: []clearsite.Directive{clearsite.Cookies}}, req("GET", "https://example.com/logout", ""), "", `"cookies"`, "clearsite.sent"},
 		{"earlier value kept", clearsite.Config{Paths: literal}, req("GET", "https://example.com/logout", ""), `"cache"`, `"cache"`, ""},
 		{"plain HTTP: not sent", clearsite.Config{Paths: literal}, req("GET", "http://example.com/logout", "203.0.113.5:1234"), "", "", "clearsite.not_sent"},
