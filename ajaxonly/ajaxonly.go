@@ -50,7 +50,7 @@ const (
 
 // VaryValue is the Vary header value set on every response the middleware
 // judges: the request headers the decision reads.
-const VaryValue = headerXRequestedWith + ", " + headerFetchMode + ", " + headerFetchDest
+const VaryValue = "X-Requested-With, Sec-Fetch-Mode, Sec-Fetch-Dest"
 
 // MaxBodyLen is the longest [Config.Body] accepted: refusals stay small. For
 // a larger page, set [Config.Refused].
