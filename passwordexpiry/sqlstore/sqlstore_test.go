@@ -2,8 +2,14 @@ package sqlstore_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
 
 	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
@@ -100,4 +106,48 @@ func TestOpen(t *testing.T) {
 	if _, err := sqlstore.New(ctx, nil); err == nil {
 		t.Error("New(nil) = nil error")
 	}
+}
+
+// TestGateOnSQL: the gate over the SQL store, then the database goes away:
+// 503, never a pass.
+func TestGateOnSQL(t *testing.T) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+		s, err := sqlstore.New(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate, err := passwordexpiry.New(passwordexpiry.Config{Store: s, Logger: seclog.New(zap.NewNop())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := gate.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) }))
+		serve := func(id string) int {
+			r := httptest.NewRequest("GET", "/account", nil)
+			r = r.WithContext(identity.NewContext(r.Context(), identity.Basic{UserID: id, IsActive: true}))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			return w.Code
+		}
+		if err := gate.Require(nil, "alice'); DROP TABLE bulwark_password_expiry; --", passwordexpiry.Compromised); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]int{"bob": 200, "alice'); DROP TABLE bulwark_password_expiry; --": 303, "alice": 200, "x\x00y": 503} {
+			if got := serve(id); got != want {
+				t.Errorf("%q: %d, want %d", id, got, want)
+			}
+		}
+		r := httptest.NewRequest("POST", "/password/change", nil)
+		if err := gate.Changed(r, "alice'); DROP TABLE bulwark_password_expiry; --"); err != nil {
+			t.Fatal(err)
+		}
+		if got := serve("alice'); DROP TABLE bulwark_password_expiry; --"); got != 200 {
+			t.Errorf("after Changed: %d", got)
+		}
+		db.Close()
+		for _, id := range []string{"bob", "alice"} {
+			if got := serve(id); got != 503 {
+				t.Errorf("database closed, %q: %d, want 503", id, got)
+			}
+		}
+	})
 }

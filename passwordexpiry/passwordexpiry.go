@@ -1,0 +1,425 @@
+// Package passwordexpiry is the mandatory-password-change gate of the
+// bulwark suite: a logged-in user who must change their password is sent
+// to the change page until they do. It is django-security's
+// MandatoryPasswordChange done the way NIST SP 800-63B asks:
+//
+//   - a [Store] keeps, per user, when the password was last changed and
+//     why a change is required ([FirstLogin], [AdminReset], [Compromised],
+//     [Temporary]); a user without a record is never forced (installing
+//     the gate does not force every existing user to change);
+//   - periodic expiry ([Config.MaxAge]) is off by default, for PCI DSS
+//     sites that need it;
+//   - refusals go through the suite's shared identity.Responder: a
+//     navigation gets 303 to the change page (with "next"), a script 403
+//     JSON {"error":"password_change_required",…}, htmx HX-Redirect;
+//   - the change page, the login and logout pages and the [Config.Exempt]
+//     routes (ServeMux patterns, such as "/static/") are exempt;
+//   - after a change, the application calls [Middleware.Changed] and the
+//     user is free at once;
+//   - the verdict is cached in the user's scs session for [Config.CacheTTL]
+//     (one minute by default), so the store is not asked on every request;
+//     a new flag set elsewhere takes effect within that bound;
+//   - a store error is a 503 and a security event (fail closed), unless
+//     [Config.FailOpen].
+//
+// The gate runs after the identity middleware and loginrequired, and after
+// mfa, in the bulwark chain: anonymous requests pass it untouched.
+package passwordexpiry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// DefaultCacheTTL is how long a verdict stays cached in a session when
+// [Config.CacheTTL] is zero.
+const DefaultCacheTTL = time.Minute
+
+// Code is the "error" member of the JSON body of a refusal, for scripts.
+const Code = "password_change_required"
+
+// Config configures the gate. Only Store is required; the zero value of
+// every other field is the secure default.
+type Config struct {
+	// Store keeps the users' records. Required: NewMemoryStore() for one
+	// process, passwordexpiry/sqlstore for SQLite or PostgreSQL.
+	Store Store
+	// ChangeURL is the password-change page (default "/password/change").
+	// A path on this site is exempt automatically, for every method.
+	ChangeURL string
+	// LoginURL (default "/login") and LogoutURL (default "/logout") are
+	// exempt automatically, for every method: a user who must change their
+	// password can still log out.
+	LoginURL, LogoutURL string
+	// Exempt lists more routes a user who must change may use, as ServeMux
+	// patterns ("/static/", "GET /health", "/favicon.ico").
+	Exempt []string
+	// ExemptRegexps lists exempt routes as Django-style regular
+	// expressions, for porting django-security's EXEMPT_URLS. Prefer Exempt.
+	ExemptRegexps []string
+	// MaxAge, if positive, requires a change when the last recorded change
+	// ([Record.ChangedAt]) is MaxAge old or older. Zero, the default, never
+	// expires passwords by age: NIST SP 800-63B forbids periodic changes.
+	// A user whose change date is unknown is not forced by MaxAge.
+	MaxAge time.Duration
+	// Sessions is the scs session manager of the identity.Sessions login.
+	// When set, the verdict is cached in the user's session for CacheTTL,
+	// so the store is asked once per session per CacheTTL, not on every
+	// request. The cache is used only for a session logged in as the
+	// request's user (identity.SessionUserKey), so a bearer or basic
+	// request never gets a session. Nil means the store is asked on every
+	// request of a logged-in user.
+	Sessions *scs.SessionManager
+	// CacheTTL bounds how long a verdict stays cached in a session
+	// (default one minute): a flag set elsewhere (an admin reset, another
+	// session) takes effect within it. Negative turns the cache off.
+	CacheTTL time.Duration
+	// FailOpen serves the request when the store cannot answer. The
+	// default, false, refuses it with 503: a user who must change their
+	// password is never let through because the store is down.
+	FailOpen bool
+	// Responder answers refusals; nil means identity.NewResponder with its
+	// defaults. Share one Responder between all the gates of an application.
+	Responder *identity.Responder
+	// Unavailable, if set, writes the 503 answer instead of the built-in
+	// small JSON one.
+	Unavailable http.Handler
+	// Logger is the security logger; nil means seclog.New(zap.L()).
+	Logger *seclog.Logger
+	// Now returns the current time (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Outcome is what the gate decides for a request.
+type Outcome uint8
+
+const (
+	// Pass lets the request through: anonymous, no requirement, or an
+	// exempt route.
+	Pass Outcome = iota
+	// Change refuses the request: the user must change their password.
+	Change
+	// Unavailable means the store could not answer: 503, or the request
+	// is served with FailOpen.
+	Unavailable
+)
+
+// String returns "pass", "change" or "unavailable".
+func (o Outcome) String() string {
+	switch o {
+	case Change:
+		return "change"
+	case Unavailable:
+		return "unavailable"
+	}
+	return "pass"
+}
+
+// A Decision is the gate's verdict on one request.
+type Decision struct {
+	Outcome Outcome
+	// Reason is why the user must change (set even when an exempt route
+	// lets the request pass).
+	Reason Reason
+	// Cached reports that the verdict came from the session, not the store.
+	Cached bool
+	// Exempt is the exempt rule that let a user who must change pass ("" when none did).
+	Exempt string
+	// Err is the store's error, for Unavailable.
+	Err error
+}
+
+// Middleware is the password-change gate. It is safe for concurrent use.
+type Middleware struct {
+	store       Store
+	changeURL   string
+	exempt      *pathrule.Set
+	maxAge      time.Duration
+	sm          *scs.SessionManager
+	ttl         time.Duration
+	failOpen    bool
+	responder   *identity.Responder
+	unavailable http.Handler
+	log         *seclog.Logger
+	now         func() time.Time
+}
+
+// New returns the gate for cfg, or an error naming the field that is wrong.
+func New(cfg Config) (*Middleware, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("passwordexpiry: Config.Store is nil: give passwordexpiry.NewMemoryStore() or an SQL store from passwordexpiry/sqlstore")
+	}
+	if cfg.MaxAge < 0 {
+		return nil, fmt.Errorf("passwordexpiry: Config.MaxAge %v is negative: write 0 for no periodic expiry (the NIST default), or a duration such as 90*24*time.Hour", cfg.MaxAge)
+	}
+	m := &Middleware{
+		store: cfg.Store, changeURL: cfg.ChangeURL, maxAge: cfg.MaxAge, sm: cfg.Sessions,
+		ttl: cfg.CacheTTL, failOpen: cfg.FailOpen, responder: cfg.Responder,
+		unavailable: cfg.Unavailable, log: cfg.Logger, now: cfg.Now,
+	}
+	if m.changeURL == "" {
+		m.changeURL = "/password/change"
+	}
+	if m.ttl == 0 {
+		m.ttl = DefaultCacheTTL
+	}
+	if m.ttl < 0 {
+		m.sm = nil
+	}
+	if m.log == nil {
+		m.log = seclog.New(nil)
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.responder == nil {
+		rs, err := identity.NewResponder(identity.ResponderConfig{})
+		if err != nil {
+			return nil, err
+		}
+		m.responder = rs
+	}
+	patterns := append([]string(nil), cfg.Exempt...)
+	login, logout := cfg.LoginURL, cfg.LogoutURL
+	if login == "" {
+		login = "/login"
+	}
+	if logout == "" {
+		logout = "/logout"
+	}
+	for _, u := range []struct{ field, url string }{{"ChangeURL", m.changeURL}, {"LoginURL", login}, {"LogoutURL", logout}} {
+		p, err := exactPattern(u.field, u.url)
+		if err != nil {
+			return nil, err
+		}
+		if p != "" && !contains(patterns, p) {
+			patterns = append(patterns, p)
+		}
+	}
+	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.ExemptRegexps})
+	if err != nil {
+		return nil, fmt.Errorf("passwordexpiry: Exempt: %w", err)
+	}
+	m.exempt = set
+	return m, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// exactPattern returns the ServeMux pattern that matches exactly the path
+// of a page URL on this site (all methods), or "" for an absolute URL.
+func exactPattern(field, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("passwordexpiry: %s %q: %v", field, raw, err)
+	}
+	if u.IsAbs() || u.Host != "" {
+		return "", nil
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "", fmt.Errorf("passwordexpiry: %s %q: write a path that starts with one \"/\", such as \"/password/change\", or an absolute URL", field, raw)
+	}
+	if strings.HasSuffix(p, "/") {
+		p += "{$}"
+	}
+	return p, nil
+}
+
+// Requirement returns why userID must change their password now, [None]
+// when they need not, or the store's error: the policy alone (store and
+// MaxAge), without the session cache or the exempt routes.
+func (m *Middleware) Requirement(ctx context.Context, userID string) (Reason, error) {
+	r, _, err := m.requirement(ctx, userID, m.now())
+	return r, err
+}
+
+// requirement also returns until when the answer holds (at most the cache
+// bound; sooner when MaxAge falls due within it).
+func (m *Middleware) requirement(ctx context.Context, userID string, now time.Time) (Reason, time.Time, error) {
+	rec, found, err := m.store.Get(ctx, userID)
+	if err != nil {
+		return None, time.Time{}, err
+	}
+	until := now.Add(m.ttl)
+	switch {
+	case !found:
+		return None, until, nil
+	case rec.Reason != None:
+		return rec.Reason, until, nil
+	case m.maxAge > 0 && !rec.ChangedAt.IsZero():
+		due := rec.ChangedAt.Add(m.maxAge)
+		if !now.Before(due) {
+			return MaxAge, until, nil
+		}
+		if due.Before(until) {
+			until = due
+		}
+	}
+	return None, until, nil
+}
+
+// Decide judges r: the decision of [Middleware.Handler], apart from the
+// response. It reads the verdict from the session when it is cached and
+// fresh, and otherwise asks the store and caches the answer in the session
+// (a session write at most once per CacheTTL). Exempt routes are judged
+// only for a user who must change, or when the store must be asked (so an
+// exempt route never waits for the store).
+func (m *Middleware) Decide(r *http.Request) Decision {
+	u := identity.FromRequest(r)
+	if u == nil {
+		return Decision{Outcome: Pass}
+	}
+	id := u.ID()
+	now := m.now()
+	if m.sm != nil {
+		if reason, ok := m.cached(r.Context(), id, now); ok {
+			d := Decision{Outcome: Pass, Reason: reason, Cached: true}
+			if reason != None {
+				d = m.exemptOr(r, d, Change)
+			}
+			return d
+		}
+	}
+	if res := m.exempt.Judge(r); res.Allowed() {
+		// Not asked: the verdict is unknown, and does not matter here.
+		return Decision{Outcome: Pass, Exempt: res.Pattern}
+	}
+	reason, until, err := m.requirement(r.Context(), id, now)
+	if err != nil {
+		return Decision{Outcome: Unavailable, Err: err}
+	}
+	if sm := m.session(r, id); sm != nil {
+		m.remember(r.Context(), sm, id, reason, until)
+	}
+	if reason == None {
+		return Decision{Outcome: Pass}
+	}
+	return Decision{Outcome: Change, Reason: reason}
+}
+
+// exemptOr returns d with Outcome Pass when r's route is exempt, else with
+// outcome o.
+func (m *Middleware) exemptOr(r *http.Request, d Decision, o Outcome) Decision {
+	if res := m.exempt.Judge(r); res.Allowed() {
+		d.Outcome, d.Exempt = Pass, res.Pattern
+		return d
+	}
+	d.Outcome = o
+	return d
+}
+
+// Handler returns next behind the gate.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := m.Decide(r)
+		switch d.Outcome {
+		case Pass:
+			next.ServeHTTP(w, r)
+		case Change:
+			m.log.Log(r, seclog.PasswordExpiryRequired, zap.String("reason", string(d.Reason)),
+				zap.Stringer("client", m.responder.Kind(r)), zap.Bool("cached", d.Cached))
+			m.responder.Refuse(w, r, identity.Refusal{Code: Code, Location: m.changeURL, Next: true})
+		default:
+			m.log.Log(r, seclog.PasswordExpiryStoreError, seclog.String("error", d.Err.Error()), zap.Bool("fail_open", m.failOpen))
+			if m.failOpen {
+				next.ServeHTTP(w, r)
+				return
+			}
+			m.writeUnavailable(w, r)
+		}
+	})
+}
+
+// writeUnavailable answers 503.
+func (m *Middleware) writeUnavailable(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", "5")
+	if m.unavailable != nil {
+		m.unavailable.ServeHTTP(w, r)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(`{"error":"unavailable"}` + "\n"))
+	}
+}
+
+// Changed is the one call the application makes after userID changed their
+// password (in the change handler, once the new password is saved). It
+// records the change in the store, clearing any requirement, and, when r's
+// session is logged in as userID, renews the session token (OWASP: a new
+// id after a change of privilege) and caches the new verdict in it, so the
+// user is free at once. Other sessions of the same user learn it within
+// CacheTTL. On a store error the requirement stays and the error is
+// returned: show the user that the change was not saved.
+func (m *Middleware) Changed(r *http.Request, userID string) error {
+	ctx := r.Context()
+	now := m.now()
+	var before Reason
+	if rec, found, err := m.store.Get(ctx, userID); err == nil && found {
+		before = rec.Reason
+	}
+	if err := m.store.Changed(ctx, userID, now); err != nil {
+		m.log.Log(r, seclog.PasswordExpiryChangeFailed, seclog.String("target_user", userID), seclog.String("error", err.Error()))
+		return fmt.Errorf("passwordexpiry: record the password change: %w", err)
+	}
+	var renewErr error
+	if sm := m.session(r, userID); sm != nil {
+		if err := sm.RenewToken(ctx); err != nil {
+			renewErr = fmt.Errorf("passwordexpiry: the change is recorded, but the session token could not be renewed: %w", err)
+		}
+		until := now.Add(m.ttl)
+		if m.maxAge > 0 && m.maxAge < m.ttl {
+			until = now.Add(m.maxAge)
+		}
+		m.remember(ctx, sm, userID, None, until)
+	}
+	m.log.Log(r, seclog.PasswordExpiryChanged, seclog.String("target_user", userID), zap.String("cleared_reason", string(before)))
+	return renewErr
+}
+
+// Require flags userID as having to change their password, for reason (an
+// admin tool, a breach check at login, an account created with a
+// temporary password). When r's session is logged in as userID, the flag
+// takes effect in it at once; in the user's other sessions, within
+// CacheTTL. r may be nil outside a request (a batch job).
+func (m *Middleware) Require(r *http.Request, userID string, reason Reason) error {
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	now := m.now()
+	if err := m.store.Require(ctx, userID, reason, now); err != nil {
+		m.log.Log(r, seclog.PasswordExpiryFlagFailed, seclog.String("target_user", userID), seclog.String("reason", string(reason)), seclog.String("error", err.Error()))
+		return fmt.Errorf("passwordexpiry: flag the user: %w", err)
+	}
+	if r != nil {
+		if sm := m.session(r, userID); sm != nil {
+			m.remember(ctx, sm, userID, reason, now.Add(m.ttl))
+		}
+	}
+	m.log.Log(r, seclog.PasswordExpiryFlagged, seclog.String("target_user", userID), seclog.String("reason", string(reason)))
+	return nil
+}
