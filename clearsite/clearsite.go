@@ -9,7 +9,9 @@
 //     django-security's ClearSiteDataMiddleware does with its URL list;
 //   - on demand: a handler inside [Middleware.Handler] calls [Trigger](w)
 //     when it logs a user out or finds the session expired, before it
-//     writes its response (a 303 redirect to the login page, say).
+//     writes its response (a 303 redirect to the login page, say);
+//     code outside the Handler, such as session expiry's OnExpire hook,
+//     calls [Middleware.Send](w, r) instead.
 //
 // The header is only sent on HTTPS requests, as decided by the suite's
 // trusted-proxy setting ([seclog.Logger.IsHTTPS]): browsers ignore it on
