@@ -3,6 +3,7 @@ package bench
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/bulwark-go/bulwark/csp"
@@ -108,5 +109,30 @@ func TestSamePolicy(t *testing.T) {
 		if len(got[0]) != len(got[1]) || len(got[0]) < 300 {
 			t.Errorf("headers differ:\n %q\n %q", got[0], got[1])
 		}
+	}
+}
+
+// TestPercentSurvives shows the difference the docs describe: with a
+// nonce, unrolled/secure runs the policy through fmt.Sprintf and mangles a
+// literal "%"; csp sends it as written.
+func TestPercentSurvives(t *testing.T) {
+	const p = "script-src $NONCE; report-uri /csp?x=a%20b; trusted-types app-%"
+	w := httptest.NewRecorder()
+	unrolled(p).Handler(trivial).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	got := w.Header().Get("Content-Security-Policy")
+	t.Logf("unrolled/secure: %s", got)
+	if !strings.Contains(got, "%!") {
+		t.Errorf("unrolled/secure no longer mangles %%: %q", got)
+	}
+	m, err := csp.New(csp.Config{Enforce: csp.Raw(p), Logger: seclog.New(zap.NewNop())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = httptest.NewRecorder()
+	m.Handler(trivial).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	got = w.Header().Get("Content-Security-Policy")
+	t.Logf("bulwark/csp:     %s", got)
+	if !strings.HasSuffix(got, "'; report-uri /csp?x=a%20b; trusted-types app-%") {
+		t.Errorf("csp changed the policy: %q", got)
 	}
 }

@@ -433,7 +433,7 @@ type state struct {
 	req     http.Request // r with this state as its context, passed on
 	cur     [2]*compiled
 	nonce   string
-	set     [2][]string // the values this state assigned, to tell them from the handler's
+	set     [2]*string // the first element of the values this state assigned, to tell them from the handler's
 	hdr     [2][1]string
 	rw      writer
 	https   bool
@@ -510,7 +510,7 @@ func (st *state) apply() {
 	for i, v := range vs {
 		key := headerNames[i]
 		cur, present := st.h[key]
-		ours := present && st.set[i] != nil && len(cur) > 0 && &cur[0] == &st.set[i][0]
+		ours := present && len(cur) > 0 && &cur[0] == st.set[i]
 		if present && !ours && !m.force {
 			continue
 		}
@@ -531,7 +531,7 @@ func (st *state) apply() {
 			nonceSent = true
 		}
 		st.h[key] = val
-		st.set[i] = val
+		st.set[i] = &val[0]
 	}
 	if m.rep != nil && st.sampled && anySet {
 		if _, ok := st.h[headerEndpoints]; !ok {
@@ -551,31 +551,35 @@ func (st *state) apply() {
 }
 
 // build returns the header values of vs with the nonce spliced in, in one
-// allocation; with newNonce it also makes the nonce, at the start of the
-// same string.
+// allocation. With newNonce it first makes the nonce, which is then a
+// substring of the first value that carries it (or, if none does, a
+// string of its own).
 func (st *state) build(vs [2]*variant, size int, newNonce bool) [2]string {
 	m := st.m
 	var enc [88]byte
 	nonce := st.nonce
-	var b strings.Builder
-	n := 0
 	if newNonce {
-		n = m.nonceLen
 		var raw [64]byte
 		readRand(raw[:m.nonceBytes])
-		base64.RawURLEncoding.Encode(enc[:n], raw[:m.nonceBytes])
+		base64.RawURLEncoding.Encode(enc[:m.nonceLen], raw[:m.nonceBytes])
+		if size == 0 {
+			st.nonce = string(enc[:m.nonceLen])
+			return [2]string{}
+		}
 	}
-	b.Grow(n + size)
-	if newNonce {
-		b.Write(enc[:n])
-	}
+	var b strings.Builder
+	b.Grow(size)
+	at := -1 // where the nonce first is in the string
 	var ends [2]int
 	for i, v := range vs {
 		if v != nil && v.static == nil {
 			for j, s := range v.segs {
 				if j > 0 {
+					if at < 0 {
+						at = b.Len()
+					}
 					if newNonce {
-						b.Write(enc[:n])
+						b.Write(enc[:m.nonceLen])
 					} else {
 						b.WriteString(nonce)
 					}
@@ -587,9 +591,9 @@ func (st *state) build(vs [2]*variant, size int, newNonce bool) [2]string {
 	}
 	s := b.String()
 	if newNonce {
-		st.nonce = s[:n]
+		st.nonce = s[at : at+m.nonceLen]
 	}
-	return [2]string{s[n:ends[0]], s[ends[0]:ends[1]]}
+	return [2]string{s[:ends[0]], s[ends[0]:ends[1]]}
 }
 
 // newNonce makes the nonce alone (lazy mode).
