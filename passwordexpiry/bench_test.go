@@ -4,12 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
+	pwsql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -117,4 +119,58 @@ func BenchmarkLoadAndSaveIdentityGate(b *testing.B) {
 func BenchmarkLoadAndSaveIdentityGateNoCache(b *testing.B) {
 	c := newBenchChain(b)
 	c.run(b, c.sm.LoadAndSave(c.who.Handler(c.gate(b, false))))
+}
+
+// The gate alone, on a request whose session is already loaded and whose
+// user is already in the context: what the gate itself costs.
+func benchGateAlone(b *testing.B, store passwordexpiry.Store, cache bool) {
+	c := newBenchChain(b)
+	if err := store.Changed(context.Background(), "alice", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	cfg := passwordexpiry.Config{Store: store, Logger: seclog.New(zap.NewNop())}
+	if cache {
+		cfg.Sessions = c.sm
+	}
+	gate, err := passwordexpiry.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := gate.Handler(okHandler)
+	r := httptest.NewRequest("GET", "/account", nil)
+	ctx, err := c.sm.Load(r.Context(), c.cookie.Value)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r = r.WithContext(identity.NewContext(ctx, identity.Basic{UserID: "alice", IsActive: true}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r) // warm: the verdict is cached in the session
+	if rec.Code != 200 {
+		b.Fatalf("status %d", rec.Code)
+	}
+	w := &nopWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkGateCached: the verdict read from the session.
+func BenchmarkGateCached(b *testing.B) { benchGateAlone(b, passwordexpiry.NewMemoryStore(), true) }
+
+// BenchmarkGateMemoryStore: no cache, the memory store asked.
+func BenchmarkGateMemoryStore(b *testing.B) {
+	benchGateAlone(b, passwordexpiry.NewMemoryStore(), false)
+}
+
+// BenchmarkGateSQLiteStore: no cache, an SQLite store (a file in a temp
+// dir) asked: the cost the session cache saves.
+func BenchmarkGateSQLiteStore(b *testing.B) {
+	s, err := pwsql.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	benchGateAlone(b, s, false)
 }

@@ -83,7 +83,8 @@ type Config struct {
 	Sessions *scs.SessionManager
 	// CacheTTL bounds how long a verdict stays cached in a session
 	// (default one minute): a flag set elsewhere (an admin reset, another
-	// session) takes effect within it. Negative turns the cache off.
+	// session) takes effect within it. Negative turns the cache off (Changed
+	// still renews the session token).
 	CacheTTL time.Duration
 	// FailOpen serves the request when the store cannot answer. The
 	// default, false, refuses it with 503: a user who must change their
@@ -148,6 +149,7 @@ type Middleware struct {
 	maxAge      time.Duration
 	sm          *scs.SessionManager
 	ttl         time.Duration
+	cache       bool // verdicts are cached in sessions
 	failOpen    bool
 	responder   *identity.Responder
 	unavailable http.Handler
@@ -174,9 +176,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.ttl == 0 {
 		m.ttl = DefaultCacheTTL
 	}
-	if m.ttl < 0 {
-		m.sm = nil
-	}
+	m.cache = m.sm != nil && m.ttl > 0
 	if m.log == nil {
 		m.log = seclog.New(nil)
 	}
@@ -290,7 +290,7 @@ func (m *Middleware) Decide(r *http.Request) Decision {
 	}
 	id := u.ID()
 	now := m.now()
-	if m.sm != nil {
+	if m.cache {
 		if reason, ok := m.cached(r.Context(), id, now); ok {
 			d := Decision{Outcome: Pass, Reason: reason, Cached: true}
 			if reason != None {
@@ -307,8 +307,10 @@ func (m *Middleware) Decide(r *http.Request) Decision {
 	if err != nil {
 		return Decision{Outcome: Unavailable, Err: err}
 	}
-	if sm := m.session(r, id); sm != nil {
-		m.remember(r.Context(), sm, id, reason, until)
+	if m.cache {
+		if sm := m.session(r, id); sm != nil {
+			m.remember(r.Context(), sm, id, reason, until)
+		}
 	}
 	if reason == None {
 		return Decision{Outcome: Pass}
@@ -390,11 +392,13 @@ func (m *Middleware) Changed(r *http.Request, userID string) error {
 		if err := sm.RenewToken(ctx); err != nil {
 			renewErr = fmt.Errorf("passwordexpiry: the change is recorded, but the session token could not be renewed: %w", err)
 		}
-		until := now.Add(m.ttl)
-		if m.maxAge > 0 && m.maxAge < m.ttl {
-			until = now.Add(m.maxAge)
+		if m.cache {
+			until := now.Add(m.ttl)
+			if m.maxAge > 0 && m.maxAge < m.ttl {
+				until = now.Add(m.maxAge)
+			}
+			m.remember(ctx, sm, userID, None, until)
 		}
-		m.remember(ctx, sm, userID, None, until)
 	}
 	m.log.Log(r, seclog.PasswordExpiryChanged, seclog.String("target_user", userID), zap.String("cleared_reason", string(before)))
 	return renewErr
@@ -415,7 +419,7 @@ func (m *Middleware) Require(r *http.Request, userID string, reason Reason) erro
 		m.log.Log(r, seclog.PasswordExpiryFlagFailed, seclog.String("target_user", userID), seclog.String("reason", string(reason)), seclog.String("error", err.Error()))
 		return fmt.Errorf("passwordexpiry: flag the user: %w", err)
 	}
-	if r != nil {
+	if r != nil && m.cache {
 		if sm := m.session(r, userID); sm != nil {
 			m.remember(ctx, sm, userID, reason, now.Add(m.ttl))
 		}

@@ -537,3 +537,31 @@ func TestOddUserIDsCached(t *testing.T) {
 		expect(t, id+" free", st.do("GET", "/account"), 200, "")
 	}
 }
+
+// TestCacheOff: a negative CacheTTL asks the store on every request and
+// writes nothing in the session; Changed still renews the token.
+func TestCacheOff(t *testing.T) {
+	st := newSite(t, func(c *passwordexpiry.Config) { c.CacheTTL = -1 })
+	st.addUser("alice")
+	if err := st.store.Require(context.Background(), "alice", passwordexpiry.Temporary, st.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st.login("alice")
+	gets := st.store.gets.Load()
+	for range 3 {
+		w := st.do("GET", "/account")
+		expect(t, "forced", w, 303, "/password/change?next=%2Faccount")
+		if c := w.Header().Get("Set-Cookie"); c != "" {
+			t.Fatalf("the session was written: %s", c)
+		}
+	}
+	if n := st.store.gets.Load() - gets; n != 3 {
+		t.Fatalf("store asked %d times, want 3", n)
+	}
+	before := st.cookie.Value
+	expect(t, "change", st.do("POST", "/password/change"), 200, "")
+	if st.cookie == nil || st.cookie.Value == before {
+		t.Fatal("the session token was not renewed")
+	}
+	expect(t, "free", st.do("GET", "/account"), 200, "")
+}
