@@ -37,6 +37,7 @@ func TestNewErrors(t *testing.T) {
 		{"content type not a media type", ajaxonly.Config{ContentType: "json"}, `ajaxonly: ContentType "json" is not a media type; write it as "application/json" or "text/plain; charset=utf-8"`},
 		{"content type bad parameter", ajaxonly.Config{ContentType: "text/plain; charset"}, `ajaxonly: ContentType "text/plain; charset" is not a media type`},
 		{"content type line break", ajaxonly.Config{ContentType: "text/plain\r\nX-Evil: 1"}, `ajaxonly: ContentType "text/plain\r\nX-Evil: 1" is not a media type`},
+		{"content type trailing line break", ajaxonly.Config{ContentType: "text/plain\r\n"}, `ajaxonly: ContentType "text/plain\r\n" has a line break; write a single-line media type`},
 		{"refused and body", ajaxonly.Config{Refused: http.NotFoundHandler(), Body: "no"}, "ajaxonly: Refused is set, so Body and ContentType are not used; leave them empty"},
 		{"refused and content type", ajaxonly.Config{Refused: http.NotFoundHandler(), ContentType: "text/plain"}, "ajaxonly: Refused is set, so Body and ContentType are not used; leave them empty"},
 	} {
