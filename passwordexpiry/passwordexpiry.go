@@ -252,6 +252,22 @@ func (m *Middleware) Requirement(ctx context.Context, userID string) (Reason, er
 	return r, err
 }
 
+// Due returns when MaxAge requires userID to change their password, for
+// a warning ahead of it ("your password expires in 5 days"): the last
+// recorded change plus MaxAge. It returns the zero time when MaxAge never
+// will: MaxAge is off, the user has no record, or no known change date. A
+// time not after now means it is due already.
+func (m *Middleware) Due(ctx context.Context, userID string) (time.Time, error) {
+	if m.maxAge == 0 {
+		return time.Time{}, nil
+	}
+	rec, found, err := m.store.Get(ctx, userID)
+	if err != nil || !found || rec.ChangedAt.IsZero() {
+		return time.Time{}, err
+	}
+	return rec.ChangedAt.Add(m.maxAge), nil
+}
+
 // requirement also returns until when the answer holds (at most the cache
 // bound; sooner when MaxAge falls due within it).
 func (m *Middleware) requirement(ctx context.Context, userID string, now time.Time) (Reason, time.Time, error) {

@@ -565,3 +565,31 @@ func TestCacheOff(t *testing.T) {
 	}
 	expect(t, "free", st.do("GET", "/account"), 200, "")
 }
+
+func TestDue(t *testing.T) {
+	store := &faultyStore{}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	_ = store.Changed(context.Background(), "alice", at)
+	_ = store.Require(context.Background(), "bob", passwordexpiry.AdminReset, at)
+	off, _ := passwordexpiry.New(passwordexpiry.Config{Store: store})
+	on, _ := passwordexpiry.New(passwordexpiry.Config{Store: store, MaxAge: 90 * 24 * time.Hour})
+	for _, c := range []struct {
+		gate *passwordexpiry.Middleware
+		id   string
+		want time.Time
+	}{
+		{off, "alice", time.Time{}},
+		{on, "alice", at.Add(90 * 24 * time.Hour)},
+		{on, "bob", time.Time{}},
+		{on, "nobody", time.Time{}},
+	} {
+		got, err := c.gate.Due(context.Background(), c.id)
+		if err != nil || !got.Equal(c.want) {
+			t.Errorf("Due(%s) = %v, %v; want %v", c.id, got, err, c.want)
+		}
+	}
+	store.setFail(func(string) error { return errDown })
+	if _, err := on.Due(context.Background(), "alice"); !errors.Is(err, errDown) {
+		t.Errorf("Due with the store down: %v", err)
+	}
+}
