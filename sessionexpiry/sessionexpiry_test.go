@@ -591,3 +591,35 @@ func TestCommitCheckFails(t *testing.T) {
 		t.Fatal("a copy the guard could not check was left in the store")
 	}
 }
+
+// TestHashedTokens: with scs's HashTokenInStore the store knows only
+// hashes; expiry, the guard and the classification of dead cookies work
+// the same.
+func TestHashedTokens(t *testing.T) {
+	clk := newClock()
+	log, ev := newLogger(t)
+	sm := newManager()
+	sm.HashTokenInStore = true
+	inner := sm.Store
+	s := newSite(t, sm, clk, log)
+	c := s.login(t)
+	if _, found, _ := inner.Find(c.Value); found {
+		t.Fatal("the store knows the token in clear")
+	}
+	if rec := s.do("POST", "/logout", c); rec.Code != 200 {
+		t.Fatal(rec.Code)
+	}
+	clk.Add(time.Minute)
+	ev.take()
+	if rec := s.do("GET", "/whoami", c); rec.Body.String() != "anonymous" {
+		t.Fatalf("%q", rec.Body)
+	}
+	if names := ev.take(); !contains(names, "sessionexpiry.use_after_expire") {
+		t.Fatalf("events %v", names)
+	}
+	c = s.login(t)
+	clk.Add(21 * time.Minute)
+	if rec := s.do("GET", "/whoami", c); rec.Code != 303 {
+		t.Fatalf("%d", rec.Code)
+	}
+}
