@@ -22,8 +22,6 @@ package loginrequired
 import (
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/pathrule"
@@ -180,25 +178,11 @@ func New(cfg Config) (*Middleware, error) {
 }
 
 // exactPattern returns the ServeMux pattern that matches exactly the path
-// of a login or logout URL on this site, or "" for an absolute URL (a login
-// page elsewhere, an SSO server).
+// of a page URL of this site, "" for an absolute URL.
 func exactPattern(field, raw string) (string, error) {
-	if raw == "" {
-		return "", nil
-	}
-	u, err := url.Parse(raw)
+	p, err := pathrule.PagePattern(raw)
 	if err != nil {
-		return "", fmt.Errorf("loginrequired: %s %q: %v", field, raw, err)
-	}
-	if u.IsAbs() || u.Host != "" {
-		return "", nil
-	}
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
-		return "", fmt.Errorf("loginrequired: %s %q: write a path that starts with one \"/\", such as \"/login\", or an absolute URL", field, raw)
-	}
-	if strings.HasSuffix(p, "/") {
-		return p + "{$}", nil
+		return "", fmt.Errorf("loginrequired: %s %q: %v (such as %q)", field, raw, err, "/login")
 	}
 	return p, nil
 }

@@ -31,8 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -225,21 +223,11 @@ func contains(list []string, s string) bool {
 }
 
 // exactPattern returns the ServeMux pattern that matches exactly the path
-// of a page URL on this site (all methods), or "" for an absolute URL.
+// of a page URL of this site, "" for an absolute URL.
 func exactPattern(field, raw string) (string, error) {
-	u, err := url.Parse(raw)
+	p, err := pathrule.PagePattern(raw)
 	if err != nil {
-		return "", fmt.Errorf("passwordexpiry: %s %q: %v", field, raw, err)
-	}
-	if u.IsAbs() || u.Host != "" {
-		return "", nil
-	}
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
-		return "", fmt.Errorf("passwordexpiry: %s %q: write a path that starts with one \"/\", such as \"/password/change\", or an absolute URL", field, raw)
-	}
-	if strings.HasSuffix(p, "/") {
-		p += "{$}"
+		return "", fmt.Errorf("passwordexpiry: %s %q: %v (such as %q)", field, raw, err, "/password/change")
 	}
 	return p, nil
 }

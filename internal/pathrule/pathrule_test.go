@@ -503,3 +503,30 @@ func TestJudgeConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+func TestPagePattern(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		err      bool
+	}{
+		{"", "", false},
+		{"/login", "/login", false},
+		{"/login?lang=en", "/login", false},
+		{"/accounts/login/", "/accounts/login/{$}", false},
+		{"/a%20b", "/a%20b", false},
+		{"https://sso.example/login", "", false},
+		{"//sso.example/login", "", false},
+		{"login", "", true},
+		{"/%zz", "", true},
+	} {
+		got, err := PagePattern(tc.in)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("PagePattern(%q) = %q, %v", tc.in, got, err)
+		}
+		if got != "" {
+			if _, err := Compile(Config{Patterns: []string{got}}); err != nil {
+				t.Errorf("PagePattern(%q) = %q does not compile: %v", tc.in, got, err)
+			}
+		}
+	}
+}
