@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"runtime"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -283,7 +284,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.guard = &guard{inner: sm.Store, ttl: m.absolute, now: m.now, failOpen: m.failOpen, log: m.log}
 		sm.Store = m.guard
 	}
-	if sm.ErrorFunc == nil || sameFunc(sm.ErrorFunc, scs.New().ErrorFunc) {
+	if sm.ErrorFunc == nil || isSCSDefault(sm.ErrorFunc) {
 		sm.ErrorFunc = m.storeError
 	}
 	if cfg.ExpireAtBrowserClose {
@@ -297,9 +298,12 @@ func defaultGranularity(idle time.Duration) time.Duration {
 	return min(MaxGranularity, idle/10)
 }
 
-// sameFunc reports whether two funcs are the same top-level function.
-func sameFunc(a, b func(http.ResponseWriter, *http.Request, error)) bool {
-	return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
+// isSCSDefault reports whether f is scs's own default ErrorFunc (a 500),
+// found by name: scs does not export it, and making a manager to compare
+// with would start a memstore cleanup goroutine.
+func isSCSDefault(f func(http.ResponseWriter, *http.Request, error)) bool {
+	fn := runtime.FuncForPC(reflect.ValueOf(f).Pointer())
+	return fn != nil && fn.Name() == "github.com/alexedwards/scs/v2.defaultErrorFunc"
 }
 
 // Decide judges the session of r (loaded by the manager's LoadAndSave):

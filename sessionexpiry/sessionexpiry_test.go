@@ -623,3 +623,52 @@ func TestHashedTokens(t *testing.T) {
 		t.Fatalf("%d", rec.Code)
 	}
 }
+
+// TestDecide: the decision alone, on a session loaded by hand, changes
+// nothing.
+func TestDecide(t *testing.T) {
+	log, _ := newLogger(t)
+	clk := newClock()
+	sm := newManager()
+	mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Absolute: 8 * time.Hour, Idle: 20 * time.Minute, Logger: log, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := clk.Now()
+	for _, tc := range []struct {
+		name   string
+		values map[string]any
+		after  time.Duration
+		want   sessionexpiry.Outcome
+		reason string
+	}{
+		{"anonymous", nil, 0, sessionexpiry.Anonymous, ""},
+		{"fresh", map[string]any{identity.SessionUserKey: "alice", identity.SessionLoginKey: login.UnixNano()}, 30 * time.Second, sessionexpiry.Active, ""},
+		{"touch due", map[string]any{identity.SessionUserKey: "alice", identity.SessionLoginKey: login.UnixNano()}, 90 * time.Second, sessionexpiry.Touch, ""},
+		{"recently seen", map[string]any{identity.SessionUserKey: "alice", identity.SessionLoginKey: login.UnixNano(), sessionexpiry.SessionSeenKey: login.Add(time.Hour).UnixNano()}, time.Hour + 10*time.Second, sessionexpiry.Active, ""},
+		{"idle", map[string]any{identity.SessionUserKey: "alice", identity.SessionLoginKey: login.UnixNano()}, 21 * time.Minute, sessionexpiry.Expired, sessionexpiry.ReasonIdle},
+		{"absolute", map[string]any{identity.SessionUserKey: "alice", identity.SessionLoginKey: login.UnixNano(), sessionexpiry.SessionSeenKey: login.Add(8 * time.Hour).UnixNano()}, 8*time.Hour + time.Second, sessionexpiry.Expired, sessionexpiry.ReasonAbsolute},
+		{"seen before login", map[string]any{identity.SessionUserKey: "alice", identity.SessionLoginKey: login.UnixNano(), sessionexpiry.SessionSeenKey: login.Add(-time.Hour).UnixNano()}, 10 * time.Second, sessionexpiry.Active, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, err := sm.Load(t.Context(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.values {
+				sm.Put(ctx, k, v)
+			}
+			before := sm.Status(ctx)
+			clk.mu.Lock()
+			clk.t = login.Add(tc.after)
+			clk.mu.Unlock()
+			d := mw.Decide(httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+			if d.Outcome != tc.want || d.Reason != tc.reason {
+				t.Fatalf("%v %q, want %v %q", d.Outcome, d.Reason, tc.want, tc.reason)
+			}
+			if sm.Status(ctx) != before {
+				t.Fatal("Decide changed the session")
+			}
+		})
+	}
+}
