@@ -1,11 +1,10 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,43 +14,25 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
-// logSink collects security events as decoded JSON lines.
+// logSink reads back the security events a test wrote.
 type logSink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	*seclogtest.Recorder
+	seen []string
 }
 
-func (s *logSink) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *logSink) Sync() error                 { return nil }
-
+// events returns every event name written so far (Take forgets them, so
+// keep them).
 func (s *logSink) events() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m["event"].(string))
-		}
-	}
-	return out
+	s.seen = append(s.seen, s.Names()...)
+	return s.seen
 }
 
 func testLogger(t *testing.T) (*seclog.Logger, *logSink) {
 	t.Helper()
-	sink := &logSink{}
-	l, err := seclog.NewWithConfig(seclog.Config{
-		Logger:   zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), sink, zapcore.DebugLevel)),
-		Sampling: seclog.Sampling{Disabled: true},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, sink
+	l, r := seclogtest.New(t)
+	return l, &logSink{Recorder: r}
 }
 
 var (

@@ -1,9 +1,8 @@
 package loginrequired
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,43 +14,23 @@ import (
 	"github.com/bulwark-go/bulwark/internal/pathconfusion"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
-// sink collects security events.
-type sink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// sink reads back the security events a test wrote.
+type sink struct{ *seclogtest.Recorder }
 
-func (s *sink) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *sink) Sync() error                 { return nil }
-
-func (s *sink) take() []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// take returns the fields of the events written since the last take.
+func (s sink) take() []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
+	for _, e := range s.Take() {
+		out = append(out, e.Fields)
 	}
-	s.b.Reset()
 	return out
 }
 
-func newLogger(t testing.TB) (*seclog.Logger, *sink) {
-	s := &sink{}
-	l, err := seclog.NewWithConfig(seclog.Config{
-		Logger:   zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), s, zapcore.DebugLevel)),
-		Sampling: seclog.Sampling{Disabled: true},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, s
+func newLogger(t testing.TB) (*seclog.Logger, sink) {
+	l, r := seclogtest.New(t)
+	return l, sink{r}
 }
 
 // asUser puts u in the request's context, as the identity middleware does.
@@ -73,7 +52,7 @@ type corpusSite struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	served string
-	log    *sink
+	log    sink
 }
 
 func newCorpusSite(t *testing.T) *corpusSite {

@@ -1,11 +1,10 @@
 package passwordexpiry_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,53 +18,26 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
-// sink collects security events.
-type sink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// sink reads back the security events a test wrote.
+type sink struct{ *seclogtest.Recorder }
 
-func (s *sink) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *sink) Sync() error                 { return nil }
-
-// take returns the events written since the last take.
-func (s *sink) take() []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// take returns the fields of the events written since the last take.
+func (s sink) take() []map[string]any {
 	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(s.b.String()), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
+	for _, e := range s.Take() {
+		out = append(out, e.Fields)
 	}
-	s.b.Reset()
 	return out
 }
 
 // names returns the names of the events written since the last take.
-func (s *sink) names() []string {
-	var n []string
-	for _, e := range s.take() {
-		n = append(n, fmt.Sprint(e["event"]))
-	}
-	return n
-}
+func (s sink) names() []string { return s.Names() }
 
-func newLogger(t testing.TB) (*seclog.Logger, *sink) {
-	s := &sink{}
-	l, err := seclog.NewWithConfig(seclog.Config{
-		Logger:   zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), s, zapcore.DebugLevel)),
-		Sampling: seclog.Sampling{Disabled: true},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, s
+func newLogger(t testing.TB) (*seclog.Logger, sink) {
+	l, r := seclogtest.New(t)
+	return l, sink{r}
 }
 
 // clock is a fake clock.
@@ -150,7 +122,7 @@ type site struct {
 	gate   *passwordexpiry.Middleware
 	store  *faultyStore
 	clock  *clock
-	log    *sink
+	log    sink
 	h      http.Handler
 	cookie *http.Cookie
 	users  map[string]identity.User
