@@ -18,6 +18,8 @@ import (
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/loginrequired"
+	"github.com/bulwark-go/bulwark/passwordexpiry"
+	pesql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/unrolled/secure"
 	"go.uber.org/zap"
@@ -151,12 +153,38 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB) (h
 	if err != nil {
 		return nil, err
 	}
-	s := &site{sec: sec, db: db, users: users, ids: ids}
+	expiryStore, err := pesql.New(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("demo: password expiry store: %w", err)
+	}
+	expiry, err := passwordexpiry.New(passwordexpiry.Config{
+		Store:     expiryStore,
+		ChangeURL: "/password/change",
+		LoginURL:  "/login",
+		LogoutURL: "/logout",
+		Exempt:    []string{"/{$}", "/static/", "GET /health"},
+		Sessions:  sessions,
+		Responder: responder,
+		Logger:    sec,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The "expired" account must change its password until it does.
+	for _, id := range users.created {
+		if id == "expired" {
+			if err := expiryStore.Require(ctx, id, passwordexpiry.AdminReset, time.Now()); err != nil {
+				return nil, fmt.Errorf("demo: flag the expired account: %w", err)
+			}
+		}
+	}
+	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry}
 	chain := bulwark.Chain{
-		Secure:        secure.New(bulwark.SecureOptions()),
-		Sessions:      sessions,
-		Identity:      who,
-		LoginRequired: gate,
+		Secure:         secure.New(bulwark.SecureOptions()),
+		Sessions:       sessions,
+		Identity:       who,
+		LoginRequired:  gate,
+		PasswordExpiry: expiry,
 	}
 	clean := pathrule.Clean(func(r *http.Request, reason string) {
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))

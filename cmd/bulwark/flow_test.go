@@ -163,3 +163,43 @@ func TestDemoOpenRedirect(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoExpiredPassword(t *testing.T) {
+	base, _ := startDemo(t)
+	c := newClient(t, base)
+	resp := c.login("expired", "expired-password", "/account")
+	if resp.StatusCode != 303 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	// Every page but the change page sends to the change page.
+	resp, _ = c.do("GET", "/account", nil, nil)
+	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/password/change") {
+		t.Errorf("/account: %d %q, want 303 to /password/change", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := c.do("GET", "/api/me", nil, nil)
+	if resp.StatusCode != 403 || !strings.Contains(body, "password_change_required") {
+		t.Errorf("/api/me: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := c.do("GET", "/password/change", nil, nil); resp.StatusCode != 200 {
+		t.Errorf("change page: %d", resp.StatusCode)
+	}
+	// A too-short new password is refused; a good one frees the user at once.
+	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	if resp, body := c.do("POST", "/password/change", url.Values{"current": {"expired-password"}, "new": {"short"}}, same); resp.StatusCode != 200 || !strings.Contains(body, "12 characters") {
+		t.Errorf("short password: %d", resp.StatusCode)
+	}
+	resp, _ = c.do("POST", "/password/change", url.Values{"current": {"expired-password"}, "new": {"a-much-longer-password"}}, same)
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/account" {
+		t.Fatalf("change: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := c.do("GET", "/account", nil, nil); resp.StatusCode != 200 {
+		t.Errorf("/account after the change: %d, want 200", resp.StatusCode)
+	}
+	// The new password works, the old one does not.
+	if resp := newClient(t, base).login("expired", "expired-password", ""); resp.StatusCode != 200 {
+		t.Errorf("old password still logs in: %d", resp.StatusCode)
+	}
+	if resp := newClient(t, base).login("expired", "a-much-longer-password", ""); resp.StatusCode != 303 {
+		t.Errorf("new password: %d", resp.StatusCode)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -21,10 +22,11 @@ var staticFiles embed.FS
 
 // site holds what the demo's handlers share.
 type site struct {
-	sec   *seclog.Logger
-	db    *sqlstore.DB
-	users *userStore
-	ids   *identity.Sessions
+	sec    *seclog.Logger
+	db     *sqlstore.DB
+	users  *userStore
+	ids    *identity.Sessions
+	expiry *passwordexpiry.Middleware
 }
 
 // page is what every template gets.
@@ -160,6 +162,11 @@ func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	// One call frees the user at once (and renews the session token).
+	if err := s.expiry.Changed(r, u.ID()); err != nil {
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
@@ -214,6 +221,9 @@ var templates = template.Must(template.New("").Parse(`
 {{template "bottom" .}}{{end}}
 
 {{define "password"}}{{template "top" .}}
+<div class="note"><p><b>passwordexpiry</b> sends a user who must change their password here (the
+<code>expired</code> account is flagged <code>admin-reset</code>); every other page redirects here until the change, and
+scripts get 403 <code>{"error":"password_change_required"}</code>.</p></div>
 {{if .Error}}<p class="error">{{.Error}}</p>{{end}}
 <form class="stack" method="post" action="/password/change">
 <label>Current password <input name="current" type="password" autocomplete="current-password" required></label>

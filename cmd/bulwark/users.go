@@ -80,7 +80,8 @@ type userStore struct {
 	// dummyHash is checked for unknown user names, so that a login
 	// attempt takes as long whether the name exists or not.
 	dummyHash string
-	iter      int // PBKDF2 iterations of new hashes
+	iter      int      // PBKDF2 iterations of new hashes
+	created   []string // the accounts made by this start (first start)
 }
 
 func newUserStore(ctx context.Context, db *sqlstore.DB, iter int) (*userStore, error) {
@@ -97,8 +98,12 @@ func newUserStore(ctx context.Context, db *sqlstore.DB, iter int) (*userStore, e
 	}
 	s := &userStore{db: db, dummyHash: dummy, iter: iter}
 	for _, a := range demoAccounts {
-		if err := s.seed(ctx, a, iter); err != nil {
+		created, err := s.seed(ctx, a, iter)
+		if err != nil {
 			return nil, fmt.Errorf("seed user %s: %w", a.UserID, err)
+		}
+		if created {
+			s.created = append(s.created, a.UserID)
 		}
 	}
 	return s, nil
@@ -112,22 +117,26 @@ var (
 	qUser = sqlstore.Portable(`SELECT id, name, password_hash, is_active, is_staff, is_superuser FROM demo_users WHERE id = ?`)
 )
 
-// seed creates a demo account unless it exists.
-func (s *userStore) seed(ctx context.Context, a demoUser, iter int) error {
+// seed creates a demo account unless it exists, and reports whether it did.
+func (s *userStore) seed(ctx context.Context, a demoUser, iter int) (bool, error) {
 	var exists int
 	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(sqlstore.Portable(`SELECT 1 FROM demo_users WHERE id = ?`)), a.UserID).Scan(&exists)
 	if err == nil {
-		return nil
+		return false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return err
+		return false, err
 	}
 	hash, err := hashPassword(a.password, iter)
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = s.db.Writer().ExecContext(ctx, s.db.Q(qSeed), a.UserID, a.Name, hash, a.IsActive, a.IsStaff, a.IsSuperuser)
-	return err
+	res, err := s.db.Writer().ExecContext(ctx, s.db.Q(qSeed), a.UserID, a.Name, hash, a.IsActive, a.IsStaff, a.IsSuperuser)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // lookup returns the user with the given id, nil when there is none.
