@@ -507,9 +507,16 @@ func (st *state) apply() {
 	}
 	nonceSent := false
 	anySet := false
+	// An empty header map (the common case when the response starts) has
+	// nothing to keep: skip the lookups.
+	empty := len(st.h) == 0
 	for i, v := range vs {
 		key := headerNames[i]
-		cur, present := st.h[key]
+		var cur []string
+		var present bool
+		if !empty {
+			cur, present = st.h[key]
+		}
 		ours := present && len(cur) > 0 && &cur[0] == st.set[i]
 		if present && !ours && !m.force {
 			continue
@@ -534,11 +541,15 @@ func (st *state) apply() {
 		st.set[i] = &val[0]
 	}
 	if m.rep != nil && st.sampled && anySet {
-		if _, ok := st.h[headerEndpoints]; !ok {
+		if _, ok := st.h[headerEndpoints]; empty || !ok {
 			st.h[headerEndpoints] = m.rep.endpoints
 		}
 	}
-	cc, present := st.h[headerCache]
+	var cc []string
+	var present bool
+	if !empty {
+		cc, present = st.h[headerCache]
+	}
 	if nonceSent {
 		if !present {
 			st.h[headerCache] = noStore

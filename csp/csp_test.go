@@ -532,3 +532,37 @@ func TestConcurrent(t *testing.T) {
 
 // quiet is a security logger that writes nothing.
 var quiet = seclog.New(zap.NewNop())
+
+// TestAllocs guards the costs the benchmarks measure: a static policy
+// allocates nothing; a nonce policy allocates the per-request state (which
+// holds the request copy) and the header value, nothing else.
+func TestAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		h    http.HandlerFunc
+		max  float64
+	}{
+		{"static", Config{Enforce: Raw(benchPolicy)}, trivial, 0},
+		{"static with reporting", Config{Enforce: Raw("default-src 'self'"), ReportOnly: Raw("default-src 'none'"), Reporting: &Reporting{SampleRate: 0.5}}, trivial, 0},
+		{"nonce", Config{Enforce: Raw(benchNonce)}, withNonce, 2},
+		{"nonce, both policies", Config{Enforce: Raw(benchNonce), ReportOnly: Raw(benchNonce)}, withNonce, 2},
+	}
+	for _, tt := range tests {
+		tt.cfg.Logger = quiet
+		h := mustNew(t, tt.cfg).Handler(tt.h)
+		r := httptest.NewRequest("GET", "/", nil)
+		w := httptest.NewRecorder()
+		got := testing.AllocsPerRun(200, func() {
+			clear(w.HeaderMap)
+			w.Body.Reset()
+			h.ServeHTTP(w, r)
+		})
+		if got > tt.max {
+			t.Errorf("%s: %v allocations per request, want at most %v", tt.name, got, tt.max)
+		}
+	}
+}
