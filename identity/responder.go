@@ -59,6 +59,10 @@ type Refusal struct {
 	// is configured (an HTTP 401 must carry WWW-Authenticate). False means
 	// the user is known but may not pass: 403 for every kind of client.
 	Unauthenticated bool
+	// Reason, if set, is a finer machine-readable reason, the "reason"
+	// member of the JSON body ("compromised", "idle", …). It must not
+	// carry data from the request.
+	Reason string
 	// Next asks for the current request's URI to be passed to Location as
 	// the "next" parameter, for a navigation by GET or HEAD, when
 	// [SafeNext] accepts it.
@@ -232,8 +236,9 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 		}
 		body, _ := json.Marshal(struct {
 			Error    string `json:"error"`
+			Reason   string `json:"reason,omitempty"`
 			Location string `json:"location,omitempty"`
-		}{ref.Code, location})
+		}{ref.Code, ref.Reason, location})
 		h.Set("Content-Type", "application/json")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(status)

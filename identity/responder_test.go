@@ -101,8 +101,8 @@ func TestResponderRefuse(t *testing.T) {
 		},
 		{
 			name: "API, known user who must act: 403 whatever the challenge", rs: bearer,
-			method: "GET", target: "/api/me", headers: xhr, ref: Refusal{Code: "password_change_required", Location: "/password/change"},
-			wantStatus: 403, wantJSON: `{"error":"password_change_required","location":"/password/change"}`,
+			method: "GET", target: "/api/me", headers: xhr, ref: Refusal{Code: "password_change_required", Reason: "compromised", Location: "/password/change"},
+			wantStatus: 403, wantJSON: `{"error":"password_change_required","reason":"compromised","location":"/password/change"}`,
 			wantHeader: map[string]string{"WWW-Authenticate": ""},
 		},
 		{

@@ -64,7 +64,7 @@ func Example() {
 	// Output:
 	// GET /account → 303 /password/change?next=%2Faccount See Other
 	//
-	// GET /api/me → 403  {"error":"password_change_required","location":"/password/change?next=%2Fapi%2Fme"}
+	// GET /api/me → 403  {"error":"password_change_required","reason":"first_login","location":"/password/change?next=%2Fapi%2Fme"}
 	//
 	// GET /static/app.css → 200  page
 	// POST /password/change → 200  changed

@@ -343,7 +343,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case Change:
 			m.log.Log(r, seclog.PasswordExpiryRequired, zap.String("reason", string(d.Reason)),
 				zap.Stringer("client", m.responder.Kind(r)), zap.Bool("cached", d.Cached))
-			m.responder.Refuse(w, r, identity.Refusal{Code: Code, Location: m.changeURL, Next: true})
+			m.responder.Refuse(w, r, identity.Refusal{Code: Code, Reason: string(d.Reason), Location: m.changeURL, Next: true})
 		default:
 			m.log.Log(r, seclog.PasswordExpiryStoreError, seclog.String("error", d.Err.Error()), zap.Bool("fail_open", m.failOpen))
 			if m.failOpen {

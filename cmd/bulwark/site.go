@@ -223,7 +223,7 @@ var templates = template.Must(template.New("").Parse(`
 {{define "password"}}{{template "top" .}}
 <div class="note"><p><b>passwordexpiry</b> sends a user who must change their password here (the
 <code>expired</code> account is flagged <code>admin-reset</code>); every other page redirects here until the change, and
-scripts get 403 <code>{"error":"password_change_required"}</code>.</p></div>
+scripts get 403 <code>{"error":"password_change_required","reason":"admin_reset"}</code>.</p></div>
 {{if .Error}}<p class="error">{{.Error}}</p>{{end}}
 <form class="stack" method="post" action="/password/change">
 <label>Current password <input name="current" type="password" autocomplete="current-password" required></label>
