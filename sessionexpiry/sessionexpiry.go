@@ -437,6 +437,9 @@ func (m *Middleware) expire(w http.ResponseWriter, r *http.Request, d Decision) 
 // why. It returns false when it answered the request itself (a store
 // error, fail closed).
 func (m *Middleware) deadCookie(w http.ResponseWriter, r *http.Request) bool {
+	if len(r.Header["Cookie"]) == 0 {
+		return true // no cookie at all: a new visitor
+	}
 	ctx := r.Context()
 	if m.sm.Token(ctx) != "" {
 		return true // a stored anonymous session: live
