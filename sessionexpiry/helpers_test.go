@@ -13,10 +13,9 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 // clock is a settable clock shared by the middleware and the login.
@@ -39,27 +38,24 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// events captures the security log.
+// events reads back the security log (internal/seclogtest), keeping the
+// last batch taken for field look-ups.
 type events struct {
-	logs *observer.ObservedLogs
-	last *[]observer.LoggedEntry
+	rec  *seclogtest.Recorder
+	last *[]seclogtest.Event
 }
 
 func newLogger(t testing.TB) (*seclog.Logger, events) {
-	core, logs := observer.New(zap.DebugLevel)
-	l, err := seclog.NewWithConfig(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, events{logs, new([]observer.LoggedEntry)}
+	l, rec := seclogtest.New(t)
+	return l, events{rec, new([]seclogtest.Event)}
 }
 
 // take returns and forgets the names of the events logged so far.
 func (e events) take() []string {
+	*e.last = e.rec.Take()
 	var names []string
-	*e.last = e.logs.TakeAll()
-	for _, l := range *e.last {
-		names = append(names, l.Message)
+	for _, ev := range *e.last {
+		names = append(names, ev.Name)
 	}
 	return names
 }
@@ -68,9 +64,9 @@ func (e events) take() []string {
 // last take returned.
 func (e events) field(name, key string) any {
 	var v any
-	for _, l := range *e.last {
-		if l.Message == name {
-			v = l.ContextMap()[key]
+	for _, ev := range *e.last {
+		if ev.Name == name {
+			v = ev.Fields[key]
 		}
 	}
 	return v
@@ -80,9 +76,9 @@ func (e events) field(name, key string) any {
 // take returned.
 func (e events) values(name, key string) []string {
 	var vs []string
-	for _, l := range *e.last {
-		if l.Message == name {
-			v, _ := l.ContextMap()[key].(string)
+	for _, ev := range *e.last {
+		if ev.Name == name {
+			v, _ := ev.Fields[key].(string)
 			vs = append(vs, v)
 		}
 	}

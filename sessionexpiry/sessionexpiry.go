@@ -433,7 +433,7 @@ func (m *Middleware) expire(w http.ResponseWriter, r *http.Request, d Decision) 
 		zap.String("reason", d.Reason), seclog.String("session_user", d.User), zap.String("session", sid),
 		zap.Int64("age_s", int64(d.Age/time.Second)), zap.Int64("idle_s", int64(d.Inactive/time.Second)),
 		zap.Stringer("client", m.responder.Kind(r)))
-	m.responder.Refuse(w, r, identity.Refusal{Code: "session_expired", Location: m.loginURL, Unauthenticated: true, Next: true})
+	m.responder.Refuse(w, r, identity.Refusal{Code: "session_expired", Reason: d.Reason, Location: m.loginURL, Unauthenticated: true, Next: true})
 }
 
 // deadCookie looks at the session cookie of an anonymous request: when it

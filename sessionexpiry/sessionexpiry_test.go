@@ -212,8 +212,8 @@ func TestRefusalByClient(t *testing.T) {
 			}
 		}},
 		{"api without challenge", nil, "GET", []string{"Accept", "application/json"}, 403, func(t *testing.T, rec *httptest.ResponseRecorder) {
-			var body struct{ Error, Location string }
-			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != "session_expired" || !strings.HasPrefix(body.Location, "/login") {
+			var body struct{ Error, Reason, Location string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != "session_expired" || body.Reason != "idle" || !strings.HasPrefix(body.Location, "/login") {
 				t.Errorf("body %q", rec.Body)
 			}
 		}},
