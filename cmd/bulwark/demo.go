@@ -21,6 +21,7 @@ import (
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	pesql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/sessionexpiry"
 	"github.com/unrolled/secure"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -50,6 +51,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", defaultDBPath(), "SQLite database file of the demo")
+	idle := fs.Duration("idle", 30*time.Minute, "idle timeout of a logged-in session (try 1m to see it expire)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +71,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer db.Close()
 
-	handler, err := newDemoHandler(ctx, sec, db)
+	if *idle < time.Second || *idle > 12*time.Hour {
+		return fmt.Errorf("demo: -idle %v: choose between 1s and 12h", *idle)
+	}
+	handler, err := newDemoHandler(ctx, sec, db, *idle)
 	if err != nil {
 		return err
 	}
@@ -116,7 +121,7 @@ var passwordIterations = pbkdf2Iterations
 
 // newDemoHandler builds the demo site: path cleaning first, then the
 // recommended chain, then the routes.
-func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB) (http.Handler, error) {
+func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, idle time.Duration) (http.Handler, error) {
 	users, err := newUserStore(ctx, db, passwordIterations)
 	if err != nil {
 		return nil, fmt.Errorf("demo: users: %w", err)
@@ -124,7 +129,8 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB) (h
 	sessions := scs.New()
 	sessions.Cookie.Name = "bulwark_session"
 	sessions.Cookie.SameSite = http.SameSiteLaxMode
-	sessions.Lifetime = 12 * time.Hour
+	sessions.Lifetime = 24 * time.Hour // longer than the absolute limit below, as sessionexpiry asks
+	sessions.Codec = sessionexpiry.Codec{}
 
 	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sessions, Lookup: users.lookup, Logger: sec})
 	if err != nil {
@@ -178,10 +184,22 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB) (h
 			}
 		}
 	}
+	expire, err := sessionexpiry.New(sessionexpiry.Config{
+		Manager:   sessions,
+		Absolute:  12 * time.Hour,
+		Idle:      idle,
+		LoginURL:  "/login",
+		Responder: responder,
+		Logger:    sec,
+	})
+	if err != nil {
+		return nil, err
+	}
 	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry}
 	chain := bulwark.Chain{
 		Secure:         secure.New(bulwark.SecureOptions()),
 		Sessions:       sessions,
+		SessionExpiry:  expire,
 		Identity:       who,
 		LoginRequired:  gate,
 		PasswordExpiry: expiry,

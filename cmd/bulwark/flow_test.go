@@ -203,3 +203,26 @@ func TestDemoExpiredPassword(t *testing.T) {
 		t.Errorf("new password: %d", resp.StatusCode)
 	}
 }
+
+func TestDemoIdleExpiry(t *testing.T) {
+	base, stderr := startDemo(t, "-idle", "1s")
+	c := newClient(t, base)
+	if resp := c.login("alice", "alice-password", ""); resp.StatusCode != 303 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do("GET", "/account", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("/account: %d", resp.StatusCode)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the idle timeout
+	resp, _ := c.do("GET", "/account", nil, nil)
+	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("/account after the idle timeout: %d %q, want 303 to /login", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !strings.Contains(stderr.String(), `"event":"sessionexpiry.expired"`) {
+		t.Error("no sessionexpiry.expired event")
+	}
+	// The session is gone: logging in again works.
+	if resp := c.login("alice", "alice-password", ""); resp.StatusCode != 303 {
+		t.Errorf("login again: %d", resp.StatusCode)
+	}
+}

@@ -35,7 +35,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // startDemo runs `bulwark demo` on a free loopback port and returns its URL.
-func startDemo(t *testing.T) (url string, stderr *lockedBuffer) {
+func startDemo(t *testing.T, extra ...string) (url string, stderr *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -43,7 +43,7 @@ func startDemo(t *testing.T) (url string, stderr *lockedBuffer) {
 	done := make(chan error, 1)
 	db := filepath.Join(t.TempDir(), "demo.db")
 	go func() {
-		done <- run(ctx, []string{"demo", "-addr", "127.0.0.1:0", "-db", db}, pw, stderr)
+		done <- run(ctx, append([]string{"demo", "-addr", "127.0.0.1:0", "-db", db}, extra...), pw, stderr)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
