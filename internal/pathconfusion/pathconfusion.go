@@ -104,15 +104,16 @@ type Served struct {
 }
 
 // Check asserts the corpus README's acceptable answers for row, given the
-// response and what the site did. loginPrefix is the start of a login
-// challenge's Location ("/login?next=").
-func Check(t testing.TB, row Row, resp *http.Response, s Served, loginPrefix string) {
+// response and what the site did. loginPath is the path of the login page
+// ("/login"): a login challenge is a 401, or a redirect to loginPath, with
+// or without a query.
+func Check(t testing.TB, row Row, resp *http.Response, s Served, loginPath string) {
 	t.Helper()
 	loc := resp.Header.Get("Location")
 	code := resp.StatusCode
 	desc := fmt.Sprintf("%s %q → %d %q served=%q events=%d %s (%s)", row.Method, row.Target, code, loc, s.Handler, s.Events, s.Detail, row.Why)
 
-	isLogin := code == http.StatusUnauthorized || (code/100 == 3 && strings.HasPrefix(loc, loginPrefix))
+	isLogin := code == http.StatusUnauthorized || (code/100 == 3 && (loc == loginPath || strings.HasPrefix(loc, loginPath+"?")))
 	if isLogin && loc != "" {
 		next, err := url.Parse(loc)
 		if err != nil || (next.Query().Has("next") && !SameSite(next.Query().Get("next"))) {
@@ -140,7 +141,7 @@ func Check(t testing.TB, row Row, resp *http.Response, s Served, loginPrefix str
 		}
 		switch {
 		case code/100 == 4, isLogin:
-		case code/100 == 3 && SameSite(loc) && !strings.HasPrefix(loc, "/login"):
+		case code/100 == 3 && SameSite(loc) && !strings.HasPrefix(loc, loginPath):
 		default:
 			t.Errorf("reject row not refused: %s", desc)
 		}
@@ -155,14 +156,14 @@ func Check(t testing.TB, row Row, resp *http.Response, s Served, loginPrefix str
 
 // Run reads file and checks every row as a subtest: send sends the row and
 // returns what the site did.
-func Run(t *testing.T, file, loginPrefix string, send func(t *testing.T, row Row) (*http.Response, Served)) {
+func Run(t *testing.T, file, loginPath string, send func(t *testing.T, row Row) (*http.Response, Served)) {
 	rows := Read(t, file)
 	counts := map[string]int{}
 	for _, row := range rows {
 		counts[row.Verdict]++
 		t.Run(fmt.Sprintf("%d_%s", row.Line, row.Verdict), func(t *testing.T) {
 			resp, s := send(t, row)
-			Check(t, row, resp, s, loginPrefix)
+			Check(t, row, resp, s, loginPath)
 		})
 	}
 	t.Logf("%s: %d rows %v", filepath.Base(file), len(rows), counts)
