@@ -8,32 +8,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bulwark-go/bulwark/ajaxonly"
+	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/seclog"
 )
-
-// benchWriter is a ResponseWriter that keeps nothing, so that the
-// benchmarks measure the middleware, not a recorder.
-type benchWriter struct {
-	h    http.Header
-	code int
-}
-
-func (w *benchWriter) Header() http.Header         { return w.h }
-func (w *benchWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *benchWriter) WriteHeader(code int)        { w.code = code }
-
-// serve runs h on r b.N times, with the response headers emptied before
-// each run, as a new response has them.
-func serve(b *testing.B, h http.Handler, r *http.Request) {
-	w := &benchWriter{h: make(http.Header)}
-	b.ReportAllocs()
-	for b.Loop() {
-		clear(w.h)
-		h.ServeHTTP(w, r)
-	}
-}
-
-var status204 = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 // prebuilt is the ideal: a handler that assigns a prebuilt header value.
 var prebuilt = []string{ajaxonly.VaryValue}
@@ -59,21 +36,17 @@ func benchMiddleware(b *testing.B) *ajaxonly.Middleware {
 
 // BenchmarkBare is the handler alone.
 func BenchmarkBare(b *testing.B) {
-	serve(b, status204, fetchRequest())
+	headerbench.Run(b, headerbench.Bare, fetchRequest())
 }
 
 // BenchmarkIdeal is a handler that assigns the prebuilt Vary value itself.
 func BenchmarkIdeal(b *testing.B) {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header()["Vary"] = prebuilt
-		w.WriteHeader(http.StatusNoContent)
-	})
-	serve(b, h, fetchRequest())
+	headerbench.Run(b, headerbench.Ideal("Vary", prebuilt), fetchRequest())
 }
 
 // BenchmarkFetch is the hot path: a fetch() request, let through.
 func BenchmarkFetch(b *testing.B) {
-	serve(b, benchMiddleware(b).Handler(status204), fetchRequest())
+	headerbench.Run(b, benchMiddleware(b).Handler(headerbench.Bare), fetchRequest())
 }
 
 // BenchmarkXRequestedWith is an XMLHttpRequest of an older library,
@@ -81,7 +54,7 @@ func BenchmarkFetch(b *testing.B) {
 func BenchmarkXRequestedWith(b *testing.B) {
 	r := httptest.NewRequest("GET", "https://example.com/api/items", nil)
 	r.Header.Set("X-Requested-With", "XMLHttpRequest")
-	serve(b, benchMiddleware(b).Handler(status204), r)
+	headerbench.Run(b, benchMiddleware(b).Handler(headerbench.Bare), r)
 }
 
 // BenchmarkRefused is a navigation, refused with the built-in 403 (the
@@ -90,5 +63,5 @@ func BenchmarkRefused(b *testing.B) {
 	r := httptest.NewRequest("GET", "https://example.com/api/items", nil)
 	r.Header.Set("Sec-Fetch-Mode", "navigate")
 	r.Header.Set("Sec-Fetch-Dest", "document")
-	serve(b, benchMiddleware(b).Handler(status204), r)
+	headerbench.Run(b, benchMiddleware(b).Handler(headerbench.Bare), r)
 }

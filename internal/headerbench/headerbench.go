@@ -1,5 +1,6 @@
 // Package headerbench is the benchmark harness shared by the suite's
-// header middlewares (referrer, nocache): the same minimal ResponseWriter,
+// header middlewares (referrer, nocache, clearsite, ajaxonly): the same
+// minimal ResponseWriter,
 // application handler and loop for every package, so that their figures
 // are comparable and measure the middleware, not the test scaffolding.
 //
