@@ -1,8 +1,8 @@
 // Package headerbench is the benchmark harness shared by the suite's
 // header middlewares (referrer, nocache, clearsite, ajaxonly): the same
-// minimal ResponseWriter,
-// application handler and loop for every package, so that their figures
-// are comparable and measure the middleware, not the test scaffolding.
+// minimal ResponseWriter, application handler and loop for every package,
+// so that their figures are comparable and measure the middleware, not the
+// test scaffolding.
 //
 // Each package benchmarks three things in one run: [Bare] (the
 // application alone), [Ideal] (the application assigning a prebuilt
