@@ -14,12 +14,16 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/ajaxonly"
+	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/loginrequired"
+	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	pesql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
+	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
 	"github.com/unrolled/secure"
@@ -184,6 +188,15 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 			}
 		}
 	}
+	clear, err := clearsite.New(clearsite.Config{
+		// The demo is served over plain HTTP on loopback; on a real site
+		// Clear-Site-Data is sent over HTTPS only.
+		AllowLoopbackHTTP: true,
+		Logger:            sec,
+	})
+	if err != nil {
+		return nil, err
+	}
 	expire, err := sessionexpiry.New(sessionexpiry.Config{
 		Manager:   sessions,
 		Absolute:  12 * time.Hour,
@@ -191,11 +204,29 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		LoginURL:  "/login",
 		Responder: responder,
 		Logger:    sec,
+		// sessionexpiry runs before clearsite's wrapper: Send, not Trigger.
+		OnExpire: func(w http.ResponseWriter, r *http.Request) { _ = clear.Send(w, r) },
 	})
 	if err != nil {
 		return nil, err
 	}
-	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry}
+	referrerPolicy, err := referrer.New(referrer.Config{}) // same-origin
+	if err != nil {
+		return nil, err
+	}
+	noStore, err := nocache.New(nocache.Config{
+		Confidential:  nocache.Rules{Patterns: []string{"/login", "/account", "/admin/", "/password/change", "/api/"}},
+		Authenticated: func(r *http.Request) bool { return identity.FromRequest(r) != nil },
+		Logger:        sec,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ajax, err := ajaxonly.New(ajaxonly.Config{Logger: sec})
+	if err != nil {
+		return nil, err
+	}
+	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax}
 	chain := bulwark.Chain{
 		Secure:         secure.New(bulwark.SecureOptions()),
 		Sessions:       sessions,
@@ -203,6 +234,9 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		Identity:       who,
 		LoginRequired:  gate,
 		PasswordExpiry: expiry,
+		Referrer:       referrerPolicy,
+		NoCache:        noStore,
+		ClearSite:      clear,
 	}
 	clean := pathrule.Clean(func(r *http.Request, reason string) {
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))

@@ -226,3 +226,32 @@ func TestDemoIdleExpiry(t *testing.T) {
 		t.Errorf("login again: %d", resp.StatusCode)
 	}
 }
+
+func TestDemoHeaders(t *testing.T) {
+	base, _ := startDemo(t)
+	c := newClient(t, base)
+	resp, _ := c.do("GET", "/", nil, nil)
+	if got := resp.Header.Get("Referrer-Policy"); got != "same-origin" {
+		t.Errorf("Referrer-Policy %q", got)
+	}
+	if got := resp.Header.Get("Cache-Control"); strings.Contains(got, "no-store") {
+		t.Errorf("anonymous home page marked no-store: %q", got)
+	}
+	c.login("alice", "alice-password", "")
+	resp, _ = c.do("GET", "/account", nil, nil)
+	if got := resp.Header.Get("Cache-Control"); !strings.Contains(got, "no-store") {
+		t.Errorf("/account Cache-Control %q, want no-store", got)
+	}
+	// AJAX only: a navigation is refused, an XHR passes.
+	if resp, _ := c.do("GET", "/ajax/ping", nil, map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}); resp.StatusCode != 403 {
+		t.Errorf("/ajax/ping as a navigation: %d, want 403", resp.StatusCode)
+	}
+	if resp, body := c.do("GET", "/ajax/ping", nil, map[string]string{"X-Requested-With": "XMLHttpRequest"}); resp.StatusCode != 200 || !strings.Contains(body, "pong") {
+		t.Errorf("/ajax/ping as XHR: %d %q", resp.StatusCode, body)
+	}
+	// Logout clears the site's data in the browser.
+	resp, _ = c.do("POST", "/logout", url.Values{}, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if got := resp.Header.Get("Clear-Site-Data"); got != `"cookies", "storage"` {
+		t.Errorf("logout Clear-Site-Data %q", got)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bulwark-go/bulwark/ajaxonly"
+	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
@@ -27,6 +29,7 @@ type site struct {
 	users  *userStore
 	ids    *identity.Sessions
 	expiry *passwordexpiry.Middleware
+	ajax   *ajaxonly.Middleware
 }
 
 // page is what every template gets.
@@ -67,8 +70,15 @@ func (s *site) routes() http.Handler {
 			http.Error(w, "could not log out", http.StatusInternalServerError)
 			return
 		}
+		// Clear-Site-Data on the 303: the browser drops the site's cookies
+		// and storage.
+		_ = clearsite.Trigger(w)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
+	mux.Handle("GET /ajax/ping", s.ajax.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"pong":true}`+"\n")
+	})))
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "account", page{Title: "Your account", Data: s.ids.LoginTime(r.Context()).Format(time.RFC3339)})
 	})
