@@ -12,9 +12,10 @@ out=${1:-$(mktemp -d)}
 benchstat=${BENCHSTAT:-$(go env GOPATH)/bin/benchstat}
 go test -run '^$' -bench '^BenchmarkCSP(Nonce|Static)$' -count 10 . | tee "$out/raw.txt"
 # One file per library, the sub-benchmark name removed, so that benchstat
-# lines them up and prints the ratio to the first (unrolled).
-for lib in unrolled bulwark bare; do
+# lines them up and prints the ratio to the first (unrolled). ideal and
+# idealctx are hand-written floors (no library), bare is no middleware.
+for lib in unrolled bulwark ideal idealctx bare; do
 	grep -E "^Benchmark[A-Za-z]+/$lib-" "$out/raw.txt" | sed -E "s#^(Benchmark[A-Za-z]+)/$lib-#\1-#" >"$out/$lib.txt"
 done
-(cd "$out" && "$benchstat" unrolled.txt bulwark.txt bare.txt)
+(cd "$out" && "$benchstat" unrolled.txt bulwark.txt ideal.txt idealctx.txt bare.txt)
 echo "raw results in $out/raw.txt"

@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,11 +77,45 @@ func unrolled(policy string) *secure.Secure {
 
 func BenchmarkCSPStatic(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { run(b, trivial) })
+	ideal := []string{staticPolicy}
+	b.Run("ideal", func(b *testing.B) {
+		run(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Security-Policy"] = ideal
+			trivial(w, r)
+		}))
+	})
 	b.Run("bulwark", func(b *testing.B) { run(b, bulwark(b, staticPolicy).Handler(trivial)) })
 	b.Run("unrolled", func(b *testing.B) { run(b, unrolled(staticPolicy).Handler(trivial)) })
 }
 
+// idealNonce is the hand-written floor of a nonce middleware (the
+// anchors' d★): crypto/rand, base64 into a stack array, prefix+nonce+suffix
+// assigned into the header map; withCtx also passes the nonce to the
+// handler through r.WithContext, as the benchmarks require.
+func idealNonce(withCtx bool, next http.Handler) http.Handler {
+	pre, suf, _ := strings.Cut(strings.Replace(noncePolicy, "$NONCE", "'nonce-", 1), "'nonce-")
+	pre += "'nonce-"
+	suf = "'" + suf
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var raw [16]byte
+		rand.Read(raw[:])
+		var enc [22]byte
+		base64.RawURLEncoding.Encode(enc[:], raw[:])
+		w.Header()["Content-Security-Policy"] = []string{pre + string(enc[:]) + suf}
+		if withCtx {
+			r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, string(enc[:])))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type nonceKey struct{}
+
 func BenchmarkCSPNonce(b *testing.B) {
+	b.Run("ideal", func(b *testing.B) { run(b, idealNonce(false, trivial)) })
+	b.Run("idealctx", func(b *testing.B) {
+		run(b, idealNonce(true, nonceReader(func(r *http.Request) string { return r.Context().Value(nonceKey{}).(string) })))
+	})
 	b.Run("bulwark", func(b *testing.B) {
 		run(b, bulwark(b, noncePolicy).Handler(nonceReader(func(r *http.Request) string { return csp.Nonce(r.Context()) })))
 	})
