@@ -10,6 +10,7 @@ require (
 	github.com/gomodule/redigo v1.8.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/justinas/alice v1.2.0
+	github.com/pquerna/otp v1.5.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/unrolled/secure v1.17.0
 	go.uber.org/zap v1.28.0
@@ -17,6 +18,7 @@ require (
 )
 
 require (
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect

@@ -1,0 +1,699 @@
+// Package mfa is the second-factor gate of the bulwark suite: a user who
+// has logged in with a password must also pass a second factor in the same
+// session before reaching anything but the challenge, logout and the
+// exempt routes. It is django-duo-universal-auth's middleware done right:
+//
+//   - a [Verifier] checks the factor: TOTP is built in (package mfa/totp,
+//     with a replay guard and an attempt limit), other providers plug in;
+//   - the session's state (pending, verified, bypassed, when, which method)
+//     lives in the user's scs session, bound to the user id and the login
+//     time, so a state left by someone else or by an earlier login counts
+//     for nothing;
+//   - a stray request while the challenge is pending (a favicon, a
+//     parallel XHR) is refused through the shared identity.Responder and
+//     nothing more: the user is never logged out by it;
+//   - the session token is renewed when the user passes (session
+//     fixation), and the return path is kept in the session, judged by
+//     identity.SafeNext when it is stored and again when it is used;
+//   - the fail mode is exactly [Closed] (default) or [Open]; the provider's
+//     health is asked when a challenge begins, cached for a few seconds,
+//     and every fail-open bypass is a Warn event;
+//   - [Middleware.RequireRecent] asks again for the factor on sensitive
+//     routes when the last one is too old (step-up).
+//
+// The gate runs after the identity middleware and loginrequired in the
+// bulwark chain (the MFA slot); anonymous requests pass it untouched.
+//
+// The application serves the challenge page ([Config.ChallengeURL]): on
+// GET it calls [Middleware.Begin] (and follows its redirect, or shows a
+// form), and on POST (or the provider's callback, [Config.CallbackURL]) it
+// calls [Middleware.Complete] and redirects to the path it returns.
+package mfa
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// Code is the "error" member of the JSON body of a refusal, for scripts.
+const Code = "mfa_required"
+
+// Defaults of the durations of [Config].
+const (
+	DefaultHealthTTL     = 10 * time.Second
+	DefaultHealthTimeout = 5 * time.Second
+	DefaultBypassFor     = 5 * time.Minute
+	DefaultCacheTTL      = time.Minute
+	DefaultChallengeTTL  = 10 * time.Minute
+)
+
+// Config configures the gate. Sessions and Verifier are required; the zero
+// value of every other field is the secure default.
+type Config struct {
+	// Sessions is the scs session manager of the identity.Sessions login:
+	// the gate keeps its state in the user's session. Required.
+	Sessions *scs.SessionManager
+	// Verifier checks the second factor (for example a *totp.Verifier).
+	// Required.
+	Verifier Verifier
+	// Required reports whether a user must pass a second factor. Nil, the
+	// default, means every user must. An application where only enrolled
+	// users are asked gives the verifier's Enrolled check here. An error
+	// refuses the request with 503 (fail closed). Its answer "no" is
+	// cached in the session for CacheTTL.
+	Required func(ctx context.Context, u identity.User) (bool, error)
+	// ChallengeURL is the challenge page (default "/mfa"). A path on this
+	// site is exempt automatically, for every method.
+	ChallengeURL string
+	// CallbackURL, if set, is where the provider sends the user back (a
+	// Duo redirect_uri); it is exempt too.
+	CallbackURL string
+	// LoginURL (default "/login") and LogoutURL (default "/logout") are
+	// exempt automatically: a user who cannot pass can always log out.
+	LoginURL, LogoutURL string
+	// Exempt lists more routes a pending user may use, as ServeMux
+	// patterns ("/static/", "/favicon.ico").
+	Exempt []string
+	// FailMode is [Closed] (default) or [Open]; any other value is an error.
+	FailMode FailMode
+	// HealthTTL is how long the provider's health is cached (default 10s).
+	HealthTTL time.Duration
+	// HealthTimeout bounds one health check (default 5s).
+	HealthTimeout time.Duration
+	// BypassFor is how long a fail-open bypass lasts before the gate asks
+	// for the factor again (default 5 minutes).
+	BypassFor time.Duration
+	// CacheTTL bounds how long a "not required" answer of Required stays
+	// cached in a session (default one minute).
+	CacheTTL time.Duration
+	// ChallengeTTL is how long a challenge may take from Begin to
+	// Complete (default 10 minutes).
+	ChallengeTTL time.Duration
+	// NextHosts lists the hosts (as a Host header carries them) an absolute
+	// https return path may point at, for identity.SafeNext. Empty means
+	// same-site paths only.
+	NextHosts []string
+	// DefaultNext is where Complete sends the user when no return path was
+	// kept (default "/").
+	DefaultNext string
+	// SkipNonSession lets through the requests of users who are not logged
+	// in to an scs session (bearer tokens, basic authentication), which
+	// cannot take a challenge. The default refuses them: issue such
+	// credentials only after a second factor, then set it.
+	SkipNonSession bool
+	// Responder answers refusals; nil means identity.NewResponder with its
+	// defaults. Share one Responder between all the gates of an application.
+	Responder *identity.Responder
+	// Unavailable, if set, writes the 503 answer instead of the built-in
+	// small JSON one.
+	Unavailable http.Handler
+	// Logger is the security logger; nil means seclog.New(zap.L()).
+	Logger *seclog.Logger
+	// Now returns the current time (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Outcome is what the gate decides for a request.
+type Outcome uint8
+
+const (
+	// Pass lets the request through.
+	Pass Outcome = iota
+	// Challenge refuses the request: the user must pass the second factor.
+	Challenge
+	// Unavailable means Config.Required could not answer: 503.
+	Unavailable
+)
+
+// String returns "pass", "challenge" or "unavailable".
+func (o Outcome) String() string {
+	switch o {
+	case Challenge:
+		return "challenge"
+	case Unavailable:
+		return "unavailable"
+	}
+	return "pass"
+}
+
+// A Decision is the gate's verdict on one request.
+type Decision struct {
+	Outcome Outcome
+	// State is the session's state as read (None for a request without a
+	// session of its user).
+	State State
+	// Reason says why, for Challenge: "pending" (no factor yet), "no-session"
+	// (not an scs session of the user), "step-up" (too old for a
+	// RequireRecent route); for Pass without a factor: "anonymous",
+	// "exempt", "no-session" (SkipNonSession), "not-required".
+	Reason string
+	// Exempt is the exempt rule that let the request pass.
+	Exempt string
+	// Err is Required's error, for Unavailable.
+	Err error
+}
+
+var methodRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+
+// Middleware is the second-factor gate. It is safe for concurrent use.
+type Middleware struct {
+	sm           *scs.SessionManager
+	v            Verifier
+	method       string
+	required     func(context.Context, identity.User) (bool, error)
+	challengeURL string
+	exempt       *pathrule.Set
+	failMode     FailMode
+	healthTTL    time.Duration
+	healthTO     time.Duration
+	bypassFor    time.Duration
+	cacheTTL     time.Duration
+	challengeTTL time.Duration
+	nextHosts    []string
+	defaultNext  string
+	skipNonSess  bool
+	responder    *identity.Responder
+	unavailable  http.Handler
+	log          *seclog.Logger
+	now          func() time.Time
+
+	hmu      sync.Mutex
+	hChecked bool
+	hAt      time.Time
+	hErr     error
+}
+
+// New returns the gate for cfg, or an error naming the field that is wrong.
+func New(cfg Config) (*Middleware, error) {
+	if cfg.Sessions == nil {
+		return nil, errors.New("mfa: Config.Sessions is nil: give the *scs.SessionManager of your identity.Sessions login")
+	}
+	if cfg.Verifier == nil {
+		return nil, errors.New("mfa: Config.Verifier is nil: give a verifier, such as totp.New(totp.Config{Store: …})")
+	}
+	method := cfg.Verifier.Method()
+	if !methodRE.MatchString(method) {
+		return nil, fmt.Errorf("mfa: Config.Verifier.Method() = %q: a verifier's method must be 1 to 32 of [a-z0-9_-]", method)
+	}
+	if cfg.FailMode != Closed && cfg.FailMode != Open {
+		return nil, fmt.Errorf("mfa: Config.FailMode %v: write mfa.Closed (the default) or mfa.Open; read configuration text with mfa.ParseFailMode", cfg.FailMode)
+	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"HealthTTL", cfg.HealthTTL}, {"HealthTimeout", cfg.HealthTimeout}, {"BypassFor", cfg.BypassFor}, {"CacheTTL", cfg.CacheTTL}, {"ChallengeTTL", cfg.ChallengeTTL}} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("mfa: Config.%s %v is negative: write 0 for the default, or a positive duration", d.field, d.v)
+		}
+	}
+	m := &Middleware{
+		sm: cfg.Sessions, v: cfg.Verifier, method: method, required: cfg.Required,
+		challengeURL: cfg.ChallengeURL, failMode: cfg.FailMode,
+		healthTTL: orDefault(cfg.HealthTTL, DefaultHealthTTL), healthTO: orDefault(cfg.HealthTimeout, DefaultHealthTimeout),
+		bypassFor: orDefault(cfg.BypassFor, DefaultBypassFor), cacheTTL: orDefault(cfg.CacheTTL, DefaultCacheTTL),
+		challengeTTL: orDefault(cfg.ChallengeTTL, DefaultChallengeTTL),
+		nextHosts:    cfg.NextHosts, defaultNext: cfg.DefaultNext, skipNonSess: cfg.SkipNonSession,
+		responder: cfg.Responder, unavailable: cfg.Unavailable, log: cfg.Logger, now: cfg.Now,
+	}
+	if m.challengeURL == "" {
+		m.challengeURL = "/mfa"
+	}
+	if m.defaultNext == "" {
+		m.defaultNext = "/"
+	}
+	if !identity.SafeNext(m.defaultNext, m.nextHosts, true) {
+		return nil, fmt.Errorf("mfa: Config.DefaultNext %q is not a safe redirect target (identity.SafeNext): write a path such as \"/\"", cfg.DefaultNext)
+	}
+	if m.log == nil {
+		m.log = seclog.New(nil)
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.responder == nil {
+		rs, err := identity.NewResponder(identity.ResponderConfig{})
+		if err != nil {
+			return nil, err
+		}
+		m.responder = rs
+	}
+	patterns := append([]string(nil), cfg.Exempt...)
+	login, logout := cfg.LoginURL, cfg.LogoutURL
+	if login == "" {
+		login = "/login"
+	}
+	if logout == "" {
+		logout = "/logout"
+	}
+	for _, u := range []struct{ field, url string }{{"ChallengeURL", m.challengeURL}, {"CallbackURL", cfg.CallbackURL}, {"LoginURL", login}, {"LogoutURL", logout}} {
+		p, err := pathrule.PagePattern(u.url)
+		if err != nil {
+			return nil, fmt.Errorf("mfa: Config.%s %q: %v (such as %q)", u.field, u.url, err, "/mfa")
+		}
+		if p != "" && !contains(patterns, p) {
+			patterns = append(patterns, p)
+		}
+	}
+	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns})
+	if err != nil {
+		return nil, fmt.Errorf("mfa: Config.Exempt: %w", err)
+	}
+	m.exempt = set
+	return m, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Decide judges r: the decision of [Middleware.Handler], apart from the
+// response. It reads the session's state; the only write is the cached
+// answer of Config.Required when it says "not required".
+func (m *Middleware) Decide(r *http.Request) Decision {
+	u := identity.FromRequest(r)
+	if u == nil {
+		return Decision{Outcome: Pass, Reason: "anonymous"}
+	}
+	ctx := r.Context()
+	b, ok := sessionOf(m.sm, ctx, u.ID())
+	if !ok {
+		if m.skipNonSess {
+			return Decision{Outcome: Pass, Reason: "no-session"}
+		}
+		return m.exemptOr(r, Decision{Reason: "no-session"})
+	}
+	now := m.now()
+	v := readVerdict(m.sm, ctx, b)
+	switch v.state {
+	case Verified:
+		return Decision{Outcome: Pass, State: Verified}
+	case Bypassed:
+		if fresh(v.at, now, m.bypassFor) {
+			return Decision{Outcome: Pass, State: Bypassed}
+		}
+	case NotRequired:
+		if fresh(v.at, now, m.cacheTTL) {
+			return Decision{Outcome: Pass, State: NotRequired, Reason: "not-required"}
+		}
+	}
+	st := None
+	if _, ok := readChallenge(m.sm, ctx, b); ok {
+		st = Pending
+	}
+	if res := m.exempt.Judge(r); res.Allowed() {
+		// Required is not asked: an exempt route never waits for it.
+		return Decision{Outcome: Pass, State: st, Reason: "exempt", Exempt: res.Pattern}
+	}
+	if m.required != nil {
+		need, err := m.required(ctx, u)
+		if err != nil {
+			return Decision{Outcome: Unavailable, State: st, Err: err}
+		}
+		if !need {
+			writeVerdict(m.sm, ctx, b, verdict{state: NotRequired, at: now})
+			return Decision{Outcome: Pass, State: NotRequired, Reason: "not-required"}
+		}
+	}
+	return Decision{Outcome: Challenge, State: st, Reason: "pending"}
+}
+
+// fresh reports whether a state reached at at still holds at now for ttl
+// (a time in the future, a clock gone back, does not hold).
+func fresh(at, now time.Time, ttl time.Duration) bool {
+	return !at.After(now) && now.Sub(at) < ttl
+}
+
+func (m *Middleware) exemptOr(r *http.Request, d Decision) Decision {
+	if res := m.exempt.Judge(r); res.Allowed() {
+		d.Outcome, d.Exempt = Pass, res.Pattern
+		return d
+	}
+	d.Outcome = Challenge
+	return d
+}
+
+// Handler returns next behind the gate.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := m.Decide(r)
+		switch d.Outcome {
+		case Pass:
+			next.ServeHTTP(w, r)
+		case Challenge:
+			m.refuse(w, r, d.Reason)
+		default:
+			m.log.Log(r, seclog.MFAStoreError, seclog.String("error", d.Err.Error()))
+			m.writeUnavailable(w, r)
+		}
+	})
+}
+
+// refuse keeps the return path of a page navigation and answers through
+// the Responder. The return path is never put in the challenge URL: it is
+// kept in the session, so nothing the client sends to the challenge page
+// can change where Complete sends the user.
+func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, reason string) {
+	kind := m.responder.Kind(r)
+	if kind == identity.Navigation && topLevel(r) {
+		m.keepNext(r, r.URL.RequestURI())
+	}
+	m.log.Log(r, seclog.MFARequired, zap.String("reason", reason), zap.Stringer("client", kind))
+	m.responder.Refuse(w, r, identity.Refusal{Code: Code, Reason: reason, Location: m.challengeURL, Unauthenticated: true})
+}
+
+// topLevel reports whether r is a page load a person would want to come
+// back to: GET or HEAD, and, when the browser says so, a navigation to a
+// document (not a favicon, an image or a script).
+func topLevel(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	h := r.Header
+	if mode := h.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
+		return false
+	}
+	if dest := h.Get("Sec-Fetch-Dest"); dest != "" && dest != "document" {
+		return false
+	}
+	return true
+}
+
+// keepNext stores next as the session's return path when SafeNext accepts
+// it and it does not lead back to the challenge.
+func (m *Middleware) keepNext(r *http.Request, next string) bool {
+	u := identity.FromRequest(r)
+	if u == nil || !m.safeNext(next) {
+		return false
+	}
+	b, ok := sessionOf(m.sm, r.Context(), u.ID())
+	if !ok {
+		return false
+	}
+	writeNext(m.sm, r.Context(), b, next)
+	return true
+}
+
+func (m *Middleware) safeNext(next string) bool {
+	if !identity.SafeNext(next, m.nextHosts, true) {
+		return false
+	}
+	// A relative reference ("account", "?x", "#y") would resolve against
+	// the challenge page: only absolute paths and allowed https URLs.
+	if !strings.HasPrefix(next, "/") && !strings.HasPrefix(strings.ToLower(next), "https://") {
+		return false
+	}
+	p := next
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	return p != m.challengeURL
+}
+
+// SetNext keeps next as the return path of r's session, for a login
+// handler that received a "next" parameter: after the second factor,
+// Complete returns it. It reports whether next was kept: it must pass
+// identity.SafeNext (same site, or one of Config.NextHosts over https) and
+// be an absolute path or URL.
+func (m *Middleware) SetNext(r *http.Request, next string) bool {
+	return m.keepNext(r, next)
+}
+
+// Status returns the standing of r's session with the second factor
+// (None for a request without a session of its user).
+func (m *Middleware) Status(r *http.Request) Status {
+	u := identity.FromRequest(r)
+	if u == nil {
+		return Status{}
+	}
+	ctx := r.Context()
+	b, ok := sessionOf(m.sm, ctx, u.ID())
+	if !ok {
+		return Status{}
+	}
+	v := readVerdict(m.sm, ctx, b)
+	if v.state == Verified || v.state == Bypassed || v.state == NotRequired {
+		return Status{State: v.state, At: v.at, Method: v.method}
+	}
+	if c, ok := readChallenge(m.sm, ctx, b); ok {
+		return Status{State: Pending, At: c.began, Method: c.method}
+	}
+	return Status{}
+}
+
+// Start is what [Middleware.Begin] tells the challenge page to do.
+type Start struct {
+	// Redirect, if set, is where to send the user (the provider's prompt).
+	// Empty means: show your form (TOTP).
+	Redirect string
+	// Bypassed is true when the provider could not answer and fail mode
+	// Open let the user in: redirect to Next.
+	Bypassed bool
+	// Next is the return path, for Bypassed.
+	Next string
+	// Method is the verifier's method.
+	Method string
+}
+
+// Begin starts a challenge for the user of r: called by the challenge
+// page (GET). It asks the provider's health (cached), stores a new
+// one-time state in the session and asks the verifier to begin. When the
+// provider cannot answer, it returns an error wrapping [ErrUnavailable]
+// (fail mode Closed: answer 503), or a Start with Bypassed (Open). A user
+// who has no factor gets an error wrapping [ErrNotEnrolled] (send them to
+// enrol, or refuse). A request without a session of its user gets
+// [ErrNoSession].
+func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error) {
+	u := identity.FromRequest(r)
+	if u == nil {
+		return Start{}, ErrNoSession
+	}
+	ctx := r.Context()
+	b, ok := sessionOf(m.sm, ctx, u.ID())
+	if !ok {
+		return Start{}, ErrNoSession
+	}
+	if err := m.health(ctx); err != nil {
+		return m.outage(r, b, err)
+	}
+	state, err := newState()
+	if err != nil {
+		return Start{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	redirect, err := m.v.Begin(ctx, u.ID(), state)
+	switch {
+	case errors.Is(err, ErrNotEnrolled):
+		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", "not_enrolled"))
+		return Start{Method: m.method}, err
+	case err != nil:
+		return m.outage(r, b, err)
+	}
+	writeChallenge(m.sm, ctx, b, challenge{state: state, began: m.now(), method: m.method})
+	m.log.Log(r, seclog.MFAChallenge, zap.String("mfa_method", m.method))
+	return Start{Redirect: redirect, Method: m.method}, nil
+}
+
+// outage applies the fail mode when the provider cannot answer.
+func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error) {
+	ctx := r.Context()
+	if m.failMode == Open {
+		writeVerdict(m.sm, ctx, b, verdict{state: Bypassed, at: m.now(), method: m.method})
+		m.sm.Remove(ctx, SessionChallengeKey)
+		m.log.Log(r, seclog.MFABypassed, zap.String("mfa_method", m.method), seclog.String("error", err.Error()))
+		return Start{Bypassed: true, Next: m.popNext(ctx, b), Method: m.method}, nil
+	}
+	m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
+	return Start{Method: m.method}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// Complete checks the user's answer (the challenge form's POST, or the
+// provider's callback) against the challenge begun in this session. When
+// the user passes, the session token is renewed, the session marked
+// verified, and the return path returned (checked again by SafeNext;
+// Config.DefaultNext when none was kept): redirect to it with 303. A
+// refused answer returns an error wrapping [ErrInvalid], [ErrReplay],
+// [ErrLocked], [ErrNotEnrolled] or [ErrState] (show the form again, or
+// begin again for ErrState); an error wrapping [ErrUnavailable] means the
+// verifier could not tell: answer 503. Each outcome is a security event.
+func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next string, err error) {
+	u := identity.FromRequest(r)
+	if u == nil {
+		return "", ErrNoSession
+	}
+	ctx := r.Context()
+	b, ok := sessionOf(m.sm, ctx, u.ID())
+	if !ok {
+		return "", ErrNoSession
+	}
+	now := m.now()
+	c, ok := readChallenge(m.sm, ctx, b)
+	if !ok || c.method != m.method {
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", m.method), zap.String("reason", "no_challenge"))
+		return "", fmt.Errorf("%w: none begun", ErrState)
+	}
+	if !fresh(c.began, now, m.challengeTTL) {
+		m.sm.Remove(ctx, SessionChallengeKey)
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", m.method), zap.String("reason", "expired"))
+		return "", fmt.Errorf("%w: the challenge expired", ErrState)
+	}
+	rr := withFactor(r)
+	err = m.v.Complete(rr, u.ID(), c.state)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrReplay):
+		m.log.Log(r, seclog.MFAReplay, zap.String("mfa_method", m.method))
+		return "", err
+	case errors.Is(err, ErrLocked):
+		m.log.Log(r, seclog.MFALocked, zap.String("mfa_method", m.method))
+		return "", err
+	case errors.Is(err, ErrState):
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", m.method), zap.String("reason", "mismatch"))
+		return "", err
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrNotEnrolled):
+		reason := "invalid"
+		if errors.Is(err, ErrNotEnrolled) {
+			reason = "not_enrolled"
+		}
+		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", reason))
+		return "", err
+	default:
+		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
+		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	next = m.popNext(ctx, b)
+	// Session fixation: the token that carried the password-only session
+	// does not carry the verified one.
+	if err := m.sm.RenewToken(ctx); err != nil {
+		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
+		return "", fmt.Errorf("%w: renew the session token: %v", ErrUnavailable, err)
+	}
+	m.sm.Remove(ctx, SessionChallengeKey)
+	writeVerdict(m.sm, ctx, b, verdict{state: Verified, at: now, method: m.method})
+	m.log.Log(r, seclog.MFASuccess, zap.String("mfa_method", m.method), zap.String("factor", Factor(rr)))
+	return next, nil
+}
+
+// popNext returns and forgets the session's return path, judged again, or
+// the default.
+func (m *Middleware) popNext(ctx context.Context, b binding) string {
+	next := readNext(m.sm, ctx, b)
+	m.sm.Remove(ctx, SessionNextKey)
+	if next == "" || !m.safeNext(next) {
+		return m.defaultNext
+	}
+	return next
+}
+
+// Reset forgets the second factor of r's session (the user must pass it
+// again), for an application that lowers a session's privilege without
+// logging out.
+func (m *Middleware) Reset(r *http.Request) {
+	defer func() { _ = recover() }() // no session loaded: nothing to forget
+	ctx := r.Context()
+	m.sm.Remove(ctx, SessionKey)
+	m.sm.Remove(ctx, SessionChallengeKey)
+	m.sm.Remove(ctx, SessionNextKey)
+}
+
+// health returns the provider's health, asking it at most once per
+// HealthTTL; concurrent callers wait for the one check under way.
+func (m *Middleware) health(ctx context.Context) error {
+	m.hmu.Lock()
+	defer m.hmu.Unlock()
+	now := m.now()
+	if m.hChecked && fresh(m.hAt, now, m.healthTTL) {
+		return m.hErr
+	}
+	hctx, cancel := context.WithTimeout(ctx, m.healthTO)
+	defer cancel()
+	m.hErr = m.v.Health(hctx)
+	m.hAt, m.hChecked = now, true
+	return m.hErr
+}
+
+// newState returns a one-time challenge state: 32 random bytes, base64url.
+func newState() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// writeUnavailable answers 503.
+func (m *Middleware) writeUnavailable(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", "5")
+	if m.unavailable != nil {
+		m.unavailable.ServeHTTP(w, r)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(`{"error":"unavailable"}` + "\n"))
+	}
+}
+
+// WriteUnavailable writes the gate's 503 answer (Config.Unavailable, or a
+// small JSON body), for a challenge page whose Begin or Complete returned
+// an error wrapping [ErrUnavailable].
+func (m *Middleware) WriteUnavailable(w http.ResponseWriter, r *http.Request) {
+	m.writeUnavailable(w, r)
+}
+
+type factorKey struct{}
+
+// Factor returns the kind of answer a verifier accepted for r ("code",
+// "recovery_code"), as the verifier recorded it with [WithFactor], or
+// "" when it recorded none.
+func Factor(r *http.Request) string {
+	if p, ok := r.Context().Value(factorKey{}).(*string); ok {
+		return *p
+	}
+	return ""
+}
+
+// withFactor returns a request whose context lets a verifier record, with
+// [SetFactor], which kind of answer it accepted; the gate passes such a
+// request to Verifier.Complete.
+func withFactor(r *http.Request) *http.Request {
+	s := ""
+	return r.WithContext(context.WithValue(r.Context(), factorKey{}, &s))
+}
+
+// SetFactor records, from inside Verifier.Complete, which kind of answer
+// was accepted ("code", "recovery_code"), for the "factor" field of
+// [seclog.MFASuccess]. It does nothing outside Complete.
+func SetFactor(r *http.Request, factor string) {
+	if p, ok := r.Context().Value(factorKey{}).(*string); ok {
+		*p = factor
+	}
+}

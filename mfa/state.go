@@ -1,0 +1,163 @@
+package mfa
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/bulwark-go/bulwark/identity"
+)
+
+// The session keys of the gate. Every value is a plain string (no gob
+// registration), bound to the user id and to the login time that
+// identity.Sessions.Login stored (identity.SessionLoginKey): a value left
+// by another user, or by an earlier login of the same user, is ignored.
+const (
+	// SessionKey holds the session's verdict: verified, bypassed or not
+	// required, when, by which method.
+	SessionKey = "bulwark.mfa"
+	// SessionChallengeKey holds the challenge under way: its one-time
+	// state, when it began, and the method.
+	SessionChallengeKey = "bulwark.mfa.challenge"
+	// SessionNextKey holds the return path, kept server-side.
+	SessionNextKey = "bulwark.mfa.next"
+)
+
+// State is where a session stands with the second factor.
+type State uint8
+
+const (
+	// None: no second factor in this session, and no challenge begun.
+	None State = iota
+	// Pending: a challenge has begun and is not complete.
+	Pending
+	// Verified: the user passed the second factor in this session.
+	Verified
+	// Bypassed: the provider could not answer and fail mode Open let the
+	// user in without a second factor, for Config.BypassFor.
+	Bypassed
+	// NotRequired: Config.Required said the user needs no second factor
+	// (cached for Config.CacheTTL).
+	NotRequired
+)
+
+// String returns "none", "pending", "verified", "bypassed" or
+// "not-required".
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Verified:
+		return "verified"
+	case Bypassed:
+		return "bypassed"
+	case NotRequired:
+		return "not-required"
+	}
+	return "none"
+}
+
+var stateCodes = map[State]string{Verified: "v", Bypassed: "b", NotRequired: "n"}
+
+// Status is a session's standing with the second factor, as
+// [Middleware.Status] reads it.
+type Status struct {
+	State State
+	// At is when the state was reached (the challenge began, the user
+	// passed, the bypass or the verdict was recorded).
+	At time.Time
+	// Method is the verifier's method ("totp"), "" for NotRequired/None.
+	Method string
+}
+
+// binding is what every session value is bound to.
+type binding struct {
+	user    string // escaped user id
+	loginAt string // identity.SessionLoginKey, decimal
+}
+
+// sessionOf returns the session manager and the binding when r's scs
+// session is logged in as userID, and false otherwise (no session loaded,
+// nobody or someone else logged in: a bearer or basic request). It never
+// panics.
+func sessionOf(sm *scs.SessionManager, ctx context.Context, userID string) (b binding, ok bool) {
+	defer func() {
+		if recover() != nil { // "scs: no session data in context"
+			ok = false
+		}
+	}()
+	if userID == "" || sm.GetString(ctx, identity.SessionUserKey) != userID {
+		return binding{}, false
+	}
+	return binding{user: url.QueryEscape(userID), loginAt: strconv.FormatInt(sm.GetInt64(ctx, identity.SessionLoginKey), 10)}, true
+}
+
+// verdict is the decoded SessionKey value.
+type verdict struct {
+	state  State
+	at     time.Time
+	method string
+}
+
+// readVerdict returns the session's verdict, or None when there is none
+// or it belongs to another user or login, or is malformed.
+func readVerdict(sm *scs.SessionManager, ctx context.Context, b binding) verdict {
+	f := strings.Split(sm.GetString(ctx, SessionKey), "|")
+	if len(f) != 6 || f[0] != "1" || f[4] != b.loginAt || f[5] != b.user {
+		return verdict{}
+	}
+	ns, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return verdict{}
+	}
+	for s, code := range stateCodes {
+		if f[1] == code {
+			return verdict{state: s, at: time.Unix(0, ns).UTC(), method: f[3]}
+		}
+	}
+	return verdict{}
+}
+
+func writeVerdict(sm *scs.SessionManager, ctx context.Context, b binding, v verdict) {
+	sm.Put(ctx, SessionKey, strings.Join([]string{"1", stateCodes[v.state], strconv.FormatInt(v.at.UnixNano(), 10), v.method, b.loginAt, b.user}, "|"))
+}
+
+// challenge is the decoded SessionChallengeKey value.
+type challenge struct {
+	state  string
+	began  time.Time
+	method string
+}
+
+func readChallenge(sm *scs.SessionManager, ctx context.Context, b binding) (challenge, bool) {
+	f := strings.Split(sm.GetString(ctx, SessionChallengeKey), "|")
+	if len(f) != 6 || f[0] != "1" || f[4] != b.loginAt || f[5] != b.user || f[1] == "" {
+		return challenge{}, false
+	}
+	ns, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return challenge{}, false
+	}
+	return challenge{state: f[1], began: time.Unix(0, ns).UTC(), method: f[3]}, true
+}
+
+func writeChallenge(sm *scs.SessionManager, ctx context.Context, b binding, c challenge) {
+	sm.Put(ctx, SessionChallengeKey, strings.Join([]string{"1", c.state, strconv.FormatInt(c.began.UnixNano(), 10), c.method, b.loginAt, b.user}, "|"))
+}
+
+// readNext returns the return path kept for this user and login, "" when
+// there is none.
+func readNext(sm *scs.SessionManager, ctx context.Context, b binding) string {
+	f := strings.SplitN(sm.GetString(ctx, SessionNextKey), "|", 4)
+	if len(f) != 4 || f[0] != "1" || f[1] != b.loginAt || f[2] != b.user {
+		return ""
+	}
+	return f[3]
+}
+
+func writeNext(sm *scs.SessionManager, ctx context.Context, b binding, next string) {
+	sm.Put(ctx, SessionNextKey, "1|"+b.loginAt+"|"+b.user+"|"+next)
+}
