@@ -423,11 +423,6 @@ func (m *Middleware) safeNext(next string) bool {
 	if !identity.SafeNext(next, m.nextHosts, true) {
 		return false
 	}
-	// A relative reference ("account", "?x", "#y") would resolve against
-	// the challenge page: only absolute paths and allowed https URLs.
-	if !strings.HasPrefix(next, "/") && !strings.HasPrefix(strings.ToLower(next), "https://") {
-		return false
-	}
 	p := next
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
@@ -439,7 +434,7 @@ func (m *Middleware) safeNext(next string) bool {
 // handler that received a "next" parameter: after the second factor,
 // Complete returns it. It reports whether next was kept: it must pass
 // identity.SafeNext (same site, or one of Config.NextHosts over https) and
-// be an absolute path or URL.
+// not lead back to the challenge page.
 func (m *Middleware) SetNext(r *http.Request, next string) bool {
 	return m.keepNext(r, next)
 }
