@@ -40,28 +40,47 @@ func BenchmarkIdeal(b *testing.B) {
 }
 
 // BenchmarkUnlisted is the hot path: an HTTPS request on a path that is not
-// listed, with Trigger available (the default).
+// listed (the default: no wrapper).
 func BenchmarkUnlisted(b *testing.B) {
 	m := benchMiddleware(b, clearsite.Config{Paths: benchPaths})
 	headerbench.Run(b, m.Handler(headerbench.Bare), httptest.NewRequest("GET", "https://example.com/account/settings", nil))
 }
 
-// BenchmarkUnlistedPathsOnly is the hot path with PathsOnly: no wrapper.
-func BenchmarkUnlistedPathsOnly(b *testing.B) {
-	m := benchMiddleware(b, clearsite.Config{Paths: benchPaths, PathsOnly: true})
+// BenchmarkUnlistedTrigger is the hot path with Config.Trigger: the wrapper
+// that Trigger needs is allocated for every request.
+func BenchmarkUnlistedTrigger(b *testing.B) {
+	m := benchMiddleware(b, clearsite.Config{Paths: benchPaths, Trigger: true})
 	headerbench.Run(b, m.Handler(headerbench.Bare), httptest.NewRequest("GET", "https://example.com/account/settings", nil))
 }
 
-// BenchmarkListed is a request on a listed path: judged by pathrule, then
-// given the prebuilt value (PathsOnly, the static case).
+// BenchmarkListed is a request on a listed path, given the prebuilt value:
+// the static case (the literal paths are matched exactly, without a
+// pathrule judgement).
 func BenchmarkListed(b *testing.B) {
-	m := benchMiddleware(b, clearsite.Config{Paths: benchPaths, PathsOnly: true})
+	m := benchMiddleware(b, clearsite.Config{Paths: benchPaths})
 	headerbench.Run(b, m.Handler(headerbench.Bare), httptest.NewRequest("GET", "https://example.com/logout", nil))
 }
 
-// BenchmarkTrigger is a logout handler that calls Trigger.
-func BenchmarkTrigger(b *testing.B) {
+// BenchmarkListedJudged is a listed path whose patterns need a pathrule
+// judgement (one names a method).
+func BenchmarkListedJudged(b *testing.B) {
+	m := benchMiddleware(b, clearsite.Config{Paths: []string{"/logout", "POST /account/deleted"}})
+	headerbench.Run(b, m.Handler(headerbench.Bare), httptest.NewRequest("GET", "https://example.com/logout", nil))
+}
+
+// BenchmarkSend is a logout handler that calls Send.
+func BenchmarkSend(b *testing.B) {
 	m := benchMiddleware(b, clearsite.Config{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = m.Send(w, r)
+		w.WriteHeader(http.StatusSeeOther)
+	})
+	headerbench.Run(b, m.Handler(h), httptest.NewRequest("POST", "https://example.com/logout", nil))
+}
+
+// BenchmarkTrigger is a logout handler that calls Trigger (Config.Trigger).
+func BenchmarkTrigger(b *testing.B) {
+	m := benchMiddleware(b, clearsite.Config{Trigger: true})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = clearsite.Trigger(w)
 		w.WriteHeader(http.StatusSeeOther)

@@ -28,7 +28,7 @@ func TestBrowserClearsData(t *testing.T) {
 	defer cancel()
 
 	l, logs := newLogger(t)
-	cs, err := clearsite.New(clearsite.Config{Paths: []string{"POST /forget"}, Logger: l})
+	cs, err := clearsite.New(clearsite.Config{Paths: []string{"POST /forget"}, Trigger: true, Logger: l})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 func TestChain(t *testing.T) {
 	sessions := scs.New()
 	sessions.Cookie.Secure = true
-	cs, logs := newMiddleware(t, clearsite.Config{Paths: []string{"POST /account/delete"}})
+	cs, logs := newMiddleware(t, clearsite.Config{Paths: []string{"POST /account/delete"}, Trigger: true})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {

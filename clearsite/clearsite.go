@@ -7,11 +7,14 @@
 //   - on a fixed list of paths ([Config.Paths], ServeMux patterns that each
 //     match one path, such as "/logout" or "POST /account/delete"), as
 //     django-security's ClearSiteDataMiddleware does with its URL list;
-//   - on demand: a handler inside [Middleware.Handler] calls [Trigger](w)
-//     when it logs a user out or finds the session expired, before it
-//     writes its response (a 303 redirect to the login page, say);
-//     code outside the Handler, such as session expiry's OnExpire hook,
-//     calls [Middleware.Send](w, r) instead.
+//   - on demand: a handler calls [Middleware.Send](w, r) when it logs a
+//     user out or finds the session expired, before it writes its response
+//     (a 303 redirect to the login page, say); so does code outside the
+//     Handler, such as session expiry's OnExpire hook. With
+//     [Config.Trigger] set, a handler inside [Middleware.Handler] may call
+//     the package-level [Trigger](w) instead, which needs no reference to
+//     the Middleware and reports a call made after the headers were
+//     written.
 //
 // The header is only sent on HTTPS requests, as decided by the suite's
 // trusted-proxy setting ([seclog.Logger.IsHTTPS]): browsers ignore it on
@@ -30,6 +33,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 
 	"go.uber.org/zap"
@@ -105,7 +109,7 @@ func DefaultDirectives() []Directive { return []Directive{Cookies, Storage} }
 const HeaderName = "Clear-Site-Data"
 
 // Config configures a [Middleware]. The zero value is the secure default:
-// "cookies", "storage", sent on demand ([Trigger]) over HTTPS only.
+// "cookies", "storage", sent on demand ([Middleware.Send]) over HTTPS only.
 type Config struct {
 	// Directives are the types of data to clear, in the order sent. Empty
 	// means [DefaultDirectives] (Cookies, Storage). Each may be listed once,
@@ -121,10 +125,14 @@ type Config struct {
 	// means none: the header is then sent only on demand.
 	Paths []string
 
-	// PathsOnly turns [Trigger] off: Handler then does not wrap the
-	// ResponseWriter, which saves one small allocation per request. Leave
-	// it false unless Paths are all you use.
-	PathsOnly bool
+	// Trigger makes the package-level [Trigger] available to the handlers
+	// inside [Middleware.Handler]: Handler then gives them a thin
+	// ResponseWriter wrapper, through which Trigger(w) finds the
+	// middleware and learns whether the headers were already written. The
+	// wrapper costs one small allocation (48 bytes) per request. Without
+	// it, Trigger returns [ErrNotWrapped]: call [Middleware.Send](w, r),
+	// which costs nothing on the requests that do not call it.
+	Trigger bool
 
 	// AllowLoopbackHTTP also sends the header on plain-HTTP requests made
 	// to a loopback host (localhost, *.localhost, 127.0.0.0/8, ::1) from a
@@ -142,18 +150,23 @@ type Middleware struct {
 	value      []string // the header value; len == cap == 1, shared
 	directives string   // the value, for events
 	paths      *pathrule.Set
-	literal    map[string]struct{} // see onPath; nil when some path is not literal
-	pathsOnly  bool
-	loopback   bool
-	log        *seclog.Logger
+	literal    map[string]bool // see onPath; nil when some path is not literal
+	short      []literalPath   // literal as a slice, when it is short enough
+	trigger    bool
+	// sent holds the fields of the clearsite.sent event per trigger,
+	// built once: seclog.Log only reads them.
+	sentPath, sentHandler []zap.Field
+	loopback              bool
+	log                   *seclog.Logger
 }
 
 // Errors returned by [Trigger] and [Middleware.Send]. Each one but
 // ErrNotWrapped is also logged as a clearsite.not_sent event.
 var (
 	// ErrNotWrapped: the ResponseWriter given to Trigger does not come from
-	// a clearsite Handler (directly or through Unwrap).
-	ErrNotWrapped = errors.New("clearsite: Trigger: the ResponseWriter does not come from a clearsite Handler (is the handler inside it, and does every wrapper in between have an Unwrap method?)")
+	// a clearsite Handler built with Config.Trigger (directly or through
+	// Unwrap).
+	ErrNotWrapped = errors.New("clearsite: Trigger: the ResponseWriter does not come from a clearsite Handler with Config.Trigger set (is Trigger set, is the handler inside the Handler, and does every wrapper in between have an Unwrap method?); or call Middleware.Send(w, r) instead")
 	// ErrInsecure: the request did not come over HTTPS, where browsers
 	// ignore the header; nothing was sent.
 	ErrInsecure = errors.New("clearsite: not an HTTPS request (by seclog's trusted-proxy setting): Clear-Site-Data not sent")
@@ -180,9 +193,9 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	m := &Middleware{
-		pathsOnly: cfg.PathsOnly,
-		loopback:  cfg.AllowLoopbackHTTP,
-		log:       log,
+		trigger:  cfg.Trigger,
+		loopback: cfg.AllowLoopbackHTTP,
+		log:      log,
 	}
 	var b strings.Builder
 	for i, d := range ds {
@@ -193,6 +206,8 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m.directives = b.String()
 	m.value = []string{m.directives}[:1:1]
+	m.sentPath = []zap.Field{zap.String("trigger", triggerPath), zap.String("directives", m.directives)}
+	m.sentHandler = []zap.Field{zap.String("trigger", triggerHandler), zap.String("directives", m.directives)}
 
 	if len(cfg.Paths) > 0 {
 		if err := m.compilePaths(cfg.Paths); err != nil {
@@ -279,9 +294,10 @@ func warning(d Directive) string {
 
 // compilePaths checks that each pattern matches one path, and compiles them.
 func (m *Middleware) compilePaths(paths []string) error {
-	literal := make(map[string]struct{}, len(paths))
+	literal := make(map[string]bool, len(paths))
+	simple := true // every pattern is a lower-case path without method or host
 	for i, p := range paths {
-		_, _, path := splitPattern(p)
+		method, host, path := splitPattern(p)
 		if path == "" {
 			continue // no path: pathrule explains the syntax error
 		}
@@ -299,8 +315,9 @@ func (m *Middleware) compilePaths(paths []string) error {
 		if !plainPath(lit) {
 			literal = nil
 		}
+		simple = simple && method == "" && host == "" && strings.ToLower(lit) == lit
 		if literal != nil {
-			literal[lit] = struct{}{}
+			literal[lit] = false
 		}
 	}
 	set, err := pathrule.Compile(pathrule.Config{Patterns: paths})
@@ -309,8 +326,48 @@ func (m *Middleware) compilePaths(paths []string) error {
 		msg = strings.ReplaceAll(msg, "Patterns[", "Paths[")
 		return fmt.Errorf("clearsite: %s", msg)
 	}
+	if simple && literal != nil {
+		for lit := range literal {
+			// The reasoning of onPath, checked on the compiled rules: a
+			// request for lit itself is an unambiguous Match.
+			r := &http.Request{Method: http.MethodGet, Host: "example.com", URL: &url.URL{Path: lit}, Header: http.Header{}}
+			literal[lit] = exactPath(lit) && set.Judge(r).Allowed()
+		}
+	}
 	m.paths, m.literal = set, literal
+	if len(literal) <= maxShort {
+		for lit, exact := range literal {
+			m.short = append(m.short, literalPath{lit, exact})
+		}
+	}
 	return nil
+}
+
+// literalPath is a plain literal path of the list and whether it is exact
+// (see onPath).
+type literalPath struct {
+	path  string
+	exact bool
+}
+
+// maxShort is the longest list of literal paths that onPath scans rather
+// than hashes: comparing a few strings, most of them of another length, is
+// cheaper than hashing the request's path.
+const maxShort = 8
+
+// lookupLiteral reports whether p is one of the literal paths, and whether
+// that one is exact.
+func (m *Middleware) lookupLiteral(p string) (exact, ok bool) {
+	if m.short != nil {
+		for _, l := range m.short {
+			if l.path == p {
+				return l.exact, true
+			}
+		}
+		return false, false
+	}
+	exact, ok = m.literal[p]
+	return exact, ok
 }
 
 // splitPattern splits a ServeMux pattern "[METHOD ][HOST]/PATH".
@@ -340,6 +397,21 @@ func plainPath(path string) bool {
 	return true
 }
 
+// exactPath reports whether a plain literal path (see plainPath) is one
+// that pathrule judges without any other reading when a request names it
+// as written: no upper case (no case-folded lookup), and no segment that
+// ends in "." (no trailing-dot reading). Its characters need no escaping,
+// and pathrule has checked that it is clean.
+func exactPath(lit string) bool {
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		if 'A' <= c && c <= 'Z' || c == '.' && (i+1 == len(lit) || lit[i+1] == '/') {
+			return false
+		}
+	}
+	return true
+}
+
 // onPath reports whether r matches a path of the list unambiguously.
 //
 // When the path of every pattern is a plain literal, the request's decoded
@@ -347,10 +419,27 @@ func plainPath(path string) bool {
 // matches a literal segment by segment, unescaped, and a method or host in
 // the pattern only narrows the match), so the common request is answered
 // by a map lookup and only candidates are judged in full.
+//
+// A candidate is not judged at all when its literal is exact (the map
+// holds true): every pattern is a lower-case path literal without method
+// or host, and this literal has no segment ending in "." (see
+// compilePaths).
+// Then a request whose Path is the literal and whose RawPath is empty has
+// an escaped path equal to its decoded one, which is clean and has none of
+// the characters that make pathrule try another reading (upper case, "%",
+// "\", ";", "?", "#", non-ASCII, a trailing dot or space; its trailing
+// slash, if any, only matters on a miss); no rule names a method or host,
+// and none has upper case, so no case-folded lookup is due; and ServeMux
+// routes the path to its literal rule, which is more specific than any
+// other. pathrule's verdict is then Match, which is what it returns.
 func (m *Middleware) onPath(r *http.Request) bool {
 	if m.literal != nil {
-		if _, ok := m.literal[r.URL.Path]; !ok {
+		exact, ok := m.lookupLiteral(r.URL.Path)
+		if !ok {
 			return false
+		}
+		if exact && r.URL.RawPath == "" {
+			return true
 		}
 	}
 	return m.paths.Judge(r).Allowed()
@@ -367,14 +456,14 @@ const (
 )
 
 // Handler returns next wrapped: a request on one of the Paths gets the
-// header before next runs, and next may call [Trigger] with its
-// ResponseWriter (unless PathsOnly is set).
+// header before next runs, and, with [Config.Trigger], next may call
+// [Trigger] with its ResponseWriter.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.paths != nil && m.onPath(r) {
 			_ = m.apply(w.Header(), r, triggerPath)
 		}
-		if m.pathsOnly {
+		if !m.trigger {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -382,11 +471,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// Send sets the header on w now, for r, as Trigger does, for code that
-// runs outside the Handler (an earlier middleware in the chain, such as
-// session expiry, or a handler not wrapped by it). It returns ErrInsecure
-// when r is not an HTTPS request. Call it before the response is written:
-// unlike Trigger it cannot tell when it is too late.
+// Send sets the header on w now, for r: call it from a logout handler, or
+// from code that runs outside the Handler (an earlier middleware in the
+// chain, such as session expiry, or a handler not wrapped by it). It
+// returns ErrInsecure when r is not an HTTPS request. Call it before the
+// response is written: unlike [Trigger] it cannot tell when it is too
+// late.
 func (m *Middleware) Send(w http.ResponseWriter, r *http.Request) error {
 	return m.apply(w.Header(), r, triggerHandler)
 }
@@ -402,7 +492,11 @@ func (m *Middleware) apply(h http.Header, r *http.Request, trigger string) error
 		return nil // the handler's (or an earlier middleware's) value stands
 	}
 	h[HeaderName] = m.value
-	m.log.Log(r, seclog.ClearSiteSent, zap.String("trigger", trigger), zap.String("directives", m.directives))
+	fields := m.sentHandler
+	if trigger == triggerPath {
+		fields = m.sentPath
+	}
+	m.log.Log(r, seclog.ClearSiteSent, fields...)
 	return nil
 }
 

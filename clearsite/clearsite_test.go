@@ -209,7 +209,7 @@ func TestPaths(t *testing.T) {
 		{"loopback peer, public host (a local proxy)", clearsite.Config{Paths: literal, AllowLoopbackHTTP: true}, req("GET", "http://example.com/logout", "127.0.0.1:5000"), "", "", "clearsite.not_sent"},
 		{"loopback host, remote peer", clearsite.Config{Paths: literal, AllowLoopbackHTTP: true}, req("GET", "http://localhost/logout", "203.0.113.5:1234"), "", "", "clearsite.not_sent"},
 		{"no paths", clearsite.Config{}, req("GET", "https://example.com/logout", ""), "", "", ""},
-		{"paths only", clearsite.Config{Paths: literal, PathsOnly: true}, req("GET", "https://example.com/logout", ""), "", def, "clearsite.sent"},
+		{"with Trigger", clearsite.Config{Paths: literal, Trigger: true}, req("GET", "https://example.com/logout", ""), "", def, "clearsite.sent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, logs := newMiddleware(t, tc.cfg)
@@ -277,47 +277,47 @@ func TestTrigger(t *testing.T) {
 		wantCode  int
 		wantEvent string
 	}{
-		{"logout 303", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, logout, def, nil, 303, "clearsite.sent"},
-		{"twice", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"logout 303", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, logout, def, nil, 303, "clearsite.sent"},
+		{"twice", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			clearsite.Trigger(w)
 			return logout(w, r)
 		}, def, nil, 303, "clearsite.sent"},
-		{"custom directives", clearsite.Config{Directives: []clearsite.Directive{clearsite.Cookies}}, req("POST", "https://example.com/logout", ""), nil, logout, `"cookies"`, nil, 303, "clearsite.sent"},
-		{"through a wrapper with Unwrap", clearsite.Config{}, req("POST", "https://example.com/logout", ""), func(w http.ResponseWriter) http.ResponseWriter { return unwrapper{w} }, logout, def, nil, 303, "clearsite.sent"},
-		{"through a wrapper without Unwrap", clearsite.Config{}, req("POST", "https://example.com/logout", ""), func(w http.ResponseWriter) http.ResponseWriter { return opaque{w} }, logout, "", clearsite.ErrNotWrapped, 303, ""},
-		{"paths only: no trigger", clearsite.Config{PathsOnly: true}, req("POST", "https://example.com/logout", ""), nil, logout, "", clearsite.ErrNotWrapped, 303, ""},
-		{"handler's value kept", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"custom directives", clearsite.Config{Directives: []clearsite.Directive{clearsite.Cookies}, Trigger: true}, req("POST", "https://example.com/logout", ""), nil, logout, `"cookies"`, nil, 303, "clearsite.sent"},
+		{"through a wrapper with Unwrap", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), func(w http.ResponseWriter) http.ResponseWriter { return unwrapper{w} }, logout, def, nil, 303, "clearsite.sent"},
+		{"through a wrapper without Unwrap", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), func(w http.ResponseWriter) http.ResponseWriter { return opaque{w} }, logout, "", clearsite.ErrNotWrapped, 303, ""},
+		{"without Config.Trigger: no wrapper", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, logout, "", clearsite.ErrNotWrapped, 303, ""},
+		{"handler's value kept", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set(clearsite.HeaderName, `"cookies"`)
 			return logout(w, r)
 		}, `"cookies"`, nil, 303, ""},
-		{"handler may replace it after", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"handler may replace it after", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			err := clearsite.Trigger(w)
 			w.Header().Set(clearsite.HeaderName, `"storage"`)
 			w.WriteHeader(204)
 			return err
 		}, `"storage"`, nil, 204, "clearsite.sent"},
-		{"on a listed path too", clearsite.Config{Paths: []string{"/logout"}}, req("POST", "https://example.com/logout", ""), nil, logout, def, nil, 303, "clearsite.sent"},
-		{"plain HTTP", clearsite.Config{}, req("POST", "http://example.com/logout", "203.0.113.5:1234"), nil, logout, "", clearsite.ErrInsecure, 303, "clearsite.not_sent"},
-		{"plain HTTP from loopback, option on", clearsite.Config{AllowLoopbackHTTP: true}, req("POST", "http://localhost:8000/logout", "127.0.0.1:1234"), nil, logout, def, nil, 303, "clearsite.sent"},
-		{"after WriteHeader", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"on a listed path too", clearsite.Config{Paths: []string{"/logout"}, Trigger: true}, req("POST", "https://example.com/logout", ""), nil, logout, def, nil, 303, "clearsite.sent"},
+		{"plain HTTP", clearsite.Config{Trigger: true}, req("POST", "http://example.com/logout", "203.0.113.5:1234"), nil, logout, "", clearsite.ErrInsecure, 303, "clearsite.not_sent"},
+		{"plain HTTP from loopback, option on", clearsite.Config{AllowLoopbackHTTP: true, Trigger: true}, req("POST", "http://localhost:8000/logout", "127.0.0.1:1234"), nil, logout, def, nil, 303, "clearsite.sent"},
+		{"after WriteHeader", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(200)
 			return clearsite.Trigger(w)
 		}, "", clearsite.ErrHeadersWritten, 200, "clearsite.not_sent"},
-		{"after Write", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"after Write", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			io.WriteString(w, "bye")
 			return clearsite.Trigger(w)
 		}, "", clearsite.ErrHeadersWritten, 200, "clearsite.not_sent"},
-		{"after ResponseController.Flush", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"after ResponseController.Flush", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			if err := http.NewResponseController(w).Flush(); err != nil {
 				return err
 			}
 			return clearsite.Trigger(w)
 		}, "", clearsite.ErrHeadersWritten, 200, "clearsite.not_sent"},
-		{"after io.Copy (ReadFrom)", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"after io.Copy (ReadFrom)", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			io.Copy(w, strings.NewReader("bye"))
 			return clearsite.Trigger(w)
 		}, "", clearsite.ErrHeadersWritten, 200, "clearsite.not_sent"},
-		{"after 103 Early Hints: still in time", clearsite.Config{}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
+		{"after 103 Early Hints: still in time", clearsite.Config{Trigger: true}, req("POST", "https://example.com/logout", ""), nil, func(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusEarlyHints)
 			return logout(w, r)
 		}, def, nil, 0, "clearsite.sent"}, // the recorder keeps 103 as the Code
@@ -424,7 +424,7 @@ func (h *hijackable) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // and ResponseController's deadlines through Unwrap.
 func TestWriterKeepsFeatures(t *testing.T) {
 	l, _ := newLogger(t)
-	m := clearsite.MustNew(clearsite.Config{Logger: l})
+	m := clearsite.MustNew(clearsite.Config{Logger: l, Trigger: true})
 
 	hj := &hijackable{ResponseRecorder: httptest.NewRecorder()}
 	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

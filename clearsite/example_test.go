@@ -12,7 +12,7 @@ import (
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
-// A logout handler asks for Clear-Site-Data with Trigger, then redirects:
+// A logout handler asks for Clear-Site-Data with Send, then redirects:
 // the 303 carries the header, and the browser drops the site's cookies and
 // storage before it follows the redirect. A listed path gets the header
 // without asking.
@@ -29,10 +29,9 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		// … end the session (scs: sessions.Destroy(r.Context())) …
-		// An error means no header: plain HTTP, or called after writing
-		// (both logged as clearsite.not_sent events), or no clearsite
-		// Handler around this one (ErrNotWrapped, a wiring mistake).
-		_ = clearsite.Trigger(w)
+		// Before writing. An error means no header: plain HTTP (logged
+		// as a clearsite.not_sent event).
+		_ = cs.Send(w, r)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /account/deleted", func(w http.ResponseWriter, r *http.Request) {

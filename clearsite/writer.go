@@ -12,15 +12,17 @@ import (
 )
 
 // Trigger asks for Clear-Site-Data on the response being written to w: call
-// it from a handler inside [Middleware.Handler] when it logs the user out or
-// ends an expired session, before it writes the response. It works on any
+// it from a handler inside [Middleware.Handler], built with [Config.Trigger]
+// set, when it logs the user out or ends an expired session, before it
+// writes the response. Without Config.Trigger, call [Middleware.Send]. It works on any
 // response, a 303 redirect to the login page included, and the header is set
 // at once, so the handler may check it. A Clear-Site-Data header the handler
 // set itself is kept.
 //
 // w is the handler's ResponseWriter, or any wrapper of it whose Unwrap
 // method leads to it (as for http.ResponseController). Trigger returns
-// [ErrNotWrapped] when no clearsite Handler is found that way,
+// [ErrNotWrapped] when no clearsite Handler with Config.Trigger is found
+// that way,
 // [ErrInsecure] when the request is not an HTTPS one, and
 // [ErrHeadersWritten] when the response's headers were already written; the
 // last two are also logged as clearsite.not_sent events. Calling it twice is
@@ -42,7 +44,8 @@ func Trigger(w http.ResponseWriter) error {
 	}
 }
 
-// writer is the ResponseWriter that Handler gives to the next handler. It
+// writer is the ResponseWriter that Handler gives to the next handler when
+// Config.Trigger is set. It
 // only remembers whether the response's headers were written, so that
 // Trigger can tell when it is too late; everything else goes to the
 // ResponseWriter it wraps (Unwrap serves http.ResponseController).

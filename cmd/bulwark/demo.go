@@ -195,7 +195,9 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		// The demo is served over plain HTTP on loopback; on a real site
 		// Clear-Site-Data is sent over HTTPS only.
 		AllowLoopbackHTTP: true,
-		Logger:            sec,
+		// The logout handler calls clearsite.Trigger(w) (site.go).
+		Trigger: true,
+		Logger:  sec,
 	})
 	if err != nil {
 		return nil, err
