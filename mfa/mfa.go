@@ -431,12 +431,22 @@ func (m *Middleware) safeNext(next string) bool {
 }
 
 // SetNext keeps next as the return path of r's session, for a login
-// handler that received a "next" parameter: after the second factor,
-// Complete returns it. It reports whether next was kept: it must pass
+// handler that received a "next" parameter: call it after
+// identity.Sessions.Login (the session's user is the one just logged in);
+// after the second factor, Complete returns it. It reports whether next was kept: it must pass
 // identity.SafeNext (same site, or one of Config.NextHosts over https) and
 // not lead back to the challenge page.
 func (m *Middleware) SetNext(r *http.Request, next string) bool {
-	return m.keepNext(r, next)
+	if !m.safeNext(next) {
+		return false
+	}
+	ctx := r.Context()
+	b, ok := sessionOf(m.sm, ctx, sessionUser(m.sm, ctx))
+	if !ok {
+		return false
+	}
+	writeNext(m.sm, ctx, b, next)
+	return true
 }
 
 // Status returns the standing of r's session with the second factor

@@ -95,6 +95,17 @@ func sessionOf(sm *scs.SessionManager, ctx context.Context, userID string) (b bi
 	return binding{user: url.QueryEscape(userID), loginAt: strconv.FormatInt(sm.GetInt64(ctx, identity.SessionLoginKey), 10)}, true
 }
 
+// sessionUser returns the user id logged in to the session, "" when
+// there is none or no session was loaded.
+func sessionUser(sm *scs.SessionManager, ctx context.Context) (id string) {
+	defer func() {
+		if recover() != nil {
+			id = ""
+		}
+	}()
+	return sm.GetString(ctx, identity.SessionUserKey)
+}
+
 // verdict is the decoded SessionKey value.
 type verdict struct {
 	state  State
