@@ -215,22 +215,27 @@ func (m *Middleware) Confidential(r *http.Request) bool {
 // The values are shared by every response: do not change them in place
 // (h["Cache-Control"][0] = …); replace them with Header().Set.
 func (m *Middleware) Apply(h http.Header) {
-	if !m.force {
-		for _, v := range h[hCacheControl] {
-			if v != "" {
-				m.backOff(h[hCacheControl])
-				return
+	// An empty header (the handler set none) has nothing to back off from
+	// or remove: its lookups would be free anyway, so the deletions come
+	// before the assignments, while the map may still be empty.
+	if len(h) != 0 {
+		if !m.force {
+			for _, v := range h[hCacheControl] {
+				if v != "" {
+					m.backOff(h[hCacheControl])
+					return
+				}
 			}
 		}
+		delete(h, hETag)
+		delete(h, "ETag") // as a handler may have assigned it, uncanonicalized
+		delete(h, hLastModified)
 	}
 	h[hCacheControl] = m.cacheControl
 	if m.pragma != nil {
 		h[hPragma] = m.pragma
 		h[hExpires] = m.expires
 	}
-	delete(h, hETag)
-	delete(h, "ETag") // as a handler may have assigned it, uncanonicalized
-	delete(h, hLastModified)
 }
 
 // backOff warns, once per middleware, when the Cache-Control left in place
@@ -254,25 +259,35 @@ func (m *Middleware) backOff(v []string) {
 // marks get the headers when they are written. A request that is not
 // marked goes to next as it is, with nothing added.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !m.Confidential(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if len(r.Header[hIfNoneMatch]) > 0 || len(r.Header[hIfModSince]) > 0 {
-			r = unconditional(r)
-		}
-		mw := pool.Get().(*writer)
-		mw.rw, mw.m = w, m
-		next.ServeHTTP(mw, r)
-		if !mw.done {
-			// The handler wrote nothing: net/http will send a 200 with
-			// the header as it is now.
-			m.Apply(w.Header())
-		}
-		*mw = writer{}
-		pool.Put(mw)
-	})
+	return &handler{m: m, next: next}
+}
+
+// handler is what Handler returns: a struct rather than a closure, so that
+// serving a request is a direct method call.
+type handler struct {
+	m    *Middleware
+	next http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.m
+	if !m.Confidential(r) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	if len(r.Header[hIfNoneMatch]) > 0 || len(r.Header[hIfModSince]) > 0 {
+		r = unconditional(r)
+	}
+	mw := pool.Get().(*writer)
+	mw.rw, mw.m = w, m
+	h.next.ServeHTTP(mw, r)
+	if !mw.done {
+		// The handler wrote nothing: net/http will send a 200 with the
+		// header as it is now.
+		m.Apply(w.Header())
+	}
+	*mw = writer{}
+	pool.Put(mw)
 }
 
 // unconditional returns a shallow copy of r without the validators that
