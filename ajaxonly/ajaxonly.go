@@ -190,14 +190,23 @@ func isAJAX(h http.Header) bool {
 //
 //	mux.Handle("GET /api/items", ajax.Handler(items))
 func (m *Middleware) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addVary(w.Header())
-		if isAJAX(r.Header) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		m.refuse(w, r)
-	})
+	return &handler{m: m, next: next}
+}
+
+// handler is what Handler returns: a struct rather than a closure, so that
+// serving a request is a direct method call.
+type handler struct {
+	m    *Middleware
+	next http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	addVary(w.Header())
+	if isAJAX(r.Header) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	h.m.refuse(w, r)
 }
 
 // refuse logs the refusal and answers it.
