@@ -110,7 +110,7 @@ func Example() {
 		for _, c := range w.Result().Cookies() {
 			cookie = c
 		}
-		fmt.Println(method, target, code, "→", w.Code, w.Header().Get("Location"))
+		fmt.Println(strings.TrimSpace(fmt.Sprint(method, " ", target, " ", code, " → ", w.Code, " ", w.Header().Get("Location"))))
 	}
 	code, _ := ptotp.GenerateCode(secret, now)
 	send("POST", "/login", "")
