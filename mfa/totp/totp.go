@@ -208,12 +208,8 @@ func (v *Verifier) Complete(r *http.Request, userID, _ string) error {
 		return fmt.Errorf("totp: %w", mfa.ErrNotEnrolled)
 	}
 	now := v.now()
-	ok, err := v.store.Attempt(ctx, userID, now, v.limit)
-	if err != nil {
+	if err := v.attempt(ctx, userID, now); err != nil {
 		return err
-	}
-	if !ok {
-		return fmt.Errorf("totp: %w", mfa.ErrLocked)
 	}
 	code, isCode := normalizeCode(input, v.digits.Length())
 	if isCode {
@@ -247,6 +243,20 @@ func (v *Verifier) Complete(r *http.Request, userID, _ string) error {
 		return fmt.Errorf("totp: %w: unknown or used recovery code", mfa.ErrInvalid)
 	}
 	mfa.SetFactor(r, "recovery_code")
+	return nil
+}
+
+// attempt counts an attempt of userID at now, or returns an error
+// wrapping mfa.ErrLocked when the user is over the limit (or the store's
+// error).
+func (v *Verifier) attempt(ctx context.Context, userID string, now time.Time) error {
+	ok, err := v.store.Attempt(ctx, userID, now, v.limit)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("totp: %w", mfa.ErrLocked)
+	}
 	return nil
 }
 
@@ -439,12 +449,8 @@ func (v *Verifier) Confirm(r *http.Request, userID, code string) error {
 		return ErrAlreadyEnrolled
 	}
 	now := v.now()
-	ok, err := v.store.Attempt(ctx, userID, now, v.limit)
-	if err != nil {
+	if err := v.attempt(ctx, userID, now); err != nil {
 		return err
-	}
-	if !ok {
-		return fmt.Errorf("totp: Confirm: %w", mfa.ErrLocked)
 	}
 	c, isCode := normalizeCode(code, v.digits.Length())
 	if !isCode {

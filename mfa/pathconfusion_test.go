@@ -1,0 +1,66 @@
+package mfa_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/pathconfusion"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
+	"github.com/bulwark-go/bulwark/internal/testenv"
+	"github.com/bulwark-go/bulwark/mfa"
+)
+
+// TestPathConfusion runs the shared path-confusion corpus end to end, over
+// TCP, through the gate and a real ServeMux, as a user who has not passed
+// the second factor: the corpus's public routes are the gate's exempt
+// routes, and its "login" challenge is the redirect to the challenge page.
+// No path trick gets the user past the gate.
+func TestPathConfusion(t *testing.T) {
+	dir := testenv.Testdata(t, "path-confusion")
+	log, events := seclogtest.New(t)
+	const challenge = "/mfa"
+	gate, err := mfa.New(mfa.Config{
+		Sessions: scs.New(), Verifier: &fakeVerifier{}, ChallengeURL: challenge, LoginURL: "/login",
+		Exempt: []string{"/{$}", "/static/", "GET /health"}, Logger: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	served := ""
+	app := http.NewServeMux()
+	for pattern, name := range map[string]string{"/{$}": "root", "/login": "login", "/static/": "static", "GET /health": "health", "/": "protected"} {
+		app.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			served = name
+			mu.Unlock()
+			fmt.Fprintln(w, name)
+		})
+	}
+	asAlice := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), identity.Basic{UserID: "alice", IsActive: true})))
+		})
+	}
+	srv := httptest.NewServer(asAlice(gate.Handler(app)))
+	t.Cleanup(srv.Close)
+
+	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), challenge, func(t *testing.T, row pathconfusion.Row) (*http.Response, pathconfusion.Served) {
+		mu.Lock()
+		served = ""
+		mu.Unlock()
+		events.Take()
+		resp := pathconfusion.Send(t, srv.Listener.Addr().String(), row.Method, row.Target)
+		names := events.Names()
+		mu.Lock()
+		defer mu.Unlock()
+		return resp, pathconfusion.Served{Handler: served, Events: len(names), Detail: strings.Join(names, ",")}
+	})
+}
