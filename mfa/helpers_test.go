@@ -162,7 +162,7 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 	challenge := func(w http.ResponseWriter, r *http.Request) {
 		var next string
 		var err error
-		if r.Method == http.MethodGet {
+		if r.Method == http.MethodGet && r.URL.Path == "/mfa" {
 			var start mfa.Start
 			start, err = st.gate.Begin(w, r)
 			switch {
