@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
@@ -373,7 +374,7 @@ type stateHandler struct {
 
 func (h stateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.m
-	st := &state{Context: r.Context(), m: m, h: w.Header(), cur: m.base}
+	st := &state{parent: r.Context(), m: m, w: w, cur: m.base}
 	st.https = !m.uir || m.log.IsHTTPS(r)
 	st.sampled = m.rep == nil || m.rep.rate >= 1 || mrand.Float64() < m.rep.rate
 	// The request with the state as its context lives in the state too:
@@ -381,8 +382,7 @@ func (h stateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// allocation where r.WithContext alone would make two.
 	st.req = *r.WithContext(st)
 	if m.wrap {
-		st.rw = writer{ResponseWriter: w, st: st}
-		h.next.ServeHTTP(&st.rw, &st.req)
+		h.next.ServeHTTP((*writer)(st), &st.req)
 		st.finalize()
 		return
 	}
@@ -425,17 +425,21 @@ var noStore = []string{"no-store"}
 
 // state is everything per request, in one allocation: it is the request's
 // context (one context value, found by [Nonce] and the change functions),
-// the wrapping writer when one is needed, and the header slices.
+// the wrapping writer when one is needed ([writer] is the same memory),
+// and the header slices. It is kept within the 416-byte size class: every
+// byte of it is allocated, zeroed and collected once per request.
 type state struct {
-	context.Context
-	m       *Middleware
-	h       http.Header
-	req     http.Request // r with this state as its context, passed on
-	cur     [2]*compiled
-	nonce   string
-	set     [2]*string // the first element of the values this state assigned, to tell them from the handler's
+	parent context.Context
+	req    http.Request // r with this state as its context, passed on
+	m      *Middleware
+	w      http.ResponseWriter // the writer the middleware was given
+	cur    [2]*compiled
+	nonce  string
+	// hdr holds the values this state assigns into the header map, as
+	// one-element slices: a value in the map whose first element is
+	// hdr[i][0] is ours; the handler's own (Header().Set) is another.
 	hdr     [2][1]string
-	rw      writer
+	set     uint8 // bit i: hdr[i] was assigned and not removed since
 	https   bool
 	sampled bool
 	done    bool // lazy/force: headers decided
@@ -444,12 +448,18 @@ type state struct {
 
 type stateKey struct{}
 
+// Deadline, Done and Err are the parent context's: the state only adds
+// a value.
+func (st *state) Deadline() (time.Time, bool) { return st.parent.Deadline() }
+func (st *state) Done() <-chan struct{}       { return st.parent.Done() }
+func (st *state) Err() error                  { return st.parent.Err() }
+
 // Value returns the state for its own key and asks the parent otherwise.
 func (st *state) Value(key any) any {
 	if _, ok := key.(stateKey); ok {
 		return st
 	}
-	return st.Context.Value(key)
+	return st.parent.Value(key)
 }
 
 func stateOf(ctx context.Context) *state {
@@ -505,58 +515,57 @@ func (st *state) apply() {
 	if size > 0 || needNonce {
 		vals = st.build(vs, size, needNonce)
 	}
+	h := st.w.Header()
 	nonceSent := false
 	anySet := false
 	// An empty header map (the common case when the response starts) has
 	// nothing to keep: skip the lookups.
-	empty := len(st.h) == 0
+	empty := len(h) == 0
 	for i, v := range vs {
 		key := headerNames[i]
 		var cur []string
 		var present bool
 		if !empty {
-			cur, present = st.h[key]
+			cur, present = h[key]
 		}
-		ours := present && len(cur) > 0 && &cur[0] == st.set[i]
+		ours := st.set&(1<<i) != 0 && present && len(cur) > 0 && &cur[0] == &st.hdr[i][0]
 		if present && !ours && !m.force {
 			continue
 		}
 		if v == nil {
 			if ours {
-				delete(st.h, key)
+				delete(h, key)
 			}
-			st.set[i] = nil
+			st.set &^= 1 << i
 			continue
 		}
 		anySet = true
-		var val []string
 		if v.static != nil {
-			val = v.static
+			st.hdr[i][0] = v.static[0]
 		} else {
 			st.hdr[i][0] = vals[i]
-			val = st.hdr[i][:]
 			nonceSent = true
 		}
-		st.h[key] = val
-		st.set[i] = &val[0]
+		h[key] = st.hdr[i][:]
+		st.set |= 1 << i
 	}
 	if m.rep != nil && st.sampled && anySet {
-		if _, ok := st.h[headerEndpoints]; empty || !ok {
-			st.h[headerEndpoints] = m.rep.endpoints
+		if _, ok := h[headerEndpoints]; empty || !ok {
+			h[headerEndpoints] = m.rep.endpoints
 		}
 	}
 	var cc []string
 	var present bool
 	if !empty {
-		cc, present = st.h[headerCache]
+		cc, present = h[headerCache]
 	}
 	if nonceSent {
 		if !present {
-			st.h[headerCache] = noStore
+			h[headerCache] = noStore
 			st.cc = true
 		}
 	} else if st.cc && present && len(cc) > 0 && &cc[0] == &noStore[0] {
-		delete(st.h, headerCache)
+		delete(h, headerCache)
 		st.cc = false
 	}
 }
@@ -615,37 +624,40 @@ func (st *state) newNonce() {
 	st.nonce = base64.RawURLEncoding.EncodeToString(raw[:m.nonceBytes])
 }
 
-// writer decides the headers when the response starts (Lazy, Force).
-type writer struct {
-	http.ResponseWriter
-	st *state
-}
+// writer decides the headers when the response starts (Lazy, Force). It
+// is the state itself, seen as a ResponseWriter: no allocation of its own.
+type writer state
+
+func (w *writer) st() *state { return (*state)(w) }
+
+// Header returns the underlying writer's header map.
+func (w *writer) Header() http.Header { return w.w.Header() }
 
 // WriteHeader decides the headers, unless code is informational (1xx).
 func (w *writer) WriteHeader(code int) {
 	if code >= 200 || code == http.StatusSwitchingProtocols {
-		w.st.finalize()
+		w.st().finalize()
 	}
-	w.ResponseWriter.WriteHeader(code)
+	w.w.WriteHeader(code)
 }
 
 // Write decides the headers, then writes.
 func (w *writer) Write(b []byte) (int, error) {
-	w.st.finalize()
-	return w.ResponseWriter.Write(b)
+	w.st().finalize()
+	return w.w.Write(b)
 }
 
 // FlushError decides the headers, then flushes the underlying writer.
 func (w *writer) FlushError() error {
-	w.st.finalize()
-	return http.NewResponseController(w.ResponseWriter).Flush()
+	w.st().finalize()
+	return http.NewResponseController(w.w).Flush()
 }
 
 // Flush is FlushError for http.Flusher.
 func (w *writer) Flush() { _ = w.FlushError() }
 
 // Unwrap returns the underlying ResponseWriter, for http.ResponseController.
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *writer) Unwrap() http.ResponseWriter { return w.w }
 
 // Nonce returns the nonce of the response being served: put it in the
 // nonce attribute of every inline <script> and <style>. It is base64url
