@@ -4,7 +4,8 @@
 // exempt routes. It is django-duo-universal-auth's middleware done right:
 //
 //   - a [Verifier] checks the factor: TOTP is built in (package mfa/totp,
-//     with a replay guard and an attempt limit), other providers plug in;
+//     with a replay guard and an attempt limit), Duo's Universal Prompt is
+//     package mfa/duo, other providers plug in;
 //   - the session's state (pending, verified, bypassed, when, which method)
 //     lives in the user's scs session, bound to the user id and the login
 //     time, so a state left by someone else or by an earlier login counts
