@@ -130,7 +130,7 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := mfa.Config{Sessions: st.sm, Verifier: v, Exempt: []string{"/static/"}, Logger: log, Now: st.clock.Now}
+	cfg := mfa.Config{Sessions: st.sm, Verifier: v, Exempt: []string{"/static/", "POST /tamper"}, Logger: log, Now: st.clock.Now}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -192,6 +192,9 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 			w.WriteHeader(http.StatusSeeOther)
 		}
 	}
+	mux.HandleFunc("POST /tamper", func(w http.ResponseWriter, r *http.Request) {
+		st.sm.Put(r.Context(), r.FormValue("key"), r.FormValue("value"))
+	})
 	mux.HandleFunc("POST /forget", func(w http.ResponseWriter, r *http.Request) {
 		st.gate.Reset(r)
 		fmt.Fprint(w, "forgotten")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -464,4 +466,31 @@ func TestUnavailableHandler(t *testing.T) {
 	if w.Code != 503 || w.Body.String() != "custom" {
 		t.Errorf("%d %q", w.Code, w.Body)
 	}
+}
+
+// TestTamperedSession: malformed or foreign values under the gate's keys
+// count for nothing (and never panic).
+func TestTamperedSession(t *testing.T) {
+	for _, v := range []string{
+		"", "1", "1|v", "1|v|x|fake|0|alice", "2|v|0|fake|0|alice", "1|v|0|fake|0|alice|extra",
+		"1|v|0|fake|1|alice", "1|v|0|fake|0|bob", "1|x|0|fake|0|alice", "1|v|99999999999999999999|fake|0|alice",
+		"1|v|0|fake|+0|alice", "||||||", strings.Repeat("|", 1000),
+	} {
+		st := newSite(t, &fakeVerifier{}, nil)
+		st.login("alice")
+		// The login time is the fake clock's; "0" is not it.
+		for _, key := range []string{mfa.SessionKey, mfa.SessionChallengeKey, mfa.SessionNextKey} {
+			st.do("POST", "/tamper", "key="+key+"&value="+url.QueryEscape(v))
+		}
+		expect(t, "tampered "+v, st.do("GET", "/account", "", "Accept", "application/json"), 403, "")
+		expect(t, "complete with "+v, st.do("POST", "/mfa", "answer=ok"), 403, "")
+	}
+	// The genuine form, for the right user and login, does count: the
+	// check above is not vacuous.
+	st := newSite(t, &fakeVerifier{}, nil)
+	st.login("alice")
+	login := strconv.FormatInt(st.clock.Now().UnixNano(), 10)
+	at := strconv.FormatInt(st.clock.Now().UnixNano(), 10)
+	st.do("POST", "/tamper", "key="+mfa.SessionKey+"&value="+url.QueryEscape("1|v|"+at+"|fake|"+login+"|alice"))
+	expect(t, "genuine", st.do("GET", "/account", ""), 200, "")
 }

@@ -76,7 +76,31 @@ type Status struct {
 // binding is what every session value is bound to.
 type binding struct {
 	user    string // escaped user id
-	loginAt string // identity.SessionLoginKey, decimal
+	loginAt int64  // identity.SessionLoginKey
+}
+
+// matches reports whether the login-time and user fields of a stored
+// value are this binding's (parsed, not formatted: no allocation on the
+// request path).
+func (b binding) matches(loginAt, user string) bool {
+	n, err := strconv.ParseInt(loginAt, 10, 64)
+	return err == nil && n == b.loginAt && user == b.user
+}
+
+func (b binding) login() string { return strconv.FormatInt(b.loginAt, 10) }
+
+// split cuts s at "|" into exactly len(out) fields; the last field takes
+// the rest. It reports false when there are fewer.
+func split(s string, out []string) bool {
+	for i := range len(out) - 1 {
+		var ok bool
+		out[i], s, ok = strings.Cut(s, "|")
+		if !ok {
+			return false
+		}
+	}
+	out[len(out)-1] = s
+	return true
 }
 
 // sessionOf returns the session manager and the binding when r's scs
@@ -92,7 +116,7 @@ func sessionOf(sm *scs.SessionManager, ctx context.Context, userID string) (b bi
 	if userID == "" || sm.GetString(ctx, identity.SessionUserKey) != userID {
 		return binding{}, false
 	}
-	return binding{user: url.QueryEscape(userID), loginAt: strconv.FormatInt(sm.GetInt64(ctx, identity.SessionLoginKey), 10)}, true
+	return binding{user: url.QueryEscape(userID), loginAt: sm.GetInt64(ctx, identity.SessionLoginKey)}, true
 }
 
 // sessionUser returns the user id logged in to the session, "" when
@@ -116,8 +140,8 @@ type verdict struct {
 // readVerdict returns the session's verdict, or None when there is none
 // or it belongs to another user or login, or is malformed.
 func readVerdict(sm *scs.SessionManager, ctx context.Context, b binding) verdict {
-	f := strings.Split(sm.GetString(ctx, SessionKey), "|")
-	if len(f) != 6 || f[0] != "1" || f[4] != b.loginAt || f[5] != b.user {
+	var f [6]string
+	if !split(sm.GetString(ctx, SessionKey), f[:]) || f[0] != "1" || !b.matches(f[4], f[5]) {
 		return verdict{}
 	}
 	ns, err := strconv.ParseInt(f[2], 10, 64)
@@ -133,7 +157,7 @@ func readVerdict(sm *scs.SessionManager, ctx context.Context, b binding) verdict
 }
 
 func writeVerdict(sm *scs.SessionManager, ctx context.Context, b binding, v verdict) {
-	sm.Put(ctx, SessionKey, strings.Join([]string{"1", stateCodes[v.state], strconv.FormatInt(v.at.UnixNano(), 10), v.method, b.loginAt, b.user}, "|"))
+	sm.Put(ctx, SessionKey, strings.Join([]string{"1", stateCodes[v.state], strconv.FormatInt(v.at.UnixNano(), 10), v.method, b.login(), b.user}, "|"))
 }
 
 // challenge is the decoded SessionChallengeKey value.
@@ -144,8 +168,8 @@ type challenge struct {
 }
 
 func readChallenge(sm *scs.SessionManager, ctx context.Context, b binding) (challenge, bool) {
-	f := strings.Split(sm.GetString(ctx, SessionChallengeKey), "|")
-	if len(f) != 6 || f[0] != "1" || f[4] != b.loginAt || f[5] != b.user || f[1] == "" {
+	var f [6]string
+	if !split(sm.GetString(ctx, SessionChallengeKey), f[:]) || f[0] != "1" || !b.matches(f[4], f[5]) || f[1] == "" {
 		return challenge{}, false
 	}
 	ns, err := strconv.ParseInt(f[2], 10, 64)
@@ -156,19 +180,19 @@ func readChallenge(sm *scs.SessionManager, ctx context.Context, b binding) (chal
 }
 
 func writeChallenge(sm *scs.SessionManager, ctx context.Context, b binding, c challenge) {
-	sm.Put(ctx, SessionChallengeKey, strings.Join([]string{"1", c.state, strconv.FormatInt(c.began.UnixNano(), 10), c.method, b.loginAt, b.user}, "|"))
+	sm.Put(ctx, SessionChallengeKey, strings.Join([]string{"1", c.state, strconv.FormatInt(c.began.UnixNano(), 10), c.method, b.login(), b.user}, "|"))
 }
 
 // readNext returns the return path kept for this user and login, "" when
 // there is none.
 func readNext(sm *scs.SessionManager, ctx context.Context, b binding) string {
-	f := strings.SplitN(sm.GetString(ctx, SessionNextKey), "|", 4)
-	if len(f) != 4 || f[0] != "1" || f[1] != b.loginAt || f[2] != b.user {
+	var f [4]string
+	if !split(sm.GetString(ctx, SessionNextKey), f[:]) || f[0] != "1" || !b.matches(f[1], f[2]) {
 		return ""
 	}
 	return f[3]
 }
 
 func writeNext(sm *scs.SessionManager, ctx context.Context, b binding, next string) {
-	sm.Put(ctx, SessionNextKey, "1|"+b.loginAt+"|"+b.user+"|"+next)
+	sm.Put(ctx, SessionNextKey, "1|"+b.login()+"|"+b.user+"|"+next)
 }
