@@ -1,0 +1,462 @@
+// Package cspreport is the receiver of browsers' Content Security Policy
+// reports: one http.Handler for every body shape browsers send, bounded in
+// everything it accepts, that answers 204 only once the reports are
+// committed, and keeps them merged into groups rather than one row each.
+//
+//	store := cspreport.NewMemoryStore() // or cspreport/sqlstore: SQLite, PostgreSQL
+//	rcv, err := cspreport.New(cspreport.Config{Store: store})
+//	defer rcv.Close(ctx) // commits what is queued
+//	mux.Handle("/csp-report", rcv) // outside the login gate: no session is read
+//
+// # Bodies
+//
+// The format is decided by the body's shape, never by Content-Type alone:
+// an array is a Reporting API batch (application/reports+json); an object
+// with "csp-report" is a legacy report-uri report; an object with "type"
+// and "body" is a single Reporting API report, as WebKit sends it with
+// application/csp-report. The media type must be application/csp-report,
+// application/reports+json or application/json, parameters allowed.
+// Reports of other types (deprecation, csp-hash, crash …) are counted by
+// type and never mixed into CSP figures; each item of a batch stands
+// alone: one that cannot be read is counted and skipped.
+//
+// # Answers
+//
+// 204 for well-formed input, whether the reports were stored, filtered or
+// were of another type; 400 for an undecodable body, 413 for one too big
+// or with too many items, 415 for a wrong media type or any
+// Content-Encoding, 405 for a method other than POST or OPTIONS, 429 with
+// Retry-After over the client's rate, 503 with Retry-After when the write
+// queue is full or the store failed. Never 410, which makes browsers drop
+// the endpoint. CORS preflights and Access-Control-Allow-Origin on POST
+// are answered for [Config.AllowedOrigins]. No cookie is read.
+//
+// # Durability
+//
+// A 2xx means the reports are committed. Handlers queue their reports and
+// wait for a group commit: one transaction every [Config.FlushInterval]
+// or at [Config.FlushReports] reports. When the queue is full, the answer
+// is 503, never an accepted report that is then dropped.
+//
+// # Privacy and grouping
+//
+// Query and fragment are removed from every URL (unless
+// [Config.KeepQuery]), data: bodies are never kept, the client's address
+// is cut to /24 or /64. Reports are merged by a group fingerprint
+// (directive, blocked origin or keyword, document origin and templated
+// path, disposition) and a detail fingerprint (group, source file, line,
+// column, sample), with counts and first and last seen; one security event
+// is logged per new group, never one per report.
+package cspreport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// Defaults of [Config].
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxDepth      = 8
+	DefaultMaxItems      = 100
+	DefaultFlushInterval = 2 * time.Millisecond
+	DefaultFlushReports  = 256
+	DefaultQueueSize     = 4096
+	DefaultRetryAfter    = 30 * time.Second
+)
+
+// Config configures a [Receiver]. Only Store is required; the zero value
+// of every other field is the secure default.
+type Config struct {
+	// Store keeps the reports. Required: NewMemoryStore() for tests and
+	// one process, cspreport/sqlstore for SQLite or PostgreSQL.
+	Store Store
+	// Logger is the security logger; nil means seclog.New(zap.L()). Its
+	// trusted-proxy setting decides the client's address.
+	Logger *seclog.Logger
+	// MaxBodyBytes bounds a request body (default 1 MiB: 100 reports with
+	// large policies). A bigger body is refused with 413 without being
+	// decoded.
+	MaxBodyBytes int64
+	// MaxDepth bounds the nesting of the JSON body (default 8; real
+	// reports nest 3 levels).
+	MaxDepth int
+	// MaxItems bounds the reports of one batch (default 100, the
+	// browsers' own queue size); a longer batch is refused with 413.
+	MaxItems int
+	// AllowedOrigins are the origins ("https://app.example.com", or "*")
+	// whose cross-origin Reporting API uploads are allowed: their
+	// preflights are answered, and their POSTs get
+	// Access-Control-Allow-Origin (without it Firefox counts the upload as
+	// failed and sends it again). Empty: same-origin uploads only.
+	AllowedOrigins []string
+	// RateLimit bounds the reports per client.
+	RateLimit RateLimit
+	// Filters are the noise filters.
+	Filters Filters
+	// FlushInterval is how long a group commit gathers reports after the
+	// first one (default 2ms).
+	FlushInterval time.Duration
+	// FlushReports commits as soon as this many reports are gathered
+	// (default 256).
+	FlushReports int
+	// QueueSize is how many requests may wait for a commit (default 4096);
+	// more are answered 503.
+	QueueSize int
+	// RetryAfter is the Retry-After of 503 answers (default 30s).
+	RetryAfter time.Duration
+	// KeepQuery keeps the query of URLs. The default removes it: queries
+	// hold tokens, e-mail addresses and session ids.
+	KeepQuery bool
+	// IPv4Prefix and IPv6Prefix are the prefix lengths client addresses are
+	// cut to, for storage and rate limiting (default 24 and 64).
+	IPv4Prefix, IPv6Prefix int
+	// Refuse, if set, writes the answers the receiver refuses with (400,
+	// 405, 413, 415, 429, 503) instead of the built-in small ones; the
+	// status, and Retry-After when due, are set before it is called.
+	Refuse func(w http.ResponseWriter, r *http.Request, status int)
+	// Now returns the current time (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Receiver is the CSP report endpoint, an http.Handler. It is safe for
+// concurrent use. Close it when the server stops: Close commits what is
+// queued.
+type Receiver struct {
+	store     Store
+	log       *seclog.Logger
+	maxBody   int64
+	maxDepth  int
+	maxItems  int
+	origins   map[string]bool
+	anyOrigin bool
+	limit     *limiter
+	filters   *filters
+	commit    *committer
+	retry     string
+	keepQuery bool
+	v4, v6    int
+	refuse    func(http.ResponseWriter, *http.Request, int)
+	now       func() time.Time
+
+	stats stats
+}
+
+// New validates cfg and returns a running receiver.
+func New(cfg Config) (*Receiver, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("cspreport: Config.Store is nil: use cspreport.NewMemoryStore() or cspreport/sqlstore.Open(ctx, dsn)")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = seclog.New(zap.L())
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.MaxItems < 0 || cfg.FlushInterval < 0 ||
+		cfg.FlushReports < 0 || cfg.QueueSize < 0 || cfg.RetryAfter < 0 {
+		return nil, errors.New("cspreport: MaxBodyBytes, MaxDepth, MaxItems, FlushInterval, FlushReports, QueueSize and RetryAfter must not be negative: 0 means the default")
+	}
+	if cfg.MaxDepth != 0 && cfg.MaxDepth < 3 {
+		return nil, fmt.Errorf("cspreport: MaxDepth %d: reports nest 3 levels; write 3 or more, or 0 for the default %d", cfg.MaxDepth, DefaultMaxDepth)
+	}
+	if cfg.IPv4Prefix < 0 || cfg.IPv4Prefix > 32 || cfg.IPv6Prefix < 0 || cfg.IPv6Prefix > 128 {
+		return nil, errors.New("cspreport: IPv4Prefix must be 0 to 32 and IPv6Prefix 0 to 128 (0 means the default, 24 and 64)")
+	}
+	rl := cfg.RateLimit
+	if !rl.Disabled {
+		if rl.PerSecond < 0 || rl.Burst < 0 || rl.MaxClients < 0 {
+			return nil, errors.New("cspreport: RateLimit: PerSecond, Burst and MaxClients must not be negative (0 means the default; set Disabled to turn limiting off)")
+		}
+		rl.PerSecond = or(rl.PerSecond, 20)
+		rl.Burst = or(rl.Burst, 200)
+		rl.MaxClients = or(rl.MaxClients, 65536)
+	}
+	f, err := compileFilters(cfg.Filters)
+	if err != nil {
+		return nil, err
+	}
+	rc := &Receiver{
+		store:     cfg.Store,
+		log:       cfg.Logger,
+		maxBody:   or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),
+		maxDepth:  or(cfg.MaxDepth, DefaultMaxDepth),
+		maxItems:  or(cfg.MaxItems, DefaultMaxItems),
+		origins:   map[string]bool{},
+		filters:   f,
+		retry:     strconv.Itoa(int(max(time.Second, or(cfg.RetryAfter, DefaultRetryAfter)).Seconds())),
+		keepQuery: cfg.KeepQuery,
+		v4:        or(cfg.IPv4Prefix, 24),
+		v6:        or(cfg.IPv6Prefix, 64),
+		refuse:    cfg.Refuse,
+		now:       cfg.Now,
+	}
+	if rc.now == nil {
+		rc.now = time.Now
+	}
+	for _, o := range cfg.AllowedOrigins {
+		switch {
+		case o == "*":
+			rc.anyOrigin = true
+		case originRE.MatchString(o):
+			rc.origins[strings.ToLower(o)] = true
+		default:
+			return nil, fmt.Errorf("cspreport: AllowedOrigins: %q is not an origin: write scheme://host[:port] without a path, such as \"https://app.example.com\", or \"*\"", o)
+		}
+	}
+	if !rl.Disabled {
+		rc.limit = newLimiter(rl)
+	}
+	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
+		or(cfg.FlushInterval, DefaultFlushInterval), or(cfg.FlushReports, DefaultFlushReports), rc.now)
+	return rc, nil
+}
+
+var originRE = regexp.MustCompile(`^(?i)https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^(?i)https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$`)
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Close stops accepting reports (later requests get 503), commits every
+// queued one and waits for the last commit, or for ctx. Call it after
+// http.Server.Shutdown, so that the requests in flight are committed.
+func (rc *Receiver) Close(ctx context.Context) error {
+	return rc.commit.close(ctx)
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// ServeHTTP receives one report request.
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	rc.cors(h, r)
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		h.Set("Allow", "POST, OPTIONS")
+		rc.fail(w, r, http.StatusMethodNotAllowed, "method")
+		return
+	}
+	now := rc.now()
+	addr := rc.log.ClientIP(r)
+	client := clientPrefix(addr, rc.v4, rc.v6)
+	if rc.limit != nil {
+		if ok, wait := rc.limit.take(client, 0, now); !ok {
+			rc.limited(w, r, client.String(), 1, wait)
+			return
+		}
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		rc.fail(w, r, http.StatusUnsupportedMediaType, "content-encoding")
+		return
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/csp-report" && mt != "application/reports+json" && mt != "application/json") {
+		rc.fail(w, r, http.StatusUnsupportedMediaType, "content-type")
+		return
+	}
+	if r.ContentLength > rc.maxBody {
+		rc.fail(w, r, http.StatusRequestEntityTooLarge, "body-size")
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			bufPool.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, rc.maxBody)); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			rc.fail(w, r, http.StatusRequestEntityTooLarge, "body-size")
+		} else {
+			rc.fail(w, r, http.StatusBadRequest, "read")
+		}
+		return
+	}
+	body := buf.Bytes()
+	if err := checkDepth(body, rc.maxDepth); err != nil {
+		rc.fail(w, r, http.StatusBadRequest, "depth")
+		return
+	}
+	d, err := decode(body, rc.maxItems)
+	switch {
+	case errors.Is(err, errTooMany):
+		rc.fail(w, r, http.StatusRequestEntityTooLarge, "items")
+		return
+	case errors.Is(err, errSyntax):
+		rc.fail(w, r, http.StatusBadRequest, "json")
+		return
+	case err != nil:
+		rc.fail(w, r, http.StatusBadRequest, "shape")
+		return
+	}
+	if rc.limit != nil {
+		if ok, wait := rc.limit.take(client, len(d.reports)+d.invalid, now); !ok {
+			rc.limited(w, r, client.String(), len(d.reports)+d.invalid, wait)
+			return
+		}
+	}
+	j := rc.prepare(r, &d, now, client.String())
+	if err := rc.commit.submit(r.Context(), j); err != nil {
+		reason := "store"
+		switch {
+		case errors.Is(err, ErrOverloaded):
+			reason = "queue-full"
+		case errors.Is(err, ErrClosed):
+			reason = "closed"
+		case r.Context().Err() != nil:
+			reason = "client-gone"
+		}
+		if reason != "store" {
+			rc.log.Log(r, seclog.CSPReportOverloaded, zap.String("reason", reason))
+		}
+		rc.stats.unavailable.Add(1)
+		h.Set("Retry-After", rc.retry)
+		rc.write(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	rc.stats.accepted.Add(uint64(len(j.reports)))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// prepare normalises and filters the decoded reports into a job.
+func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client string) *job {
+	q := r.URL.Query()
+	in := reqInfo{
+		receivedAt:  now,
+		userAgent:   r.Header.Get("User-Agent"),
+		client:      client,
+		version:     clean(first(q.Get("v"), q.Get("version")), MaxVersionLen),
+		disposition: q.Get("disposition"),
+		keepQuery:   rc.keepQuery,
+	}
+	j := &job{done: make(chan error, 1), reports: make([]Report, 0, len(d.reports))}
+	counts := map[[2]string]int64{}
+	if d.invalid > 0 {
+		counts[[2]string{KindInvalid, "item"}] += int64(d.invalid)
+	}
+	for i := range d.reports {
+		raw := &d.reports[i]
+		if raw.typ != typeCSP {
+			counts[[2]string{KindOther, reportType(raw.typ)}]++
+			continue
+		}
+		rep, blocked, doc, src := normalize(raw, &in)
+		if reason := rc.filters.match(&rep, blocked, doc, src); reason != "" {
+			counts[[2]string{KindFiltered, reason}]++
+			continue
+		}
+		j.reports = append(j.reports, rep)
+	}
+	if len(counts) > 0 {
+		j.counters = SortCounters(counts)
+	}
+	return j
+}
+
+// knownTypes are the Reporting API types counted by name; others are
+// counted as "unknown", so that the set of names stays small.
+var knownTypes = map[string]bool{
+	"deprecation": true, "intervention": true, "crash": true, "coep": true, "coop": true,
+	"permissions-policy-violation": true, "potential-permissions-policy-violation": true,
+	"document-policy-violation": true, "integrity-violation": true, "csp-hash": true,
+	"network-error": true, "test": true,
+}
+
+func reportType(t string) string {
+	if knownTypes[t] {
+		return t
+	}
+	return "unknown"
+}
+
+func (rc *Receiver) cors(h http.Header, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || (!rc.anyOrigin && !rc.origins[strings.ToLower(origin)]) {
+		return
+	}
+	if rc.anyOrigin {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	}
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "POST")
+		h.Set("Access-Control-Allow-Headers", "content-type")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+}
+
+func (rc *Receiver) limited(w http.ResponseWriter, r *http.Request, client string, n int, wait time.Duration) {
+	secs := strconv.Itoa(int(max(time.Second, wait).Seconds()))
+	rc.stats.limited.Add(1)
+	rc.log.Log(r, seclog.CSPReportRateLimited, zap.String("client_prefix", client), zap.Int("reports", n), zap.String("retry_after", secs))
+	w.Header().Set("Retry-After", secs)
+	rc.write(w, r, http.StatusTooManyRequests)
+}
+
+func (rc *Receiver) fail(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	rc.stats.rejected.Add(1)
+	rc.log.Log(r, seclog.CSPReportRejected, zap.Int("status", status), zap.String("reason", reason))
+	rc.write(w, r, status)
+}
+
+// write sends a refusal: the user's, or a one-line plain-text body.
+func (rc *Receiver) write(w http.ResponseWriter, r *http.Request, status int) {
+	if rc.refuse != nil {
+		rc.refuse(w, r, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	io.WriteString(w, http.StatusText(status)+"\n")
+}
+
+type stats struct {
+	accepted, rejected, limited, unavailable atomic.Uint64
+}
+
+// Stats are the receiver's counts since it was made, for metrics.
+type Stats struct {
+	// Stored is the number of violation reports committed.
+	Stored uint64
+	// Rejected counts requests refused with 400, 405, 413 or 415.
+	Rejected uint64
+	// RateLimited counts requests answered 429.
+	RateLimited uint64
+	// Unavailable counts requests answered 503 (queue full, closed, store
+	// error).
+	Unavailable uint64
+}
+
+// Stats returns the receiver's counts since it was made. Filtered reports
+// and reports of other types are counted in the store ([Store.Counters]).
+func (rc *Receiver) Stats() Stats {
+	return Stats{
+		Stored: rc.stats.accepted.Load(), Rejected: rc.stats.rejected.Load(),
+		RateLimited: rc.stats.limited.Load(), Unavailable: rc.stats.unavailable.Load(),
+	}
+}

@@ -1,0 +1,291 @@
+package cspreport
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Bounds of stored values, in bytes (cut at a UTF-8 boundary).
+const (
+	MaxURLLen       = 2048
+	MaxDirectiveLen = 64
+	MaxPolicyLen    = 16 << 10
+	MaxSampleLen    = 256
+	MaxUALen        = 512
+	MaxVersionLen   = 64
+	maxPathLen      = 512
+	maxTypeLen      = 64
+)
+
+// maxAge bounds a report's age: older claims are clamped.
+const maxAge = 24 * time.Hour
+
+// clean makes s storable: valid UTF-8, no NUL byte (PostgreSQL refuses
+// them in text), at most n bytes, cut at a character boundary.
+func clean(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+var blockedKeywords = map[string]string{
+	"inline": "inline", "eval": "eval", "wasm-eval": "wasm-eval",
+	"trusted-types-policy": "trusted-types-policy", "trusted-types-sink": "trusted-types-sink",
+	"self": "self", "'self'": "self",
+}
+
+// validScheme reports whether s is a URL scheme (RFC 3986).
+func validScheme(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// parsedURL is a URL value of a report, reduced for storage.
+type parsedURL struct {
+	kind   string // "url", "scheme", "empty", "other", or a keyword
+	scheme string // lower case
+	host   string // lower case, without port
+	origin string // scheme://host[:port] for "url"; else the scheme or keyword
+	path   string
+	value  string // stored form: no query nor fragment, data: redacted
+}
+
+// parseValue classifies a URL-ish value of a report (blocked-uri,
+// document-uri, source-file, referrer): a URL, a bare scheme
+// ("chrome-extension", "data"), a scheme with an opaque part ("data:…",
+// "about:blank"), a keyword ("inline"), or empty. keepQuery keeps the
+// query of URLs.
+func parseValue(s string, keepQuery bool) parsedURL {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return parsedURL{kind: "empty"}
+	}
+	lower := strings.ToLower(s)
+	if kw, ok := blockedKeywords[lower]; ok {
+		return parsedURL{kind: kw, origin: kw, value: kw}
+	}
+	colon := strings.IndexByte(s, ':')
+	if colon < 0 {
+		if validScheme(s) {
+			return parsedURL{kind: "scheme", scheme: lower, origin: lower, value: lower}
+		}
+		return parsedURL{kind: "other", value: clean(s, MaxURLLen)}
+	}
+	scheme := strings.ToLower(s[:colon])
+	if !validScheme(scheme) {
+		return parsedURL{kind: "other", value: clean(s, MaxURLLen)}
+	}
+	if !strings.HasPrefix(s[colon+1:], "//") || scheme == "data" || scheme == "blob" {
+		// Opaque: data:…, about:blank, javascript:…, blob:https://… The
+		// body is never kept, except the well-known about: pages.
+		v := scheme + ":"
+		if scheme == "about" {
+			v = clean(strings.ToLower(s), 64)
+		}
+		return parsedURL{kind: "scheme", scheme: scheme, origin: scheme, value: v}
+	}
+	u, err := url.Parse(clean(s, 4*MaxURLLen))
+	if err != nil || u.Host == "" {
+		return parsedURL{kind: "scheme", scheme: scheme, origin: scheme, value: scheme + ":"}
+	}
+	host := strings.ToLower(u.Hostname())
+	origin := scheme + "://" + strings.ToLower(u.Host)
+	p := u.EscapedPath()
+	v := origin + p
+	if keepQuery && u.RawQuery != "" {
+		v += "?" + u.RawQuery
+	}
+	return parsedURL{kind: "url", scheme: scheme, host: host, origin: clean(origin, 256), path: p, value: clean(v, MaxURLLen)}
+}
+
+// templatePath replaces the segments of p that look like ids or tokens
+// with ":id", so that /users/42 and /users/43 are one group.
+func templatePath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if looksLikeID(s) {
+			segs[i] = ":id"
+		}
+	}
+	return clean(strings.Join(segs, "/"), maxPathLen)
+}
+
+func looksLikeID(s string) bool {
+	if s == "" {
+		return false
+	}
+	digits, hex, letters, other := 0, 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			digits++
+			hex++
+		case 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+			hex++
+			letters++
+		case 'g' <= c && c <= 'z', 'G' <= c && c <= 'Z':
+			letters++
+		case c == '-' || c == '_' || c == '%' || c == '.' || c == '~':
+			other++
+		default:
+			return false
+		}
+	}
+	switch {
+	case digits == len(s): // 42
+		return true
+	case hex+other == len(s) && digits > 0 && len(s) >= 8: // a8cdc6de, a UUID
+		return true
+	case len(s) >= 16 && digits > 0 && letters > 0: // a token
+		return true
+	}
+	return false
+}
+
+// directive returns the effective directive: effective-directive, else
+// the first token of violated-directive (CSP2-era engines put the source
+// list there), in lower case.
+func directive(effective, violated string) string {
+	d := strings.TrimSpace(effective)
+	if d == "" {
+		d = strings.TrimSpace(violated)
+		if i := strings.IndexAny(d, " \t"); i >= 0 {
+			d = d[:i]
+		}
+	}
+	return clean(strings.ToLower(d), MaxDirectiveLen)
+}
+
+func disposition(s, hint string) string {
+	for _, v := range []string{s, hint} {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "enforce":
+			return "enforce"
+		case "report", "report-only":
+			return "report"
+		}
+	}
+	return "unknown"
+}
+
+// ClientPrefix cuts addr to the prefix the receiver keeps and rate-limits
+// on: /24 for IPv4, /64 for IPv6 (by default).
+func clientPrefix(addr netip.Addr, v4, v6 int) netip.Prefix {
+	if !addr.IsValid() {
+		return netip.Prefix{}
+	}
+	addr = addr.Unmap()
+	bits := v6
+	if addr.Is4() {
+		bits = v4
+	}
+	p, _ := addr.Prefix(bits)
+	return p
+}
+
+// fp is a fingerprint: the first 16 bytes of SHA-256 of the parts, in hex.
+func fp(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// reqInfo is what normalisation takes from the request.
+type reqInfo struct {
+	receivedAt  time.Time
+	userAgent   string
+	client      string
+	version     string
+	disposition string
+	keepQuery   bool
+}
+
+// normalize turns a raw CSP report into a Report, with its fingerprints.
+// It returns the parsed blocked, document and source values for filters.
+func normalize(r *raw, in *reqInfo) (Report, parsedURL, parsedURL, parsedURL) {
+	blocked := parseValue(r.blocked, in.keepQuery)
+	doc := parseValue(r.document, in.keepQuery)
+	src := parseValue(r.sourceFile, in.keepQuery)
+	ref := parseValue(r.referrer, in.keepQuery)
+	ua := r.userAgent
+	if ua == "" {
+		ua = in.userAgent
+	}
+	age := time.Duration(r.age) * time.Millisecond
+	occurred := in.receivedAt.Add(-min(age, maxAge))
+	rep := Report{
+		Format:        r.format,
+		Directive:     directive(r.effective, r.violated),
+		Disposition:   disposition(r.disposition, in.disposition),
+		BlockedKind:   blocked.kind,
+		BlockedOrigin: blocked.origin,
+		Blocked:       blocked.value,
+		DocumentURL:   doc.value,
+		Referrer:      ref.value,
+		SourceFile:    src.value,
+		Line:          r.line,
+		Column:        r.col,
+		StatusCode:    r.status,
+		Sample:        clean(r.sample, MaxSampleLen),
+		Policy:        clean(r.policy, MaxPolicyLen),
+		PolicyVersion: in.version,
+		UserAgent:     clean(ua, MaxUALen),
+		ClientPrefix:  in.client,
+		ReceivedAt:    in.receivedAt,
+		OccurredAt:    occurred,
+	}
+	if doc.kind == "url" {
+		rep.DocumentOrigin, rep.DocumentPath = doc.origin, templatePath(doc.path)
+	} else {
+		rep.DocumentOrigin = doc.origin
+	}
+	if rep.Policy != "" {
+		rep.PolicyHash = hashHex(rep.Policy)
+	}
+	rep.GroupFP = fp(rep.Directive, rep.BlockedKind, rep.BlockedOrigin, rep.DocumentOrigin+rep.DocumentPath, rep.Disposition)
+	rep.DetailFP = fp(rep.GroupFP, rep.SourceFile, itoa(rep.Line), itoa(rep.Column), hashHex(rep.Sample))
+	return rep, blocked, doc, src
+}

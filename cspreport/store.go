@@ -1,0 +1,474 @@
+package cspreport
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+)
+
+// A Report is one CSP violation report after normalisation: the privacy
+// defaults applied (no query nor fragment in URLs, no data: bodies, the
+// client's address cut to a prefix), every value cut to its bound, and its
+// two fingerprints computed. Stores keep Reports merged by fingerprint:
+// counts, first and last seen, one example.
+type Report struct {
+	// GroupFP is the group fingerprint: effective directive, blocked kind,
+	// blocked origin (or keyword, or scheme), document origin and templated
+	// path, and disposition. The summary lists groups.
+	GroupFP string
+	// DetailFP is the detail fingerprint: the group, the source file, line,
+	// column and a hash of the sample.
+	DetailFP string
+	// Format is the body's shape: "report-uri", "report-to" (an element of
+	// a Reporting API array) or "report-to-single" (WebKit's single object).
+	Format string
+	// Directive is the effective directive, in lower case ("script-src-elem").
+	Directive string
+	// Disposition is "enforce", "report" or "unknown" (WebKit's legacy
+	// body has none; a ?disposition= query parameter can tell).
+	Disposition string
+	// BlockedKind is "url", "scheme" (data, blob, an extension …), a
+	// keyword ("inline", "eval", "wasm-eval", "trusted-types-policy",
+	// "trusted-types-sink", "self"), "empty" or "other".
+	BlockedKind string
+	// BlockedOrigin is scheme://host[:port] for a URL, else the keyword or
+	// the scheme.
+	BlockedOrigin string
+	// Blocked is the blocked value as stored: a URL without query nor
+	// fragment, or "data:" for a data: URI.
+	Blocked string
+	// DocumentURL is the page's URL without query nor fragment.
+	DocumentURL string
+	// DocumentOrigin and DocumentPath split DocumentURL; in DocumentPath,
+	// segments that look like ids are replaced with ":id".
+	DocumentOrigin, DocumentPath string
+	// Referrer is the referrer without query nor fragment.
+	Referrer string
+	// SourceFile is the script or style that caused the violation, without
+	// query nor fragment.
+	SourceFile string
+	// Line, Column and StatusCode are 0 when absent.
+	Line, Column, StatusCode int
+	// Sample is the first characters of the blocked code (script-sample),
+	// cut to 256 bytes. It is attacker-controlled: escape it on output.
+	Sample string
+	// Policy is the original policy, cut to 16 KiB, and PolicyHash its
+	// SHA-256 (hex); stores keep each policy once.
+	Policy, PolicyHash string
+	// PolicyVersion is the ?v= (or ?version=) query parameter of the
+	// report URL.
+	PolicyVersion string
+	// UserAgent is the envelope's user_agent, else the request's header.
+	UserAgent string
+	// ClientPrefix is the client's address cut to /24 (IPv4) or /64 (IPv6).
+	ClientPrefix string
+	// ReceivedAt is when the request arrived; OccurredAt is ReceivedAt
+	// minus the report's age (Reporting API), clamped to a day.
+	ReceivedAt, OccurredAt time.Time
+}
+
+// Counter kinds, as stored by [Store.Save] and read by [Store.Counters].
+const (
+	// KindFiltered counts reports dropped by a noise filter, by reason.
+	KindFiltered = "filtered"
+	// KindOther counts Reporting API reports of other types
+	// ("deprecation", "csp-hash" …), by type.
+	KindOther = "other"
+	// KindInvalid counts batch items that could not be read as reports.
+	KindInvalid = "invalid"
+)
+
+// A Counter is a count of reports that were not stored as violations,
+// by kind ([KindFiltered], [KindOther], [KindInvalid]) and name (the
+// filter's reason, the report type, or "item").
+type Counter struct {
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// A Batch is what one group commit writes, in one transaction.
+type Batch struct {
+	// At is the commit time: counters are kept per hour of At.
+	At time.Time
+	// Reports are the violation reports, in arrival order.
+	Reports []Report
+	// Counters are the counts of what was not stored as a violation.
+	Counters []Counter
+}
+
+// A Group is one violation group as the summary shows it.
+type Group struct {
+	Fingerprint    string `json:"fingerprint"`
+	Directive      string `json:"effective_directive"`
+	Disposition    string `json:"disposition"`
+	BlockedKind    string `json:"blocked_kind"`
+	BlockedOrigin  string `json:"blocked_origin"`
+	DocumentOrigin string `json:"document_origin"`
+	DocumentPath   string `json:"document_path"`
+	// Count is the number of reports in the queried window (by the hour);
+	// Total since the group was first seen.
+	Count     int64     `json:"count"`
+	Total     int64     `json:"total"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	Muted     bool      `json:"muted"`
+	// ExampleBlocked and ExampleSource come from the first report.
+	ExampleBlocked string `json:"example_blocked"`
+	ExampleSource  string `json:"example_source"`
+}
+
+// A Detail is one detail key of a group: a source location and sample.
+type Detail struct {
+	Fingerprint     string    `json:"fingerprint"`
+	GroupFP         string    `json:"group"`
+	SourceFile      string    `json:"source_file"`
+	Line            int       `json:"line"`
+	Column          int       `json:"column"`
+	Sample          string    `json:"sample"`
+	PolicyHash      string    `json:"policy_hash"`
+	PolicyVersion   string    `json:"policy_version"`
+	ExampleDocument string    `json:"example_document"`
+	ExampleBlocked  string    `json:"example_blocked"`
+	ExampleUA       string    `json:"example_user_agent"`
+	Count           int64     `json:"count"`
+	FirstSeen       time.Time `json:"first_seen"`
+	LastSeen        time.Time `json:"last_seen"`
+}
+
+// A GroupQuery selects groups for the summary.
+type GroupQuery struct {
+	// Since keeps groups seen at or after Since, and counts their reports
+	// from the hour of Since on. Zero means all time.
+	Since time.Time
+	// Limit is the most groups returned (0: 100).
+	Limit int
+	// Muted includes muted groups.
+	Muted bool
+}
+
+// ErrNotFound is returned by [Store.Mute] for an unknown group.
+var ErrNotFound = errors.New("cspreport: no such group")
+
+// A Store keeps violation reports merged into groups and details, and the
+// counters of what was not stored. Implementations are safe for concurrent
+// use and return errors, never panic, when they cannot answer: the
+// receiver then answers 503, so browsers send the reports again.
+//
+// [MemoryStore] keeps everything in memory; the subpackage
+// cspreport/sqlstore keeps it in SQLite or PostgreSQL.
+type Store interface {
+	// Save writes a batch atomically: all of it or nothing. Reports are
+	// merged by fingerprint (count, first and last seen; the first
+	// report is the example). It returns the fingerprints of the groups
+	// the batch created.
+	Save(ctx context.Context, b *Batch) (newGroups []string, err error)
+	// Groups returns groups by descending count in the window.
+	Groups(ctx context.Context, q GroupQuery) ([]Group, error)
+	// Details returns a group's details by descending count (at most limit,
+	// 0 meaning 100).
+	Details(ctx context.Context, groupFP string, limit int) ([]Detail, error)
+	// Counters returns the counters from the hour of since on, summed by
+	// kind and name.
+	Counters(ctx context.Context, since time.Time) ([]Counter, error)
+	// Mute mutes or unmutes a group; a muted group still counts but is
+	// left out of the summary unless asked for.
+	Mute(ctx context.Context, groupFP string, muted bool) error
+	// DeleteBefore deletes what was last seen before before (groups,
+	// details, hourly counts, counters, unused policies), in transactions
+	// of at most chunk rows (0: 1000), and returns the number of rows
+	// deleted.
+	DeleteBefore(ctx context.Context, before time.Time, chunk int) (int64, error)
+}
+
+// Stamp is a time as stores keep it: UTC, to the microsecond.
+func Stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Hour is the hourly bucket of t.
+func Hour(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+
+// MemoryStore is a [Store] in memory, for tests and single-process sites
+// that can lose their reports at restart. The zero value is ready to use.
+type MemoryStore struct {
+	mu       sync.Mutex
+	groups   map[string]*Group
+	details  map[string]*Detail
+	hours    map[hourKey]int64
+	counters map[counterKey]int64
+	policies map[string]time.Time
+}
+
+type hourKey struct {
+	fp   string
+	hour time.Time
+}
+
+type counterKey struct {
+	hour       time.Time
+	kind, name string
+}
+
+// NewMemoryStore returns an empty [MemoryStore].
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+var _ Store = (*MemoryStore)(nil)
+
+func (s *MemoryStore) init() {
+	if s.groups == nil {
+		s.groups = map[string]*Group{}
+		s.details = map[string]*Detail{}
+		s.hours = map[hourKey]int64{}
+		s.counters = map[counterKey]int64{}
+		s.policies = map[string]time.Time{}
+	}
+}
+
+// Save implements [Store].
+func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	var created []string
+	for i := range b.Reports {
+		r := &b.Reports[i]
+		at := Stamp(r.OccurredAt)
+		if g := s.groups[r.GroupFP]; g == nil {
+			s.groups[r.GroupFP] = &Group{
+				Fingerprint: r.GroupFP, Directive: r.Directive, Disposition: r.Disposition,
+				BlockedKind: r.BlockedKind, BlockedOrigin: r.BlockedOrigin,
+				DocumentOrigin: r.DocumentOrigin, DocumentPath: r.DocumentPath,
+				Total: 1, FirstSeen: at, LastSeen: at,
+				ExampleBlocked: r.Blocked, ExampleSource: exampleSource(r),
+			}
+			created = append(created, r.GroupFP)
+		} else {
+			g.Total++
+			g.FirstSeen, g.LastSeen = minTime(g.FirstSeen, at), maxTime(g.LastSeen, at)
+		}
+		if d := s.details[r.DetailFP]; d == nil {
+			s.details[r.DetailFP] = &Detail{
+				Fingerprint: r.DetailFP, GroupFP: r.GroupFP, SourceFile: r.SourceFile,
+				Line: r.Line, Column: r.Column, Sample: r.Sample, PolicyHash: r.PolicyHash,
+				PolicyVersion: r.PolicyVersion, ExampleDocument: r.DocumentURL,
+				ExampleBlocked: r.Blocked, ExampleUA: r.UserAgent,
+				Count: 1, FirstSeen: at, LastSeen: at,
+			}
+		} else {
+			d.Count++
+			d.FirstSeen, d.LastSeen = minTime(d.FirstSeen, at), maxTime(d.LastSeen, at)
+			d.PolicyVersion = r.PolicyVersion
+		}
+		s.hours[hourKey{r.GroupFP, Hour(r.OccurredAt)}]++
+		if r.PolicyHash != "" {
+			if _, ok := s.policies[r.PolicyHash]; !ok {
+				s.policies[r.PolicyHash] = at
+			}
+		}
+	}
+	for _, c := range b.Counters {
+		s.counters[counterKey{Hour(b.At), c.Kind, c.Name}] += c.Count
+	}
+	return created, nil
+}
+
+// exampleSource is "file:line:column" of a report, for the summary.
+func exampleSource(r *Report) string {
+	if r.SourceFile == "" {
+		return ""
+	}
+	s := r.SourceFile
+	if r.Line > 0 {
+		s += ":" + itoa(r.Line)
+		if r.Column > 0 {
+			s += ":" + itoa(r.Column)
+		}
+	}
+	return s
+}
+
+// Groups implements [Store].
+func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := map[string]int64{}
+	from := Hour(q.Since)
+	for k, n := range s.hours {
+		if q.Since.IsZero() || !k.hour.Before(from) {
+			counts[k.fp] += n
+		}
+	}
+	var out []Group
+	for _, g := range s.groups {
+		if (g.Muted && !q.Muted) || (!q.Since.IsZero() && g.LastSeen.Before(Stamp(q.Since))) {
+			continue
+		}
+		c := *g
+		c.Count = counts[g.Fingerprint]
+		out = append(out, c)
+	}
+	SortGroups(out)
+	return out[:min(len(out), limit(q.Limit))], nil
+}
+
+// SortGroups sorts groups as every Store returns them: by descending
+// count, then descending last seen, then fingerprint.
+func SortGroups(gs []Group) {
+	slices.SortFunc(gs, func(a, b Group) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Fingerprint, b.Fingerprint)
+	})
+}
+
+func limit(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// Details implements [Store].
+func (s *MemoryStore) Details(ctx context.Context, groupFP string, n int) ([]Detail, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Detail
+	for _, d := range s.details {
+		if d.GroupFP == groupFP {
+			out = append(out, *d)
+		}
+	}
+	slices.SortFunc(out, func(a, b Detail) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Fingerprint, b.Fingerprint)
+	})
+	return out[:min(len(out), limit(n))], nil
+}
+
+// Counters implements [Store].
+func (s *MemoryStore) Counters(ctx context.Context, since time.Time) ([]Counter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := map[[2]string]int64{}
+	from := Hour(since)
+	for k, n := range s.counters {
+		if since.IsZero() || !k.hour.Before(from) {
+			sum[[2]string{k.kind, k.name}] += n
+		}
+	}
+	return SortCounters(sum), nil
+}
+
+// SortCounters returns the counters of m by kind, then descending count,
+// then name.
+func SortCounters(m map[[2]string]int64) []Counter {
+	out := make([]Counter, 0, len(m))
+	for k, n := range m {
+		out = append(out, Counter{Kind: k[0], Name: k[1], Count: n})
+	}
+	slices.SortFunc(out, func(a, b Counter) int {
+		if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// Mute implements [Store].
+func (s *MemoryStore) Mute(ctx context.Context, groupFP string, muted bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[groupFP]
+	if g == nil {
+		return ErrNotFound
+	}
+	g.Muted = muted
+	return nil
+}
+
+// DeleteBefore implements [Store]; the memory store deletes in one step.
+func (s *MemoryStore) DeleteBefore(ctx context.Context, before time.Time, _ int) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before = Stamp(before)
+	var n int64
+	for k := range s.hours {
+		if k.hour.Before(before) {
+			delete(s.hours, k)
+			n++
+		}
+	}
+	for k := range s.counters {
+		if k.hour.Before(before) {
+			delete(s.counters, k)
+			n++
+		}
+	}
+	for k, d := range s.details {
+		if d.LastSeen.Before(before) {
+			delete(s.details, k)
+			n++
+		}
+	}
+	for k, g := range s.groups {
+		if g.LastSeen.Before(before) {
+			delete(s.groups, k)
+			n++
+		}
+	}
+	used := map[string]bool{}
+	for _, d := range s.details {
+		used[d.PolicyHash] = true
+	}
+	for h, at := range s.policies {
+		if at.Before(before) && !used[h] {
+			delete(s.policies, h)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
