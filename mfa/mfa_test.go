@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -493,4 +494,42 @@ func TestTamperedSession(t *testing.T) {
 	at := strconv.FormatInt(st.clock.Now().UnixNano(), 10)
 	st.do("POST", "/tamper", "key="+mfa.SessionKey+"&value="+url.QueryEscape("1|v|"+at+"|fake|"+login+"|alice"))
 	expect(t, "genuine", st.do("GET", "/account", ""), 200, "")
+}
+
+// slowHealth is a fakeVerifier whose health check takes a while.
+type slowHealth struct{ *fakeVerifier }
+
+func (s slowHealth) Health(ctx context.Context) error {
+	time.Sleep(20 * time.Millisecond)
+	return s.fakeVerifier.Health(ctx)
+}
+
+// TestHealthSingleFlight: many challenges beginning at once ask the
+// provider's health once.
+func TestHealthSingleFlight(t *testing.T) {
+	fv := &fakeVerifier{}
+	st := newSite(t, slowHealth{fv}, nil)
+	st.login("alice")
+	cookie := st.cookie
+	var wg sync.WaitGroup
+	codes := make(chan int, 20)
+	for range 20 {
+		wg.Go(func() {
+			r := httptest.NewRequest("GET", "/mfa", nil)
+			r.AddCookie(cookie)
+			w := httptest.NewRecorder()
+			st.h.ServeHTTP(w, r)
+			codes <- w.Code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Errorf("Begin: %d", c)
+		}
+	}
+	if fv.healthCalls != 1 {
+		t.Errorf("health asked %d times, want 1", fv.healthCalls)
+	}
 }
