@@ -1,0 +1,292 @@
+// Package storetest is the conformance suite every cspreport.Store passes:
+// the memory store, and the SQL store on SQLite and PostgreSQL.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark/cspreport"
+)
+
+// T0 is the suite's reference time.
+var T0 = time.Date(2026, 11, 23, 10, 15, 0, 123456789, time.UTC)
+
+// Rep returns a report of group g and detail d (small integers), at.
+func Rep(g, d int, at time.Time) cspreport.Report {
+	gfp := fmt.Sprintf("g%031d", g)
+	return cspreport.Report{
+		GroupFP: gfp, DetailFP: fmt.Sprintf("d%015d%016d", g, d), Format: "report-uri",
+		Directive: "script-src-elem", Disposition: "enforce", BlockedKind: "url",
+		BlockedOrigin: fmt.Sprintf("https://cdn%d.example", g), Blocked: fmt.Sprintf("https://cdn%d.example/a.js", g),
+		DocumentURL: "https://app.example/users/1", DocumentOrigin: "https://app.example", DocumentPath: "/users/:id",
+		SourceFile: "https://app.example/main.js", Line: d, Column: 7, Sample: "", Policy: "script-src 'self'",
+		PolicyHash: "ph1", PolicyVersion: "v1", UserAgent: "UA", ClientPrefix: "192.0.2.0/24",
+		ReceivedAt: at, OccurredAt: at,
+	}
+}
+
+// Run runs the suite; newStore returns a fresh, empty store.
+func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
+	ctx := context.Background()
+
+	t.Run("Empty", func(t *testing.T) {
+		s := newStore(t)
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		cs, err := s.Counters(ctx, time.Time{})
+		must(t, err)
+		if len(gs) != 0 || len(cs) != 0 {
+			t.Fatalf("empty store: %v, %v", gs, cs)
+		}
+		if err := s.Mute(ctx, "nope", true); !errors.Is(err, cspreport.ErrNotFound) {
+			t.Fatalf("Mute(unknown) = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("MergeAndNewGroups", func(t *testing.T) {
+		s := newStore(t)
+		b := &cspreport.Batch{At: T0, Reports: []cspreport.Report{
+			Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0),
+		}}
+		created, err := s.Save(ctx, b)
+		must(t, err)
+		if strings.Join(sorted(created), ",") != Rep(1, 0, T0).GroupFP+","+Rep(2, 0, T0).GroupFP {
+			t.Fatalf("new groups %v", created)
+		}
+		created, err = s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0.Add(time.Minute))}})
+		must(t, err)
+		if len(created) != 0 {
+			t.Fatalf("second save created %v", created)
+		}
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		if len(gs) != 2 {
+			t.Fatalf("%d groups", len(gs))
+		}
+		g := gs[0]
+		r := Rep(1, 1, T0)
+		if g.Fingerprint != r.GroupFP || g.Total != 4 || g.Count != 4 {
+			t.Fatalf("first group %+v", g)
+		}
+		if !g.FirstSeen.Equal(cspreport.Stamp(T0.Add(-time.Second))) || !g.LastSeen.Equal(cspreport.Stamp(T0.Add(time.Minute))) {
+			t.Errorf("first/last seen %v %v", g.FirstSeen, g.LastSeen)
+		}
+		if g.Directive != r.Directive || g.Disposition != r.Disposition || g.BlockedKind != r.BlockedKind ||
+			g.BlockedOrigin != r.BlockedOrigin || g.DocumentOrigin != r.DocumentOrigin || g.DocumentPath != r.DocumentPath ||
+			g.ExampleBlocked != r.Blocked || g.ExampleSource != "https://app.example/main.js:1:7" || g.Muted {
+			t.Errorf("group fields %+v", g)
+		}
+		if gs[1].Total != 1 {
+			t.Errorf("second group %+v", gs[1])
+		}
+		ds, err := s.Details(ctx, g.Fingerprint, 0)
+		must(t, err)
+		if len(ds) != 2 || ds[0].Count != 3 || ds[1].Count != 1 || ds[0].Line != 1 || ds[1].Line != 2 {
+			t.Fatalf("details %+v", ds)
+		}
+		d := ds[0]
+		if d.GroupFP != g.Fingerprint || d.SourceFile != r.SourceFile || d.Column != 7 || d.PolicyHash != "ph1" ||
+			d.PolicyVersion != "v1" || d.ExampleDocument != r.DocumentURL || d.ExampleUA != "UA" || d.ExampleBlocked != r.Blocked {
+			t.Errorf("detail fields %+v", d)
+		}
+		if ds, _ := s.Details(ctx, g.Fingerprint, 1); len(ds) != 1 {
+			t.Errorf("Details limit 1: %d", len(ds))
+		}
+		if gs, _ := s.Groups(ctx, cspreport.GroupQuery{Limit: 1}); len(gs) != 1 {
+			t.Errorf("Groups limit 1: %d", len(gs))
+		}
+	})
+
+	t.Run("Window", func(t *testing.T) {
+		s := newStore(t)
+		old, recent := T0.Add(-48*time.Hour), T0
+		must2(s.Save(ctx, &cspreport.Batch{At: old, Reports: []cspreport.Report{Rep(1, 1, old), Rep(1, 1, old), Rep(2, 1, old)}}))
+		must2(s.Save(ctx, &cspreport.Batch{At: recent, Reports: []cspreport.Report{Rep(1, 1, recent)}}))
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{Since: T0.Add(-time.Hour)})
+		must(t, err)
+		if len(gs) != 1 || gs[0].Count != 1 || gs[0].Total != 3 {
+			t.Fatalf("groups in the last hour: %+v", gs)
+		}
+		gs, err = s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		if len(gs) != 2 || gs[0].Count != 3 {
+			t.Fatalf("all groups: %+v", gs)
+		}
+	})
+
+	t.Run("Counters", func(t *testing.T) {
+		s := newStore(t)
+		old := T0.Add(-48 * time.Hour)
+		must2(s.Save(ctx, &cspreport.Batch{At: old, Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 5}}}))
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Counters: []cspreport.Counter{
+			{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 2},
+			{Kind: cspreport.KindOther, Name: "deprecation", Count: 1},
+			{Kind: cspreport.KindInvalid, Name: "item", Count: 3},
+		}}))
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 1}}}))
+		cs, err := s.Counters(ctx, T0.Add(-time.Hour))
+		must(t, err)
+		if got := fmt.Sprint(cs); got != "[{filtered scheme:moz-extension 3} {invalid item 3} {other deprecation 1}]" {
+			t.Fatalf("recent counters %s", got)
+		}
+		cs, err = s.Counters(ctx, time.Time{})
+		must(t, err)
+		if cs[0].Count != 8 {
+			t.Fatalf("all counters %v", cs)
+		}
+	})
+
+	t.Run("Mute", func(t *testing.T) {
+		s := newStore(t)
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0), Rep(2, 1, T0)}}))
+		must(t, s.Mute(ctx, Rep(1, 1, T0).GroupFP, true))
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		if len(gs) != 1 || gs[0].Fingerprint != Rep(2, 1, T0).GroupFP {
+			t.Fatalf("muted group listed: %+v", gs)
+		}
+		gs, err = s.Groups(ctx, cspreport.GroupQuery{Muted: true})
+		must(t, err)
+		if len(gs) != 2 {
+			t.Fatalf("Muted: true lists %d", len(gs))
+		}
+		for _, g := range gs {
+			if g.Muted != (g.Fingerprint == Rep(1, 1, T0).GroupFP) {
+				t.Errorf("muted flag %+v", g)
+			}
+		}
+		// A muted group still counts.
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0)}}))
+		must(t, s.Mute(ctx, Rep(1, 1, T0).GroupFP, false))
+		gs, _ = s.Groups(ctx, cspreport.GroupQuery{})
+		if len(gs) != 2 || gs[0].Total != 2 {
+			t.Fatalf("after unmute: %+v", gs)
+		}
+	})
+
+	t.Run("Retention", func(t *testing.T) {
+		s := newStore(t)
+		old := T0.Add(-30 * 24 * time.Hour)
+		var reps []cspreport.Report
+		for g := range 7 {
+			reps = append(reps, Rep(g, 1, old), Rep(g, 2, old))
+		}
+		must2(s.Save(ctx, &cspreport.Batch{At: old, Reports: reps, Counters: []cspreport.Counter{{Kind: cspreport.KindOther, Name: "crash", Count: 1}}}))
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0)}}))
+		n, err := s.DeleteBefore(ctx, T0.Add(-7*24*time.Hour), 2)
+		must(t, err)
+		if n < 6+12+7+1 {
+			t.Errorf("deleted %d rows, want at least 26", n)
+		}
+		gs, _ := s.Groups(ctx, cspreport.GroupQuery{Muted: true})
+		if len(gs) != 1 || gs[0].Fingerprint != Rep(1, 1, T0).GroupFP {
+			t.Fatalf("after retention: %+v", gs)
+		}
+		ds, _ := s.Details(ctx, gs[0].Fingerprint, 0)
+		if len(ds) != 1 {
+			t.Fatalf("details after retention: %+v", ds)
+		}
+		if cs, _ := s.Counters(ctx, time.Time{}); len(cs) != 0 {
+			t.Errorf("counters after retention: %v", cs)
+		}
+		if n, err := s.DeleteBefore(ctx, T0.Add(-7*24*time.Hour), 0); err != nil || n != 0 {
+			t.Errorf("second DeleteBefore: %d, %v", n, err)
+		}
+	})
+
+	t.Run("OddValues", func(t *testing.T) {
+		s := newStore(t)
+		r := Rep(9, 9, T0)
+		r.Sample = `'"; DROP TABLE x; -- <script>` + "\u202e用户🙂"
+		r.SourceFile = strings.Repeat("é", cspreport.MaxURLLen/2)
+		r.DocumentPath = "/%_\\"
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{r}}))
+		ds, err := s.Details(ctx, r.GroupFP, 0)
+		must(t, err)
+		if len(ds) != 1 || ds[0].Sample != r.Sample || ds[0].SourceFile != r.SourceFile {
+			t.Fatalf("odd values not kept: %+v", ds)
+		}
+		gs, _ := s.Groups(ctx, cspreport.GroupQuery{})
+		if gs[0].DocumentPath != r.DocumentPath {
+			t.Errorf("path %q", gs[0].DocumentPath)
+		}
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		s := newStore(t)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created := 0
+		errs := make(chan error, 100)
+		for i := range 10 {
+			wg.Go(func() {
+				for j := range 10 {
+					c, err := s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, i, T0.Add(time.Duration(j)*time.Second)), Rep(2, 1, T0)}})
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					created += len(c)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		if len(gs) != 2 || gs[0].Total != 100 || gs[1].Total != 100 || created != 2 {
+			t.Fatalf("groups %+v, %d created (want 2 groups of 100, 2 created)", gs, created)
+		}
+	})
+
+	t.Run("CanceledContext", func(t *testing.T) {
+		s := newStore(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.Save(cctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0)}}); err == nil {
+			t.Error("Save with a canceled context: nil error")
+		}
+		if _, err := s.Groups(cctx, cspreport.GroupQuery{}); err == nil {
+			t.Error("Groups with a canceled context: nil error")
+		}
+		if gs, _ := s.Groups(ctx, cspreport.GroupQuery{}); len(gs) != 0 {
+			t.Errorf("a canceled Save stored %v", gs)
+		}
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func must2(_ []string, err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,453 @@
+// Package sqlstore is the SQL [cspreport.Store], on SQLite (the default)
+// or PostgreSQL: violation groups, their details, hourly counts per group,
+// counters of filtered and other reports, and policies kept once per hash,
+// in tables created and kept up to date by embedded migrations (component
+// "cspreport" in bulwark_schema_migrations).
+//
+//	store, err := sqlstore.Open(ctx, "sqlite:/var/lib/app/csp.db") // or "postgres://…"
+//	defer store.Close()
+//	rcv, err := cspreport.New(cspreport.Config{Store: store})
+//
+// A batch is one write transaction of upserts, one per distinct group,
+// detail, hour, counter and policy: the cost of a commit grows with the
+// number of distinct keys, not of reports. Several receivers may share one
+// PostgreSQL database: the upserts add, they do not overwrite.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/bulwark-go/bulwark/cspreport"
+	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
+)
+
+// Component is the name under which the migrations are recorded.
+const Component = "cspreport"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the embedded migrations, for tools that apply them
+// themselves.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // unreachable: the directory is embedded
+	}
+	return sub
+}
+
+const groupCols = `group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, muted, example_blocked, example_source`
+
+var (
+	upsertGroup = isql.Query{
+		SQLite: `INSERT INTO bulwark_csp_group (group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, example_blocked, example_source)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (group_fp) DO UPDATE SET total = bulwark_csp_group.total + excluded.total,
+				first_seen = MIN(bulwark_csp_group.first_seen, excluded.first_seen),
+				last_seen = MAX(bulwark_csp_group.last_seen, excluded.last_seen)
+			RETURNING total`,
+		Postgres: `INSERT INTO bulwark_csp_group (group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, example_blocked, example_source)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (group_fp) DO UPDATE SET total = bulwark_csp_group.total + excluded.total,
+				first_seen = LEAST(bulwark_csp_group.first_seen, excluded.first_seen),
+				last_seen = GREATEST(bulwark_csp_group.last_seen, excluded.last_seen)
+			RETURNING total`,
+	}
+	upsertDetail = isql.Query{
+		SQLite: `INSERT INTO bulwark_csp_detail (detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
+				first_seen = MIN(bulwark_csp_detail.first_seen, excluded.first_seen),
+				last_seen = MAX(bulwark_csp_detail.last_seen, excluded.last_seen),
+				policy_version = excluded.policy_version`,
+		Postgres: `INSERT INTO bulwark_csp_detail (detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			ON CONFLICT (detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
+				first_seen = LEAST(bulwark_csp_detail.first_seen, excluded.first_seen),
+				last_seen = GREATEST(bulwark_csp_detail.last_seen, excluded.last_seen),
+				policy_version = excluded.policy_version`,
+	}
+	upsertHour = isql.Portable(`INSERT INTO bulwark_csp_group_hour (group_fp, hour, count) VALUES (?, ?, ?)
+		ON CONFLICT (group_fp, hour) DO UPDATE SET count = bulwark_csp_group_hour.count + excluded.count`)
+	upsertCounter = isql.Portable(`INSERT INTO bulwark_csp_counter (hour, kind, name, count) VALUES (?, ?, ?, ?)
+		ON CONFLICT (hour, kind, name) DO UPDATE SET count = bulwark_csp_counter.count + excluded.count`)
+	insertPolicy = isql.Portable(`INSERT INTO bulwark_csp_policy (hash, policy, first_seen) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`)
+
+	selectGroups = isql.Portable(`SELECT ` + groupCols + `,
+			COALESCE((SELECT SUM(h.count) FROM bulwark_csp_group_hour h WHERE h.group_fp = g.group_fp AND h.hour >= ?), 0) AS n
+		FROM bulwark_csp_group g
+		WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)
+		ORDER BY n DESC, g.last_seen DESC, g.group_fp
+		LIMIT ?`)
+	selectDetails = isql.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
+		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
+	selectCounters = isql.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
+	updateMuted    = isql.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
+)
+
+// retention lists what DeleteBefore deletes, in order, chunk by chunk.
+var retention = []isql.Query{
+	chunked("bulwark_csp_group_hour", "hour < ?"),
+	chunked("bulwark_csp_counter", "hour < ?"),
+	chunked("bulwark_csp_detail", "last_seen < ?"),
+	chunked("bulwark_csp_group", "last_seen < ?"),
+	chunked("bulwark_csp_policy", "first_seen < ? AND NOT EXISTS (SELECT 1 FROM bulwark_csp_detail d WHERE d.policy_hash = bulwark_csp_policy.hash)"),
+}
+
+// chunked deletes at most ? rows of table matching where (whose one
+// parameter is the time): by rowid in SQLite, by ctid in PostgreSQL.
+func chunked(table, where string) isql.Query {
+	return isql.Query{
+		SQLite:   isql.Portable(`DELETE FROM ` + table + ` WHERE rowid IN (SELECT rowid FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).SQLite,
+		Postgres: isql.Portable(`DELETE FROM ` + table + ` WHERE ctid IN (SELECT ctid FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).Postgres,
+	}
+}
+
+// Store is the SQL [cspreport.Store]. It is safe for concurrent use.
+type Store struct {
+	db  *isql.DB
+	own bool
+}
+
+var _ cspreport.Store = (*Store)(nil)
+
+// Open opens the database that dsn names ("sqlite:PATH", a file path, or
+// "postgres://…"; see internal/sqlstore.Open), brings its schema up to
+// date and returns the store. Close it when the process ends.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	db, err := isql.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
+	}
+	s, err := New(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// New returns the store on db, an open database shared with the suite's
+// other stores, after bringing its schema up to date. Closing the store
+// does not close db.
+func New(ctx context.Context, db *isql.DB) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("cspreport/sqlstore: New: db is nil: open one with Open(ctx, dsn)")
+	}
+	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// DB returns the database the store uses.
+func (s *Store) DB() *isql.DB { return s.db }
+
+// Close closes the database if Open opened it.
+func (s *Store) Close() error {
+	if !s.own {
+		return nil
+	}
+	return s.db.Close()
+}
+
+type groupAgg struct {
+	r      *cspreport.Report
+	n      int64
+	lo, hi time.Time
+}
+
+// Save implements [cspreport.Store]: one transaction, one upsert per
+// distinct key of the batch.
+func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var gOrder, dOrder []string
+	groups := map[string]*groupAgg{}
+	details := map[string]*groupAgg{}
+	hours := map[[2]any]int64{}
+	var hourOrder [][2]any
+	policies := map[string]*cspreport.Report{}
+	var pOrder []string
+	add := func(m map[string]*groupAgg, order *[]string, key string, r *cspreport.Report, at time.Time) {
+		a := m[key]
+		if a == nil {
+			m[key] = &groupAgg{r: r, n: 1, lo: at, hi: at}
+			*order = append(*order, key)
+			return
+		}
+		a.n++
+		a.lo, a.hi = minT(a.lo, at), maxT(a.hi, at)
+	}
+	for i := range b.Reports {
+		r := &b.Reports[i]
+		at := cspreport.Stamp(r.OccurredAt)
+		add(groups, &gOrder, r.GroupFP, r, at)
+		add(details, &dOrder, r.DetailFP, r, at)
+		hk := [2]any{r.GroupFP, cspreport.Hour(r.OccurredAt)}
+		if _, ok := hours[hk]; !ok {
+			hourOrder = append(hourOrder, hk)
+		}
+		hours[hk]++
+		if r.PolicyHash != "" && policies[r.PolicyHash] == nil {
+			policies[r.PolicyHash] = r
+			pOrder = append(pOrder, r.PolicyHash)
+		}
+	}
+	var created []string
+	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
+		if len(pOrder) > 0 {
+			st, err := tx.PrepareContext(ctx, s.db.Q(insertPolicy))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, h := range pOrder {
+				r := policies[h]
+				if _, err := st.ExecContext(ctx, h, r.Policy, cspreport.Stamp(r.OccurredAt)); err != nil {
+					return fmt.Errorf("policy: %w", err)
+				}
+			}
+		}
+		if len(gOrder) > 0 {
+			st, err := tx.PrepareContext(ctx, s.db.Q(upsertGroup))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, fp := range gOrder {
+				a := groups[fp]
+				r := a.r
+				var total int64
+				if err := st.QueryRowContext(ctx, fp, r.Directive, r.Disposition, r.BlockedKind, r.BlockedOrigin,
+					r.DocumentOrigin, r.DocumentPath, a.n, a.lo, a.hi, r.Blocked, source(r)).Scan(&total); err != nil {
+					return fmt.Errorf("group: %w", err)
+				}
+				if total == a.n {
+					created = append(created, fp)
+				}
+			}
+			sd, err := tx.PrepareContext(ctx, s.db.Q(upsertDetail))
+			if err != nil {
+				return err
+			}
+			defer sd.Close()
+			for _, fp := range dOrder {
+				a := details[fp]
+				r := a.r
+				if _, err := sd.ExecContext(ctx, fp, r.GroupFP, r.SourceFile, r.Line, r.Column, r.Sample, r.PolicyHash,
+					lastVersion(b, fp), r.DocumentURL, r.Blocked, r.UserAgent, a.n, a.lo, a.hi); err != nil {
+					return fmt.Errorf("detail: %w", err)
+				}
+			}
+			sh, err := tx.PrepareContext(ctx, s.db.Q(upsertHour))
+			if err != nil {
+				return err
+			}
+			defer sh.Close()
+			for _, hk := range hourOrder {
+				if _, err := sh.ExecContext(ctx, hk[0], hk[1], hours[hk]); err != nil {
+					return fmt.Errorf("hour: %w", err)
+				}
+			}
+		}
+		if len(b.Counters) > 0 {
+			sc, err := tx.PrepareContext(ctx, s.db.Q(upsertCounter))
+			if err != nil {
+				return err
+			}
+			defer sc.Close()
+			h := cspreport.Hour(b.At)
+			for _, c := range b.Counters {
+				if _, err := sc.ExecContext(ctx, h, c.Kind, c.Name, c.Count); err != nil {
+					return fmt.Errorf("counter: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
+	}
+	return created, nil
+}
+
+// lastVersion is the policy version of the batch's last report of a
+// detail.
+func lastVersion(b *cspreport.Batch, detailFP string) string {
+	for i := len(b.Reports) - 1; i >= 0; i-- {
+		if b.Reports[i].DetailFP == detailFP {
+			return b.Reports[i].PolicyVersion
+		}
+	}
+	return ""
+}
+
+func source(r *cspreport.Report) string {
+	if r.SourceFile == "" {
+		return ""
+	}
+	s := r.SourceFile
+	if r.Line > 0 {
+		s += fmt.Sprintf(":%d", r.Line)
+		if r.Column > 0 {
+			s += fmt.Sprintf(":%d", r.Column)
+		}
+	}
+	return s
+}
+
+// Groups implements [cspreport.Store].
+func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport.Group, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	muted := 0
+	if q.Muted {
+		muted = 1
+	}
+	since := cspreport.Stamp(q.Since)
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectGroups), cspreport.Hour(q.Since), since, muted, limit)
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
+	}
+	defer rows.Close()
+	var out []cspreport.Group
+	for rows.Next() {
+		var g cspreport.Group
+		var m int
+		if err := rows.Scan(&g.Fingerprint, &g.Directive, &g.Disposition, &g.BlockedKind, &g.BlockedOrigin,
+			&g.DocumentOrigin, &g.DocumentPath, &g.Total, &g.FirstSeen, &g.LastSeen, &m, &g.ExampleBlocked,
+			&g.ExampleSource, &g.Count); err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
+		}
+		g.Muted = m != 0
+		g.FirstSeen, g.LastSeen = g.FirstSeen.UTC(), g.LastSeen.UTC()
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
+	}
+	return out, nil
+}
+
+// Details implements [cspreport.Store].
+func (s *Store) Details(ctx context.Context, groupFP string, limit int) ([]cspreport.Detail, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectDetails), groupFP, limit)
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: details: %w", err)
+	}
+	defer rows.Close()
+	var out []cspreport.Detail
+	for rows.Next() {
+		var d cspreport.Detail
+		if err := rows.Scan(&d.Fingerprint, &d.GroupFP, &d.SourceFile, &d.Line, &d.Column, &d.Sample, &d.PolicyHash,
+			&d.PolicyVersion, &d.ExampleDocument, &d.ExampleBlocked, &d.ExampleUA, &d.Count, &d.FirstSeen, &d.LastSeen); err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: details: %w", err)
+		}
+		d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: details: %w", err)
+	}
+	return out, nil
+}
+
+// Counters implements [cspreport.Store].
+func (s *Store) Counters(ctx context.Context, since time.Time) ([]cspreport.Counter, error) {
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectCounters), cspreport.Hour(since))
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
+	}
+	defer rows.Close()
+	m := map[[2]string]int64{}
+	for rows.Next() {
+		var kind, name string
+		var n int64
+		if err := rows.Scan(&kind, &name, &n); err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
+		}
+		m[[2]string{kind, name}] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
+	}
+	return cspreport.SortCounters(m), nil
+}
+
+// Mute implements [cspreport.Store].
+func (s *Store) Mute(ctx context.Context, groupFP string, muted bool) error {
+	m := 0
+	if muted {
+		m = 1
+	}
+	res, err := s.db.Writer().ExecContext(ctx, s.db.Q(updateMuted), m, groupFP)
+	if err != nil {
+		return fmt.Errorf("cspreport/sqlstore: mute: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return cspreport.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteBefore implements [cspreport.Store]: each table is trimmed in
+// transactions of at most chunk rows, so that a large purge never holds
+// the writer for long.
+func (s *Store) DeleteBefore(ctx context.Context, before time.Time, chunk int) (int64, error) {
+	if chunk <= 0 {
+		chunk = 1000
+	}
+	before = cspreport.Stamp(before)
+	var total int64
+	for _, q := range retention {
+		for {
+			var n int64
+			err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, s.db.Q(q), before, chunk)
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return total, fmt.Errorf("cspreport/sqlstore: delete before %v: %w", before, err)
+			}
+			total += n
+			if n < int64(chunk) {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+func minT(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxT(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,101 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/internal/storetest"
+	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
+	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
+)
+
+var tables = []string{"bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
+
+func TestStore(t *testing.T) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+		storetest.Run(t, func(t *testing.T) cspreport.Store {
+			s, err := sqlstore.New(t.Context(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tb := range tables {
+				if _, err := db.Writer().ExecContext(t.Context(), `DELETE FROM `+tb); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return s
+		})
+	})
+}
+
+// TestTwoInstances: two stores on one database (two collectors) give the
+// same counts as one, and each group is new exactly once.
+func TestTwoInstances(t *testing.T) {
+	ctx := context.Background()
+	run := func(t *testing.T, dsn string) {
+		a, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		done := make(chan int, 2)
+		for _, s := range []*sqlstore.Store{a, b} {
+			go func() {
+				created := 0
+				for i := range 50 {
+					c, err := s.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{
+						storetest.Rep(1, i%3, storetest.T0), storetest.Rep(2, 1, storetest.T0.Add(time.Duration(i)*time.Second)),
+					}})
+					if err != nil {
+						t.Error(err)
+					}
+					created += len(c)
+				}
+				done <- created
+			}()
+		}
+		created := <-done + <-done
+		gs, err := a.Groups(ctx, cspreport.GroupQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gs) != 2 || gs[0].Total != 100 || gs[1].Total != 100 || created != 2 {
+			t.Fatalf("groups %+v, created %d; want 2 groups of 100 created once each", gs, created)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, sqlstoretest.SQLiteDSN(t)) })
+	t.Run("postgres", func(t *testing.T) { run(t, sqlstoretest.PostgresDSN(t)) })
+}
+
+func TestDatabaseDown(t *testing.T) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+		s, err := sqlstore.New(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if _, err := s.Save(t.Context(), &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(1, 1, storetest.T0)}}); err == nil {
+			t.Error("Save on a closed database: nil error")
+		}
+		if _, err := s.Groups(t.Context(), cspreport.GroupQuery{}); err == nil {
+			t.Error("Groups on a closed database: nil error")
+		}
+	})
+}
+
+func TestOpen(t *testing.T) {
+	if _, err := sqlstore.Open(context.Background(), "mysql://nope"); err == nil {
+		t.Error("Open(mysql://) = nil error")
+	}
+	if _, err := sqlstore.New(context.Background(), nil); err == nil {
+		t.Error("New(nil) = nil error")
+	}
+}
