@@ -20,12 +20,16 @@ import (
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/loginrequired"
+	"github.com/bulwark-go/bulwark/mfa"
+	"github.com/bulwark-go/bulwark/mfa/totp"
+	totpsql "github.com/bulwark-go/bulwark/mfa/totp/sqlstore"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	pesql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
+	ptotp "github.com/pquerna/otp/totp"
 	"github.com/unrolled/secure"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -78,7 +82,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *idle < time.Second || *idle > 12*time.Hour {
 		return fmt.Errorf("demo: -idle %v: choose between 1s and 12h", *idle)
 	}
-	handler, err := newDemoHandler(ctx, sec, db, *idle)
+	handler, secret, err := newDemoHandler(ctx, sec, db, *idle)
 	if err != nil {
 		return err
 	}
@@ -96,8 +100,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ErrorLog:          zap.NewStdLog(z.Named("http")),
 	}
 	url := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintln(stdout, "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password), carol / carol-password (TOTP)")
+	fmt.Fprintf(stdout, "carol's TOTP secret: %s (add it to an authenticator app)\n", secret)
 	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, *dbPath)
-	fmt.Fprintln(stdout, "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password)")
 	sec.Log(nil, seclog.SystemStartup, zap.String("command", "demo"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))
 
 	errc := make(chan error, 1)
@@ -119,16 +124,44 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+// enrollCarol enrols carol in TOTP on the demo's first start, and confirms
+// the secret with the code of the previous time step, so that the current
+// code is not taken already.
+func enrollCarol(ctx context.Context, users *userStore, v *totp.Verifier, store totp.Store) error {
+	if _, found, err := store.Get(ctx, "carol"); err != nil || found {
+		return err
+	}
+	key, err := v.Enroll(ctx, "carol", "carol")
+	if err != nil {
+		return err
+	}
+	code, err := ptotp.GenerateCode(key.Secret(), time.Now().Add(-30*time.Second))
+	if err != nil {
+		return err
+	}
+	return v.Confirm(nil, "carol", code)
+}
+
+// carolSecret returns carol's TOTP secret, to print at start.
+func carolSecret(ctx context.Context, store totp.Store) string {
+	rec, found, err := store.Get(ctx, "carol")
+	if err != nil || !found {
+		return ""
+	}
+	return rec.Secret
+}
+
 // passwordIterations is the PBKDF2 cost of the demo's password hashes
 // (lowered by tests).
 var passwordIterations = pbkdf2Iterations
 
 // newDemoHandler builds the demo site: path cleaning first, then the
 // recommended chain, then the routes.
-func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, idle time.Duration) (http.Handler, error) {
+// It returns carol's TOTP secret too, to print.
+func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, idle time.Duration) (http.Handler, string, error) {
 	users, err := newUserStore(ctx, db, passwordIterations)
 	if err != nil {
-		return nil, fmt.Errorf("demo: users: %w", err)
+		return nil, "", fmt.Errorf("demo: users: %w", err)
 	}
 	sessions := scs.New()
 	sessions.Cookie.Name = "bulwark_session"
@@ -138,11 +171,11 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 
 	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sessions, Lookup: users.lookup, Logger: sec})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: sec})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	responder, err := identity.NewResponder(identity.ResponderConfig{
 		// The demo's API uses the session cookie; its 401 names that scheme.
@@ -150,7 +183,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		APIPatterns: []string{"/api/"},
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	gate, err := loginrequired.New(loginrequired.Config{
 		// The CSP report path is public (browsers send reports without
@@ -164,11 +197,11 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		Logger:    sec,
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	expiryStore, err := pesql.New(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("demo: password expiry store: %w", err)
+		return nil, "", fmt.Errorf("demo: password expiry store: %w", err)
 	}
 	expiry, err := passwordexpiry.New(passwordexpiry.Config{
 		Store:     expiryStore,
@@ -181,13 +214,13 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		Logger:    sec,
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// The "expired" account must change its password until it does.
 	for _, id := range users.created {
 		if id == "expired" {
 			if err := expiryStore.Require(ctx, id, passwordexpiry.AdminReset, time.Now()); err != nil {
-				return nil, fmt.Errorf("demo: flag the expired account: %w", err)
+				return nil, "", fmt.Errorf("demo: flag the expired account: %w", err)
 			}
 		}
 	}
@@ -200,7 +233,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		Logger:  sec,
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	expire, err := sessionexpiry.New(sessionexpiry.Config{
 		Manager:   sessions,
@@ -213,11 +246,11 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		OnExpire: func(w http.ResponseWriter, r *http.Request) { _ = clear.Send(w, r) },
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	referrerPolicy, err := referrer.New(referrer.Config{}) // same-origin
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	noStore, err := nocache.New(nocache.Config{
 		Confidential:  nocache.Rules{Patterns: []string{"/login", "/account", "/admin/", "/password/change", "/api/"}},
@@ -225,19 +258,43 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		Logger:        sec,
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ajax, err := ajaxonly.New(ajaxonly.Config{Logger: sec})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax}
+	totpStore, err := totpsql.New(ctx, db)
+	if err != nil {
+		return nil, "", fmt.Errorf("demo: TOTP store: %w", err)
+	}
+	otp, err := totp.New(totp.Config{Store: totpStore, Issuer: "bulwark demo", Logger: sec})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := enrollCarol(ctx, users, otp, totpStore); err != nil {
+		return nil, "", fmt.Errorf("demo: enrol carol in TOTP: %w", err)
+	}
+	second, err := mfa.New(mfa.Config{
+		Sessions:     sessions,
+		Verifier:     otp,
+		Required:     otp.Required, // only enrolled users: alice, admin and expired log in with a password alone
+		ChallengeURL: "/mfa",
+		Exempt:       []string{"/{$}", "/static/", "GET /health", "/csp-report"},
+		Responder:    responder,
+		Logger:       sec,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax, mfa: second}
 	chain := bulwark.Chain{
 		Secure:         secure.New(bulwark.SecureOptions()),
 		Sessions:       sessions,
 		SessionExpiry:  expire,
 		Identity:       who,
 		LoginRequired:  gate,
+		MFA:            second,
 		PasswordExpiry: expiry,
 		Referrer:       referrerPolicy,
 		NoCache:        noStore,
@@ -246,5 +303,5 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	clean := pathrule.Clean(func(r *http.Request, reason string) {
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))
 	})
-	return clean(chain.Then(s.routes())), nil
+	return clean(chain.Then(s.routes())), carolSecret(ctx, totpStore), nil
 }

@@ -4,6 +4,8 @@
 // Usage:
 //
 //	bulwark demo [-addr 127.0.0.1:8080] [-db path]   run the demo site
+//	bulwark collect [-addr 127.0.0.1:8081] [-db dsn] run the CSP report collector
+//	bulwark reports [-db dsn] [--format json|csv]    print the collected reports
 //	bulwark version                                  print the version
 //
 // Security events are written to stderr as JSON lines (logger "security").
@@ -36,6 +38,8 @@ const usage = `bulwark: security-hardening HTTP middleware for Go, and its tools
 
 Usage:
   bulwark demo [flags]    run the demo site (bulwark demo -h for its flags)
+  bulwark collect [flags] run the CSP report collector at /csp-report (bulwark collect -h)
+  bulwark reports [flags] print the collected CSP reports (bulwark reports -h)
   bulwark version         print the version
   bulwark help            print this text
 `
@@ -50,6 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "collect":
+		return runCollect(ctx, args[1:], stdout, stderr)
+	case "reports":
+		return runReports(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "bulwark", version())
 		return nil

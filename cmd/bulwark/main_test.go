@@ -57,17 +57,28 @@ func startDemo(t *testing.T, extra ...string) (url string, stderr *lockedBuffer)
 			t.Error("demo did not stop within 15s of its context's end")
 		}
 	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the demo's first line: %v (stderr: %s)", err, stderr)
+	// The demo prints its accounts, then the line with its URL.
+	br := bufio.NewReader(pr)
+	var printed []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the demo's output: %v (printed %q, stderr: %s)", err, printed, stderr)
+		}
+		printed = append(printed, line)
+		if m := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(line); m != nil {
+			go io.Copy(io.Discard, pr)
+			demoOutput[m[1]] = strings.Join(printed, "")
+			return m[1], stderr
+		}
+		if len(printed) > 10 {
+			t.Fatalf("the demo printed no URL: %q", printed)
+		}
 	}
-	go io.Copy(io.Discard, pr)
-	m := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("first line %q does not print the URL", line)
-	}
-	return m[1], stderr
 }
+
+// demoOutput is what each started demo printed before its URL, by URL.
+var demoOutput = map[string]string{}
 
 func TestMain(m *testing.M) {
 	passwordIterations = 1000 // PBKDF2 at full cost would make every test login slow

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
@@ -30,6 +32,7 @@ type site struct {
 	ids    *identity.Sessions
 	expiry *passwordexpiry.Middleware
 	ajax   *ajaxonly.Middleware
+	mfa    *mfa.Middleware
 }
 
 // page is what every template gets.
@@ -95,6 +98,8 @@ func (s *site) routes() http.Handler {
 		s.render(w, r, http.StatusOK, "password", page{Title: "Change your password"})
 	})
 	mux.HandleFunc("POST /password/change", s.changePassword)
+	mux.HandleFunc("GET /mfa", s.challenge)
+	mux.HandleFunc("POST /mfa", s.completeChallenge)
 	// Login and logout forms, and every other unsafe method, refuse
 	// cross-origin browser requests (CSRF).
 	return http.NewCrossOriginProtection().Handler(mux)
@@ -138,6 +143,11 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not log in", http.StatusInternalServerError)
 		return
 	}
+	// A user with a second factor is sent to the challenge first; the
+	// gate keeps next server-side and checks it again after the code.
+	if next != "" {
+		s.mfa.SetNext(r, next)
+	}
 	// Absolute targets must be https even when the demo is served over
 	// plain HTTP: stricter than Django's require_https=request.is_secure(),
 	// and same-site paths, the usual next, are unaffected.
@@ -180,6 +190,44 @@ func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
+// challenge is the second-factor page (GET): the gate begins a challenge.
+func (s *site) challenge(w http.ResponseWriter, r *http.Request) {
+	start, err := s.mfa.Begin(w, r)
+	switch {
+	case errors.Is(err, mfa.ErrUnavailable):
+		s.mfa.WriteUnavailable(w, r)
+	case errors.Is(err, mfa.ErrNoSession):
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	case err != nil:
+		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "You have no second factor to check."})
+	case start.Bypassed:
+		http.Redirect(w, r, start.Next, http.StatusSeeOther)
+	case start.Redirect != "":
+		http.Redirect(w, r, start.Redirect, http.StatusSeeOther)
+	default:
+		s.render(w, r, http.StatusOK, "mfa", page{Title: "Second factor"})
+	}
+}
+
+// completeChallenge checks the code (POST) and sends the user on.
+func (s *site) completeChallenge(w http.ResponseWriter, r *http.Request) {
+	next, err := s.mfa.Complete(w, r)
+	switch {
+	case errors.Is(err, mfa.ErrUnavailable):
+		s.mfa.WriteUnavailable(w, r)
+	case errors.Is(err, mfa.ErrNoSession):
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	case errors.Is(err, mfa.ErrReplay):
+		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "That code was used already: wait for the next one."})
+	case errors.Is(err, mfa.ErrLocked):
+		s.render(w, r, http.StatusTooManyRequests, "mfa", page{Title: "Second factor", Error: "Too many wrong codes: wait a few minutes."})
+	case err != nil:
+		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "Wrong or expired code."})
+	default:
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
 var templates = template.Must(template.New("").Parse(`
 {{define "top"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
@@ -218,7 +266,7 @@ var templates = template.Must(template.New("").Parse(`
 {{template "bottom" .}}{{end}}
 
 {{define "account"}}{{template "top" .}}
-<p>Logged in as <b>{{.User.DisplayName}}</b> (<code>{{.User.ID}}</code>) since {{.Data}}.</p>
+<p id="account">Logged in as <b>{{.User.DisplayName}}</b> (<code>{{.User.ID}}</code>) since {{.Data}}.</p>
 <div class="note"><p><b>loginrequired</b> let you in because you are logged in; anonymous visitors are sent to
 <code>/login?next=%2Faccount</code>, and scripts get a 401 JSON answer instead.</p></div>
 <p><a href="/password/change">Change your password</a></p>
@@ -228,6 +276,16 @@ var templates = template.Must(template.New("").Parse(`
 <p>Only staff see this page.</p>
 <div class="note"><p><b>loginrequired</b>'s rule <code>/admin/</code> → <code>Staff</code> let you in and logged
 <code>loginrequired.admin_access</code>; other users get 403 and <code>loginrequired.forbidden</code>.</p></div>
+{{template "bottom" .}}{{end}}
+
+{{define "mfa"}}{{template "top" .}}
+<div class="note"><p><b>mfa</b> lets a user with a second factor reach only this page, login and logout until they
+type the code of their authenticator app (TOTP, RFC 6238; a used code is refused). The session token is renewed on
+success; the page you asked for is kept on the server and checked with <code>SafeNext</code>.</p></div>
+{{if .Error}}<p class="error">{{.Error}}</p>{{end}}
+<form class="stack" method="post" action="/mfa">
+<label>Code <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
+<button id="verify">Verify</button></form>
 {{template "bottom" .}}{{end}}
 
 {{define "password"}}{{template "top" .}}

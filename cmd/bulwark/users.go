@@ -34,6 +34,7 @@ var demoAccounts = []demoUser{
 	{identity.Basic{UserID: "alice", Name: "Alice", IsActive: true}, "alice-password"},
 	{identity.Basic{UserID: "admin", Name: "Admin", IsActive: true, IsStaff: true, IsSuperuser: true}, "admin-password"},
 	{identity.Basic{UserID: "expired", Name: "Expired Password", IsActive: true}, "expired-password"},
+	{identity.Basic{UserID: "carol", Name: "Carol", IsActive: true}, "carol-password"}, // enrolled in TOTP
 }
 
 // pbkdf2Iterations follows OWASP's 2023 advice for PBKDF2-HMAC-SHA256.

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bulwark-go/bulwark/cspreport"
+	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// defaultReportsDB is the collector's SQLite file when -db is not given.
+func defaultReportsDB() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "bulwark", "csp-reports.db")
+}
+
+// openReportStore opens the report store of -db: a PostgreSQL URL, or an
+// SQLite file (its directory is created).
+func openReportStore(ctx context.Context, db string) (*cspsql.Store, error) {
+	if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+		path := strings.TrimPrefix(db, "sqlite:")
+		if dir := filepath.Dir(path); dir != "." && !strings.HasPrefix(path, "file:") && path != ":memory:" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("database directory: %w", err)
+			}
+		}
+	}
+	return cspsql.Open(ctx, db)
+}
+
+// runCollect is `bulwark collect`: the stand-alone CSP report collector,
+// the receiver mounted at /csp-report on an http.Server with timeouts.
+func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bulwark collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
+	db := fs.String("db", defaultReportsDB(), "report database: an SQLite file, or a postgres:// URL")
+	rate := fs.Float64("rate-limit", 20, "reports per second per client address prefix (/24, /64); 0 turns limiting off")
+	burst := fs.Int("burst", 200, "reports a client may send at once before -rate-limit applies")
+	origins := fs.String("allow-origin", "", "comma-separated origins allowed to upload cross-origin (Reporting API), or *")
+	retain := fs.Duration("retain", 90*24*time.Hour, "delete what was last seen longer ago than this (0 keeps everything)")
+	proxies := fs.String("trusted-proxies", "", "comma-separated reverse proxies (CIDR or address) whose X-Forwarded-For is believed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("collect: unexpected argument %q", fs.Arg(0))
+	}
+	if *rate < 0 || *burst < 1 || *retain < 0 {
+		return errors.New("collect: -rate-limit and -retain must not be negative, -burst must be at least 1")
+	}
+	_, z := newSecurityLogger(stderr)
+	defer z.Sync() //nolint:errcheck // stderr
+	sec, err := seclog.NewWithConfig(seclog.Config{Logger: z, TrustedProxies: splitList(*proxies)})
+	if err != nil {
+		return fmt.Errorf("collect: -trusted-proxies: %w", err)
+	}
+	store, err := openReportStore(ctx, *db)
+	if err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	defer store.Close()
+	rcv, err := cspreport.New(cspreport.Config{
+		Store:          store,
+		Logger:         sec,
+		AllowedOrigins: splitList(*origins),
+		RateLimit:      cspreport.RateLimit{Disabled: *rate == 0, PerSecond: *rate, Burst: *burst},
+	})
+	if err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/csp-report", rcv)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		rcv.Close(context.Background())
+		return fmt.Errorf("collect: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second, // a handler waits for its commit
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          zap.NewStdLog(z.Named("http")),
+	}
+	fmt.Fprintf(stdout, "bulwark collect: receiving on http://%s/csp-report (database %s)\n", ln.Addr(), redactDSN(*db))
+	sec.Log(nil, seclog.SystemStartup, zap.String("command", "collect"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))
+
+	if *retain > 0 {
+		go retainLoop(ctx, store, *retain, z)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	// Stop taking connections, let the handlers in flight get their
+	// commit, then commit what is queued.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if cerr := rcv.Close(shutdownCtx); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	sec.ReportDropped()
+	reason := "signal"
+	if serveErr != nil {
+		reason = serveErr.Error()
+	}
+	sec.Log(nil, seclog.SystemShutdown, zap.String("command", "collect"), zap.String("reason", reason))
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("collect: %w", serveErr)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("collect: shutdown: %w", err)
+	}
+	return nil
+}
+
+// retainLoop deletes old reports at start and then every hour.
+func retainLoop(ctx context.Context, store cspreport.Store, retain time.Duration, z *zap.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := store.DeleteBefore(ctx, time.Now().Add(-retain), 1000)
+		if err != nil && ctx.Err() == nil {
+			z.Warn("collect: retention", zap.Error(err))
+		} else if n > 0 {
+			z.Info("collect: retention", zap.Int64("deleted_rows", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// redactDSN hides the password of a PostgreSQL URL.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if c := strings.Index(dsn[i+3:at], ":"); c >= 0 {
+				return dsn[:i+3+c] + ":***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
