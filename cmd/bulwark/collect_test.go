@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startCollector runs `bulwark collect` on a free loopback port and returns
+// the report URL and a function that stops it (as SIGTERM would) and
+// returns its error.
+func startCollector(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, append([]string{"collect", "-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		pw.CloseWithError(fmt.Errorf("collect returned: %v", err))
+		done <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("collect did not start: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	m := regexp.MustCompile(`http://\S+/csp-report`).FindString(line)
+	if m == "" {
+		cancel()
+		t.Fatalf("no URL in %q", line)
+	}
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = fmt.Errorf("collect did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return m, stop
+}
+
+const collectLegacy = `{"csp-report":{"document-uri":"https://shop.example/cart?session=abc","referrer":"","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"script-src 'self'; report-uri /csp-report","disposition":"enforce","blocked-uri":"https://evil.example/x.js","status-code":200}}`
+
+const collectBatch = `[{"age":10,"type":"csp-violation","url":"https://shop.example/","user_agent":"UA","body":{"documentURL":"https://shop.example/","effectiveDirective":"img-src","blockedURL":"https://img.example/a.png","disposition":"report","originalPolicy":"img-src 'self'","statusCode":200}},{"age":1,"type":"deprecation","url":"https://shop.example/","body":{"id":"x"}}]`
+
+// TestCollectAndReports: the collector stores what it answered 204 for,
+// flushes on shutdown, and `bulwark reports` prints it as a table, JSON
+// (with effective_directive and disposition) and CSV.
+func TestCollectAndReports(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "sub", "reports.db")
+	url, stop := startCollector(t, "-db", db, "-rate-limit", "0")
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			body, ctype := collectLegacy, "application/csp-report"
+			if i%2 == 1 {
+				body, ctype = collectBatch, "application/reports+json"
+			}
+			resp, err := http.Post(url+"?v=7", ctype, strings.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 204 {
+				t.Errorf("status %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	resp, err := http.Post(url, "text/plain", strings.NewReader(collectLegacy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 415 {
+		t.Errorf("text/plain: %d", resp.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("collect: %v", err)
+	}
+
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"reports", "-db", db, "--format", "json"}, &out, &errb); err != nil {
+		t.Fatalf("reports: %v %s", err, errb.String())
+	}
+	var sum struct {
+		Groups []struct {
+			Directive   string `json:"effective_directive"`
+			Disposition string `json:"disposition"`
+			Total       int    `json:"total"`
+			Document    string `json:"document_path"`
+		} `json:"groups"`
+		Counters []struct {
+			Kind, Name string
+			Count      int
+		} `json:"counters"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	got := map[string]int{}
+	for _, g := range sum.Groups {
+		got[g.Directive+"/"+g.Disposition] = g.Total
+	}
+	if got["script-src-elem/enforce"] != 20 || got["img-src/report"] != 20 || len(got) != 2 {
+		t.Errorf("groups %v, want 20 enforce script-src-elem and 20 report-only img-src", got)
+	}
+	if len(sum.Counters) != 1 || sum.Counters[0].Name != "deprecation" || sum.Counters[0].Count != 20 {
+		t.Errorf("counters %+v", sum.Counters)
+	}
+	for _, args := range [][]string{{"--format", "csv"}, {}, {"--since", "1h"}} {
+		out.Reset()
+		if err := run(context.Background(), append([]string{"reports", "-db", db}, args...), &out, &errb); err != nil {
+			t.Fatalf("reports %v: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "script-src-elem") {
+			t.Errorf("reports %v:\n%s", args, out.String())
+		}
+	}
+	for _, args := range [][]string{{"--format", "xml"}, {"--since", "yesterday"}, {"-db", filepath.Join(t.TempDir(), "none.db")}} {
+		if err := run(context.Background(), append([]string{"reports", "-db", db}, args...), io.Discard, io.Discard); err == nil {
+			t.Errorf("reports %v: no error", args)
+		}
+	}
+}
+
+// TestCollectRateLimit: the collector limits by default.
+func TestCollectRateLimit(t *testing.T) {
+	url, _ := startCollector(t, "-db", filepath.Join(t.TempDir(), "r.db"), "-rate-limit", "1", "-burst", "2")
+	codes := map[int]int{}
+	for range 4 {
+		resp, err := http.Post(url, "application/csp-report", strings.NewReader(collectLegacy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if codes[204] != 2 || codes[429] != 2 {
+		t.Errorf("codes %v, want two 204 and two 429", codes)
+	}
+}
