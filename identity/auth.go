@@ -125,9 +125,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), nil)))
 				return
 			}
-			w.Header().Set("Retry-After", "5")
-			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
+			Unavailable(w, r, nil)
 		}
 	})
 }

@@ -261,3 +261,19 @@ func (rs *Responder) withNext(location string, r *http.Request) string {
 	}
 	return location + sep + rs.nextParam + "=" + url.QueryEscape(next)
 }
+
+// Unavailable answers r with 503 Service Unavailable, Retry-After: 5,
+// Cache-Control: no-store and the small JSON body {"error":"unavailable"},
+// or hands it to custom when custom is not nil (after setting the two
+// headers). It is the answer of every gate whose store or provider cannot
+// decide: fail closed. The caller logs the security event.
+func Unavailable(w http.ResponseWriter, r *http.Request, custom http.Handler) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", "5")
+	if custom != nil {
+		custom.ServeHTTP(w, r)
+		return
+	}
+	writeJSON(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
+}

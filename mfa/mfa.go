@@ -653,19 +653,7 @@ func newState() (string, error) {
 
 // writeUnavailable answers 503.
 func (m *Middleware) writeUnavailable(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Retry-After", "5")
-	if m.unavailable != nil {
-		m.unavailable.ServeHTTP(w, r)
-		return
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	if r.Method != http.MethodHead {
-		w.Write([]byte(`{"error":"unavailable"}` + "\n"))
-	}
+	identity.Unavailable(w, r, m.unavailable)
 }
 
 // WriteUnavailable writes the gate's 503 answer (Config.Unavailable, or a

@@ -357,19 +357,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 
 // writeUnavailable answers 503.
 func (m *Middleware) writeUnavailable(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Retry-After", "5")
-	if m.unavailable != nil {
-		m.unavailable.ServeHTTP(w, r)
-		return
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	if r.Method != http.MethodHead {
-		w.Write([]byte(`{"error":"unavailable"}` + "\n"))
-	}
+	identity.Unavailable(w, r, m.unavailable)
 }
 
 // Changed is the one call the application makes after userID changed their

@@ -499,15 +499,7 @@ func (m *Middleware) unavailable(w http.ResponseWriter, r *http.Request, op stri
 	if open {
 		return
 	}
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Retry-After", "5")
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	if r.Method != http.MethodHead {
-		w.Write([]byte("Service Unavailable\n"))
-	}
+	identity.Unavailable(w, r, nil)
 }
 
 // sessionID names the session of a cookie token in the log.
