@@ -162,3 +162,33 @@ func TestCollectRateLimit(t *testing.T) {
 		t.Errorf("codes %v, want two 204 and two 429", codes)
 	}
 }
+
+// TestDemoCSPReports: the demo receives reports at /csp-report without a
+// session (no cookie is set), and shows them on /admin/csp-reports to
+// staff only.
+func TestDemoCSPReports(t *testing.T) {
+	base, _ := startDemo(t)
+	resp, err := http.Post(base+"csp-report", "application/csp-report", strings.NewReader(collectLegacy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || len(resp.Cookies()) != 0 {
+		t.Fatalf("report: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	anon := newClient(t, base)
+	if r, _ := anon.do("GET", "/admin/csp-reports", nil, nil); r.StatusCode == 200 {
+		t.Fatal("the summary is public")
+	}
+	alice := newClient(t, base)
+	alice.login("alice", "alice-password", "/")
+	if r, _ := alice.do("GET", "/admin/csp-reports", nil, nil); r.StatusCode == 200 {
+		t.Fatal("the summary is open to a non-staff user")
+	}
+	admin := newClient(t, base)
+	admin.login("admin", "admin-password", "/")
+	r, body := admin.do("GET", "/admin/csp-reports?format=json", nil, nil)
+	if r.StatusCode != 200 || !strings.Contains(body, `"effective_directive": "script-src-elem"`) {
+		t.Fatalf("summary: %d\n%s", r.StatusCode, body)
+	}
+}

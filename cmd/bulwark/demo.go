@@ -16,6 +16,9 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/clearsite"
+	"github.com/bulwark-go/bulwark/csp"
+	"github.com/bulwark-go/bulwark/cspreport"
+	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
@@ -187,8 +190,8 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	}
 	gate, err := loginrequired.New(loginrequired.Config{
 		// The CSP report path is public (browsers send reports without
-		// cookies); its receiver, package cspreport, is not built yet, so
-		// it answers 404 until then.
+		// cookies); its receiver, package cspreport, is mounted outside
+		// the chain below.
 		Allow:     []string{"/{$}", "/static/", "GET /health", "/csp-report"},
 		Rules:     []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
 		LoginURL:  "/login",
@@ -303,5 +306,33 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	clean := pathrule.Clean(func(r *http.Request, reason string) {
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))
 	})
-	return clean(chain.Then(s.routes())), carolSecret(ctx, totpStore), nil
+	// The CSP report receiver runs outside the chain (no session read, no
+	// login); its summary is an /admin/ page, behind login and staff.
+	reportStore, err := cspsql.New(ctx, db)
+	if err != nil {
+		return nil, "", fmt.Errorf("demo: CSP report store: %w", err)
+	}
+	reports, err := cspreport.New(cspreport.Config{Store: reportStore, Logger: sec})
+	if err != nil {
+		return nil, "", err
+	}
+	summary, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: reportStore})
+	if err != nil {
+		return nil, "", err
+	}
+	routes := s.routes()
+	app := clean(chain.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/admin/csp-reports" {
+			summary.ServeHTTP(w, r)
+			return
+		}
+		routes.ServeHTTP(w, r)
+	})))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == csp.DefaultReportPath {
+			reports.ServeHTTP(w, r)
+			return
+		}
+		app.ServeHTTP(w, r)
+	}), carolSecret(ctx, totpStore), nil
 }
