@@ -27,14 +27,17 @@ type job struct {
 }
 
 // committer is the group commit: handlers queue jobs and wait; one
-// goroutine gathers the queued jobs for up to interval, or until they hold
-// maxReports reports, writes them in one transaction, and then answers
-// every waiting handler with the result.
+// goroutine takes the queued jobs (until the queue is empty, they hold
+// maxReports reports, or interval has passed; with linger, it waits the
+// interval for more), writes them in one transaction, and then answers
+// every waiting handler with the result. Jobs that arrive during a commit
+// make the next one.
 type committer struct {
 	store      Store
 	log        *seclog.Logger
 	q          chan *job
 	interval   time.Duration
+	linger     bool // wait up to interval for more when the queue is empty
 	maxReports int
 	timeout    time.Duration
 	now        func() time.Time
@@ -45,9 +48,9 @@ type committer struct {
 	stopped chan struct{}
 }
 
-func newCommitter(s Store, log *seclog.Logger, queue int, interval time.Duration, maxReports int, now func() time.Time) *committer {
+func newCommitter(s Store, log *seclog.Logger, queue int, interval time.Duration, linger bool, maxReports int, now func() time.Time) *committer {
 	c := &committer{
-		store: s, log: log, q: make(chan *job, queue), interval: interval,
+		store: s, log: log, q: make(chan *job, queue), interval: interval, linger: linger,
 		maxReports: maxReports, timeout: 30 * time.Second, now: now,
 		stop: make(chan struct{}), stopped: make(chan struct{}),
 	}
@@ -115,6 +118,21 @@ func (c *committer) loop() {
 		stopping := false
 	gather:
 		for n < c.maxReports {
+			select {
+			case j := <-c.q:
+				batch = append(batch, j)
+				n += len(j.reports) + 1
+				continue
+			case <-c.stop:
+				stopping = true
+				break gather
+			default:
+			}
+			// The queue is empty: commit now, unless more is on its way
+			// (handlers that just woke up) and the interval allows a wait.
+			if !c.linger {
+				break gather
+			}
 			select {
 			case j := <-c.q:
 				batch = append(batch, j)

@@ -34,8 +34,9 @@
 // # Durability
 //
 // A 2xx means the reports are committed. Handlers queue their reports and
-// wait for a group commit: one transaction every [Config.FlushInterval]
-// or at [Config.FlushReports] reports. When the queue is full, the answer
+// wait for a group commit: one goroutine writes the queued reports in one
+// transaction, gathered for [Config.FlushInterval] after the first or until
+// [Config.FlushReports]; what arrives during a commit makes the next one. When the queue is full, the answer
 // is 503, never an accepted report that is then dropped.
 //
 // # Privacy and grouping
@@ -109,8 +110,13 @@ type Config struct {
 	// Filters are the noise filters.
 	Filters Filters
 	// FlushInterval is how long a group commit gathers reports after the
-	// first one (default 2ms).
+	// first one (default 2ms), unless FlushReports come first.
 	FlushInterval time.Duration
+	// Eager starts a commit as soon as the queue is empty instead of
+	// waiting FlushInterval for more: less latency, but more and smaller
+	// transactions, which costs throughput on SQLite (see
+	// docs/cspreport.md); for stores whose commits are cheap.
+	Eager bool
 	// FlushReports commits as soon as this many reports are gathered
 	// (default 256).
 	FlushReports int
@@ -219,7 +225,7 @@ func New(cfg Config) (*Receiver, error) {
 		rc.limit = newLimiter(rl)
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
-		or(cfg.FlushInterval, DefaultFlushInterval), or(cfg.FlushReports, DefaultFlushReports), rc.now)
+		or(cfg.FlushInterval, DefaultFlushInterval), !cfg.Eager, or(cfg.FlushReports, DefaultFlushReports), rc.now)
 	return rc, nil
 }
 

@@ -643,29 +643,31 @@ func TestClose(t *testing.T) {
 }
 
 // TestGroupCommit: many concurrent requests are committed in few batches,
-// and every 204 is stored.
+// and every 204 is stored; in Eager mode too.
 func TestGroupCommit(t *testing.T) {
-	cs := &countingStore{MemoryStore: cspreport.NewMemoryStore()}
-	rc, _, _ := newReceiver(t, cspreport.Config{Store: cs, FlushInterval: 20 * time.Millisecond, RateLimit: cspreport.RateLimit{Disabled: true}})
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Go(func() {
-			body := strings.Replace(legacyBody, "x.js", fmt.Sprintf("x%d.js", i%7), 1)
-			if w := post(rc, "/", "application/csp-report", body); w.Code != 204 {
-				t.Errorf("status %d", w.Code)
-			}
-		})
+	for _, eager := range []bool{false, true} {
+		cs := &countingStore{MemoryStore: cspreport.NewMemoryStore()}
+		rc, _, _ := newReceiver(t, cspreport.Config{Store: cs, FlushInterval: 20 * time.Millisecond, Eager: eager, RateLimit: cspreport.RateLimit{Disabled: true}})
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Go(func() {
+				body := strings.Replace(legacyBody, "x.js", fmt.Sprintf("x%d.js", i%7), 1)
+				if w := post(rc, "/", "application/csp-report", body); w.Code != 204 {
+					t.Errorf("status %d", w.Code)
+				}
+			})
+		}
+		wg.Wait()
+		if n := total(groups(t, cs)); n != 200 {
+			t.Errorf("eager %v: stored %d, want 200", eager, n)
+		}
+		cs.mu.Lock()
+		if !eager && cs.saves >= 100 {
+			t.Errorf("%d commits for 200 requests: no grouping", cs.saves)
+		}
+		t.Logf("eager %v: 200 requests in %d commits", eager, cs.saves)
+		cs.mu.Unlock()
 	}
-	wg.Wait()
-	if n := total(groups(t, cs)); n != 200 {
-		t.Errorf("stored %d, want 200", n)
-	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if cs.saves >= 100 {
-		t.Errorf("%d commits for 200 requests: no grouping", cs.saves)
-	}
-	t.Logf("200 requests in %d commits", cs.saves)
 }
 
 type countingStore struct {
