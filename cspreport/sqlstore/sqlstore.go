@@ -115,6 +115,9 @@ func chunked(table, where string) isql.Query {
 type Store struct {
 	db  *isql.DB
 	own bool
+	// The statements of Save, prepared once on the writer; each
+	// transaction uses them through tx.StmtContext.
+	policy, group, detail, hour, counter *sql.Stmt
 }
 
 var _ cspreport.Store = (*Store)(nil)
@@ -146,14 +149,36 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	for _, p := range []struct {
+		st **sql.Stmt
+		q  isql.Query
+	}{{&s.policy, insertPolicy}, {&s.group, upsertGroup}, {&s.detail, upsertDetail}, {&s.hour, upsertHour}, {&s.counter, upsertCounter}} {
+		st, err := db.Writer().PrepareContext(ctx, db.Q(p.q))
+		if err != nil {
+			s.closeStmts()
+			return nil, fmt.Errorf("cspreport/sqlstore: prepare: %w", err)
+		}
+		*p.st = st
+	}
+	return s, nil
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range []*sql.Stmt{s.policy, s.group, s.detail, s.hour, s.counter} {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // DB returns the database the store uses.
 func (s *Store) DB() *isql.DB { return s.db }
 
-// Close closes the database if Open opened it.
+// Close releases the store's prepared statements, and closes the database
+// if Open opened it.
 func (s *Store) Close() error {
+	s.closeStmts()
 	if !s.own {
 		return nil
 	}
@@ -207,11 +232,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 	var created []string
 	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
 		if len(pOrder) > 0 {
-			st, err := tx.PrepareContext(ctx, s.db.Q(insertPolicy))
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+			st := tx.StmtContext(ctx, s.policy)
 			for _, h := range pOrder {
 				r := policies[h]
 				if _, err := st.ExecContext(ctx, h, r.Policy, cspreport.Stamp(r.OccurredAt)); err != nil {
@@ -220,11 +241,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 			}
 		}
 		if len(gOrder) > 0 {
-			st, err := tx.PrepareContext(ctx, s.db.Q(upsertGroup))
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+			st := tx.StmtContext(ctx, s.group)
 			for _, fp := range gOrder {
 				a := groups[fp]
 				r := a.r
@@ -237,11 +254,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 					created = append(created, fp)
 				}
 			}
-			sd, err := tx.PrepareContext(ctx, s.db.Q(upsertDetail))
-			if err != nil {
-				return err
-			}
-			defer sd.Close()
+			sd := tx.StmtContext(ctx, s.detail)
 			for _, fp := range dOrder {
 				a := details[fp]
 				r := a.r
@@ -250,11 +263,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 					return fmt.Errorf("detail: %w", err)
 				}
 			}
-			sh, err := tx.PrepareContext(ctx, s.db.Q(upsertHour))
-			if err != nil {
-				return err
-			}
-			defer sh.Close()
+			sh := tx.StmtContext(ctx, s.hour)
 			for _, hk := range hourOrder {
 				if _, err := sh.ExecContext(ctx, hk[0], hk[1], hours[hk]); err != nil {
 					return fmt.Errorf("hour: %w", err)
@@ -262,11 +271,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 			}
 		}
 		if len(b.Counters) > 0 {
-			sc, err := tx.PrepareContext(ctx, s.db.Q(upsertCounter))
-			if err != nil {
-				return err
-			}
-			defer sc.Close()
+			sc := tx.StmtContext(ctx, s.counter)
 			h := cspreport.Hour(b.At)
 			for _, c := range b.Counters {
 				if _, err := sc.ExecContext(ctx, h, c.Kind, c.Name, c.Count); err != nil {
