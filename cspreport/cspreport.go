@@ -35,8 +35,8 @@
 //
 // A 2xx means the reports are committed. Handlers queue their reports and
 // wait for a group commit: one goroutine writes the queued reports in one
-// transaction, gathered for [Config.FlushInterval] after the first or until
-// [Config.FlushReports]; what arrives during a commit makes the next one. When the queue is full, the answer
+// transaction, gathered until the queue is empty, [Config.FlushReports] or
+// [Config.FlushInterval]; what arrives during a commit makes the next one. When the queue is full, the answer
 // is 503, never an accepted report that is then dropped.
 //
 // # Privacy and grouping
@@ -109,14 +109,16 @@ type Config struct {
 	RateLimit RateLimit
 	// Filters are the noise filters.
 	Filters Filters
-	// FlushInterval is how long a group commit gathers reports after the
-	// first one (default 2ms), unless FlushReports come first.
+	// FlushInterval bounds how long a group commit gathers reports after
+	// the first one (default 2ms); it stops earlier at FlushReports, or
+	// as soon as the queue is empty (the requests that arrive during a
+	// commit make the next one), unless Linger is set.
 	FlushInterval time.Duration
-	// Eager starts a commit as soon as the queue is empty instead of
-	// waiting FlushInterval for more: less latency, but more and smaller
-	// transactions, which costs throughput on SQLite (see
-	// docs/cspreport.md); for stores whose commits are cheap.
-	Eager bool
+	// Linger makes every commit wait the whole FlushInterval for more
+	// reports, even when the queue is empty: fewer, larger transactions,
+	// but throughput is then bounded by the concurrent requests per
+	// FlushInterval (see docs/cspreport.md).
+	Linger bool
 	// FlushReports commits as soon as this many reports are gathered
 	// (default 256).
 	FlushReports int
@@ -225,7 +227,7 @@ func New(cfg Config) (*Receiver, error) {
 		rc.limit = newLimiter(rl)
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
-		or(cfg.FlushInterval, DefaultFlushInterval), !cfg.Eager, or(cfg.FlushReports, DefaultFlushReports), rc.now)
+		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), rc.now)
 	return rc, nil
 }
 

@@ -643,11 +643,11 @@ func TestClose(t *testing.T) {
 }
 
 // TestGroupCommit: many concurrent requests are committed in few batches,
-// and every 204 is stored; in Eager mode too.
+// and every 204 is stored, with Linger or without.
 func TestGroupCommit(t *testing.T) {
-	for _, eager := range []bool{false, true} {
+	for _, linger := range []bool{true, false} {
 		cs := &countingStore{MemoryStore: cspreport.NewMemoryStore()}
-		rc, _, _ := newReceiver(t, cspreport.Config{Store: cs, FlushInterval: 20 * time.Millisecond, Eager: eager, RateLimit: cspreport.RateLimit{Disabled: true}})
+		rc, _, _ := newReceiver(t, cspreport.Config{Store: cs, FlushInterval: 20 * time.Millisecond, Linger: linger, RateLimit: cspreport.RateLimit{Disabled: true}})
 		var wg sync.WaitGroup
 		for i := range 200 {
 			wg.Go(func() {
@@ -659,13 +659,13 @@ func TestGroupCommit(t *testing.T) {
 		}
 		wg.Wait()
 		if n := total(groups(t, cs)); n != 200 {
-			t.Errorf("eager %v: stored %d, want 200", eager, n)
+			t.Errorf("linger %v: stored %d, want 200", linger, n)
 		}
 		cs.mu.Lock()
-		if !eager && cs.saves >= 100 {
+		if linger && cs.saves >= 100 {
 			t.Errorf("%d commits for 200 requests: no grouping", cs.saves)
 		}
-		t.Logf("eager %v: 200 requests in %d commits", eager, cs.saves)
+		t.Logf("linger %v: 200 requests in %d commits", linger, cs.saves)
 		cs.mu.Unlock()
 	}
 }

@@ -23,16 +23,16 @@ const benchLegacy = `{"csp-report":{"document-uri":"https://shop.example/cart/%d
 // handler, each 204 after its group commit on an SQLite file (WAL,
 // synchronous NORMAL), 32 concurrent requests. "same" is one violation
 // repeated (one group, one detail); "distinct" makes a new detail per
-// report and a new group every 8. "/eager" commits as soon as the
-// queue is empty instead of gathering for the flush interval (2ms).
+// report and a new group every 8. "/linger" waits the whole flush
+// interval (2ms) for more reports before each commit.
 func BenchmarkReceiverSQLite(b *testing.B) {
 	for _, c := range []struct {
-		mode  string
-		eager bool
+		mode   string
+		linger bool
 	}{{"same", false}, {"distinct", false}, {"same", true}, {"distinct", true}} {
 		mode, name := c.mode, c.mode
-		if c.eager {
-			name += "/eager"
+		if c.linger {
+			name += "/linger"
 		}
 		b.Run(name, func(b *testing.B) {
 			store, err := sqlstore.Open(context.Background(), sqlstoretest.SQLiteDSN(b))
@@ -40,7 +40,7 @@ func BenchmarkReceiverSQLite(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer store.Close()
-			rc, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.New(zap.NewNop()), RateLimit: cspreport.RateLimit{Disabled: true}, Eager: c.eager})
+			rc, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.New(zap.NewNop()), RateLimit: cspreport.RateLimit{Disabled: true}, Linger: c.linger})
 			if err != nil {
 				b.Fatal(err)
 			}
