@@ -19,13 +19,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// defaultReportsDB is the collector's SQLite file when -db is not given.
+// defaultReportsDB is the collector's SQLite file when -db is not given:
+// beside the demo's, in the user's cache directory.
 func defaultReportsDB() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "bulwark", "csp-reports.db")
+	return filepath.Join(filepath.Dir(defaultDBPath()), "csp-reports.db")
 }
 
 // openReportStore opens the report store of -db: a PostgreSQL URL, or an

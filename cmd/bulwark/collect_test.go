@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -191,4 +194,97 @@ func TestDemoCSPReports(t *testing.T) {
 	if r.StatusCode != 200 || !strings.Contains(body, `"effective_directive": "script-src-elem"`) {
 		t.Fatalf("summary: %d\n%s", r.StatusCode, body)
 	}
+}
+
+// TestCollectKill9: the collector is killed with SIGKILL in the middle of
+// a load; every report that got a 204 is in the database afterwards.
+func TestCollectKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a collector: not in -short")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bulwark")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "reports.db")
+	cmd := exec.Command(bin, "collect", "-addr", "127.0.0.1:0", "-db", db, "-rate-limit", "0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := regexp.MustCompile(`http://\S+/csp-report`).FindString(line)
+	go io.Copy(io.Discard, stdout)
+
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				host := fmt.Sprintf("w%di%d.evil.example", w, i)
+				body := strings.Replace(collectLegacy, "evil.example", host, 1)
+				resp, err := client.Post(url, "application/csp-report", strings.NewReader(body))
+				if err != nil {
+					return // the collector is gone
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 204 {
+					mu.Lock()
+					acked["https://"+host] = true
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	close(stop)
+	wg.Wait()
+
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"reports", "-db", db, "--format", "json", "--limit", "1000000"}, &out, io.Discard); err != nil {
+		t.Fatalf("reports after the kill: %v", err)
+	}
+	var sum struct {
+		Groups []struct {
+			Blocked string `json:"blocked_origin"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]bool{}
+	for _, g := range sum.Groups {
+		stored[g.Blocked] = true
+	}
+	missing := 0
+	for h := range acked {
+		if !stored[h] {
+			missing++
+		}
+	}
+	if len(acked) == 0 || missing > 0 {
+		t.Fatalf("%d reports answered 204 before the kill, %d of them not in the database", len(acked), missing)
+	}
+	t.Logf("%d reports answered 204 before SIGKILL, all stored (%d groups in the database)", len(acked), len(stored))
 }
