@@ -259,6 +259,7 @@ func TestAnswers(t *testing.T) {
 		{"too deep", "POST", "application/csp-report", deep, nil, 400, 0},
 		{"batch of 100", "POST", "application/reports+json", batch(100), nil, 204, 100},
 		{"batch of 101", "POST", "application/reports+json", batch(101), nil, 413, 0},
+		{"batch of 10000", "POST", "application/reports+json", "[" + strings.Repeat("{},", 9999) + "{}]", nil, 413, 0},
 		{"empty batch", "POST", "application/reports+json", `[]`, nil, 204, 0},
 		{"batch with bad items", "POST", "application/reports+json", `[1,"x",{"type":5},` + batch(2)[1:], nil, 204, 2},
 		{"status as string, line null", "POST", "application/csp-report", `{"csp-report":{"document-uri":"https://example.com/","effective-directive":"img-src","blocked-uri":"https://a.example/","status-code":"200","line-number":null}}`, nil, 204, 1},
