@@ -1,0 +1,52 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// Open a store on an SQLite file (the schema is created or brought up to
+// date), receive a report through it, and read the group back.
+func Example() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "bulwark-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	// "postgres://…" works the same.
+	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "csp.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	rcv, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.New(zap.NewNop())})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := httptest.NewRequest("POST", "/csp-report", strings.NewReader(
+		`{"csp-report":{"document-uri":"https://example.com/","effective-directive":"img-src","disposition":"report","blocked-uri":"http://tracker.example/p.gif?uid=1"}}`))
+	r.Header.Set("Content-Type", "application/csp-report")
+	w := httptest.NewRecorder()
+	rcv.ServeHTTP(w, r)
+	fmt.Println(w.Code) // committed
+	rcv.Close(ctx)
+
+	gs, err := store.Groups(ctx, cspreport.GroupQuery{})
+	fmt.Println(len(gs), gs[0].Directive, gs[0].Disposition, gs[0].ExampleBlocked, err)
+	// Output:
+	// 204
+	// 1 img-src report http://tracker.example/p.gif <nil>
+}
