@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,8 @@ func TestFloodLoopback(t *testing.T) {
 
 			deadline := time.Now().Add(3 * time.Second)
 			var sent, accepted, acceptedReports, refused atomic.Int64
+			var latMu sync.Mutex
+			var lat []time.Duration
 			var wg sync.WaitGroup
 			start := time.Now()
 			for w := range 16 {
@@ -83,6 +86,7 @@ func TestFloodLoopback(t *testing.T) {
 							body = "[" + fmt.Sprintf(one, k, k%30, 1) + "," + fmt.Sprintf(one, k, k%30, 2) + "," + fmt.Sprintf(one, k, k%30, 3) + "]"
 							ctype, n = "application/reports+json", 3
 						}
+						t0 := time.Now()
 						resp, err := client.Post(url, ctype, strings.NewReader(body))
 						if err != nil {
 							t.Error(err)
@@ -90,6 +94,10 @@ func TestFloodLoopback(t *testing.T) {
 						}
 						io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
+						d := time.Since(t0)
+						latMu.Lock()
+						lat = append(lat, d)
+						latMu.Unlock()
 						switch resp.StatusCode {
 						case 204:
 							accepted.Add(1)
@@ -126,9 +134,12 @@ func TestFloodLoopback(t *testing.T) {
 			if queue >= 0 && stored != acceptedReports.Load() {
 				t.Fatalf("%d reports answered 204, %d stored", acceptedReports.Load(), stored)
 			}
-			t.Logf("%d requests in %v: %d answered 204 (%d reports, %.0f reports/s), %d answered 503",
+			slices.Sort(lat)
+			pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+			t.Logf("%d requests in %v: %d answered 204 (%d reports, %.0f reports/s), %d answered 503; latency p50 %v, p99 %v",
 				accepted.Load()+refused.Load(), elapsed.Round(time.Millisecond), accepted.Load(), acceptedReports.Load(),
-				float64(acceptedReports.Load())/elapsed.Seconds(), refused.Load())
+				float64(acceptedReports.Load())/elapsed.Seconds(), refused.Load(),
+				pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond))
 		})
 	}
 }
