@@ -17,8 +17,8 @@ type variant struct {
 
 // A compiled policy: the user's policy, kept for per-request changes, and
 // its serializations for every case a request can be in, indexed by
-// [https][sampled][nonce]: https false drops upgrade-insecure-requests
-// (not for a plain-HTTP page), sampled false drops the reporting
+// [https][sampled][nonce]: https false drops upgrade-insecure-requests and
+// report-to (not for a plain-HTTP page), sampled false drops the reporting
 // directives (report-only: the whole header), nonce false drops the
 // nonce sources (lazy mode when nothing asked for the nonce).
 type compiled struct {
@@ -72,6 +72,12 @@ func serialize(p Policy, https, reports, nonce bool) []string {
 			continue
 		}
 		if !reports && (d.Name == ReportTo || d.Name == ReportURI) {
+			continue
+		}
+		// Chromium sends Reporting API reports only from secure pages, and
+		// ignores report-uri when report-to is there: on plain HTTP,
+		// report-to would silence every report.
+		if !https && d.Name == ReportTo {
 			continue
 		}
 		if !first {

@@ -149,8 +149,8 @@ type Middleware struct {
 	rep        *reporting
 	presets    map[string]*preset
 	nonceBytes int
-	nonceLen   int // base64 length
-	uir        bool
+	nonceLen   int  // base64 length
+	uir        bool // a policy differs by scheme (upgrade-insecure-requests, report-to)
 	anyNonce   bool
 	stateful   bool
 	wrap       bool
@@ -259,7 +259,7 @@ func New(cfg Config) (*Middleware, error) {
 		if c.hasNonce {
 			m.anyNonce = true
 		}
-		if c.policy.find(UpgradeInsecureRequests) >= 0 {
+		if c.policy.find(UpgradeInsecureRequests) >= 0 || c.policy.find(ReportTo) >= 0 || m.rep != nil {
 			m.uir = true
 		}
 	}
@@ -414,7 +414,7 @@ func (m *Middleware) setStatic(h http.Header, r *http.Request) {
 			h[headerNames[i]] = v.static
 		}
 	}
-	if set && sampled == 1 && m.rep != nil {
+	if set && sampled == 1 && https == 1 && m.rep != nil {
 		if _, ok := h[headerEndpoints]; !ok {
 			h[headerEndpoints] = m.rep.endpoints
 		}
@@ -549,7 +549,7 @@ func (st *state) apply() {
 		h[key] = st.hdr[i][:]
 		st.set |= 1 << i
 	}
-	if m.rep != nil && st.sampled && anySet {
+	if m.rep != nil && st.sampled && st.https && anySet {
 		if _, ok := h[headerEndpoints]; empty || !ok {
 			h[headerEndpoints] = m.rep.endpoints
 		}

@@ -204,7 +204,7 @@ func TestReporting(t *testing.T) {
 		ReportOnly: Raw("default-src 'none'"),
 		Reporting:  &Reporting{},
 	})
-	w := serve(t, m, ok)
+	w := serve(t, m, ok, overTLS)
 	e := w.Header().Get("Content-Security-Policy")
 	ro := w.Header().Get("Content-Security-Policy-Report-Only")
 	for _, h := range []string{e, ro} {
@@ -215,7 +215,22 @@ func TestReporting(t *testing.T) {
 	if got := w.Header().Get("Reporting-Endpoints"); got != `csp-endpoint="/csp-report"` {
 		t.Errorf("Reporting-Endpoints %q", got)
 	}
+	// On plain HTTP, Chromium would send no report at all with report-to
+	// in the policy (the Reporting API needs a secure page, and report-uri
+	// is ignored beside report-to): report-uri alone, no endpoints header.
+	w = serve(t, m, ok)
+	for _, h := range []string{w.Header().Get("Content-Security-Policy"), w.Header().Get("Content-Security-Policy-Report-Only")} {
+		if strings.Contains(h, "report-to") || !strings.HasSuffix(h, "; report-uri /csp-report") {
+			t.Errorf("plain HTTP: %q, want report-uri without report-to", h)
+		}
+	}
+	if got := w.Header().Get("Reporting-Endpoints"); got != "" {
+		t.Errorf("plain HTTP: Reporting-Endpoints %q", got)
+	}
 }
+
+// overTLS makes a test request arrive over HTTPS.
+func overTLS(r *http.Request) { r.TLS = &tls.ConnectionState{} }
 
 func TestReportSampling(t *testing.T) {
 	for _, nonce := range []bool{false, true} {
@@ -227,7 +242,7 @@ func TestReportSampling(t *testing.T) {
 		sampled := 0
 		const n = 2000
 		for range n {
-			w := serve(t, m, ok)
+			w := serve(t, m, ok, overTLS)
 			e := w.Header().Get("Content-Security-Policy")
 			ro, hasRO := w.Header()["Content-Security-Policy-Report-Only"]
 			ep := w.Header().Get("Reporting-Endpoints")

@@ -64,7 +64,7 @@ func Example_reportOnlyRollout() {
 	}
 	h := m.Handler(http.NotFoundHandler())
 	for {
-		w := get(h, "/")
+		w := get(h, "https://example.com/")                                        // report-to is sent on HTTPS pages only
 		if ro := w.Header().Get("Content-Security-Policy-Report-Only"); ro != "" { // a sampled response
 			fmt.Println(ro)
 			fmt.Println(w.Header().Get("Reporting-Endpoints"))
