@@ -126,6 +126,9 @@ func (p *Proxies) IsHTTPS(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
+	if p == nil || len(p.prefixes) == 0 {
+		return false // no trusted proxy: no need to read the peer's address
+	}
 	if !p.Trusted(peer(r)) {
 		return false
 	}
