@@ -290,6 +290,13 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	if err != nil {
 		return nil, "", err
 	}
+	// A strict nonce policy (csp.Strict), reported to the receiver below.
+	// Lazy: a nonce (and so no-store) only for responses that use one, the
+	// pages; static files stay cacheable.
+	policy, err := csp.New(csp.Config{Reporting: &csp.Reporting{}, Lazy: true, Logger: sec})
+	if err != nil {
+		return nil, "", err
+	}
 	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax, mfa: second}
 	chain := bulwark.Chain{
 		Secure:         secure.New(bulwark.SecureOptions()),
@@ -299,6 +306,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		LoginRequired:  gate,
 		MFA:            second,
 		PasswordExpiry: expiry,
+		CSP:            policy,
 		Referrer:       referrerPolicy,
 		NoCache:        noStore,
 		ClearSite:      clear,

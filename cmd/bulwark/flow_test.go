@@ -234,8 +234,17 @@ func TestDemoHeaders(t *testing.T) {
 	if got := resp.Header.Get("Referrer-Policy"); got != "same-origin" {
 		t.Errorf("Referrer-Policy %q", got)
 	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "'nonce-") || !strings.Contains(csp, "report-uri /csp-report") {
+		t.Errorf("home page CSP %q: want a nonce and the report path", csp)
+	}
+	// A page with a nonce is no-store; a static file, without one, stays cacheable.
+	if got := resp.Header.Get("Cache-Control"); !strings.Contains(got, "no-store") {
+		t.Errorf("home page with a nonce: Cache-Control %q", got)
+	}
+	resp, _ = c.do("GET", "/static/app.css", nil, nil)
 	if got := resp.Header.Get("Cache-Control"); strings.Contains(got, "no-store") {
-		t.Errorf("anonymous home page marked no-store: %q", got)
+		t.Errorf("anonymous static file marked no-store: %q", got)
 	}
 	c.login("alice", "alice-password", "")
 	resp, _ = c.do("GET", "/account", nil, nil)

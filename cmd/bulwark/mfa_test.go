@@ -156,3 +156,35 @@ func TestDemoCarolTOTPInChromium(t *testing.T) {
 		t.Errorf("after the replayed code: at %s, want the challenge", loc)
 	}
 }
+
+// TestDemoCSPInChromium: the home page's nonced script runs, the script
+// without the nonce is blocked, and the browser's report reaches the
+// receiver and the staff summary.
+func TestDemoCSPInChromium(t *testing.T) {
+	ctx := testenv.Browser(t)
+	base, _ := startDemo(t)
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Navigate(base), chromedp.WaitVisible(chromedp.ID("nonced"))); err != nil {
+		t.Fatalf("the nonced script did not run: %v", err)
+	}
+	blocked, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`document.getElementById("blocked") !== null`))
+	if err != nil || blocked {
+		t.Errorf("the script without the nonce ran (%v, %v)", blocked, err)
+	}
+	admin := newClient(t, base)
+	admin.login("admin", "admin-password", "")
+	// The demo is served over plain HTTP: its policy carries report-uri
+	// alone, which Chromium sends at once.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, body := admin.do("GET", "/admin/csp-reports?format=json", nil, nil)
+		if resp.StatusCode == 200 && strings.Contains(body, "script-src") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no script-src report in the summary after 20s: %d %.300s", resp.StatusCode, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/clearsite"
+	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/mfa"
@@ -43,10 +44,12 @@ type page struct {
 	Error string
 	Note  template.HTML
 	Data  any
+	Nonce string // the CSP nonce of this response
 }
 
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.User = identity.FromRequest(r)
+	p.Nonce = csp.Nonce(r.Context())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
@@ -244,6 +247,11 @@ var templates = template.Must(template.New("").Parse(`
 <li><b>unrolled/secure</b> with <code>bulwark.SecureOptions()</code> sent <code>X-Content-Type-Options: nosniff</code>,
 <code>X-Frame-Options: DENY</code>, <code>X-XSS-Protection: 0</code> and the Cross-Origin policies (HSTS over HTTPS only).</li>
 <li><b>scs</b> loaded the session (cookie <code>bulwark_session</code>, set only once the session holds data).</li>
+<li><b>csp</b> sent a strict <code>Content-Security-Policy</code> with this response's nonce
+<code>{{.Nonce}}</code> (a new one for every response, so the page is also <code>no-store</code>); browsers report
+violations to <code>/csp-report</code>, and staff read them at <a href="/admin/csp-reports">/admin/csp-reports</a>.
+<script nonce="{{.Nonce}}">document.currentScript.insertAdjacentHTML("afterend", " <b id=nonced>This line was written by a script that carries the nonce.</b>")</script>
+<script>document.write(" <b id=blocked>A script without the nonce wrote this: the policy failed.</b>")</script></li>
 <li><b>identity</b> found {{if .User}}you, <code>{{.User.ID}}</code>{{else}}no user: you are anonymous{{end}}.</li>
 <li><b>loginrequired</b> let this page through: <code>/{$}</code> is public. Every route that is not listed needs a login
 (try <a href="/account">/account</a>), and any path that is not clean or is ambiguous is refused
