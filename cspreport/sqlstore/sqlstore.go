@@ -8,9 +8,9 @@
 //	defer store.Close()
 //	rcv, err := cspreport.New(cspreport.Config{Store: store})
 //
-// A batch is one write transaction of upserts, one per distinct group,
-// detail, hour, counter and policy: the cost of a commit grows with the
-// number of distinct keys, not of reports. Several receivers may share one
+// A batch is one write transaction of multi-row upserts, one row per
+// distinct group, detail, hour, counter and policy: the cost of a commit
+// grows with the number of distinct keys, not of reports. Several receivers may share one
 // PostgreSQL database: the upserts add, they do not overwrite.
 package sqlstore
 
@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
@@ -45,42 +47,104 @@ func Migrations() fs.FS {
 
 const groupCols = `group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, muted, example_blocked, example_source`
 
+// The upserts of Save are multi-row statements: one INSERT … VALUES
+// (…), (…) … ON CONFLICT per table and chunk of rows (see multiRow). Save
+// aggregates the batch first, so that no key appears twice in one
+// statement (PostgreSQL refuses to update a row twice in one command).
 var (
-	upsertGroup = isql.Query{
-		SQLite: `INSERT INTO bulwark_csp_group (group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, example_blocked, example_source)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (group_fp) DO UPDATE SET total = bulwark_csp_group.total + excluded.total,
+	upsertGroup = multiRow{
+		head: `INSERT INTO bulwark_csp_group (group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, example_blocked, example_source) VALUES `,
+		cols: 12,
+		tail: isql.Query{
+			SQLite: ` ON CONFLICT (group_fp) DO UPDATE SET total = bulwark_csp_group.total + excluded.total,
 				first_seen = MIN(bulwark_csp_group.first_seen, excluded.first_seen),
 				last_seen = MAX(bulwark_csp_group.last_seen, excluded.last_seen)
-			RETURNING total`,
-		Postgres: `INSERT INTO bulwark_csp_group (group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, example_blocked, example_source)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (group_fp) DO UPDATE SET total = bulwark_csp_group.total + excluded.total,
+			RETURNING group_fp, total`,
+			Postgres: ` ON CONFLICT (group_fp) DO UPDATE SET total = bulwark_csp_group.total + excluded.total,
 				first_seen = LEAST(bulwark_csp_group.first_seen, excluded.first_seen),
 				last_seen = GREATEST(bulwark_csp_group.last_seen, excluded.last_seen)
-			RETURNING total`,
+			RETURNING group_fp, total`,
+		},
 	}
-	upsertDetail = isql.Query{
-		SQLite: `INSERT INTO bulwark_csp_detail (detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
+	upsertDetail = multiRow{
+		head: `INSERT INTO bulwark_csp_detail (detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen) VALUES `,
+		cols: 14,
+		tail: isql.Query{
+			SQLite: ` ON CONFLICT (detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
 				first_seen = MIN(bulwark_csp_detail.first_seen, excluded.first_seen),
 				last_seen = MAX(bulwark_csp_detail.last_seen, excluded.last_seen),
 				policy_version = excluded.policy_version`,
-		Postgres: `INSERT INTO bulwark_csp_detail (detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			ON CONFLICT (detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
+			Postgres: ` ON CONFLICT (detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
 				first_seen = LEAST(bulwark_csp_detail.first_seen, excluded.first_seen),
 				last_seen = GREATEST(bulwark_csp_detail.last_seen, excluded.last_seen),
 				policy_version = excluded.policy_version`,
+		},
 	}
-	upsertHour = isql.Portable(`INSERT INTO bulwark_csp_group_hour (group_fp, hour, count) VALUES (?, ?, ?)
-		ON CONFLICT (group_fp, hour) DO UPDATE SET count = bulwark_csp_group_hour.count + excluded.count`)
-	upsertCounter = isql.Portable(`INSERT INTO bulwark_csp_counter (hour, kind, name, count) VALUES (?, ?, ?, ?)
-		ON CONFLICT (hour, kind, name) DO UPDATE SET count = bulwark_csp_counter.count + excluded.count`)
-	insertPolicy = isql.Portable(`INSERT INTO bulwark_csp_policy (hash, policy, first_seen) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO NOTHING`)
+	upsertHour = multiRow{
+		head: `INSERT INTO bulwark_csp_group_hour (group_fp, hour, count) VALUES `,
+		cols: 3,
+		tail: isql.Portable(` ON CONFLICT (group_fp, hour) DO UPDATE SET count = bulwark_csp_group_hour.count + excluded.count`),
+	}
+	upsertCounter = multiRow{
+		head: `INSERT INTO bulwark_csp_counter (hour, kind, name, count) VALUES `,
+		cols: 4,
+		tail: isql.Portable(` ON CONFLICT (hour, kind, name) DO UPDATE SET count = bulwark_csp_counter.count + excluded.count`),
+	}
+	insertPolicy = multiRow{
+		head: `INSERT INTO bulwark_csp_policy (hash, policy, first_seen) VALUES `,
+		cols: 3,
+		tail: isql.Portable(` ON CONFLICT (hash) DO NOTHING`),
+	}
+)
 
+// maxRows is the largest chunk of rows of one multi-row statement (at 14
+// parameters a row, well under SQLite's and PostgreSQL's limits).
+const maxRows = 64
+
+// multiRow is a multi-row upsert: head, n tuples of cols placeholders,
+// tail. A batch of n rows runs as chunks whose sizes are powers of two
+// (at most maxRows), so that a few prepared statements per table serve
+// every batch size.
+type multiRow struct {
+	head string
+	cols int
+	tail isql.Query
+}
+
+// text returns the statement for n rows in dialect d.
+func (m multiRow) text(d isql.Dialect, n int) string {
+	var b strings.Builder
+	b.WriteString(m.head)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := range m.cols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	sqlite := b.String() + m.tail.SQLite
+	if d == isql.Postgres {
+		return isql.Portable(b.String() + m.tail.Postgres).Postgres
+	}
+	return sqlite
+}
+
+// chunk is the number of rows of the next statement for n rows left.
+func chunk(n int) int {
+	k := 1
+	for k*2 <= n && k*2 <= maxRows {
+		k *= 2
+	}
+	return k
+}
+
+var (
 	selectGroups = isql.Portable(`SELECT ` + groupCols + `,
 			COALESCE((SELECT SUM(h.count) FROM bulwark_csp_group_hour h WHERE h.group_fp = g.group_fp AND h.hour >= ?), 0) AS n
 		FROM bulwark_csp_group g
@@ -115,9 +179,16 @@ func chunked(table, where string) isql.Query {
 type Store struct {
 	db  *isql.DB
 	own bool
-	// The statements of Save, prepared once on the writer; each
-	// transaction uses them through tx.StmtContext.
-	policy, group, detail, hour, counter *sql.Stmt
+	// The multi-row statements of Save, prepared on the writer by New, by
+	// table and number of rows; each transaction uses them through
+	// tx.StmtContext.
+	mu    sync.Mutex
+	stmts map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	m *multiRow
+	n int
 }
 
 var _ cspreport.Store = (*Store)(nil)
@@ -149,27 +220,81 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
 	}
-	s := &Store{db: db}
-	for _, p := range []struct {
-		st **sql.Stmt
-		q  isql.Query
-	}{{&s.policy, insertPolicy}, {&s.group, upsertGroup}, {&s.detail, upsertDetail}, {&s.hour, upsertHour}, {&s.counter, upsertCounter}} {
-		st, err := db.Writer().PrepareContext(ctx, db.Q(p.q))
-		if err != nil {
-			s.closeStmts()
-			return nil, fmt.Errorf("cspreport/sqlstore: prepare: %w", err)
+	s := &Store{db: db, stmts: map[stmtKey]*sql.Stmt{}}
+	// Prepare every statement now: a statement cannot be prepared on the
+	// writer while Save's transaction holds it (SQLite has one writer
+	// connection).
+	for _, m := range []*multiRow{&insertPolicy, &upsertGroup, &upsertDetail, &upsertHour, &upsertCounter} {
+		for n := 1; n <= maxRows; n *= 2 {
+			st, err := db.Writer().PrepareContext(ctx, m.text(db.Dialect(), n))
+			if err != nil {
+				s.closeStmts()
+				return nil, fmt.Errorf("cspreport/sqlstore: prepare: %w", err)
+			}
+			s.stmts[stmtKey{m, n}] = st
 		}
-		*p.st = st
 	}
 	return s, nil
 }
 
 func (s *Store) closeStmts() {
-	for _, st := range []*sql.Stmt{s.policy, s.group, s.detail, s.hour, s.counter} {
-		if st != nil {
-			st.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, k)
+	}
+}
+
+// stmt returns the prepared statement of m for n rows (a power of two,
+// at most maxRows).
+func (s *Store) stmt(m *multiRow, n int) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st := s.stmts[stmtKey{m, n}]
+	s.mu.Unlock()
+	if st == nil {
+		return nil, errors.New("cspreport/sqlstore: store closed")
+	}
+	return st, nil
+}
+
+// upsert runs m for rows (each of m.cols values), in chunks. each, when
+// not nil, reads the rows the statement returns.
+func (s *Store) upsert(ctx context.Context, tx *sql.Tx, m *multiRow, rows []any, each func(*sql.Rows) error) error {
+	for len(rows) > 0 {
+		n := chunk(len(rows) / m.cols)
+		st, err := s.stmt(m, n)
+		if err != nil {
+			return err
+		}
+		st = tx.StmtContext(ctx, st)
+		args := rows[:n*m.cols]
+		rows = rows[n*m.cols:]
+		if each == nil {
+			_, err = st.ExecContext(ctx, args...)
+		} else {
+			err = query(ctx, st, args, each)
+		}
+		st.Close()
+		if err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+func query(ctx context.Context, st *sql.Stmt, args []any, each func(*sql.Rows) error) error {
+	rs, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := each(rs); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
 }
 
 // DB returns the database the store uses.
@@ -189,10 +314,13 @@ type groupAgg struct {
 	r      *cspreport.Report
 	n      int64
 	lo, hi time.Time
+	last   *cspreport.Report // the batch's last report of the key
 }
 
-// Save implements [cspreport.Store]: one transaction, one upsert per
-// distinct key of the batch.
+// Save implements [cspreport.Store]: one transaction; the batch is first
+// aggregated by key (group, detail, hour, policy; counts summed, first and
+// last seen merged), then written with one multi-row upsert per table and
+// chunk of rows.
 func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -200,26 +328,31 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 	var gOrder, dOrder []string
 	groups := map[string]*groupAgg{}
 	details := map[string]*groupAgg{}
-	hours := map[[2]any]int64{}
-	var hourOrder [][2]any
+	type hourKey struct {
+		fp   string
+		hour time.Time
+	}
+	hours := map[hourKey]int64{}
+	var hourOrder []hourKey
 	policies := map[string]*cspreport.Report{}
 	var pOrder []string
 	add := func(m map[string]*groupAgg, order *[]string, key string, r *cspreport.Report, at time.Time) {
 		a := m[key]
 		if a == nil {
-			m[key] = &groupAgg{r: r, n: 1, lo: at, hi: at}
+			m[key] = &groupAgg{r: r, n: 1, lo: at, hi: at, last: r}
 			*order = append(*order, key)
 			return
 		}
 		a.n++
 		a.lo, a.hi = minT(a.lo, at), maxT(a.hi, at)
+		a.last = r
 	}
 	for i := range b.Reports {
 		r := &b.Reports[i]
 		at := cspreport.Stamp(r.OccurredAt)
 		add(groups, &gOrder, r.GroupFP, r, at)
 		add(details, &dOrder, r.DetailFP, r, at)
-		hk := [2]any{r.GroupFP, cspreport.Hour(r.OccurredAt)}
+		hk := hourKey{r.GroupFP, cspreport.Hour(r.OccurredAt)}
 		if _, ok := hours[hk]; !ok {
 			hourOrder = append(hourOrder, hk)
 		}
@@ -232,51 +365,68 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 	var created []string
 	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
 		if len(pOrder) > 0 {
-			st := tx.StmtContext(ctx, s.policy)
+			rows := make([]any, 0, len(pOrder)*insertPolicy.cols)
 			for _, h := range pOrder {
 				r := policies[h]
-				if _, err := st.ExecContext(ctx, h, r.Policy, cspreport.Stamp(r.OccurredAt)); err != nil {
-					return fmt.Errorf("policy: %w", err)
-				}
+				rows = append(rows, h, r.Policy, cspreport.Stamp(r.OccurredAt))
+			}
+			if err := s.upsert(ctx, tx, &insertPolicy, rows, nil); err != nil {
+				return fmt.Errorf("policy: %w", err)
 			}
 		}
 		if len(gOrder) > 0 {
-			st := tx.StmtContext(ctx, s.group)
+			rows := make([]any, 0, len(gOrder)*upsertGroup.cols)
 			for _, fp := range gOrder {
 				a := groups[fp]
 				r := a.r
+				rows = append(rows, fp, r.Directive, r.Disposition, r.BlockedKind, r.BlockedOrigin,
+					r.DocumentOrigin, r.DocumentPath, a.n, a.lo, a.hi, r.Blocked, source(r))
+			}
+			totals := make(map[string]int64, len(gOrder))
+			if err := s.upsert(ctx, tx, &upsertGroup, rows, func(rs *sql.Rows) error {
+				var fp string
 				var total int64
-				if err := st.QueryRowContext(ctx, fp, r.Directive, r.Disposition, r.BlockedKind, r.BlockedOrigin,
-					r.DocumentOrigin, r.DocumentPath, a.n, a.lo, a.hi, r.Blocked, source(r)).Scan(&total); err != nil {
-					return fmt.Errorf("group: %w", err)
+				if err := rs.Scan(&fp, &total); err != nil {
+					return err
 				}
-				if total == a.n {
+				totals[fp] = total
+				return nil
+			}); err != nil {
+				return fmt.Errorf("group: %w", err)
+			}
+			for _, fp := range gOrder {
+				if t, ok := totals[fp]; !ok {
+					return fmt.Errorf("group: no total returned for %s", fp)
+				} else if t == groups[fp].n {
 					created = append(created, fp)
 				}
 			}
-			sd := tx.StmtContext(ctx, s.detail)
+			rows = make([]any, 0, len(dOrder)*upsertDetail.cols)
 			for _, fp := range dOrder {
 				a := details[fp]
 				r := a.r
-				if _, err := sd.ExecContext(ctx, fp, r.GroupFP, r.SourceFile, r.Line, r.Column, r.Sample, r.PolicyHash,
-					lastVersion(b, fp), r.DocumentURL, r.Blocked, r.UserAgent, a.n, a.lo, a.hi); err != nil {
-					return fmt.Errorf("detail: %w", err)
-				}
+				rows = append(rows, fp, r.GroupFP, r.SourceFile, r.Line, r.Column, r.Sample, r.PolicyHash,
+					a.last.PolicyVersion, r.DocumentURL, r.Blocked, r.UserAgent, a.n, a.lo, a.hi)
 			}
-			sh := tx.StmtContext(ctx, s.hour)
+			if err := s.upsert(ctx, tx, &upsertDetail, rows, nil); err != nil {
+				return fmt.Errorf("detail: %w", err)
+			}
+			rows = make([]any, 0, len(hourOrder)*upsertHour.cols)
 			for _, hk := range hourOrder {
-				if _, err := sh.ExecContext(ctx, hk[0], hk[1], hours[hk]); err != nil {
-					return fmt.Errorf("hour: %w", err)
-				}
+				rows = append(rows, hk.fp, hk.hour, hours[hk])
+			}
+			if err := s.upsert(ctx, tx, &upsertHour, rows, nil); err != nil {
+				return fmt.Errorf("hour: %w", err)
 			}
 		}
 		if len(b.Counters) > 0 {
-			sc := tx.StmtContext(ctx, s.counter)
+			rows := make([]any, 0, len(b.Counters)*upsertCounter.cols)
 			h := cspreport.Hour(b.At)
 			for _, c := range b.Counters {
-				if _, err := sc.ExecContext(ctx, h, c.Kind, c.Name, c.Count); err != nil {
-					return fmt.Errorf("counter: %w", err)
-				}
+				rows = append(rows, h, c.Kind, c.Name, c.Count)
+			}
+			if err := s.upsert(ctx, tx, &upsertCounter, rows, nil); err != nil {
+				return fmt.Errorf("counter: %w", err)
 			}
 		}
 		return nil
@@ -285,17 +435,6 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
 	}
 	return created, nil
-}
-
-// lastVersion is the policy version of the batch's last report of a
-// detail.
-func lastVersion(b *cspreport.Batch, detailFP string) string {
-	for i := len(b.Reports) - 1; i >= 0; i-- {
-		if b.Reports[i].DetailFP == detailFP {
-			return b.Reports[i].PolicyVersion
-		}
-	}
-	return ""
 }
 
 func source(r *cspreport.Report) string {

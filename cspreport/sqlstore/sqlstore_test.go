@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,4 +99,57 @@ func TestOpen(t *testing.T) {
 	if _, err := sqlstore.New(context.Background(), nil); err == nil {
 		t.Error("New(nil) = nil error")
 	}
+}
+
+// TestLargeBatch: a batch larger than one multi-row statement (chunks of
+// at most 64 rows, in powers of two), with repeated keys, is counted
+// exactly and reports each new group once; a second save of the same
+// batch adds to the counts and creates nothing.
+func TestLargeBatch(t *testing.T) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+		s, err := sqlstore.New(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, tb := range tables {
+			if _, err := db.Writer().ExecContext(t.Context(), `DELETE FROM `+tb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := &cspreport.Batch{At: storetest.T0}
+		for k := range 301 { // 101 groups (0…100), 151 details
+			b.Reports = append(b.Reports, storetest.Rep(k%101, k%151, storetest.T0.Add(time.Duration(k)*time.Second)))
+		}
+		for i := range 70 {
+			b.Counters = append(b.Counters, cspreport.Counter{Kind: cspreport.KindFiltered, Name: fmt.Sprintf("r%d", i), Count: 2})
+		}
+		for round := 1; round <= 2; round++ {
+			created, err := s.Save(t.Context(), b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[int]int{1: 101, 2: 0}[round]; len(created) != want {
+				t.Fatalf("round %d: %d new groups, want %d", round, len(created), want)
+			}
+			gs, err := s.Groups(t.Context(), cspreport.GroupQuery{Since: storetest.T0.Add(-time.Hour), Limit: 1000, Muted: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var total int64
+			for _, g := range gs {
+				total += g.Total
+			}
+			if len(gs) != 101 || total != int64(301*round) {
+				t.Fatalf("round %d: %d groups, %d reports; want 101, %d", round, len(gs), total, 301*round)
+			}
+			cs, err := s.Counters(t.Context(), storetest.T0.Add(-time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) != 70 || cs[0].Count != int64(2*round) {
+				t.Fatalf("round %d: counters %v", round, cs)
+			}
+		}
+	})
 }
