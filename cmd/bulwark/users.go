@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 
@@ -86,11 +85,7 @@ type userStore struct {
 }
 
 func newUserStore(ctx context.Context, db *sqlstore.DB, iter int) (*userStore, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx, "demo", sub); err != nil {
+	if err := db.Migrate(ctx, "demo", sqlstore.MigrationsIn(migrations, "migrations")); err != nil {
 		return nil, err
 	}
 	dummy, err := hashPassword("not a password", iter)

@@ -37,13 +37,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations, for tools that apply them
 // themselves.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // unreachable: the directory is embedded
-	}
-	return sub
-}
+func Migrations() fs.FS { return isql.MigrationsIn(migrationFiles, "migrations") }
 
 const groupCols = `group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, muted, example_blocked, example_source`
 
@@ -197,13 +191,8 @@ var _ cspreport.Store = (*Store)(nil)
 // "postgres://…"; see internal/sqlstore.Open), brings its schema up to
 // date and returns the store. Close it when the process ends.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := isql.Open(ctx, dsn)
+	s, err := isql.OpenFor(ctx, dsn, New)
 	if err != nil {
-		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
-	}
-	s, err := New(ctx, db)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.own = true

@@ -45,6 +45,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -153,4 +154,32 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error)
 	}
 	done = true
 	return nil
+}
+
+// OpenFor opens the database that dsn names (see [Open]) and builds a
+// package's store on it with build (which migrates its schema). When build
+// fails the database is closed again. It is what each store's own
+// Open(ctx, dsn) does; the caller marks the store as owning the database.
+func OpenFor[S any](ctx context.Context, dsn string, build func(context.Context, *DB) (S, error)) (S, error) {
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		var zero S
+		return zero, err
+	}
+	s, err := build(ctx, db)
+	if err != nil {
+		db.Close()
+	}
+	return s, err
+}
+
+// MigrationsIn returns the migrations folder dir of an embedded file
+// system, for [DB.Migrate]. It panics if dir is not in fsys: the folder is
+// embedded at compile time.
+func MigrationsIn(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
 }

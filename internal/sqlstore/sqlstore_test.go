@@ -491,3 +491,25 @@ func TestSQLiteSeveralHandles(t *testing.T) {
 		t.Errorf("rows = %d, want %d", n, 3*3*50)
 	}
 }
+
+func TestOpenFor(t *testing.T) {
+	ctx := context.Background()
+	dsn := "sqlite:" + t.TempDir() + "/openfor.db"
+	var seen *sqlstore.DB
+	if _, err := sqlstore.OpenFor(ctx, dsn, func(_ context.Context, db *sqlstore.DB) (int, error) {
+		seen = db
+		return 0, errors.New("build failed")
+	}); err == nil || err.Error() != "build failed" {
+		t.Fatalf("OpenFor: %v, want the build error", err)
+	}
+	if err := seen.Ping(ctx); err == nil {
+		t.Error("the database was left open after build failed")
+	}
+	n, err := sqlstore.OpenFor(ctx, dsn, func(_ context.Context, db *sqlstore.DB) (int, error) { defer db.Close(); return 7, nil })
+	if err != nil || n != 7 {
+		t.Errorf("OpenFor = %d, %v", n, err)
+	}
+	if _, err := sqlstore.OpenFor(ctx, "mysql://x", func(context.Context, *sqlstore.DB) (int, error) { return 0, nil }); err == nil {
+		t.Error("a bad DSN gave no error")
+	}
+}

@@ -34,13 +34,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations (NNNN_name.sqlite.sql and
 // NNNN_name.postgres.sql), for tools that apply them themselves.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // unreachable: the directory is embedded
-	}
-	return sub
-}
+func Migrations() fs.FS { return isql.MigrationsIn(migrationFiles, "migrations") }
 
 var (
 	getRecord     = isql.Portable(`SELECT changed_at, reason, required_at FROM bulwark_password_expiry WHERE user_id = ?`)
@@ -66,13 +60,8 @@ var _ passwordexpiry.Store = (*Store)(nil)
 // a file path; see internal/sqlstore.Open), brings its schema up to date
 // and returns the store. Close it when the process ends.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := isql.Open(ctx, dsn)
+	s, err := isql.OpenFor(ctx, dsn, New)
 	if err != nil {
-		return nil, fmt.Errorf("passwordexpiry/sqlstore: %w", err)
-	}
-	s, err := New(ctx, db)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.own = true

@@ -36,13 +36,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations (NNNN_name.sqlite.sql and
 // NNNN_name.postgres.sql), for tools that apply them themselves.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // unreachable: the directory is embedded
-	}
-	return sub
-}
+func Migrations() fs.FS { return isql.MigrationsIn(migrationFiles, "migrations") }
 
 var (
 	getRecord = isql.Portable(`SELECT secret, confirmed, last_step, failures, last_failure, enrolled_at,
@@ -76,13 +70,8 @@ var _ totp.Store = (*Store)(nil)
 // a file path; see internal/sqlstore.Open), brings its schema up to date
 // and returns the store. Close it when the process ends.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := isql.Open(ctx, dsn)
+	s, err := isql.OpenFor(ctx, dsn, New)
 	if err != nil {
-		return nil, fmt.Errorf("mfa/totp/sqlstore: %w", err)
-	}
-	s, err := New(ctx, db)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.own = true
