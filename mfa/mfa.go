@@ -252,7 +252,6 @@ func New(cfg Config) (*Middleware, error) {
 		}
 		m.responder = rs
 	}
-	patterns := append([]string(nil), cfg.Exempt...)
 	login, logout := cfg.LoginURL, cfg.LogoutURL
 	if login == "" {
 		login = "/login"
@@ -260,14 +259,11 @@ func New(cfg Config) (*Middleware, error) {
 	if logout == "" {
 		logout = "/logout"
 	}
-	for _, u := range []struct{ field, url string }{{"ChallengeURL", m.challengeURL}, {"CallbackURL", cfg.CallbackURL}, {"LoginURL", login}, {"LogoutURL", logout}} {
-		p, err := pathrule.PagePattern(u.url)
-		if err != nil {
-			return nil, fmt.Errorf("mfa: Config.%s %q: %v (such as %q)", u.field, u.url, err, "/mfa")
-		}
-		if p != "" && !contains(patterns, p) {
-			patterns = append(patterns, p)
-		}
+	patterns, err := pathrule.WithPages(cfg.Exempt,
+		pathrule.Page{Field: "ChallengeURL", URL: m.challengeURL}, pathrule.Page{Field: "CallbackURL", URL: cfg.CallbackURL},
+		pathrule.Page{Field: "LoginURL", URL: login}, pathrule.Page{Field: "LogoutURL", URL: logout})
+	if err != nil {
+		return nil, fmt.Errorf("mfa: Config.%v (such as \"/mfa\")", err)
 	}
 	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns})
 	if err != nil {
@@ -282,15 +278,6 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Decide judges r: the decision of [Middleware.Handler], apart from the

@@ -188,7 +188,6 @@ func New(cfg Config) (*Middleware, error) {
 		}
 		m.responder = rs
 	}
-	patterns := append([]string(nil), cfg.Exempt...)
 	login, logout := cfg.LoginURL, cfg.LogoutURL
 	if login == "" {
 		login = "/login"
@@ -196,14 +195,11 @@ func New(cfg Config) (*Middleware, error) {
 	if logout == "" {
 		logout = "/logout"
 	}
-	for _, u := range []struct{ field, url string }{{"ChangeURL", m.changeURL}, {"LoginURL", login}, {"LogoutURL", logout}} {
-		p, err := exactPattern(u.field, u.url)
-		if err != nil {
-			return nil, err
-		}
-		if p != "" && !contains(patterns, p) {
-			patterns = append(patterns, p)
-		}
+	patterns, err := pathrule.WithPages(cfg.Exempt,
+		pathrule.Page{Field: "ChangeURL", URL: m.changeURL},
+		pathrule.Page{Field: "LoginURL", URL: login}, pathrule.Page{Field: "LogoutURL", URL: logout})
+	if err != nil {
+		return nil, fmt.Errorf("passwordexpiry: %v (such as \"/password/change\")", err)
 	}
 	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.ExemptRegexps})
 	if err != nil {
@@ -211,25 +207,6 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m.exempt = set
 	return m, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// exactPattern returns the ServeMux pattern that matches exactly the path
-// of a page URL of this site, "" for an absolute URL.
-func exactPattern(field, raw string) (string, error) {
-	p, err := pathrule.PagePattern(raw)
-	if err != nil {
-		return "", fmt.Errorf("passwordexpiry: %s %q: %v (such as %q)", field, raw, err, "/password/change")
-	}
-	return p, nil
 }
 
 // Requirement returns why userID must change their password now, [None]

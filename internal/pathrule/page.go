@@ -2,7 +2,9 @@ package pathrule
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -31,4 +33,28 @@ func PagePattern(raw string) (string, error) {
 		p += "{$}"
 	}
 	return p, nil
+}
+
+// A Page is one of a gate's own pages (its login, logout, challenge or
+// change page), which the gate must always let through, for every method.
+type Page struct {
+	Field string // the Config field that names it, for errors
+	URL   string // "" for none
+}
+
+// WithPages returns patterns followed by the exact pattern of each page on
+// this site (see [PagePattern]), each once. Empty and absolute URLs add
+// nothing. An error names the page's field.
+func WithPages(patterns []string, pages ...Page) ([]string, error) {
+	out := append([]string(nil), patterns...)
+	for _, pg := range pages {
+		p, err := PagePattern(pg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %v", pg.Field, pg.URL, err)
+		}
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

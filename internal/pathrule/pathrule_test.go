@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -528,5 +529,18 @@ func TestPagePattern(t *testing.T) {
 				t.Errorf("PagePattern(%q) = %q does not compile: %v", tc.in, got, err)
 			}
 		}
+	}
+}
+
+func TestWithPages(t *testing.T) {
+	got, err := WithPages([]string{"/static/", "/login"},
+		Page{"LoginURL", "/login"}, Page{"LogoutURL", "/logout"}, Page{"CallbackURL", ""},
+		Page{"SSO", "https://sso.example/login"}, Page{"ChangeURL", "/password/change/"})
+	want := []string{"/static/", "/login", "/logout", "/password/change/{$}"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("WithPages = %q, %v; want %q", got, err, want)
+	}
+	if _, err := WithPages(nil, Page{"ChallengeURL", "mfa"}); err == nil || !strings.HasPrefix(err.Error(), `ChallengeURL "mfa"`) {
+		t.Errorf("a relative page: %v, want an error naming the field", err)
 	}
 }
