@@ -1,13 +1,11 @@
 package loginrequired
 
 import (
-	"fmt"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bulwark-go/bulwark/identity"
@@ -47,59 +45,27 @@ var (
 	root  = identity.Basic{UserID: "root", IsActive: true, IsSuperuser: true}
 )
 
-// corpusSite is the path-confusion README's site behind the real gate.
-type corpusSite struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	served string
-	log    sink
-}
-
-func newCorpusSite(t *testing.T) *corpusSite {
-	log, s := newLogger(t)
-	cs := &corpusSite{log: s}
+// TestPathConfusion runs the shared corpus end to end: anonymous requests
+// through the gate and a real ServeMux. Every refusal of a reject row
+// must log path.rejected.
+func TestPathConfusion(t *testing.T) {
+	dir := testenv.Testdata(t, "path-confusion")
+	log, events := newLogger(t)
 	gate, err := New(Config{Allow: []string{"/{$}", "/static/", "GET /health"}, LoginURL: "/login", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := http.NewServeMux()
-	for pattern, name := range map[string]string{"/{$}": "root", "/login": "login", "/static/": "static", "GET /health": "health", "/": "protected"} {
-		app.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			cs.mu.Lock()
-			cs.served = name
-			cs.mu.Unlock()
-			fmt.Fprintln(w, name)
-		})
-	}
-	cs.srv = httptest.NewServer(gate.Handler(app))
-	t.Cleanup(cs.srv.Close)
-	return cs
-}
-
-func (cs *corpusSite) send(t *testing.T, row pathconfusion.Row) (*http.Response, pathconfusion.Served) {
-	cs.mu.Lock()
-	cs.served = ""
-	cs.mu.Unlock()
-	cs.log.take()
-	resp := pathconfusion.Send(t, cs.srv.Listener.Addr().String(), row.Method, row.Target)
-	events := 0
-	var names []string
-	for _, e := range cs.log.take() {
-		names = append(names, e["event"].(string))
-		if e["event"] == seclog.PathRejected.Name {
-			events++
+	rejected := func() []string {
+		var names []string
+		for _, e := range events.Take() {
+			if e.Name == seclog.PathRejected.Name {
+				names = append(names, e.Name)
+			}
 		}
+		return names
 	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return resp, pathconfusion.Served{Handler: cs.served, Events: events, Detail: strings.Join(names, ",")}
-}
-
-// TestPathConfusion runs the shared corpus end to end: anonymous requests
-// through the gate and a real ServeMux.
-func TestPathConfusion(t *testing.T) {
-	dir := testenv.Testdata(t, "path-confusion")
-	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), "/login", newCorpusSite(t).send)
+	app := pathconfusion.NewApp()
+	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), "/login", pathconfusion.Serve(t, gate.Handler(app), app, rejected))
 }
 
 func TestDecide(t *testing.T) {

@@ -1,12 +1,8 @@
 package mfa_test
 
 import (
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -33,34 +29,11 @@ func TestPathConfusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	served := ""
-	app := http.NewServeMux()
-	for pattern, name := range map[string]string{"/{$}": "root", "/login": "login", "/static/": "static", "GET /health": "health", "/": "protected"} {
-		app.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			served = name
-			mu.Unlock()
-			fmt.Fprintln(w, name)
-		})
-	}
+	app := pathconfusion.NewApp()
 	asAlice := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			next.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), identity.Basic{UserID: "alice", IsActive: true})))
 		})
 	}
-	srv := httptest.NewServer(asAlice(gate.Handler(app)))
-	t.Cleanup(srv.Close)
-
-	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), challenge, func(t *testing.T, row pathconfusion.Row) (*http.Response, pathconfusion.Served) {
-		mu.Lock()
-		served = ""
-		mu.Unlock()
-		events.Take()
-		resp := pathconfusion.Send(t, srv.Listener.Addr().String(), row.Method, row.Target)
-		names := events.Names()
-		mu.Lock()
-		defer mu.Unlock()
-		return resp, pathconfusion.Served{Handler: served, Events: len(names), Detail: strings.Join(names, ",")}
-	})
+	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), challenge, pathconfusion.Serve(t, asAlice(gate.Handler(app)), app, events.Names))
 }

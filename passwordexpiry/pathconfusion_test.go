@@ -2,12 +2,8 @@ package passwordexpiry_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,34 +33,11 @@ func TestPathConfusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	served := ""
-	app := http.NewServeMux()
-	for pattern, name := range map[string]string{"/{$}": "root", "/login": "login", "/static/": "static", "GET /health": "health", "/": "protected"} {
-		app.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			served = name
-			mu.Unlock()
-			fmt.Fprintln(w, name)
-		})
-	}
+	app := pathconfusion.NewApp()
 	asAlice := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			next.ServeHTTP(w, asUser(r, identity.Basic{UserID: "alice", IsActive: true}))
 		})
 	}
-	srv := httptest.NewServer(asAlice(gate.Handler(app)))
-	t.Cleanup(srv.Close)
-
-	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), change, func(t *testing.T, row pathconfusion.Row) (*http.Response, pathconfusion.Served) {
-		mu.Lock()
-		served = ""
-		mu.Unlock()
-		events.take()
-		resp := pathconfusion.Send(t, srv.Listener.Addr().String(), row.Method, row.Target)
-		names := events.names()
-		mu.Lock()
-		defer mu.Unlock()
-		return resp, pathconfusion.Served{Handler: served, Events: len(names), Detail: strings.Join(names, ",")}
-	})
+	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), change, pathconfusion.Serve(t, asAlice(gate.Handler(app)), app, events.names))
 }

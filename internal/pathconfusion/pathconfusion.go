@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -167,4 +169,56 @@ func Run(t *testing.T, file, loginPath string, send func(t *testing.T, row Row) 
 		})
 	}
 	t.Logf("%s: %d rows %v", filepath.Base(file), len(rows), counts)
+}
+
+// App is the corpus README's application: a real ServeMux with its five
+// handlers ("/{$}" root, "/login" login, "/static/" static, "GET /health"
+// health, and the catch-all "/" protected), each recording that it ran.
+type App struct {
+	mu     sync.Mutex
+	served string
+	mux    *http.ServeMux
+}
+
+// NewApp returns the corpus's application.
+func NewApp() *App {
+	a := &App{mux: http.NewServeMux()}
+	for pattern, name := range map[string]string{"/{$}": "root", "/login": "login", "/static/": "static", "GET /health": "health", "/": "protected"} {
+		a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			a.mu.Lock()
+			a.served = name
+			a.mu.Unlock()
+			fmt.Fprintln(w, name)
+		})
+	}
+	return a
+}
+
+// ServeHTTP routes r with the ServeMux.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// take returns the handler that ran since the last take, and forgets it.
+func (a *App) take() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.served
+	a.served = ""
+	return s
+}
+
+// Serve starts h (a gate in front of app) on a loopback test server and
+// returns the send function of [Run]: it sends a row over TCP and reports
+// the handler of app that ran and the security events that events (which
+// must return and forget the names of the events written since its last
+// call) reports.
+func Serve(t *testing.T, h http.Handler, app *App, events func() []string) func(t *testing.T, row Row) (*http.Response, Served) {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return func(t *testing.T, row Row) (*http.Response, Served) {
+		app.take()
+		events()
+		resp := Send(t, srv.Listener.Addr().String(), row.Method, row.Target)
+		names := events()
+		return resp, Served{Handler: app.take(), Events: len(names), Detail: strings.Join(names, ",")}
+	}
 }
