@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -232,14 +233,7 @@ func (st *site) do(method, target, body string, hdr ...string) *httptest.Respons
 	}
 	w := httptest.NewRecorder()
 	st.h.ServeHTTP(w, r)
-	for _, c := range w.Result().Cookies() {
-		if c.Name == st.sm.Cookie.Name {
-			st.cookie = c
-			if c.MaxAge < 0 {
-				st.cookie = nil
-			}
-		}
-	}
+	st.cookie = testenv.KeepCookie(st.cookie, st.sm.Cookie.Name, w)
 	return w
 }
 

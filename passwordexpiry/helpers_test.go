@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -211,14 +212,7 @@ func (st *site) do(method, target string, hdr ...string) *httptest.ResponseRecor
 	}
 	w := httptest.NewRecorder()
 	st.h.ServeHTTP(w, r)
-	for _, c := range w.Result().Cookies() {
-		if c.Name == st.sm.Cookie.Name {
-			st.cookie = c
-			if c.MaxAge < 0 {
-				st.cookie = nil
-			}
-		}
-	}
+	st.cookie = testenv.KeepCookie(st.cookie, st.sm.Cookie.Name, w)
 	return w
 }
 
