@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 )
@@ -277,3 +278,17 @@ func Unavailable(w http.ResponseWriter, r *http.Request, custom http.Handler) {
 	}
 	writeJSON(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
 }
+
+// defaultResponder is built once: the zero ResponderConfig cannot fail.
+var defaultResponder = sync.OnceValue(func() *Responder {
+	rs, err := NewResponder(ResponderConfig{})
+	if err != nil {
+		panic(err) // unreachable
+	}
+	return rs
+})
+
+// DefaultResponder returns the Responder of the zero ResponderConfig, for
+// a gate configured without one: no WWW-Authenticate challenge (API clients
+// get 403), "next" as the return parameter, no API patterns.
+func DefaultResponder() *Responder { return defaultResponder() }

@@ -122,11 +122,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.log = seclog.New(nil)
 	}
 	if m.responder == nil {
-		rs, err := identity.NewResponder(identity.ResponderConfig{})
-		if err != nil {
-			return nil, err
-		}
-		m.responder = rs
+		m.responder = identity.DefaultResponder()
 	}
 	var patterns []string
 	add := func(field, pattern string, a Authorizer) error {

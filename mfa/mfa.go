@@ -246,11 +246,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.now = time.Now
 	}
 	if m.responder == nil {
-		rs, err := identity.NewResponder(identity.ResponderConfig{})
-		if err != nil {
-			return nil, err
-		}
-		m.responder = rs
+		m.responder = identity.DefaultResponder()
 	}
 	login, logout := cfg.LoginURL, cfg.LogoutURL
 	if login == "" {

@@ -265,11 +265,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.passive = set
 	}
 	if m.responder == nil {
-		rs, err := identity.NewResponder(identity.ResponderConfig{})
-		if err != nil {
-			return nil, err
-		}
-		m.responder = rs
+		m.responder = identity.DefaultResponder()
 	}
 	if m.log == nil {
 		m.log = seclog.New(nil)
