@@ -3,18 +3,21 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bulwark-go/bulwark/internal/testenv"
+	"github.com/bulwark-go/bulwark/nocache"
 )
 
 // client is a browser-like client of the demo: it keeps cookies and does
@@ -262,5 +265,54 @@ func TestDemoHeaders(t *testing.T) {
 	resp, _ = c.do("POST", "/logout", url.Values{}, map[string]string{"Sec-Fetch-Site": "same-origin"})
 	if got := resp.Header.Get("Clear-Site-Data"); got != `"cookies", "storage"` {
 		t.Errorf("logout Clear-Site-Data %q", got)
+	}
+}
+
+// TestDemoWhatBulwarkDid checks each page's "what bulwark did here" box
+// against the response's real headers: the policies with this response's
+// nonce, the report-only rollout, who set Cache-Control, and no session
+// token on display.
+func TestDemoWhatBulwarkDid(t *testing.T) {
+	base, _ := startDemo(t)
+	c := newClient(t, base)
+	shows := func(page, body, name, value, by string) {
+		t.Helper()
+		row := "<tr><td><code>" + name + "</code></td><td><code>" + html.EscapeString(value) + "</code></td><td>" + by
+		if value == "" || !strings.Contains(body, row) {
+			t.Errorf("%s: the box has no row %q", page, row)
+		}
+	}
+	resp, body := c.do("GET", "/", nil, nil)
+	enforced, rollout := resp.Header.Get("Content-Security-Policy"), resp.Header.Get("Content-Security-Policy-Report-Only")
+	shows("/", body, "Content-Security-Policy", enforced, "csp")
+	shows("/", body, "Content-Security-Policy-Report-Only", rollout, "csp")
+	shows("/", body, "Referrer-Policy", resp.Header.Get("Referrer-Policy"), "referrer")
+	shows("/", body, "Cache-Control", resp.Header.Get("Cache-Control"), "csp")
+	shows("/", body, "X-Frame-Options", resp.Header.Get("X-Frame-Options"), "unrolled/secure")
+	m := regexp.MustCompile(`<code id="nonce">([^<]+)</code>`).FindStringSubmatch(body)
+	if m == nil || !strings.Contains(enforced, "'nonce-"+m[1]+"'") || !strings.Contains(rollout, "'nonce-"+m[1]+"'") {
+		t.Errorf("the nonce shown (%q) is not the one of the policies %q and %q", m, enforced, rollout)
+	}
+	if !strings.Contains(rollout, "require-trusted-types-for 'script'") || strings.Contains(enforced, "require-trusted-types") {
+		t.Errorf("report-only rollout: enforced %q, report-only %q", enforced, rollout)
+	}
+
+	resp = c.login("alice", "alice-password", "")
+	var token string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "bulwark_session" {
+			token = ck.Value
+		}
+	}
+	resp, body = c.do("GET", "/account", nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/account: %d", resp.StatusCode)
+	}
+	shows("/account", body, "Cache-Control", nocache.CacheControl, "nocache")
+	if token == "" || strings.Contains(body, token) {
+		t.Errorf("/account: session token %q missing from the login or shown on the page", token)
+	}
+	if !strings.Contains(body, "this session ends after 30m0s without a request") {
+		t.Error("/account: the box does not give the idle timeout")
 	}
 }

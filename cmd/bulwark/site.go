@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bulwark-go/bulwark/ajaxonly"
@@ -17,6 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/mfa"
+	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
@@ -34,6 +36,10 @@ type site struct {
 	expiry *passwordexpiry.Middleware
 	ajax   *ajaxonly.Middleware
 	mfa    *mfa.Middleware
+	// noStore tells which pages nocache marked (for the "what bulwark
+	// did here" box); idle and absolute are sessionexpiry's limits.
+	noStore        *nocache.Middleware
+	idle, absolute time.Duration
 }
 
 // page is what every template gets.
@@ -45,13 +51,85 @@ type page struct {
 	Note  template.HTML
 	Data  any
 	Nonce string // the CSP nonce of this response
+
+	// Sent, Idle and Absolute fill the "what bulwark did here" box.
+	Sent           []sentHeader
+	Idle, Absolute time.Duration
 }
 
+// sentHeader is one response header of a page, with the middleware that
+// set it.
+type sentHeader struct{ Name, Value, By string }
+
+// suiteHeaders are the headers that the chain sets, in the order the box
+// shows them, with the middleware that sets each. Cache-Control has two
+// possible authors, told apart per request (see sentHeaders).
+var suiteHeaders = []struct{ name, by string }{
+	{"Content-Security-Policy", "csp: the enforced policy"},
+	{"Content-Security-Policy-Report-Only", "csp: the policy being rolled out (report-only: nothing is blocked)"},
+	{"Reporting-Endpoints", "csp: where Reporting API reports go (HTTPS only)"},
+	{"Referrer-Policy", "referrer"},
+	{"Cache-Control", ""},
+	{"Pragma", "nocache (legacy caches)"},
+	{"Expires", "nocache (legacy caches)"},
+	{"Clear-Site-Data", "clearsite"},
+	{"Set-Cookie", "scs: the session cookie (its value is not shown)"},
+	{"Vary", "scs: the page depends on the session cookie"},
+	{"Strict-Transport-Security", "unrolled/secure (HTTPS only)"},
+	{"X-Content-Type-Options", "unrolled/secure"},
+	{"X-Frame-Options", "unrolled/secure"},
+	{"X-Xss-Protection", "unrolled/secure"},
+	{"Cross-Origin-Opener-Policy", "unrolled/secure"},
+	{"Cross-Origin-Resource-Policy", "unrolled/secure"},
+}
+
+// sentHeaders returns the suite's headers in h, the header map of r's
+// response once its status is written: by then every middleware of the
+// chain has decided its headers.
+func (s *site) sentHeaders(h http.Header, r *http.Request) []sentHeader {
+	var out []sentHeader
+	for _, sh := range suiteHeaders {
+		for _, v := range h.Values(sh.name) {
+			by := sh.by
+			switch sh.name {
+			case "Cache-Control":
+				by = "csp: a page with a nonce must not be cached"
+				if s.noStore.Confidential(r) {
+					by = "nocache: a confidential page (account pages, or a logged-in user)"
+				}
+			case "Set-Cookie":
+				v = hideCookieValue(v)
+			}
+			out = append(out, sentHeader{Name: sh.name, Value: v, By: by})
+		}
+	}
+	return out
+}
+
+// hideCookieValue replaces the value of a Set-Cookie header with "…": a
+// session token is not for display.
+func hideCookieValue(v string) string {
+	name, rest, _ := strings.Cut(v, "=")
+	_, attrs, found := strings.Cut(rest, ";")
+	if !found {
+		return name + "=…"
+	}
+	return name + "=…;" + attrs
+}
+
+// render writes the page. It makes the CSP nonce first (the policy is lazy:
+// a response carries a nonce only when the handler asks for one), writes
+// the status, which is when the middlewares set their headers, and then
+// reads those headers back for the page's box.
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.User = identity.FromRequest(r)
 	p.Nonce = csp.Nonce(r.Context())
+	if p.User != nil {
+		p.Idle, p.Absolute = s.idle, s.absolute
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
+	p.Sent = s.sentHeaders(w.Header(), r)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		s.sec.Zap().Error("demo: render", zap.String("template", name), zap.Error(err))
 	}
@@ -239,26 +317,48 @@ var templates = template.Must(template.New("").Parse(`
 <a href="/">Home</a><a href="/account">Account</a><a href="/admin/">Admin</a><a href="/api/me">/api/me</a>
 {{if .User}}<form method="post" action="/logout"><button>Log out {{.User.DisplayName}}</button></form>{{else}}<a href="/login">Log in</a>{{end}}
 </nav></header>{{end}}
-{{define "bottom"}}</body></html>{{end}}
+{{define "bottom"}}<section class="did" id="did-here"><h2>What bulwark did here</h2>
+<p>The headers the chain set on this response, read back by the page's handler just after it wrote the status,
+which is when the middlewares decide them. A header set later is not sent at all, so this is what the browser got
+from bulwark (net/http adds <code>Date</code> and <code>Content-Length</code> itself).</p>
+<table id="sent-headers"><tr><th>header</th><th>value</th><th>set by</th></tr>
+{{range .Sent}}<tr><td><code>{{.Name}}</code></td><td><code>{{.Value}}</code></td><td>{{.By}}</td></tr>
+{{else}}<tr><td colspan="3">none</td></tr>{{end}}</table>
+<ul>{{with .Nonce}}
+<li><b>csp</b>: this response's nonce is <code id="nonce">{{.}}</code>, in both policies above; only the scripts and
+styles of this page that carry it may run, and a reload gets a new one.</li>{{end}}
+<li><b>identity</b>: {{if .User}}you are <code>{{.User.ID}}</code>{{if .User.Staff}} (staff){{end}}{{else}}you are anonymous{{end}}.</li>
+{{if .User}}<li><b>sessionexpiry</b>: this session ends after {{.Idle}} without a request, and {{.Absolute}} after
+the login at the latest; it then logs you out and clears the site's data, as Log out does.</li>{{end}}
+</ul></section>
+</body></html>{{end}}
 
 {{define "home"}}{{template "top" .}}
-<p>This site runs the bulwark chain. Security events are written to the terminal as JSON lines.</p>
+<p>This site runs the bulwark chain. Security events are written to the terminal as JSON lines. The box at the
+bottom of every page shows what the middlewares did to that page's response.</p>
 <div class="note"><p>On this page:</p><ul>
-<li><b>unrolled/secure</b> with <code>bulwark.SecureOptions()</code> sent <code>X-Content-Type-Options: nosniff</code>,
-<code>X-Frame-Options: DENY</code>, <code>X-XSS-Protection: 0</code> and the Cross-Origin policies (HSTS over HTTPS only).</li>
-<li><b>scs</b> loaded the session (cookie <code>bulwark_session</code>, set only once the session holds data).</li>
-<li><b>csp</b> sent a strict <code>Content-Security-Policy</code> with this response's nonce
-<code>{{.Nonce}}</code> (a new one for every response, so the page is also <code>no-store</code>); browsers report
-violations to <code>/csp-report</code>, and staff read them at <a href="/admin/csp-reports">/admin/csp-reports</a>.
+<li><b>csp</b> enforces a strict policy with this response's nonce: a script that carries it runs, one without it
+is blocked and reported to <code>/csp-report</code>; staff read the reports at <a href="/admin/csp-reports">/admin/csp-reports</a>.
 <script nonce="{{.Nonce}}">document.currentScript.insertAdjacentHTML("afterend", " <b id=nonced>This line was written by a script that carries the nonce.</b>")</script>
 <script>document.write(" <b id=blocked>A script without the nonce wrote this: the policy failed.</b>")</script></li>
-<li><b>identity</b> found {{if .User}}you, <code>{{.User.ID}}</code>{{else}}no user: you are anonymous{{end}}.</li>
+<li><b>csp</b> also rolls out a stricter policy in report-only mode: the same one plus
+<code>require-trusted-types-for 'script'</code>. The nonced script above writes HTML from a string, which that
+policy forbids: the browser ran it all the same, and reported it.</li>
+<li><b>scs</b> loaded the session (cookie <code>bulwark_session</code>, set only once the session holds data).</li>
 <li><b>loginrequired</b> let this page through: <code>/{$}</code> is public. Every route that is not listed needs a login
 (try <a href="/account">/account</a>), and any path that is not clean or is ambiguous is refused
 (try <a href="/static/%2e%2e/account">/static/%2e%2e/account</a>).</li>
+<li><b>ajaxonly</b> answers <code>/ajax/ping</code> to scripts only: <button id="ping" type="button">fetch /ajax/ping</button>
+<output id="pong"></output>; a visit to <a href="/ajax/ping">/ajax/ping</a> is a navigation, refused with 403 (after a login:
+anonymous requests get the login gate's answer first).
+<script nonce="{{.Nonce}}">document.getElementById("ping").addEventListener("click", async () => {
+  const r = await fetch("/ajax/ping", {headers: {"X-Requested-With": "XMLHttpRequest"}});
+  document.getElementById("pong").textContent = r.status + " " + (await r.text());
+});</script></li>
 </ul></div>
 <p>Accounts: <code>alice</code> / <code>alice-password</code>, <code>admin</code> / <code>admin-password</code> (staff),
-<code>expired</code> / <code>expired-password</code> (must change password).</p>
+<code>expired</code> / <code>expired-password</code> (must change password), <code>carol</code> /
+<code>carol-password</code> (second factor: the demo printed her TOTP secret).</p>
 {{template "bottom" .}}{{end}}
 
 {{define "login"}}{{template "top" .}}
@@ -276,7 +376,10 @@ violations to <code>/csp-report</code>, and staff read them at <a href="/admin/c
 {{define "account"}}{{template "top" .}}
 <p id="account">Logged in as <b>{{.User.DisplayName}}</b> (<code>{{.User.ID}}</code>) since {{.Data}}.</p>
 <div class="note"><p><b>loginrequired</b> let you in because you are logged in; anonymous visitors are sent to
-<code>/login?next=%2Faccount</code>, and scripts get a 401 JSON answer instead.</p></div>
+<code>/login?next=%2Faccount</code>, and scripts get a 401 JSON answer instead.
+<b>nocache</b> marked this page <code>no-store</code>: it is confidential, so no cache keeps it.
+<b>clearsite</b> sends <code>Clear-Site-Data</code> on the answer to <b>Log out</b>, a redirect (so no page shows
+that header in its box): the browser then drops this site's cookies and storage.</p></div>
 <p><a href="/password/change">Change your password</a></p>
 {{template "bottom" .}}{{end}}
 
