@@ -233,9 +233,13 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request) {
 // addVary adds the request headers of the decision to Vary, unless Vary is
 // "*" or already names them. The common case, no Vary yet, is inlined.
 func addVary(h http.Header) {
-	if old, ok := h["Vary"]; ok {
-		mergeVary(h, old)
-		return
+	// An empty map (a response not started yet, the common case) has no
+	// Vary to merge with: skip the lookup.
+	if len(h) != 0 {
+		if old, ok := h["Vary"]; ok {
+			mergeVary(h, old)
+			return
+		}
 	}
 	h["Vary"] = varyValue
 }

@@ -488,8 +488,10 @@ func (m *Middleware) apply(h http.Header, r *http.Request, trigger string) error
 		m.log.Log(r, seclog.ClearSiteNotSent, zap.String("trigger", trigger), zap.String("reason", "insecure"))
 		return ErrInsecure
 	}
-	if _, set := h[HeaderName]; set {
-		return nil // the handler's (or an earlier middleware's) value stands
+	if len(h) != 0 {
+		if _, set := h[HeaderName]; set {
+			return nil // the handler's (or an earlier middleware's) value stands
+		}
 	}
 	h[HeaderName] = m.value
 	fields := m.sentHandler
