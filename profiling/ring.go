@@ -37,10 +37,16 @@ type Capture struct {
 
 // FileName returns the capture's file name: its ID and ".trace" or
 // ".pprof".
-func (c *Capture) FileName() string { return c.ID + c.Kind.ext() }
+func (c Capture) FileName() string { return c.ID + c.Kind.ext() }
 
 // Size returns len(c.Data).
-func (c *Capture) Size() int { return len(c.Data) }
+func (c Capture) Size() int { return len(c.Data) }
+
+// String returns the file name, the request and the size, for logs and
+// tests (not the data).
+func (c Capture) String() string {
+	return c.FileName() + " " + c.Method + " " + c.Path + " (" + strconv.Itoa(len(c.Data)) + " bytes)"
+}
 
 // ring keeps the last captures, bounded in count and total bytes.
 type ring struct {
