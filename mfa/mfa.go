@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,6 +179,7 @@ type Middleware struct {
 	required     func(context.Context, identity.User) (bool, error)
 	challengeURL string
 	exempt       *pathrule.Set
+	ownPages     []string // the exact patterns of the challenge and callback pages
 	failMode     FailMode
 	healthTTL    time.Duration
 	healthTO     time.Duration
@@ -266,6 +268,11 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, fmt.Errorf("mfa: Config.Exempt: %w", err)
 	}
 	m.exempt = set
+	for _, u := range []string{m.challengeURL, cfg.CallbackURL} {
+		if p, _ := pathrule.PagePattern(u); p != "" {
+			m.ownPages = append(m.ownPages, p)
+		}
+	}
 	return m, nil
 }
 
@@ -348,6 +355,11 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		d := m.Decide(r)
 		switch d.Outcome {
 		case Pass:
+			if d.Exempt != "" && d.Reason != "anonymous" && slices.Contains(m.ownPages, d.Exempt) {
+				// A user on their way through the challenge: the gates
+				// after this one wait until it is done.
+				r = identity.WithPending(r, "mfa")
+			}
 			next.ServeHTTP(w, r)
 		case Challenge:
 			m.refuse(w, r, d.Reason)

@@ -135,6 +135,10 @@ type Decision struct {
 	Cached bool
 	// Exempt is the exempt rule that let a user who must change pass ("" when none did).
 	Exempt string
+	// Pending is the earlier gate (such as "mfa") whose unfinished step
+	// the request is for ([identity.Pending]): it passes without a
+	// verdict, so that the change comes after that step, not in its middle.
+	Pending string
 	// Err is the store's error, for Unavailable.
 	Err error
 }
@@ -264,6 +268,9 @@ func (m *Middleware) Decide(r *http.Request) Decision {
 	u := identity.FromRequest(r)
 	if u == nil {
 		return Decision{Outcome: Pass}
+	}
+	if g := identity.Pending(r.Context()); g != "" {
+		return Decision{Outcome: Pass, Pending: g}
 	}
 	id := u.ID()
 	now := m.now()

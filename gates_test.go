@@ -1,0 +1,140 @@
+package bulwark_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/mfa"
+	"github.com/bulwark-go/bulwark/passwordexpiry"
+	"github.com/bulwark-go/bulwark/seclog"
+)
+
+// codeVerifier is a second factor whose right answer is the form field
+// code=123456.
+type codeVerifier struct{}
+
+func (codeVerifier) Method() string { return "code" }
+func (codeVerifier) Begin(context.Context, string, string) (string, error) {
+	return "", nil
+}
+func (codeVerifier) Complete(r *http.Request, _, _ string) error {
+	if r.PostFormValue("code") != "123456" {
+		return mfa.ErrInvalid
+	}
+	return nil
+}
+func (codeVerifier) Health(context.Context) error { return nil }
+
+// TestSecondFactorThenPasswordChange: a user who must pass a second factor
+// AND change their password goes through the challenge first, then the
+// change page, then where they were going, without the two gates sending
+// them back and forth.
+func TestSecondFactorThenPasswordChange(t *testing.T) {
+	sec := seclog.New(zap.NewNop())
+	sm := scs.New()
+	bob := identity.Basic{UserID: "bob", IsActive: true}
+	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sm, Logger: sec,
+		Lookup: func(context.Context, string) (identity.User, error) { return bob, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := mfa.New(mfa.Config{Sessions: sm, Verifier: codeVerifier{}, ChallengeURL: "/mfa", Logger: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := passwordexpiry.NewMemoryStore()
+	if err := store.Require(context.Background(), "bob", passwordexpiry.AdminReset, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	pw, err := passwordexpiry.New(passwordexpiry.Config{Store: store, Sessions: sm, ChangeURL: "/password/change", Logger: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := ids.Login(r, bob); err != nil {
+			t.Error(err)
+		}
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /mfa", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := second.Begin(w, r); err != nil {
+			t.Error(err)
+		}
+		w.Write([]byte("challenge"))
+	})
+	mux.HandleFunc("POST /mfa", func(w http.ResponseWriter, r *http.Request) {
+		next, err := second.Complete(w, r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /password/change", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("change"))
+	})
+	mux.HandleFunc("POST /password/change", func(w http.ResponseWriter, r *http.Request) {
+		if err := pw.Changed(r, "bob"); err != nil {
+			t.Error(err)
+		}
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("account"))
+	})
+	srv := httptest.NewServer(bulwark.Chain{Sessions: sm, Identity: who, MFA: second, PasswordExpiry: pw}.Then(mux))
+	defer srv.Close()
+
+	jar, _ := cookiejar.New(nil)
+	var hops []string
+	c := &http.Client{Jar: jar, CheckRedirect: func(r *http.Request, via []*http.Request) error {
+		hops = append(hops, r.URL.Path)
+		if len(via) >= 6 {
+			return errors.New("too many redirects: " + strings.Join(hops, " → "))
+		}
+		return nil
+	}}
+	step := func(method, path string, form url.Values, wantPath, wantBody string) {
+		t.Helper()
+		hops = nil
+		var res *http.Response
+		var err error
+		if method == "POST" {
+			res, err = c.PostForm(srv.URL+path, form)
+		} else {
+			res, err = c.Get(srv.URL + path)
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.Request.URL.Path != wantPath || res.StatusCode != 200 || string(body) != wantBody {
+			t.Fatalf("%s %s: ended on %s with %d %q after %v; want %s with %q", method, path,
+				res.Request.URL.Path, res.StatusCode, string(body), hops, wantPath, wantBody)
+		}
+	}
+	step("POST", "/login", nil, "/mfa", "challenge") // the second factor first
+	step("GET", "/password/change", nil, "/mfa", "challenge")
+	step("POST", "/mfa", url.Values{"code": {"123456"}}, "/password/change", "change") // then the change
+	step("POST", "/password/change", nil, "/account", "account")                       // then the account
+}
