@@ -9,9 +9,12 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/referrer"
+	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/unrolled/secure"
+	"go.uber.org/zap"
 )
 
 // TestChain runs nocache and referrer in the suite's recommended chain
@@ -93,5 +96,28 @@ func TestChain(t *testing.T) {
 		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
 			t.Errorf("%s: unrolled/secure headers missing: %v", tc.step, h)
 		}
+	}
+}
+
+// TestChainWithNonce: csp comes before nocache in the chain and sets
+// Cache-Control: no-store on a response with a nonce; nocache keeps that
+// value and still removes the validators and adds the legacy headers.
+func TestChainWithNonce(t *testing.T) {
+	policy, err := csp.New(csp.Config{Enforce: csp.Strict(), Logger: seclog.New(zap.NewNop())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := bulwark.Chain{CSP: policy, NoCache: nocache.MustNew(nocache.Config{Legacy: true})}.Then(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("ETag", `"v1"`)
+			w.Header().Set("Last-Modified", "Mon, 23 Nov 2026 10:00:00 GMT")
+			io.WriteString(w, "<script nonce="+csp.Nonce(r.Context())+">1</script>")
+		}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/account", nil))
+	got := rec.Result().Header
+	if got.Get("Content-Security-Policy") == "" || got.Get("Cache-Control") != "no-store" ||
+		got.Get("Etag") != "" || got.Get("Last-Modified") != "" || got.Get("Pragma") != "no-cache" || got.Get("Expires") != "0" {
+		t.Errorf("headers = %v; want csp's no-store kept, no validators, Pragma and Expires", got)
 	}
 }

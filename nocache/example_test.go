@@ -55,8 +55,9 @@ func Example() {
 }
 
 // Only some paths are confidential (django-security's BLACKLIST_ON), with
-// the HTTP/1.0 headers django-security also sends. A handler that sets its
-// own Cache-Control is left alone.
+// the HTTP/1.0 headers django-security also sends. A handler's own
+// Cache-Control is kept; as it has no-store, the response still gets the
+// HTTP/1.0 headers.
 func Example_confidentialPaths() {
 	m, err := nocache.New(nocache.Config{
 		Confidential: nocache.Rules{Patterns: []string{"/account/", "/users/{id}/invoices"}},
@@ -81,6 +82,6 @@ func Example_confidentialPaths() {
 	}
 	// Output:
 	// /users/7/invoices  Cache-Control="no-store, private, max-age=0" Pragma="no-cache" Expires="0"
-	// /account/export    Cache-Control="private, no-store" Pragma="" Expires=""
+	// /account/export    Cache-Control="private, no-store" Pragma="no-cache" Expires="0"
 	// /about             Cache-Control="" Pragma="" Expires=""
 }

@@ -30,8 +30,11 @@
 // The decision is taken when the response header is written (the
 // ResponseWriter is wrapped, for marked requests only). If a Cache-Control
 // header is there by then, set by the handler or by an outer middleware,
-// the middleware backs off and changes nothing, unless [Config.Force] is
-// set. A conditional request (If-None-Match, If-Modified-Since) on a
+// it is kept, unless [Config.Force] is set. If it lacks no-store the
+// middleware backs off and changes nothing; if it has no-store (a
+// handler's own, or the csp package's on a response that carries a
+// nonce) the response is still marked otherwise: ETag and Last-Modified
+// removed, the Legacy headers added. A conditional request (If-None-Match, If-Modified-Since) on a
 // marked path reaches the handler without those headers, so that
 // http.ServeContent and its like answer in full rather than 304.
 package nocache
@@ -104,7 +107,8 @@ type Config struct {
 	Authenticated func(r *http.Request) bool
 	// Force marks responses even when the handler (or an outer
 	// middleware) has set its own Cache-Control, which is replaced.
-	// Without Force, such a response is left as it is.
+	// Without Force, that Cache-Control is kept, and a response whose
+	// Cache-Control lacks no-store is left as it is.
 	Force bool
 	// Legacy adds "Pragma: no-cache" and "Expires: 0" to marked
 	// responses, for HTTP/1.0 caches (django-security sends both).
@@ -207,48 +211,68 @@ func (m *Middleware) Confidential(r *http.Request) bool {
 
 // Apply marks the response header h: it sets Cache-Control (and, with
 // Legacy, Pragma and Expires) and removes ETag and Last-Modified. Without
-// Force it backs off, changing nothing, when h already has a non-empty
-// Cache-Control. It does not allocate. The Handler calls it when the
+// Force, a non-empty Cache-Control already in h is kept: when it has
+// no-store (a handler's own, or csp's on a response with a nonce) the
+// response is still marked otherwise (validators removed, Legacy headers
+// added); when it has not, Apply backs off and changes nothing (and logs
+// a warning once). It does not allocate. The Handler calls it when the
 // response header is written; call it yourself for a response that
 // [Middleware.Confidential] marks outside a handler chain.
 //
 // The values are shared by every response: do not change them in place
 // (h["Cache-Control"][0] = …); replace them with Header().Set.
 func (m *Middleware) Apply(h http.Header) {
-	// An empty header (the handler set none) has nothing to back off from
-	// or remove: its lookups would be free anyway, so the deletions come
-	// before the assignments, while the map may still be empty.
+	keep := false
 	if len(h) != 0 {
 		if !m.force {
-			for _, v := range h[hCacheControl] {
-				if v != "" {
-					m.backOff(h[hCacheControl])
+			if cc := h[hCacheControl]; nonEmpty(cc) {
+				if !hasNoStore(cc) {
+					m.backOff(cc)
 					return
 				}
+				keep = true
 			}
 		}
 		delete(h, hETag)
 		delete(h, "ETag") // as a handler may have assigned it, uncanonicalized
 		delete(h, hLastModified)
 	}
-	h[hCacheControl] = m.cacheControl
+	if !keep {
+		h[hCacheControl] = m.cacheControl
+	}
 	if m.pragma != nil {
 		h[hPragma] = m.pragma
 		h[hExpires] = m.expires
 	}
 }
 
-// backOff warns, once per middleware, when the Cache-Control left in place
-// on a confidential response lets caches store it.
-func (m *Middleware) backOff(v []string) {
-	if m.warned.Load() {
-		return
-	}
+// nonEmpty reports whether a header has a non-empty value.
+func nonEmpty(v []string) bool {
 	for _, s := range v {
-		if strings.Contains(strings.ToLower(s), "no-store") {
-			return
+		if s != "" {
+			return true
 		}
 	}
+	return false
+}
+
+// hasNoStore reports whether a Cache-Control header has the no-store
+// directive.
+func hasNoStore(v []string) bool {
+	for _, s := range v {
+		for d := range strings.SplitSeq(s, ",") {
+			name, _, _ := strings.Cut(d, "=")
+			if strings.EqualFold(strings.TrimSpace(name), "no-store") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// backOff logs, once, that a confidential response keeps its own
+// Cache-Control, which lacks no-store.
+func (m *Middleware) backOff(v []string) {
 	if m.warned.CompareAndSwap(false, true) {
 		m.logger.Zap().Warn("nocache: a confidential response has its own Cache-Control without no-store and was left as it is; set nocache.Config.Force to replace it (logged once)",
 			seclog.String("cache_control", strings.Join(v, ", ")))
