@@ -122,7 +122,8 @@ func isNil(m Middleware) bool {
 //     X-Forwarded-Proto cannot do harm). Preload is left to you: it is hard
 //     to undo.
 //   - X-Content-Type-Options: nosniff.
-//   - X-Frame-Options: DENY (the csp package adds frame-ancestors 'none').
+//   - X-Frame-Options: DENY (for browsers without CSP frame-ancestors; the
+//     csp package's policy sets frame-ancestors itself: 'self' in csp.Strict).
 //   - X-XSS-Protection: 0: the old XSS auditors are off in every browser
 //     and were themselves a source of leaks; "0" is the current advice.
 //   - Cross-Origin-Opener-Policy: same-origin.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark/seclog"
@@ -156,6 +157,7 @@ type Middleware struct {
 	wrap       bool
 	lazy       bool
 	force      bool
+	warned     atomic.Bool // keptOther logged
 }
 
 var (
@@ -412,12 +414,25 @@ func (m *Middleware) setStatic(h http.Header, r *http.Request) {
 		set = true
 		if _, ok := h[headerNames[i]]; !ok {
 			h[headerNames[i]] = v.static
+		} else {
+			m.keptOther(i)
 		}
 	}
 	if set && sampled == 1 && https == 1 && m.rep != nil {
 		if _, ok := h[headerEndpoints]; !ok {
 			h[headerEndpoints] = m.rep.endpoints
 		}
+	}
+}
+
+// keptOther warns, once per middleware, that a policy header set before
+// the middleware ran was kept and its own not sent: most often unrolled/secure
+// configured with ContentSecurityPolicy in front of it, which would
+// otherwise silently replace the nonce policy.
+func (m *Middleware) keptOther(i int) {
+	if m.warned.CompareAndSwap(false, true) {
+		m.log.Zap().Warn("csp: a "+headerNames[i]+" header was already set when this middleware ran (by an outer middleware, such as unrolled/secure's ContentSecurityPolicy option) and is kept, so this middleware's policy is not sent: remove the other one, or set csp.Config.Force (logged once)",
+			zap.String("header", headerNames[i]))
 	}
 }
 
@@ -530,6 +545,9 @@ func (st *state) apply() {
 		}
 		ours := st.set&(1<<i) != 0 && present && len(cur) > 0 && &cur[0] == &st.hdr[i][0]
 		if present && !ours && !m.force {
+			if !m.wrap {
+				m.keptOther(i) // before the handler: set by an outer middleware
+			}
 			continue
 		}
 		if v == nil {

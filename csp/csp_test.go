@@ -581,3 +581,36 @@ func TestAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestOuterPolicyKeptIsWarnedOnce: a policy set by an outer middleware
+// (unrolled/secure's ContentSecurityPolicy option) is kept, and the
+// middleware says so once, for the static and the nonce path alike.
+func TestOuterPolicyKeptIsWarnedOnce(t *testing.T) {
+	for _, enforce := range []Policy{Strict(), {Dir(DefaultSrc, Self)}} {
+		core, logs := observer.New(zap.WarnLevel)
+		m := mustNew(t, Config{Enforce: enforce, Logger: seclog.New(zap.New(core))})
+		outer := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Security-Policy", "default-src *")
+				next.ServeHTTP(w, r)
+			})
+		}
+		h := outer(m.Handler(http.HandlerFunc(ok)))
+		for range 3 {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+			if got := w.Header().Values("Content-Security-Policy"); len(got) != 1 || got[0] != "default-src *" {
+				t.Fatalf("%v: header %q; want the outer one kept", enforce, got)
+			}
+		}
+		var warnings int
+		for _, e := range logs.All() {
+			if strings.Contains(e.Message, "already set") {
+				warnings++
+			}
+		}
+		if warnings != 1 {
+			t.Errorf("%v: %d warnings; want 1: %v", enforce, warnings, logs.All())
+		}
+	}
+}

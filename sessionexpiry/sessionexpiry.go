@@ -125,9 +125,14 @@ type Config struct {
 	// all the gates of an application.
 	Responder *identity.Responder
 	// FailOpen serves as anonymous a request whose dead session cookie
-	// cannot be classified because the store failed. It changes nothing
-	// else: an expired session is never served, and a session that cannot
-	// be loaded or destroyed is a 503. Default false: 503.
+	// cannot be classified because the store failed; and when the
+	// resurrection guard cannot read a tombstone after a save, it keeps
+	// the saved copy (logged as sessionexpiry.store_error with
+	// fail_open=true) instead of deleting it, so that a session destroyed
+	// meanwhile on another instance could come back until its next
+	// expiry check. It changes nothing else: an expired session is never
+	// served, and a session that cannot be loaded or destroyed is a 503.
+	// Default false: 503, and the copy is deleted.
 	FailOpen bool
 	// Logger is the security logger; nil means seclog.New(zap.L()).
 	Logger *seclog.Logger
