@@ -90,10 +90,9 @@ func (a *ask) parse(v string) bool {
 // queryValue returns the first value of key in the raw query, as
 // url.ParseQuery reads it (pairs split on '&', a pair with ';' skipped,
 // key and value unescaped), without allocating unless something is
-// percent-encoded. key needs no escaping (see validParam), so a query that
-// contains neither key nor '%' cannot hold it.
+// percent-encoded.
 func queryValue(raw, key string) (string, bool) {
-	if !strings.Contains(raw, key) && strings.IndexByte(raw, '%') < 0 {
+	if !mayHold(raw, key) {
 		return "", false
 	}
 	for raw != "" {
@@ -159,16 +158,38 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.m.asked(r)
-	if !ok {
-		h.next.ServeHTTP(w, r)
+	// The fast path, written out here rather than in a function that
+	// would not be inlined: false when r certainly does not ask (no
+	// trigger header, and a raw query that holds neither the parameter's
+	// name nor a '%').
+	m := h.m
+	if m.header != "" {
+		if _, ok := r.Header[m.header]; ok {
+			m.serveMayAsk(w, r, h.next)
+			return
+		}
+	}
+	if q := r.URL.RawQuery; q != "" && m.param != "" && mayHold(q, m.param) {
+		m.serveMayAsk(w, r, h.next)
 		return
 	}
-	h.m.serveAsked(w, r, h.next, a)
+	h.next.ServeHTTP(w, r)
 }
 
-// serveAsked serves a request that asks to be profiled.
-func (m *Middleware) serveAsked(w http.ResponseWriter, r *http.Request, next http.Handler, a ask) {
+// mayHold reports whether the raw query q may hold the parameter p: it
+// contains p or a '%' (p needs no escaping, see validParam, so only an
+// escaped form could hide it).
+func mayHold(q, p string) bool {
+	return strings.Contains(q, p) || strings.IndexByte(q, '%') >= 0
+}
+
+// serveMayAsk serves a request that may ask to be profiled.
+func (m *Middleware) serveMayAsk(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	a, ok := m.asked(r)
+	if !ok {
+		next.ServeHTTP(w, r)
+		return
+	}
 	if !m.authorize(r) {
 		m.log.Log(r, seclog.ProfilingRefused, zap.String("trigger", a.via), seclog.String("capture", a.raw))
 		next.ServeHTTP(w, r)
