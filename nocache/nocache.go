@@ -34,9 +34,11 @@
 // middleware backs off and changes nothing; if it has no-store (a
 // handler's own, or the csp package's on a response that carries a
 // nonce) the response is still marked otherwise: ETag and Last-Modified
-// removed, the Legacy headers added. A conditional request (If-None-Match, If-Modified-Since) on a
-// marked path reaches the handler without those headers, so that
-// http.ServeContent and its like answer in full rather than 304.
+// removed, the Legacy headers added. A conditional GET or HEAD
+// (If-None-Match, If-Modified-Since) on a marked path reaches the handler
+// without those headers, so that http.ServeContent and its like answer in
+// full rather than 304; on other methods they are preconditions and are
+// kept.
 package nocache
 
 import (
@@ -299,7 +301,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	if len(r.Header[hIfNoneMatch]) > 0 || len(r.Header[hIfModSince]) > 0 {
+	// Only GET and HEAD are answered 304; on other methods these headers
+	// are preconditions (PUT with If-None-Match: * creates only), kept.
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(len(r.Header[hIfNoneMatch]) > 0 || len(r.Header[hIfModSince]) > 0) {
 		r = unconditional(r)
 	}
 	mw := pool.Get().(*writer)

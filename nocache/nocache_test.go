@@ -238,6 +238,25 @@ func TestConditionalRequests(t *testing.T) {
 	}
 }
 
+// TestPreconditionsKept: on methods other than GET and HEAD,
+// If-None-Match and If-Modified-Since are preconditions and reach the
+// handler as sent.
+func TestPreconditionsKept(t *testing.T) {
+	var got string
+	h := nocache.MustNew(nocache.Config{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("If-None-Match")
+	}))
+	for _, method := range []string{"PUT", "POST", "DELETE", "PATCH"} {
+		got = ""
+		r := httptest.NewRequest(method, "/account/x", nil)
+		r.Header.Set("If-None-Match", "*")
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != "*" {
+			t.Errorf("%s: the handler saw If-None-Match %q, want *", method, got)
+		}
+	}
+}
+
 // TestResponseController: Flush reaches the recorder through the wrapper,
 // both by type assertion and through http.ResponseController (Unwrap), and
 // flushing first writes the marked header.
