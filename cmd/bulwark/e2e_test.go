@@ -29,7 +29,7 @@ const (
 	e2eIdle = 10 * time.Second
 	// e2eStep bounds each browser step (a navigation and what it waits for).
 	e2eStep = 20 * time.Second
-	// EnvArtifacts names the folder of the test's artifacts.
+	// envArtifacts names the folder of the test's artifacts.
 	envArtifacts = "BULWARK_ARTIFACTS"
 )
 
@@ -138,7 +138,8 @@ func screenshotDir(t *testing.T, root string) string {
 	return dir
 }
 
-// e2e drives one browser through the demo.
+// e2e is what the end-to-end scenarios share: the demo and the folder of
+// the screenshots. Each scenario starts its own browser.
 type e2e struct {
 	demo  *demoProcess
 	shots string
@@ -163,7 +164,7 @@ func location(tab context.Context) string {
 
 // step runs actions in the tab within e2eStep, and fails t with what the
 // step was for and where the browser is.
-func (e *e2e) step(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+func step(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, e2eStep)
 	defer cancel()
@@ -172,7 +173,7 @@ func (e *e2e) step(t *testing.T, tab context.Context, what string, actions ...ch
 	}
 }
 
-// result is [e2e.step] for an action with a result.
+// result is [step] for an action with a result.
 func result[T any](t *testing.T, tab context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, e2eStep)
@@ -203,7 +204,7 @@ var (
 // login fills the login form the tab shows and waits for then.
 func (e *e2e) login(t *testing.T, tab context.Context, user, password string, then chromedp.CSS) {
 	t.Helper()
-	e.step(t, tab, "log in as "+user,
+	step(t, tab, "log in as "+user,
 		chromedp.WaitVisible(loginForm),
 		chromedp.SendKeys(loginForm, user),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
@@ -235,8 +236,8 @@ func (e *e2e) storeSiteData(t *testing.T, tab context.Context) {
 	t.Helper()
 	result(t, tab, "store a cookie and localStorage", chromedp.Evaluate[string](
 		`document.cookie = "e2e=1; path=/"; localStorage.setItem("e2e", "1"); document.cookie`))
-	if got := e.siteData(t, tab); !strings.Contains(got, "e2e") || !strings.Contains(got, "localStorage=1") {
-		t.Fatalf("before clearing, the browser holds %q: want the e2e cookie and localStorage item", got)
+	if got, want := e.siteData(t, tab), "cookies=bulwark_session,e2e localStorage=1"; got != want {
+		t.Fatalf("before clearing, the browser holds %q, want %q", got, want)
 	}
 }
 
@@ -288,7 +289,7 @@ func TestE2EDemoInChromium(t *testing.T) {
 
 	t.Run("AliceLogsInAndOut", func(t *testing.T) {
 		tab := e.browser(t)
-		e.step(t, tab, "open the login page", chromedp.Navigate(base+"/login"))
+		step(t, tab, "open the login page", chromedp.Navigate(base+"/login"))
 		e.login(t, tab, "alice", "alice-password", accountPage)
 		e.at(t, tab, "/account")
 		if text := result(t, tab, "read the account page", chromedp.Text(accountPage)); !strings.Contains(text, "Alice") {
@@ -299,7 +300,7 @@ func TestE2EDemoInChromium(t *testing.T) {
 		}
 		e.screenshot(t, tab, "account.png")
 		e.storeSiteData(t, tab)
-		e.step(t, tab, "log out", chromedp.Click(logout), chromedp.WaitVisible(loginLink))
+		step(t, tab, "log out", chromedp.Click(logout), chromedp.WaitVisible(loginLink))
 		e.at(t, tab, "/")
 		e.cleared(t, tab, "logging out")
 		if !strings.Contains(demo.stderr.String(), `"event":"clearsite.sent"`) {
@@ -309,7 +310,7 @@ func TestE2EDemoInChromium(t *testing.T) {
 
 	t.Run("AnonymousAccountGoesThroughLogin", func(t *testing.T) {
 		tab := e.browser(t)
-		e.step(t, tab, "visit /account anonymously", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(loginForm))
+		step(t, tab, "visit /account anonymously", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(loginForm))
 		e.at(t, tab, "/login?next=%2Faccount")
 		e.login(t, tab, "alice", "alice-password", accountPage)
 		e.at(t, tab, "/account")
@@ -317,14 +318,14 @@ func TestE2EDemoInChromium(t *testing.T) {
 
 	t.Run("ExpiredMustChangePassword", func(t *testing.T) {
 		tab := e.browser(t)
-		e.step(t, tab, "visit /account anonymously", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(loginForm))
+		step(t, tab, "visit /account anonymously", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(loginForm))
 		e.login(t, tab, "expired", "expired-password", changeForm)
 		e.at(t, tab, "/password/change?next=%2Faccount")
-		e.step(t, tab, "visit /account before the change", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(changeForm))
+		step(t, tab, "visit /account before the change", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(changeForm))
 		e.at(t, tab, "/password/change?next=%2Faccount")
 		change := func(current, next string, then chromedp.CSS) {
 			t.Helper()
-			e.step(t, tab, "change the password",
+			step(t, tab, "change the password",
 				chromedp.SendKeys(chromedp.CSS(`input[name=current]`), current),
 				chromedp.SendKeys(changeForm, next),
 				chromedp.Submit(changeForm),
@@ -332,21 +333,21 @@ func TestE2EDemoInChromium(t *testing.T) {
 			)
 		}
 		change("wrong-password", "e2e-new-password", chromedp.CSS(`.error`))
-		e.step(t, tab, "visit /account after a failed change", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(changeForm))
+		step(t, tab, "visit /account after a failed change", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(changeForm))
 		e.at(t, tab, "/password/change?next=%2Faccount")
 		change("expired-password", "e2e-new-password", accountPage)
 		e.at(t, tab, "/account")
-		e.step(t, tab, "visit /account after the change", chromedp.Reload(), chromedp.WaitVisible(accountPage))
+		step(t, tab, "visit /account after the change", chromedp.Reload(), chromedp.WaitVisible(accountPage))
 		e.at(t, tab, "/account")
 	})
 
 	t.Run("IdleTimeoutLogsOut", func(t *testing.T) {
 		tab := e.browser(t)
-		e.step(t, tab, "open the login page", chromedp.Navigate(base+"/login"))
+		step(t, tab, "open the login page", chromedp.Navigate(base+"/login"))
 		e.login(t, tab, "alice", "alice-password", accountPage)
 		e.storeSiteData(t, tab)
 		time.Sleep(e2eIdle + 2*time.Second)
-		e.step(t, tab, "visit /account after the idle timeout", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(loginForm))
+		step(t, tab, "visit /account after the idle timeout", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(loginForm))
 		if loc := location(tab); !strings.HasPrefix(loc, base+"/login") {
 			t.Errorf("after the idle timeout: at %s, want the login page", loc)
 		}
@@ -361,7 +362,7 @@ func TestE2EDemoInChromium(t *testing.T) {
 		// nonce is blocked (enforced policy), and its nonced script writes
 		// HTML from a string (report-only rollout, Trusted Types).
 		visitor := e.browser(t)
-		e.step(t, visitor, "open the home page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("nonced")))
+		step(t, visitor, "open the home page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("nonced")))
 		if ran := result(t, visitor, "look for the blocked script's line", chromedp.Evaluate[bool](`document.getElementById("blocked") !== null`)); ran {
 			t.Error("the script without the nonce ran")
 		}
@@ -370,12 +371,12 @@ func TestE2EDemoInChromium(t *testing.T) {
 		// admin, in another browser, logs in and reads the summary until
 		// both reports show.
 		admin := e.browser(t)
-		e.step(t, admin, "open the login page", chromedp.Navigate(base+"/login"))
+		step(t, admin, "open the login page", chromedp.Navigate(base+"/login"))
 		e.login(t, admin, "admin", "admin-password", accountPage)
 		deadline := time.Now().Add(30 * time.Second)
 		var rows [][]string
 		for {
-			e.step(t, admin, "open the CSP summary", chromedp.Navigate(base+"/admin/csp-reports"), chromedp.WaitVisible(chromedp.ID("groups")))
+			step(t, admin, "open the CSP summary", chromedp.Navigate(base+"/admin/csp-reports"), chromedp.WaitVisible(chromedp.ID("groups")))
 			rows = result(t, admin, "read the summary", chromedp.Evaluate[[][]string](
 				`[...document.querySelectorAll("#groups tbody tr")].map(tr => [...tr.cells].map(td => td.innerText.trim()))`))
 			if hasReport(rows, "script-src", "enforce") && hasReport(rows, "require-trusted-types-for", "report") {
