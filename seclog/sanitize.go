@@ -2,6 +2,7 @@ package seclog
 
 import (
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
@@ -17,7 +18,11 @@ const MaxValueLen = 256
 // "…[+N bytes]"; it escapes control characters (C0, DEL and C1), invalid
 // UTF-8 and the backslash itself as \xNN, \u00NN or \\, so that no log line
 // can be forged with CR, LF or terminal escape sequences and the escaping
-// stays unambiguous. A value that needs no change is returned as it is,
+// stays unambiguous; and it escapes the Unicode format characters
+// (bidirectional overrides such as U+202E, zero-width characters) and the
+// line and paragraph separators U+2028 and U+2029 as \uNNNN (\UNNNNNNNN
+// above U+FFFF), so that a log viewer cannot be made to show a value other
+// than it is. A value that needs no change is returned as it is,
 // without allocating.
 func Sanitize(s string) string {
 	if len(s) <= MaxValueLen && clean(s) {
@@ -36,7 +41,7 @@ func clean(s string) bool {
 		if c >= utf8.RuneSelf {
 			// Check the whole rune: invalid UTF-8 and C1 controls need escaping.
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 || r >= 0x80 && r <= 0x9f {
+			if r == utf8.RuneError && size == 1 || r >= 0x80 && r <= 0x9f || hidden(r) {
 				return false
 			}
 			i += size - 1
@@ -47,22 +52,36 @@ func clean(s string) bool {
 
 const hexDigits = "0123456789abcdef"
 
+// hidden reports whether r is a Unicode format character (category Cf:
+// bidirectional controls, zero-width characters, tags) or a line or
+// paragraph separator: characters that change how the text around them
+// is shown.
+func hidden(r rune) bool {
+	return r == 0x2028 || r == 0x2029 || unicode.Is(unicode.Cf, r)
+}
+
 func sanitizeSlow(s string) string {
 	b := make([]byte, 0, min(len(s), MaxValueLen)+16)
 	i := 0
 	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
-		var esc [6]byte
+		var esc [10]byte
 		n := 0
 		switch {
 		case r == utf8.RuneError && size == 1:
-			esc, n = [6]byte{'\\', 'x', hexDigits[s[i]>>4], hexDigits[s[i]&0xf]}, 4
+			esc, n = [10]byte{'\\', 'x', hexDigits[s[i]>>4], hexDigits[s[i]&0xf]}, 4
 		case r < 0x20 || r == 0x7f:
-			esc, n = [6]byte{'\\', 'x', hexDigits[byte(r)>>4], hexDigits[byte(r)&0xf]}, 4
-		case r >= 0x80 && r <= 0x9f:
-			esc, n = [6]byte{'\\', 'u', '0', '0', hexDigits[byte(r)>>4], hexDigits[byte(r)&0xf]}, 6
+			esc, n = [10]byte{'\\', 'x', hexDigits[byte(r)>>4], hexDigits[byte(r)&0xf]}, 4
+		case r >= 0x80 && r <= 0x9f || r > 0x9f && r <= 0xffff && hidden(r):
+			esc, n = [10]byte{'\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf]}, 6
+		case r > 0xffff && hidden(r):
+			esc = [10]byte{'\\', 'U'}
+			for k := range 8 {
+				esc[2+k] = hexDigits[r>>(28-4*k)&0xf]
+			}
+			n = 10
 		case r == '\\':
-			esc, n = [6]byte{'\\', '\\'}, 2
+			esc, n = [10]byte{'\\', '\\'}, 2
 		}
 		if n == 0 {
 			if len(b)+size > MaxValueLen {

@@ -80,7 +80,8 @@ type Config struct {
 // A Logger writes security events. It is safe for concurrent use. The nil
 // *Logger is not valid: use [New] or [NewWithConfig].
 type Logger struct {
-	all       *zap.Logger // every event that is not high-volume
+	all       *zap.Logger // the logger as given (Zap)
+	events    *zap.Logger // every event that is not high-volume; caller: Log's caller
 	sampled   *zap.Logger // high-volume events, through the sampler
 	proxies   *Proxies
 	user      func(*http.Request) string
@@ -146,7 +147,9 @@ func NewWithConfig(cfg Config) (*Logger, error) {
 	if l.requestID == nil {
 		l.requestID = requestIDHeader
 	}
-	l.sampled = z
+	// The caller of an event is the code that called Log, not Log.
+	l.events = z.WithOptions(zap.AddCallerSkip(1))
+	l.sampled = l.events
 	if !s.Disabled {
 		hook := zapcore.SamplerHook(func(e zapcore.Entry, d zapcore.SamplingDecision) {
 			if d&zapcore.LogDropped == 0 {
@@ -158,7 +161,7 @@ func NewWithConfig(cfg Config) (*Logger, error) {
 				l.pendingTotal.Add(1)
 			}
 		})
-		l.sampled = z.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		l.sampled = l.events.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
 			return zapcore.NewSamplerWithOptions(c, s.Interval, s.First, s.Thereafter, hook)
 		}))
 	}
@@ -183,7 +186,7 @@ func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
 	if l.pendingTotal.Load() > 0 {
 		l.reportDropped(false)
 	}
-	z := l.all
+	z := l.events
 	if ev.HighVolume {
 		z = l.sampled
 	}
