@@ -73,7 +73,7 @@ var suiteHeaders = []struct{ name, by string }{
 	{"Pragma", "nocache (legacy caches)"},
 	{"Expires", "nocache (legacy caches)"},
 	{"Clear-Site-Data", "clearsite"},
-	{"Set-Cookie", "scs: the session cookie (its value is not shown)"},
+	{"Set-Cookie", "scs: the session cookie, sent again when the session changed, as when sessionexpiry records your activity; its value is not shown"},
 	{"Vary", "scs: the page depends on the session cookie"},
 	{"Strict-Transport-Security", "unrolled/secure (HTTPS only)"},
 	{"X-Content-Type-Options", "unrolled/secure"},
@@ -93,9 +93,13 @@ func (s *site) sentHeaders(h http.Header, r *http.Request) []sentHeader {
 			by := sh.by
 			switch sh.name {
 			case "Cache-Control":
-				by = "csp: a page with a nonce must not be cached"
-				if s.noStore.Confidential(r) {
+				switch {
+				case strings.HasPrefix(v, "no-cache="):
+					by = "scs: no cache may store the session cookie"
+				case s.noStore.Confidential(r):
 					by = "nocache: a confidential page (account pages, or a logged-in user)"
+				default:
+					by = "csp: a page with a nonce must not be cached"
 				}
 			case "Set-Cookie":
 				v = hideCookieValue(v)
