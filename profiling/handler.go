@@ -177,7 +177,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // mayHold reports whether the raw query q may hold the parameter p: it
-// contains p or a '%' (p needs no escaping, see validParam, so only an
+// contains p or a '%' (p needs no escaping, see isUnreserved, so only an
 // escaped form could hide it).
 func mayHold(q, p string) bool {
 	return strings.Contains(q, p) || strings.IndexByte(q, '%') >= 0

@@ -154,30 +154,16 @@ func New(cfg Config) (*Middleware, error) {
 		m.log = seclog.New(zap.L())
 	}
 
-	switch {
-	case cfg.DisableParam && cfg.Param != "":
-		return nil, fmt.Errorf("profiling: Param is %q but DisableParam is set; leave Param empty, or unset DisableParam", cfg.Param)
-	case cfg.DisableParam:
-	case cfg.Param == "":
-		m.param = DefaultParam
-	default:
-		if err := validParam(cfg.Param); err != nil {
-			return nil, err
-		}
-		m.param = cfg.Param
+	var err error
+	if m.param, err = triggerName("Param", cfg.Param, cfg.DisableParam, DefaultParam, isUnreserved,
+		"use letters, digits, '.', '_', '~' and '-' only (names that need no percent-encoding)"); err != nil {
+		return nil, err
 	}
-	switch {
-	case cfg.DisableHeader && cfg.Header != "":
-		return nil, fmt.Errorf("profiling: Header is %q but DisableHeader is set; leave Header empty, or unset DisableHeader", cfg.Header)
-	case cfg.DisableHeader:
-	case cfg.Header == "":
-		m.header = DefaultHeader
-	default:
-		if err := validHeader(cfg.Header); err != nil {
-			return nil, err
-		}
-		m.header = http.CanonicalHeaderKey(cfg.Header)
+	if m.header, err = triggerName("Header", cfg.Header, cfg.DisableHeader, DefaultHeader, isTchar,
+		"a header name is a token (letters, digits and !#$%&'*+-.^_`|~)"); err != nil {
+		return nil, err
 	}
+	m.header = http.CanonicalHeaderKey(m.header)
 	if m.param == "" && m.header == "" {
 		return nil, errors.New("profiling: DisableParam and DisableHeader are both set, so no request can ask to be profiled; keep at least one of them")
 	}
@@ -233,32 +219,33 @@ func IsStaff(r *http.Request) bool {
 	return u != nil && u.Staff()
 }
 
-// validParam checks a query parameter name: characters that need no
-// percent-encoding, so that the name appears literally in a raw query.
-func validParam(p string) error {
-	if len(p) > maxNameLen {
-		return fmt.Errorf("profiling: Param %q is longer than %d bytes; write a short name such as %q", p, maxNameLen, DefaultParam)
+// triggerName returns the name of a trigger (field is "Param" or
+// "Header"): def when v is empty, "" when the trigger is disabled, or an
+// error when v has a byte that ok refuses (rule says which are allowed).
+func triggerName(field, v string, disabled bool, def string, ok func(byte) bool, rule string) (string, error) {
+	switch {
+	case disabled && v != "":
+		return "", fmt.Errorf("profiling: %s is %q but Disable%s is set; leave %s empty, or unset Disable%s", field, v, field, field, field)
+	case disabled:
+		return "", nil
+	case v == "":
+		return def, nil
+	case len(v) > maxNameLen:
+		return "", fmt.Errorf("profiling: %s %q is longer than %d bytes; write a short name such as %q", field, v, maxNameLen, def)
 	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._~-", c) >= 0) {
-			return fmt.Errorf("profiling: Param %q has %q; use letters, digits, '.', '_', '~' and '-' only (names that need no percent-encoding), such as %q", p, c, DefaultParam)
+	for i := 0; i < len(v); i++ {
+		if !ok(v[i]) {
+			return "", fmt.Errorf("profiling: %s %q has %q: %s; write a name such as %q", field, v, v[i], rule, def)
 		}
 	}
-	return nil
+	return v, nil
 }
 
-// validHeader checks a header name: an RFC 9110 token.
-func validHeader(h string) error {
-	if len(h) > maxNameLen {
-		return fmt.Errorf("profiling: Header %q is longer than %d bytes; write a short name such as %q", h, maxNameLen, DefaultHeader)
-	}
-	for i := 0; i < len(h); i++ {
-		if !isTchar(h[i]) {
-			return fmt.Errorf("profiling: Header %q has %q, which a header name cannot have; write a name such as %q", h, h[i], DefaultHeader)
-		}
-	}
-	return nil
+// isUnreserved reports whether c needs no percent-encoding in a query
+// (RFC 3986 unreserved), so that a parameter's name appears literally in
+// a raw query.
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '~' || c == '-'
 }
 
 // isTchar reports whether c may appear in an RFC 9110 token.

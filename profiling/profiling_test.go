@@ -65,7 +65,7 @@ func TestNewErrors(t *testing.T) {
 		{"param and DisableParam", profiling.Config{Param: "p", DisableParam: true}, "DisableParam is set"},
 		{"header with colon", profiling.Config{Header: "X-Profile:"}, `has ':'`},
 		{"header with space", profiling.Config{Header: "X Profile"}, `has ' '`},
-		{"header non-ASCII", profiling.Config{Header: "X-Pröfile"}, "which a header name cannot have"},
+		{"header non-ASCII", profiling.Config{Header: "X-Pröfile"}, "a header name is a token"},
 		{"header too long", profiling.Config{Header: strings.Repeat("h", 65)}, "longer than 64 bytes"},
 		{"header and DisableHeader", profiling.Config{Header: "X-P", DisableHeader: true}, "DisableHeader is set"},
 		{"both disabled", profiling.Config{DisableParam: true, DisableHeader: true}, "no request can ask"},
