@@ -29,6 +29,7 @@ import (
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	pesql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
+	"github.com/bulwark-go/bulwark/profiling"
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
@@ -316,12 +317,15 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	if err != nil {
 		return nil, "", err
 	}
+	// Profiling for staff (admin): ?profile=timing, trace or cpu on any
+	// page, or the X-Bulwark-Profile header; the captures are listed and
+	// downloaded at /admin/profiles/ (site.routes).
+	prof, err := profiling.New(profiling.Config{Logger: sec})
+	if err != nil {
+		return nil, "", err
+	}
 	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax, mfa: second,
-		noStore: noStore, idle: idle, absolute: absoluteLimit}
-	// The Profiling slot stays empty until package profiling (issue #9)
-	// lands; then it is configured here for staff (admin), between
-	// PasswordExpiry and CSP, and its Profiles page is mounted under
-	// /admin/ (site.routes).
+		noStore: noStore, prof: prof, idle: idle, absolute: absoluteLimit}
 	chain := bulwark.Chain{
 		Secure:         secure.New(bulwark.SecureOptions()),
 		Sessions:       sessions,
@@ -330,6 +334,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		LoginRequired:  gate,
 		MFA:            second,
 		PasswordExpiry: expiry,
+		Profiling:      prof,
 		CSP:            policy,
 		Referrer:       referrerPolicy,
 		NoCache:        noStore,

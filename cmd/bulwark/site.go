@@ -20,6 +20,7 @@ import (
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
+	"github.com/bulwark-go/bulwark/profiling"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -39,6 +40,7 @@ type site struct {
 	// noStore tells which pages nocache marked (for the "what bulwark
 	// did here" box); idle and absolute are sessionexpiry's limits.
 	noStore        *nocache.Middleware
+	prof           *profiling.Middleware
 	idle, absolute time.Duration
 }
 
@@ -75,6 +77,7 @@ var suiteHeaders = []struct{ name, by string }{
 	{"Clear-Site-Data", "clearsite"},
 	{"Set-Cookie", "scs: the session cookie, sent again when the session changed, as when sessionexpiry records your activity; its value is not shown"},
 	{"Vary", "scs: the page depends on the session cookie"},
+	{"Server-Timing", "profiling: a staff request that asked to be profiled"},
 	{"Strict-Transport-Security", "unrolled/secure (HTTPS only)"},
 	{"X-Content-Type-Options", "unrolled/secure"},
 	{"X-Frame-Options", "unrolled/secure"},
@@ -179,6 +182,9 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "admin", page{Title: "Staff only"})
 	})
+	// The captures of profiled requests: staff only (the login gate's
+	// /admin/ rule, and the page checks again).
+	mux.Handle("GET /admin/profiles/", s.prof.Profiles())
 	mux.HandleFunc("GET /password/change", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "password", page{Title: "Change your password"})
 	})
@@ -390,7 +396,13 @@ that header in its box): the browser then drops this site's cookies and storage.
 {{define "admin"}}{{template "top" .}}
 <p>Only staff see this page.</p>
 <div class="note"><p><b>loginrequired</b>'s rule <code>/admin/</code> → <code>Staff</code> let you in and logged
-<code>loginrequired.admin_access</code>; other users get 403 and <code>loginrequired.forbidden</code>.</p></div>
+<code>loginrequired.admin_access</code>; other users get 403 and <code>loginrequired.forbidden</code>.</p>
+<p><b>profiling</b> profiles a staff request that asks: <a href="/admin/?profile=timing">this page with
+<code>?profile=timing</code></a> gets a <code>Server-Timing</code> header (see the box below, or your browser's
+developer tools), <a href="/admin/?profile=trace">?profile=trace</a> and <code>?profile=cpu</code> also capture an
+execution trace or a CPU profile, listed at <a href="/admin/profiles/">/admin/profiles/</a>. Anyone else who asks is
+served as usual, and logged.</p></div>
+<p><a href="/admin/csp-reports">CSP reports</a> · <a href="/admin/profiles/">Profiles</a></p>
 {{template "bottom" .}}{{end}}
 
 {{define "mfa"}}{{template "top" .}}
