@@ -180,6 +180,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		return nil, "", fmt.Errorf("demo: users: %w", err)
 	}
 	sessions := scs.New()
+	sessions.Store = newSessionStore(ctx, db, 10*time.Minute) // in SQLite, beside the users
 	sessions.Cookie.Name = "bulwark_session"
 	sessions.Cookie.SameSite = http.SameSiteLaxMode
 	sessions.Lifetime = 24 * time.Hour // longer than the absolute limit below, as sessionexpiry asks

@@ -354,7 +354,8 @@ is blocked and reported to <code>/csp-report</code>; staff read the reports at <
 <li><b>csp</b> also rolls out a stricter policy in report-only mode: the same one plus
 <code>require-trusted-types-for 'script'</code>. The nonced script above writes HTML from a string, which that
 policy forbids: the browser ran it all the same, and reported it.</li>
-<li><b>scs</b> loaded the session (cookie <code>bulwark_session</code>, set only once the session holds data).</li>
+<li><b>scs</b> loaded the session from the demo's SQLite file (cookie <code>bulwark_session</code>, set only once the
+session holds data; a restart keeps you logged in).</li>
 <li><b>loginrequired</b> let this page through: <code>/{$}</code> is public. Every route that is not listed needs a login
 (try <a href="/account">/account</a>), and any path that is not clean or is ambiguous is refused
 (try <a href="/static/%2e%2e/account">/static/%2e%2e/account</a>).</li>

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDemoSessionsInSQLite: the sessions live in the demo's SQLite file,
+// not in the process: a session made by one demo is valid on a second one
+// started on the same file, and a logout on the second ends it on the
+// first as well.
+func TestDemoSessionsInSQLite(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "shared.db")
+	first, _ := startDemo(t, "-db", db)
+	second, _ := startDemo(t, "-db", db)
+
+	var session *http.Cookie
+	for _, ck := range newClient(t, first).login("alice", "alice-password", "").Cookies() {
+		if ck.Name == "bulwark_session" {
+			session = ck
+		}
+	}
+	if session == nil {
+		t.Fatal("login on the first demo: no session cookie")
+	}
+	with := func(base string) *client {
+		c := newClient(t, base)
+		c.c.Jar = nil
+		c.c.Transport = cookieTransport{session}
+		return c
+	}
+	if resp, _ := with(second).do("GET", "/account", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("/account on the second demo with the first one's session: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := with(second).do("POST", "/logout", nil, map[string]string{"Sec-Fetch-Site": "same-origin"}); resp.StatusCode != 303 {
+		t.Fatalf("logout on the second demo: %d", resp.StatusCode)
+	}
+	resp, _ := with(first).do("GET", "/account", nil, nil)
+	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("/account on the first demo after the logout: %d %q, want 303 to the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// cookieTransport sends one cookie with every request.
+type cookieTransport struct{ c *http.Cookie }
+
+func (ct cookieTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.AddCookie(ct.c)
+	return http.DefaultTransport.RoundTrip(r)
+}
