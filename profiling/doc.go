@@ -42,9 +42,11 @@
 // runtime/metrics counters /gc/heap/allocs:bytes, /gc/heap/allocs:objects
 // and /gc/cycles/total:gc-cycles between the request's start and its
 // header, over the whole process: every goroutine serving other requests
-// adds to them. Go keeps no per-goroutine allocation count; on an idle
-// server they come close to the request's, on a busy one they are an upper
-// bound, and the desc says process-wide so no one reads them otherwise.
+// adds to them (a running CPU profiler's own goroutine too). Go keeps no
+// per-goroutine allocation count; on an idle server they come close to the
+// request's, on a busy one they are an upper bound, and the desc says
+// process-wide so no one reads them otherwise. The figures, total
+// included, start once a capture's profilers have started.
 //
 // # Captures
 //

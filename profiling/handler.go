@@ -202,7 +202,7 @@ func (m *Middleware) serveMayAsk(w http.ResponseWriter, r *http.Request, next ht
 // profiler it starts is stopped by a deferred call, so a panicking
 // handler leaves nothing running.
 func (m *Middleware) profile(w http.ResponseWriter, r *http.Request, next http.Handler, a ask) {
-	st := &state{start: time.Now(), before: readMetrics()}
+	st := &state{}
 	var c *capture
 	if a.kind != 0 {
 		// Started before the request's task, so that the trace holds it.
@@ -220,6 +220,9 @@ func (m *Middleware) profile(w http.ResponseWriter, r *http.Request, next http.H
 	}
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	pw := &writer{ResponseWriter: w, st: st}
+	// The figures start after the profilers did: their start is not the
+	// request's time, nor its allocations.
+	st.start, st.before = time.Now(), readMetrics()
 	defer func() {
 		pw.stamp() // a handler that wrote nothing: the header is sent after this
 		task.End()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -124,7 +125,7 @@ type pageData struct {
 var pageTemplate = template.Must(template.New("profiles").Funcs(template.FuncMap{
 	"bytes": fmtBytes,
 	"utc":   func(c Capture) string { return c.Start.UTC().Format("2006-01-02 15:04:05.000") },
-	"ms":    func(c Capture) string { return strconv.FormatInt(c.Duration.Milliseconds(), 10) + " ms" },
+	"ms":    func(c Capture) string { return c.Duration.Round(100 * time.Microsecond).String() },
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
