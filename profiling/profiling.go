@@ -34,12 +34,12 @@ const (
 
 // Limits of [Config]: [New] refuses values outside them.
 const (
-	MinDuration     = 10 * time.Millisecond
-	MaxDuration     = 5 * time.Minute
-	MinCaptureBytes = 64 << 10
-	MaxCaptureBytes = 1 << 30
-	MaxKeep         = 1000
-	maxNameLen      = 64
+	minDuration          = 10 * time.Millisecond
+	maxDurationLimit     = 5 * time.Minute
+	minCaptureBytes      = 64 << 10
+	maxCaptureBytesLimit = 1 << 30
+	maxKeep              = 1000
+	maxNameLen           = 64
 )
 
 // A Kind says what is captured for a profiled request, besides the
@@ -112,15 +112,15 @@ type Config struct {
 
 	// MaxDuration bounds each capture in time: a request that runs longer
 	// keeps its first MaxDuration. Zero means [DefaultMaxDuration];
-	// between [MinDuration] and [MaxDuration].
+	// between 10 ms and 5 minutes.
 	MaxDuration time.Duration
 	// MaxCaptureBytes bounds each capture in size: a larger one is
 	// discarded (a cut trace or profile cannot be opened), with a
 	// profiling.skipped event. Zero means [DefaultMaxCaptureBytes];
-	// between [MinCaptureBytes] and [MaxCaptureBytes].
+	// between 64 KiB and 1 GiB.
 	MaxCaptureBytes int
 	// Keep is how many captures the ring keeps (the oldest go first).
-	// Zero means [DefaultKeep]; at most [MaxKeep].
+	// Zero means [DefaultKeep]; at most 1000.
 	Keep int
 	// KeepBytes bounds the total size of the ring's captures (the oldest
 	// go first). Zero means [DefaultKeepBytes]; at least MaxCaptureBytes.
@@ -172,22 +172,22 @@ func New(cfg Config) (*Middleware, error) {
 	switch {
 	case m.maxDuration == 0:
 		m.maxDuration = DefaultMaxDuration
-	case m.maxDuration < MinDuration || m.maxDuration > MaxDuration:
-		return nil, fmt.Errorf("profiling: MaxDuration is %v; write a duration between %v and %v (0 means %v)", cfg.MaxDuration, MinDuration, MaxDuration, DefaultMaxDuration)
+	case m.maxDuration < minDuration || m.maxDuration > maxDurationLimit:
+		return nil, fmt.Errorf("profiling: MaxDuration is %v; write a duration between %v and %v (0 means %v)", cfg.MaxDuration, minDuration, maxDurationLimit, DefaultMaxDuration)
 	}
 	m.maxBytes = cfg.MaxCaptureBytes
 	switch {
 	case m.maxBytes == 0:
 		m.maxBytes = DefaultMaxCaptureBytes
-	case m.maxBytes < MinCaptureBytes || m.maxBytes > MaxCaptureBytes:
-		return nil, fmt.Errorf("profiling: MaxCaptureBytes is %d; write a size between %d (64 KiB) and %d (1 GiB) (0 means 16 MiB)", cfg.MaxCaptureBytes, MinCaptureBytes, MaxCaptureBytes)
+	case m.maxBytes < minCaptureBytes || m.maxBytes > maxCaptureBytesLimit:
+		return nil, fmt.Errorf("profiling: MaxCaptureBytes is %d; write a size between %d (64 KiB) and %d (1 GiB) (0 means 16 MiB)", cfg.MaxCaptureBytes, minCaptureBytes, maxCaptureBytesLimit)
 	}
 	keep, keepBytes := cfg.Keep, cfg.KeepBytes
 	switch {
 	case keep == 0:
 		keep = DefaultKeep
-	case keep < 0 || keep > MaxKeep:
-		return nil, fmt.Errorf("profiling: Keep is %d; write a count between 1 and %d (0 means %d)", cfg.Keep, MaxKeep, DefaultKeep)
+	case keep < 0 || keep > maxKeep:
+		return nil, fmt.Errorf("profiling: Keep is %d; write a count between 1 and %d (0 means %d)", cfg.Keep, maxKeep, DefaultKeep)
 	}
 	switch {
 	case keepBytes < 0:

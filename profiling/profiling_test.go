@@ -99,8 +99,8 @@ func TestNewAccepts(t *testing.T) {
 		{Param: "debug.profile-1_~", Header: "x-my-profile"},
 		{DisableParam: true},
 		{DisableHeader: true},
-		{MaxDuration: profiling.MinDuration, MaxCaptureBytes: profiling.MinCaptureBytes, Keep: 1, KeepBytes: profiling.MinCaptureBytes},
-		{MaxDuration: profiling.MaxDuration, MaxCaptureBytes: profiling.MaxCaptureBytes, Keep: profiling.MaxKeep, KeepBytes: 2 << 30},
+		{MaxDuration: 10 * time.Millisecond, MaxCaptureBytes: 64 << 10, Keep: 1, KeepBytes: 64 << 10},
+		{MaxDuration: 5 * time.Minute, MaxCaptureBytes: 1 << 30, Keep: 1000, KeepBytes: 2 << 30},
 	} {
 		if _, err := profiling.New(cfg); err != nil {
 			t.Errorf("New(%+v): %v", cfg, err)
