@@ -119,3 +119,34 @@ func ExampleMiddleware_Check() {
 	// /?profile=off timing profiling: the request does not ask to be profiled
 	// anonymous timing profiling: the request asks to be profiled but is not authorized
 }
+
+// The profiles page lists the captures to staff and serves each as a
+// file for go tool trace or go tool pprof; anyone else gets a 403.
+func ExampleMiddleware_Profiles() {
+	prof := profiling.MustNew(profiling.Config{Logger: seclog.New(zap.NewNop())})
+	mux := http.NewServeMux()
+	mux.Handle("GET /debug/profiles/", prof.Profiles())
+	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "report") })
+	app := fakeLogin(prof.Handler(mux))
+
+	get := func(user, target string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", target, nil)
+		r.Header.Set("X-User", user)
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r)
+		return w
+	}
+	get("ada", "/report?profile=cpu")
+	file := prof.Captures()[0].FileName()
+
+	fmt.Println("bob, page:", get("bob", "/debug/profiles/").Code)
+	page := get("ada", "/debug/profiles/")
+	fmt.Println("ada, page:", page.Code, strings.Contains(page.Body.String(), `href="`+file+`"`))
+	dl := get("ada", "/debug/profiles/"+file)
+	fmt.Println("ada, file:", dl.Code, dl.Header().Get("Content-Type"), dl.Header().Get("Cache-Control"),
+		dl.Header().Get("Content-Disposition") == `attachment; filename="`+file+`"`)
+	// Output:
+	// bob, page: 403
+	// ada, page: 200 true
+	// ada, file: 200 application/octet-stream no-store true
+}

@@ -175,3 +175,42 @@ func TestLimitBuffer(t *testing.T) {
 		t.Errorf("with fail: %v", err)
 	}
 }
+
+// Whatever a handler names its spans, the Server-Timing value stays
+// within the header's grammar: visible ASCII and spaces only, and each
+// metric's name a token.
+func FuzzSpanName(f *testing.F) {
+	for _, s := range []string{"db", "", "total", "a\r\nSet-Cookie: x=1", `q"uote`, "é", "a, b;dur=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		st := &state{start: time.Now()}
+		st.add(name, time.Millisecond)
+		st.add("other", time.Millisecond)
+		v := st.timing(time.Now(), counters{})
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c >= 0x7f {
+				t.Fatalf("span %q: byte %#x in %q", name, c, v)
+			}
+		}
+		metrics := strings.Split(v, ", ")
+		want := 5 // total, the span, other, alloc, gc
+		if name == "other" {
+			want = 4
+		}
+		if len(metrics) != want {
+			t.Fatalf("span %q: %d metrics in %q", name, len(metrics), v)
+		}
+		for _, m := range metrics {
+			metric, _, _ := strings.Cut(m, ";")
+			if metric == "" {
+				t.Fatalf("span %q: empty metric name in %q", name, v)
+			}
+			for i := 0; i < len(metric); i++ {
+				if !isTchar(metric[i]) {
+					t.Fatalf("span %q: metric name %q is not a token", name, metric)
+				}
+			}
+		}
+	})
+}
