@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark/seclog"
@@ -27,11 +28,16 @@ type job struct {
 }
 
 // committer is the group commit: handlers queue jobs and wait; one
-// goroutine takes the queued jobs (until the queue is empty, they hold
-// maxReports reports, or interval has passed; with linger, it waits the
-// interval for more), writes them in one transaction, and then answers
-// every waiting handler with the result. Jobs that arrive during a commit
-// make the next one.
+// goroutine takes the queued jobs (until they hold maxReports reports, or
+// interval has passed since the first, or the queue is empty and no
+// handler is between reading its body and queuing its job; with linger,
+// it waits the whole interval for more), writes them in one transaction,
+// and then answers every waiting handler with the result. Jobs that
+// arrive during a commit make the next one.
+//
+// Waiting for the handlers on their way (coming) makes commits larger
+// without waiting for requests that are not there: on a busy machine a
+// commit of 3 requests became one of 10 or more.
 type committer struct {
 	store      Store
 	log        *seclog.Logger
@@ -41,6 +47,11 @@ type committer struct {
 	maxReports int
 	timeout    time.Duration
 	now        func() time.Time
+
+	// coming counts the handlers that read a body and have not yet
+	// queued their job (or given up: then they kick).
+	coming atomic.Int64
+	kick   chan struct{}
 
 	mu      sync.RWMutex
 	closed  bool
@@ -52,24 +63,48 @@ func newCommitter(s Store, log *seclog.Logger, queue int, interval time.Duration
 	c := &committer{
 		store: s, log: log, q: make(chan *job, queue), interval: interval, linger: linger,
 		maxReports: maxReports, timeout: 30 * time.Second, now: now,
-		stop: make(chan struct{}), stopped: make(chan struct{}),
+		stop: make(chan struct{}), stopped: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
 	go c.loop()
 	return c
 }
 
-// submit queues j and waits for its commit. It never blocks on a full
-// queue: that is ErrOverloaded.
+// arrive tells the committer that a job is on its way: a handler has
+// read its body. The handler then calls submit, or leave if it has
+// nothing to submit.
+func (c *committer) arrive() { c.coming.Add(1) }
+
+// leave takes back an arrive that will not be followed by submit.
+func (c *committer) leave() {
+	c.coming.Add(-1)
+	c.nudge()
+}
+
+// nudge wakes a committer that waits for the handlers on their way.
+func (c *committer) nudge() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// submit queues j and waits for its commit; the handler must have called
+// arrive. It never blocks on a full queue: that is ErrOverloaded.
 func (c *committer) submit(ctx context.Context, j *job) error {
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
+		c.leave()
 		return ErrClosed
 	}
+	// No longer on its way before it is queued: the committer may commit
+	// without it, never wait for it in vain.
+	c.coming.Add(-1)
 	select {
 	case c.q <- j:
 	default:
 		c.mu.RUnlock()
+		c.nudge() // it waited for this job in vain
 		return ErrOverloaded
 	}
 	c.mu.RUnlock()
@@ -128,15 +163,16 @@ func (c *committer) loop() {
 				break gather
 			default:
 			}
-			// The queue is empty: commit now, unless more is on its way
-			// (handlers that just woke up) and the interval allows a wait.
-			if !c.linger {
+			// The queue is empty: commit now, unless a handler is on its
+			// way (or linger) and the interval allows a wait.
+			if !c.linger && c.coming.Load() <= 0 {
 				break gather
 			}
 			select {
 			case j := <-c.q:
 				batch = append(batch, j)
 				n += len(j.reports) + 1
+			case <-c.kick:
 			case <-timer.C:
 				break gather
 			case <-c.stop:
@@ -194,24 +230,16 @@ func (c *committer) commit(jobs []*job) {
 		c.log.Log(nil, seclog.CSPReportStoreError, seclog.String("error", err.Error()),
 			zap.Int("reports", len(b.Reports)), zap.Int("requests", len(jobs)))
 	} else if len(created) > 0 {
-		c.logNew(b, created)
+		c.logNew(created)
 	}
 	for _, j := range jobs {
 		j.done <- err
 	}
 }
 
-func (c *committer) logNew(b *Batch, created []string) {
-	want := make(map[string]bool, len(created))
-	for _, g := range created {
-		want[g] = true
-	}
-	for i := range b.Reports {
-		r := &b.Reports[i]
-		if !want[r.GroupFP] {
-			continue
-		}
-		delete(want, r.GroupFP)
+func (c *committer) logNew(created []Report) {
+	for i := range created {
+		r := &created[i]
 		c.log.Log(nil, seclog.CSPReportViolation,
 			zap.String("group", r.GroupFP),
 			seclog.String("directive", r.Directive),

@@ -303,6 +303,15 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := buf.Bytes()
+	// From here on this request is on its way to a commit: the committer
+	// may wait for it rather than commit without it.
+	rc.commit.arrive()
+	submitted := false
+	defer func() {
+		if !submitted {
+			rc.commit.leave()
+		}
+	}()
 	if err := checkDepth(body, rc.maxDepth); err != nil {
 		rc.fail(w, r, http.StatusBadRequest, "depth")
 		return
@@ -326,6 +335,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	j := rc.prepare(r, &d, now, client.String())
+	submitted = true
 	if err := rc.commit.submit(r.Context(), j); err != nil {
 		reason := "store"
 		switch {

@@ -537,7 +537,7 @@ type blockingStore struct {
 	fail    error
 }
 
-func (s *blockingStore) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
+func (s *blockingStore) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
 	if s.entered != nil {
 		s.entered <- struct{}{}
 		<-s.release
@@ -677,7 +677,7 @@ type countingStore struct {
 	saves int
 }
 
-func (s *countingStore) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
+func (s *countingStore) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
 	s.mu.Lock()
 	s.saves++
 	s.mu.Unlock()

@@ -161,11 +161,14 @@ var ErrNotFound = errors.New("cspreport: no such group")
 // [MemoryStore] keeps everything in memory; the subpackage
 // cspreport/sqlstore keeps it in SQLite or PostgreSQL.
 type Store interface {
-	// Save writes a batch atomically: all of it or nothing. Reports are
-	// merged by fingerprint (count, first and last seen; the first
-	// report is the example). It returns the fingerprints of the groups
-	// the batch created.
-	Save(ctx context.Context, b *Batch) (newGroups []string, err error)
+	// Save writes a batch atomically: all of it or nothing; once it
+	// returns nil the batch is durable. Reports are merged by fingerprint
+	// (count, first and last seen; the first report is the example),
+	// there or later: a store may keep batches in a journal and merge
+	// them in bulk (cspreport/sqlstore does), as long as every read sees
+	// them merged. It returns the first report of each group created by
+	// the merges it made, this batch's or earlier ones'.
+	Save(ctx context.Context, b *Batch) (newGroups []Report, err error)
 	// Groups returns groups by descending count in the window.
 	Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 	// Details returns a group's details by descending count (at most limit,
@@ -227,14 +230,14 @@ func (s *MemoryStore) init() {
 }
 
 // Save implements [Store].
-func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]string, error) {
+func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
-	var created []string
+	var created []Report
 	for i := range b.Reports {
 		r := &b.Reports[i]
 		at := Stamp(r.OccurredAt)
@@ -246,7 +249,7 @@ func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]string, error) {
 				Total: 1, FirstSeen: at, LastSeen: at,
 				ExampleBlocked: r.Blocked, ExampleSource: exampleSource(r),
 			}
-			created = append(created, r.GroupFP)
+			created = append(created, *r)
 		} else {
 			g.Total++
 			g.FirstSeen, g.LastSeen = minTime(g.FirstSeen, at), maxTime(g.LastSeen, at)

@@ -15,12 +15,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +66,7 @@ var (
 		head: `INSERT INTO bulwark_csp_detail (detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen) VALUES `,
 		cols: 14,
 		tail: isql.Query{
-			SQLite: ` ON CONFLICT (detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
+			SQLite: ` ON CONFLICT (group_fp, detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
 				first_seen = MIN(bulwark_csp_detail.first_seen, excluded.first_seen),
 				last_seen = MAX(bulwark_csp_detail.last_seen, excluded.last_seen),
 				policy_version = excluded.policy_version`,
@@ -90,6 +92,24 @@ var (
 		tail: isql.Portable(` ON CONFLICT (hash) DO NOTHING`),
 	}
 )
+
+// The journal: Save appends one row per batch; fold claims the rows
+// (deletes them, reading what it deletes) and merges them into the tables.
+var (
+	appendJournal = multiRow{head: `INSERT INTO bulwark_csp_journal (data) VALUES `, cols: 1, tail: isql.Portable(``)}
+	claimJournal  = isql.Query{
+		SQLite: `DELETE FROM bulwark_csp_journal WHERE id IN (SELECT id FROM bulwark_csp_journal ORDER BY id LIMIT ?) RETURNING id, data`,
+		// SKIP LOCKED: two collectors folding at once take different rows.
+		Postgres: `DELETE FROM bulwark_csp_journal WHERE id IN (SELECT id FROM bulwark_csp_journal ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, data`,
+	}
+)
+
+// The journal is folded into the tables by the Saves that find
+// foldChunk entries or more waiting, or the last fold FoldInterval ago:
+// such a Save folds the oldest foldChunk entries in its own transaction,
+// so that no commit waits for more than one chunk's fold. Every read
+// folds the whole journal first.
+const FoldInterval = 100 * time.Millisecond
 
 // maxRows is the largest chunk of rows of one multi-row statement (at 14
 // parameters a row, well under SQLite's and PostgreSQL's limits).
@@ -152,19 +172,22 @@ var (
 )
 
 // retention lists what DeleteBefore deletes, in order, chunk by chunk.
+// No index serves these conditions (see migration 0002): each chunk scans
+// until it has found its rows, once an hour.
 var retention = []isql.Query{
-	chunked("bulwark_csp_group_hour", "hour < ?"),
-	chunked("bulwark_csp_counter", "hour < ?"),
-	chunked("bulwark_csp_detail", "last_seen < ?"),
-	chunked("bulwark_csp_group", "last_seen < ?"),
-	chunked("bulwark_csp_policy", "first_seen < ? AND NOT EXISTS (SELECT 1 FROM bulwark_csp_detail d WHERE d.policy_hash = bulwark_csp_policy.hash)"),
+	chunked("bulwark_csp_group_hour", "group_fp, hour", "hour < ?"),
+	chunked("bulwark_csp_counter", "hour, kind, name", "hour < ?"),
+	chunked("bulwark_csp_detail", "group_fp, detail_fp", "last_seen < ?"),
+	chunked("bulwark_csp_group", "group_fp", "last_seen < ?"),
+	chunked("bulwark_csp_policy", "hash", "first_seen < ? AND NOT EXISTS (SELECT 1 FROM bulwark_csp_detail d WHERE d.policy_hash = bulwark_csp_policy.hash)"),
 }
 
 // chunked deletes at most ? rows of table matching where (whose one
-// parameter is the time): by rowid in SQLite, by ctid in PostgreSQL.
-func chunked(table, where string) isql.Query {
+// parameter is the time): by primary key (the tables are WITHOUT ROWID) in
+// SQLite, by ctid in PostgreSQL.
+func chunked(table, key, where string) isql.Query {
 	return isql.Query{
-		SQLite:   isql.Portable(`DELETE FROM ` + table + ` WHERE rowid IN (SELECT rowid FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).SQLite,
+		SQLite:   isql.Portable(`DELETE FROM ` + table + ` WHERE (` + key + `) IN (SELECT ` + key + ` FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).SQLite,
 		Postgres: isql.Portable(`DELETE FROM ` + table + ` WHERE ctid IN (SELECT ctid FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).Postgres,
 	}
 }
@@ -178,6 +201,12 @@ type Store struct {
 	// tx.StmtContext.
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt
+
+	// foldMu serializes Save and the folds; it guards the rest.
+	foldMu   sync.Mutex
+	pending  int // journal entries this process saved and did not fold
+	lastFold time.Time
+	late     []cspreport.Report // groups created by folds of reads, for the next Save
 }
 
 type stmtKey struct {
@@ -209,12 +238,12 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
 	}
-	s := &Store{db: db, stmts: map[stmtKey]*sql.Stmt{}}
+	s := &Store{db: db, stmts: map[stmtKey]*sql.Stmt{}, lastFold: time.Now()}
 	// Prepare every statement now: a statement cannot be prepared on the
 	// writer while Save's transaction holds it (SQLite has one writer
 	// connection).
-	for _, m := range []*multiRow{&insertPolicy, &upsertGroup, &upsertDetail, &upsertHour, &upsertCounter} {
-		for n := 1; n <= maxRows; n *= 2 {
+	for _, m := range []*multiRow{&appendJournal, &insertPolicy, &upsertGroup, &upsertDetail, &upsertHour, &upsertCounter} {
+		for n := 1; n <= maxRows && (n == 1 || m != &appendJournal); n *= 2 {
 			st, err := db.Writer().PrepareContext(ctx, m.text(db.Dialect(), n))
 			if err != nil {
 				s.closeStmts()
@@ -289,31 +318,174 @@ func query(ctx context.Context, st *sql.Stmt, args []any, each func(*sql.Rows) e
 // DB returns the database the store uses.
 func (s *Store) DB() *isql.DB { return s.db }
 
-// Close releases the store's prepared statements, and closes the database
-// if Open opened it.
+// Close folds the journal, releases the store's prepared statements, and
+// closes the database if Open opened it. What a failed fold leaves in the
+// journal is folded by the next process that opens the database.
 func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := s.flush(ctx)
+	cancel()
 	s.closeStmts()
-	if !s.own {
-		return nil
+	if s.own {
+		err = errors.Join(err, s.db.Close())
 	}
-	return s.db.Close()
+	return err
 }
 
 type groupAgg struct {
 	r      *cspreport.Report
 	n      int64
 	lo, hi time.Time
-	last   *cspreport.Report // the batch's last report of the key
+	last   *cspreport.Report // the last report of the key
 }
 
-// Save implements [cspreport.Store]: one transaction; the batch is first
-// aggregated by key (group, detail, hour, policy; counts summed, first and
-// last seen merged), then written with one multi-row upsert per table and
-// chunk of rows.
-func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
+// Save implements [cspreport.Store]: the batch is appended to the journal
+// (one row, one statement) in a transaction, so that a commit costs the
+// same whatever its size; every FoldInterval (or FoldReports reports)
+// that transaction also folds the journal into the tables (see fold).
+// Every read folds first, so that it sees every saved batch.
+func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if len(b.Reports) == 0 && len(b.Counters) == 0 {
+		return nil, nil
+	}
+	data := encodeBatch(b)
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	now := time.Now()
+	due := s.pending+1 >= foldChunk || now.Sub(s.lastFold) >= FoldInterval
+	var created []cspreport.Report
+	folded := 0
+	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
+		st, err := s.stmt(&appendJournal, 1)
+		if err != nil {
+			return err
+		}
+		st = tx.StmtContext(ctx, st)
+		_, err = st.ExecContext(ctx, data)
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		if due {
+			created, folded, err = s.fold(ctx, tx, 1)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
+	}
+	s.pending = max(0, s.pending+1-folded)
+	if due {
+		s.lastFold = now
+	}
+	created = append(s.late, created...)
+	s.late = nil
+	return created, nil
+}
+
+// Flush folds the journal into the tables now, and returns the first
+// report of each group created since the last Save or Flush returned
+// them. Reads flush first; Close flushes too.
+func (s *Store) Flush(ctx context.Context) ([]cspreport.Report, error) {
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	if err := s.flushLocked(ctx); err != nil {
+		return nil, err
+	}
+	created := s.late
+	s.late = nil
+	return created, nil
+}
+
+// flush folds the journal before a read; the groups it creates are
+// returned by the next Save or Flush (and so logged by the receiver).
+func (s *Store) flush(ctx context.Context) error {
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	return s.flushLocked(ctx)
+}
+
+func (s *Store) flushLocked(ctx context.Context) error {
+	var created []cspreport.Report
+	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		created, _, err = s.fold(ctx, tx, -1)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
+	}
+	s.pending, s.lastFold = 0, time.Now()
+	if len(s.late) < maxLate {
+		s.late = append(s.late, created[:min(len(created), maxLate-len(s.late))]...)
+	}
+	return nil
+}
+
+// maxLate bounds the new groups kept for the next Save: beyond it, a
+// process that only reads (bulwark reports) would keep them for nothing.
+const maxLate = 1000
+
+// foldChunk is how many journal entries one statement claims.
+const foldChunk = 32
+
+// fold moves journal entries into the tables, in tx, chunks of foldChunk
+// entries at a time, at most chunks chunks (all if chunks < 0): it deletes
+// the entries (claiming them: two processes never fold one entry twice),
+// merges their batches and upserts the result. It returns the first
+// report of each group it created, and the number of entries folded.
+func (s *Store) fold(ctx context.Context, tx *sql.Tx, chunks int) (created []cspreport.Report, folded int, err error) {
+	for ; chunks != 0; chunks-- {
+		type entry struct {
+			id   int64
+			data []byte
+		}
+		var entries []entry
+		rows, err := tx.QueryContext(ctx, s.db.Q(claimJournal), foldChunk)
+		if err != nil {
+			return nil, 0, fmt.Errorf("claim: %w", err)
+		}
+		for rows.Next() {
+			var e entry
+			if err := rows.Scan(&e.id, &e.data); err != nil {
+				rows.Close()
+				return nil, 0, fmt.Errorf("claim: %w", err)
+			}
+			entries = append(entries, e)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, 0, fmt.Errorf("claim: %w", err)
+		}
+		if len(entries) == 0 {
+			return created, folded, nil
+		}
+		slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.id, b.id) })
+		batches := make([]*cspreport.Batch, len(entries))
+		for i, e := range entries {
+			if batches[i], err = decodeBatch(e.data); err != nil {
+				return nil, 0, fmt.Errorf("journal entry %d: %w", e.id, err)
+			}
+		}
+		c, err := s.merge(ctx, tx, batches)
+		if err != nil {
+			return nil, 0, err
+		}
+		created = append(created, c...)
+		folded += len(entries)
+		if len(entries) < foldChunk {
+			break
+		}
+	}
+	return created, folded, nil
+}
+
+// merge aggregates batches by key (group, detail, hour, policy, counter;
+// counts summed, first and last seen merged) and writes them with one
+// multi-row upsert per table and chunk of rows.
+func (s *Store) merge(ctx context.Context, tx *sql.Tx, batches []*cspreport.Batch) ([]cspreport.Report, error) {
 	var gOrder, dOrder []string
 	groups := map[string]*groupAgg{}
 	details := map[string]*groupAgg{}
@@ -325,6 +497,12 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 	var hourOrder []hourKey
 	policies := map[string]*cspreport.Report{}
 	var pOrder []string
+	type counterKey struct {
+		hour       time.Time
+		kind, name string
+	}
+	counters := map[counterKey]int64{}
+	var cOrder []counterKey
 	add := func(m map[string]*groupAgg, order *[]string, key string, r *cspreport.Report, at time.Time) {
 		a := m[key]
 		if a == nil {
@@ -336,92 +514,94 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) 
 		a.lo, a.hi = minT(a.lo, at), maxT(a.hi, at)
 		a.last = r
 	}
-	for i := range b.Reports {
-		r := &b.Reports[i]
-		at := cspreport.Stamp(r.OccurredAt)
-		add(groups, &gOrder, r.GroupFP, r, at)
-		add(details, &dOrder, r.DetailFP, r, at)
-		hk := hourKey{r.GroupFP, cspreport.Hour(r.OccurredAt)}
-		if _, ok := hours[hk]; !ok {
-			hourOrder = append(hourOrder, hk)
+	for _, b := range batches {
+		for i := range b.Reports {
+			r := &b.Reports[i]
+			at := cspreport.Stamp(r.OccurredAt)
+			add(groups, &gOrder, r.GroupFP, r, at)
+			add(details, &dOrder, r.DetailFP, r, at)
+			hk := hourKey{r.GroupFP, cspreport.Hour(r.OccurredAt)}
+			if _, ok := hours[hk]; !ok {
+				hourOrder = append(hourOrder, hk)
+			}
+			hours[hk]++
+			if r.PolicyHash != "" && policies[r.PolicyHash] == nil {
+				policies[r.PolicyHash] = r
+				pOrder = append(pOrder, r.PolicyHash)
+			}
 		}
-		hours[hk]++
-		if r.PolicyHash != "" && policies[r.PolicyHash] == nil {
-			policies[r.PolicyHash] = r
-			pOrder = append(pOrder, r.PolicyHash)
+		for _, c := range b.Counters {
+			k := counterKey{cspreport.Hour(b.At), c.Kind, c.Name}
+			if _, ok := counters[k]; !ok {
+				cOrder = append(cOrder, k)
+			}
+			counters[k] += c.Count
 		}
 	}
-	var created []string
-	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
-		if len(pOrder) > 0 {
-			rows := make([]any, 0, len(pOrder)*insertPolicy.cols)
-			for _, h := range pOrder {
-				r := policies[h]
-				rows = append(rows, h, r.Policy, cspreport.Stamp(r.OccurredAt))
+	var created []cspreport.Report
+	if len(pOrder) > 0 {
+		rows := make([]any, 0, len(pOrder)*insertPolicy.cols)
+		for _, h := range pOrder {
+			r := policies[h]
+			rows = append(rows, h, r.Policy, cspreport.Stamp(r.OccurredAt))
+		}
+		if err := s.upsert(ctx, tx, &insertPolicy, rows, nil); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+	}
+	if len(gOrder) > 0 {
+		rows := make([]any, 0, len(gOrder)*upsertGroup.cols)
+		for _, fp := range gOrder {
+			a := groups[fp]
+			r := a.r
+			rows = append(rows, fp, r.Directive, r.Disposition, r.BlockedKind, r.BlockedOrigin,
+				r.DocumentOrigin, r.DocumentPath, a.n, a.lo, a.hi, r.Blocked, source(r))
+		}
+		totals := make(map[string]int64, len(gOrder))
+		if err := s.upsert(ctx, tx, &upsertGroup, rows, func(rs *sql.Rows) error {
+			var fp string
+			var total int64
+			if err := rs.Scan(&fp, &total); err != nil {
+				return err
 			}
-			if err := s.upsert(ctx, tx, &insertPolicy, rows, nil); err != nil {
-				return fmt.Errorf("policy: %w", err)
+			totals[fp] = total
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("group: %w", err)
+		}
+		for _, fp := range gOrder {
+			if t, ok := totals[fp]; !ok {
+				return nil, fmt.Errorf("group: no total returned for %s", fp)
+			} else if t == groups[fp].n {
+				created = append(created, *groups[fp].r)
 			}
 		}
-		if len(gOrder) > 0 {
-			rows := make([]any, 0, len(gOrder)*upsertGroup.cols)
-			for _, fp := range gOrder {
-				a := groups[fp]
-				r := a.r
-				rows = append(rows, fp, r.Directive, r.Disposition, r.BlockedKind, r.BlockedOrigin,
-					r.DocumentOrigin, r.DocumentPath, a.n, a.lo, a.hi, r.Blocked, source(r))
-			}
-			totals := make(map[string]int64, len(gOrder))
-			if err := s.upsert(ctx, tx, &upsertGroup, rows, func(rs *sql.Rows) error {
-				var fp string
-				var total int64
-				if err := rs.Scan(&fp, &total); err != nil {
-					return err
-				}
-				totals[fp] = total
-				return nil
-			}); err != nil {
-				return fmt.Errorf("group: %w", err)
-			}
-			for _, fp := range gOrder {
-				if t, ok := totals[fp]; !ok {
-					return fmt.Errorf("group: no total returned for %s", fp)
-				} else if t == groups[fp].n {
-					created = append(created, fp)
-				}
-			}
-			rows = make([]any, 0, len(dOrder)*upsertDetail.cols)
-			for _, fp := range dOrder {
-				a := details[fp]
-				r := a.r
-				rows = append(rows, fp, r.GroupFP, r.SourceFile, r.Line, r.Column, r.Sample, r.PolicyHash,
-					a.last.PolicyVersion, r.DocumentURL, r.Blocked, r.UserAgent, a.n, a.lo, a.hi)
-			}
-			if err := s.upsert(ctx, tx, &upsertDetail, rows, nil); err != nil {
-				return fmt.Errorf("detail: %w", err)
-			}
-			rows = make([]any, 0, len(hourOrder)*upsertHour.cols)
-			for _, hk := range hourOrder {
-				rows = append(rows, hk.fp, hk.hour, hours[hk])
-			}
-			if err := s.upsert(ctx, tx, &upsertHour, rows, nil); err != nil {
-				return fmt.Errorf("hour: %w", err)
-			}
+		rows = make([]any, 0, len(dOrder)*upsertDetail.cols)
+		for _, fp := range dOrder {
+			a := details[fp]
+			r := a.r
+			rows = append(rows, fp, r.GroupFP, r.SourceFile, r.Line, r.Column, r.Sample, r.PolicyHash,
+				a.last.PolicyVersion, r.DocumentURL, r.Blocked, r.UserAgent, a.n, a.lo, a.hi)
 		}
-		if len(b.Counters) > 0 {
-			rows := make([]any, 0, len(b.Counters)*upsertCounter.cols)
-			h := cspreport.Hour(b.At)
-			for _, c := range b.Counters {
-				rows = append(rows, h, c.Kind, c.Name, c.Count)
-			}
-			if err := s.upsert(ctx, tx, &upsertCounter, rows, nil); err != nil {
-				return fmt.Errorf("counter: %w", err)
-			}
+		if err := s.upsert(ctx, tx, &upsertDetail, rows, nil); err != nil {
+			return nil, fmt.Errorf("detail: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
+		rows = make([]any, 0, len(hourOrder)*upsertHour.cols)
+		for _, hk := range hourOrder {
+			rows = append(rows, hk.fp, hk.hour, hours[hk])
+		}
+		if err := s.upsert(ctx, tx, &upsertHour, rows, nil); err != nil {
+			return nil, fmt.Errorf("hour: %w", err)
+		}
+	}
+	if len(cOrder) > 0 {
+		rows := make([]any, 0, len(cOrder)*upsertCounter.cols)
+		for _, k := range cOrder {
+			rows = append(rows, k.hour, k.kind, k.name, counters[k])
+		}
+		if err := s.upsert(ctx, tx, &upsertCounter, rows, nil); err != nil {
+			return nil, fmt.Errorf("counter: %w", err)
+		}
 	}
 	return created, nil
 }
@@ -442,6 +622,9 @@ func source(r *cspreport.Report) string {
 
 // Groups implements [cspreport.Store].
 func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport.Group, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
@@ -477,6 +660,9 @@ func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport
 
 // Details implements [cspreport.Store].
 func (s *Store) Details(ctx context.Context, groupFP string, limit int) ([]cspreport.Detail, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		limit = 100
 	}
@@ -503,6 +689,9 @@ func (s *Store) Details(ctx context.Context, groupFP string, limit int) ([]cspre
 
 // Counters implements [cspreport.Store].
 func (s *Store) Counters(ctx context.Context, since time.Time) ([]cspreport.Counter, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectCounters), cspreport.Hour(since))
 	if err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
@@ -525,6 +714,9 @@ func (s *Store) Counters(ctx context.Context, since time.Time) ([]cspreport.Coun
 
 // Mute implements [cspreport.Store].
 func (s *Store) Mute(ctx context.Context, groupFP string, muted bool) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	m := 0
 	if muted {
 		m = 1
@@ -543,6 +735,9 @@ func (s *Store) Mute(ctx context.Context, groupFP string, muted bool) error {
 // transactions of at most chunk rows, so that a large purge never holds
 // the writer for long.
 func (s *Store) DeleteBefore(ctx context.Context, before time.Time, chunk int) (int64, error) {
+	if err := s.flush(ctx); err != nil {
+		return 0, err
+	}
 	if chunk <= 0 {
 		chunk = 1000
 	}

@@ -52,7 +52,7 @@ func TestTwoInstances(t *testing.T) {
 			go func() {
 				created := 0
 				for i := range 50 {
-					c, err := s.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{
+					c, err := storetest.Save(ctx, s, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{
 						storetest.Rep(1, i%3, storetest.T0), storetest.Rep(2, 1, storetest.T0.Add(time.Duration(i)*time.Second)),
 					}})
 					if err != nil {
@@ -125,7 +125,7 @@ func TestLargeBatch(t *testing.T) {
 			b.Counters = append(b.Counters, cspreport.Counter{Kind: cspreport.KindFiltered, Name: fmt.Sprintf("r%d", i), Count: 2})
 		}
 		for round := 1; round <= 2; round++ {
-			created, err := s.Save(t.Context(), b)
+			created, err := storetest.Save(t.Context(), s, b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,4 +152,45 @@ func TestLargeBatch(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestJournalSurvivesCrash: batches saved (committed to the journal, not
+// yet folded) by a store that is never closed, as after kill -9, are
+// folded by the next store opened on the database, once each.
+func TestJournalSurvivesCrash(t *testing.T) {
+	ctx := context.Background()
+	dsn := sqlstoretest.SQLiteDSN(t)
+	crashed, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if _, err := crashed.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i%7, i, storetest.T0)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// crashed is left open and never closed: its memory is lost.
+	next, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	gs, err := next.Groups(ctx, cspreport.GroupQuery{Limit: 100, Muted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, g := range gs {
+		total += g.Total
+	}
+	if len(gs) != 7 || total != 100 {
+		t.Fatalf("%d groups, %d reports after the restart; want 7, 100", len(gs), total)
+	}
+	created, err := next.Flush(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(created); n > 7 {
+		t.Fatalf("%d new groups reported", n)
+	}
 }

@@ -54,12 +54,12 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		b := &cspreport.Batch{At: T0, Reports: []cspreport.Report{
 			Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0),
 		}}
-		created, err := s.Save(ctx, b)
+		created, err := Save(ctx, s, b)
 		must(t, err)
-		if strings.Join(sorted(created), ",") != Rep(1, 0, T0).GroupFP+","+Rep(2, 0, T0).GroupFP {
+		if strings.Join(sorted(fps(created)), ",") != Rep(1, 0, T0).GroupFP+","+Rep(2, 0, T0).GroupFP {
 			t.Fatalf("new groups %v", created)
 		}
-		created, err = s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0.Add(time.Minute))}})
+		created, err = Save(ctx, s, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0.Add(time.Minute))}})
 		must(t, err)
 		if len(created) != 0 {
 			t.Fatalf("second save created %v", created)
@@ -227,7 +227,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		for i := range 10 {
 			wg.Go(func() {
 				for j := range 10 {
-					c, err := s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, i, T0.Add(time.Duration(j)*time.Second)), Rep(2, 1, T0)}})
+					c, err := Save(ctx, s, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, i, T0.Add(time.Duration(j)*time.Second)), Rep(2, 1, T0)}})
 					if err != nil {
 						errs <- err
 						return
@@ -273,10 +273,36 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func must2(_ []string, err error) {
+func must2(_ []cspreport.Report, err error) {
 	if err != nil {
 		panic(err)
 	}
+}
+
+// A Flusher is a store that merges saved batches later (the SQL store's
+// journal); Flush merges them now and returns the groups created.
+type Flusher interface {
+	Flush(ctx context.Context) ([]cspreport.Report, error)
+}
+
+// Save saves b and, if s is a Flusher, flushes: it returns every group
+// the batch created, whenever the store merges.
+func Save(ctx context.Context, s cspreport.Store, b *cspreport.Batch) ([]cspreport.Report, error) {
+	created, err := s.Save(ctx, b)
+	if f, ok := s.(Flusher); ok && err == nil {
+		var more []cspreport.Report
+		more, err = f.Flush(ctx)
+		created = append(created, more...)
+	}
+	return created, err
+}
+
+func fps(rs []cspreport.Report) []string {
+	out := make([]string, len(rs))
+	for i := range rs {
+		out[i] = rs[i].GroupFP
+	}
+	return out
 }
 
 func sorted(s []string) []string {
