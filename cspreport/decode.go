@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Decoding errors. Each is answered with its status; none stores anything.
@@ -56,6 +57,13 @@ func (s *str) UnmarshalJSON(b []byte) error {
 		*s = ""
 		return nil
 	}
+	// The common case, decoded without a second pass of encoding/json: a
+	// string (the decoder has checked its syntax) without escapes, in
+	// valid UTF-8, is its bytes.
+	if len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b[1:len(b)-1]) {
+		*s = str(b[1 : len(b)-1])
+		return nil
+	}
 	var v string
 	if err := json.Unmarshal(b, &v); err != nil {
 		return errors.New("want a string")
@@ -73,6 +81,13 @@ func (n *num) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*n = 0
 		return nil
+	}
+	if len(b) > 0 && len(b) < 10 && b[0] != '-' {
+		// The common case: a small non-negative integer.
+		if v, err := strconv.Atoi(string(b)); err == nil {
+			*n = num(v)
+			return nil
+		}
 	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -134,14 +149,13 @@ type apiBody struct {
 	ColumnSnake        num `json:"column_number"`
 }
 
-// envelope is a Reporting API report, or a legacy body (CSPReport set).
+// envelope is a Reporting API report; its body is decoded by type.
 type envelope struct {
 	Age       num             `json:"age"`
 	Type      str             `json:"type"`
 	URL       str             `json:"url"`
 	UserAgent str             `json:"user_agent"`
 	Body      json.RawMessage `json:"body"`
-	CSPReport json.RawMessage `json:"csp-report"`
 }
 
 // raw is one report read from a body, before normalisation.
@@ -214,7 +228,11 @@ func decode(b []byte, maxItems int) (decoded, error) {
 		}
 		return d, nil
 	case '{':
-		var e envelope
+		// One pass: a legacy report is decoded straight into its struct.
+		var e struct {
+			envelope
+			CSPReport *legacyBody `json:"csp-report"`
+		}
 		if err := json.Unmarshal(b, &e); err != nil {
 			if _, ok := errors.AsType[*json.SyntaxError](err); ok {
 				return decoded{}, errSyntax
@@ -222,13 +240,9 @@ func decode(b []byte, maxItems int) (decoded, error) {
 			return decoded{}, errShape
 		}
 		if e.CSPReport != nil {
-			r, ok := fromLegacy(e.CSPReport)
-			if !ok {
-				return decoded{}, errShape
-			}
-			return decoded{reports: []raw{r}}, nil
+			return decoded{reports: []raw{fromLegacy(e.CSPReport)}}, nil
 		}
-		r, ok := fromEnvelope(&e, "report-to-single")
+		r, ok := fromEnvelope(&e.envelope, "report-to-single")
 		if !ok {
 			return decoded{}, errShape
 		}
@@ -240,14 +254,7 @@ func decode(b []byte, maxItems int) (decoded, error) {
 	return decoded{}, errShape
 }
 
-func fromLegacy(b json.RawMessage) (raw, bool) {
-	if len(b) == 0 || b[0] != '{' {
-		return raw{}, false
-	}
-	var l legacyBody
-	if json.Unmarshal(b, &l) != nil {
-		return raw{}, false
-	}
+func fromLegacy(l *legacyBody) raw {
 	return raw{
 		format: "report-uri", typ: typeCSP,
 		document: string(l.DocumentURI), referrer: string(l.Referrer),
@@ -256,7 +263,7 @@ func fromLegacy(b json.RawMessage) (raw, bool) {
 		blocked: string(l.BlockedURI), sourceFile: string(l.SourceFile),
 		sample: string(l.ScriptSample),
 		line:   int(l.LineNumber), col: int(l.ColumnNumber), status: int(l.StatusCode),
-	}, true
+	}
 }
 
 const typeCSP = "csp-violation"
