@@ -24,6 +24,8 @@ var (
 type job struct {
 	reports  []Report
 	counters []Counter
+	events   []Event
+	other    []OtherReport
 	done     chan error // buffered: the committer never blocks on it
 }
 
@@ -218,6 +220,8 @@ func (c *committer) commit(jobs []*job) {
 	sums := map[[2]string]int64{}
 	for _, j := range jobs {
 		b.Reports = append(b.Reports, j.reports...)
+		b.Events = append(b.Events, j.events...)
+		b.Other = append(b.Other, j.other...)
 		for _, k := range j.counters {
 			sums[[2]string{k.Kind, k.Name}] += k.Count
 		}

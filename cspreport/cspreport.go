@@ -137,9 +137,32 @@ type Config struct {
 	// 405, 413, 415, 429, 503) instead of the built-in small ones; the
 	// status, and Retry-After when due, are set before it is called.
 	Refuse func(w http.ResponseWriter, r *http.Request, status int)
+	// KeepOther stores Reporting API reports of other types (deprecation,
+	// intervention, coop …) apart from the CSP figures ([Store.Others]);
+	// they are counted by type either way. Their bodies are stored as
+	// sent (at most MaxOtherBodyLen bytes), queries included.
+	KeepOther bool
+	// RawEvents, when positive, keeps the JSON of violation reports as
+	// received ([Store.Events]): at most RawEvents per detail key and hour
+	// (and per receiver), for at most 65,536 detail keys an hour. Raw
+	// reports hold the URLs with their queries: off by default.
+	RawEvents int
+	// OnReport, if set, is called with each violation report once it is
+	// committed, in the request's goroutine before the 204 is sent: keep
+	// it quick (hand the work to a queue of your own). Filtered reports
+	// and reports of other types are not passed.
+	OnReport func(ctx context.Context, r Report)
 	// Now returns the current time (tests); nil means time.Now.
 	Now func() time.Time
 }
+
+// Bounds of what [Config.RawEvents] and [Config.KeepOther] store: a
+// longer raw report is not kept as an event; a longer body of another
+// type is stored empty.
+const (
+	MaxRawLen       = 32 << 10
+	MaxOtherBodyLen = 16 << 10
+)
 
 // Receiver is the CSP report endpoint, an http.Handler. It is safe for
 // concurrent use. Close it when the server stops: Close commits what is
@@ -160,6 +183,9 @@ type Receiver struct {
 	v4, v6    int
 	refuse    func(http.ResponseWriter, *http.Request, int)
 	now       func() time.Time
+	keepOther bool
+	raw       *rawCap
+	onReport  func(context.Context, Report)
 
 	stats stats
 }
@@ -175,6 +201,9 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.MaxItems < 0 || cfg.FlushInterval < 0 ||
 		cfg.FlushReports < 0 || cfg.QueueSize < 0 || cfg.RetryAfter < 0 {
 		return nil, errors.New("cspreport: MaxBodyBytes, MaxDepth, MaxItems, FlushInterval, FlushReports, QueueSize and RetryAfter must not be negative: 0 means the default")
+	}
+	if cfg.RawEvents < 0 {
+		return nil, fmt.Errorf("cspreport: RawEvents %d: write the raw reports to keep per detail key and hour, or 0 to keep none", cfg.RawEvents)
 	}
 	if cfg.MaxDepth != 0 && cfg.MaxDepth < 3 {
 		return nil, fmt.Errorf("cspreport: MaxDepth %d: reports nest 3 levels; write 3 or more, or 0 for the default %d", cfg.MaxDepth, DefaultMaxDepth)
@@ -209,6 +238,11 @@ func New(cfg Config) (*Receiver, error) {
 		v6:        or(cfg.IPv6Prefix, 64),
 		refuse:    cfg.Refuse,
 		now:       cfg.Now,
+		keepOther: cfg.KeepOther,
+		onReport:  cfg.OnReport,
+	}
+	if cfg.RawEvents > 0 {
+		rc.raw = &rawCap{per: cfg.RawEvents, n: map[string]int{}}
 	}
 	if rc.now == nil {
 		rc.now = time.Now
@@ -355,6 +389,11 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.stats.accepted.Add(uint64(len(j.reports)))
+	if rc.onReport != nil {
+		for i := range j.reports {
+			rc.onReport(r.Context(), j.reports[i])
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -378,6 +417,9 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 		raw := &d.reports[i]
 		if raw.typ != typeCSP {
 			counts[[2]string{KindOther, reportType(raw.typ)}]++
+			if rc.keepOther {
+				j.other = append(j.other, other(raw, &in))
+			}
 			continue
 		}
 		rep, blocked, doc, src := normalize(raw, &in)
@@ -386,11 +428,56 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 			continue
 		}
 		j.reports = append(j.reports, rep)
+		if rc.raw != nil && len(raw.src) <= MaxRawLen && rc.raw.take(rep.DetailFP, now) {
+			j.events = append(j.events, Event{GroupFP: rep.GroupFP, DetailFP: rep.DetailFP, ReceivedAt: now, Raw: clean(string(raw.src), MaxRawLen)})
+		}
 	}
 	if len(counts) > 0 {
 		j.counters = SortCounters(counts)
 	}
 	return j
+}
+
+// other is a report of another type, as [Config.KeepOther] stores it.
+func other(r *raw, in *reqInfo) OtherReport {
+	o := OtherReport{
+		Type:         clean(r.typ, maxTypeLen),
+		URL:          clean(parseValue(r.url, in.keepQuery).value, MaxURLLen),
+		UserAgent:    clean(first(r.userAgent, in.userAgent), MaxUALen),
+		ClientPrefix: in.client,
+		ReceivedAt:   in.receivedAt,
+	}
+	if len(r.body) <= MaxOtherBodyLen {
+		o.Body = clean(string(r.body), MaxOtherBodyLen)
+	}
+	return o
+}
+
+// rawCap bounds the raw events: at most per for each detail key in an
+// hour, for at most maxRawKeys keys an hour.
+type rawCap struct {
+	per  int
+	mu   sync.Mutex
+	hour time.Time
+	n    map[string]int
+}
+
+const maxRawKeys = 1 << 16
+
+func (c *rawCap) take(detailFP string, now time.Time) bool {
+	h := Hour(now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !h.Equal(c.hour) {
+		c.hour = h
+		clear(c.n)
+	}
+	k := c.n[detailFP]
+	if k >= c.per || (k == 0 && len(c.n) >= maxRawKeys) {
+		return false
+	}
+	c.n[detailFP] = k + 1
+	return true
 }
 
 // knownTypes are the Reporting API types counted by name; others are

@@ -176,6 +176,10 @@ type raw struct {
 	sample      string
 	line, col   int
 	status      int
+	// src is the report's JSON as received (the legacy object or the
+	// batch element), for raw events; body is the Reporting API body, for
+	// reports of other types. Both may alias the request's buffer.
+	src, body []byte
 }
 
 // decoded is what a body holds: the reports, and the items that could not
@@ -224,6 +228,7 @@ func decode(b []byte, maxItems int) (decoded, error) {
 				d.invalid++
 				continue
 			}
+			r.src = it
 			d.reports = append(d.reports, r)
 		}
 		return d, nil
@@ -240,12 +245,15 @@ func decode(b []byte, maxItems int) (decoded, error) {
 			return decoded{}, errShape
 		}
 		if e.CSPReport != nil {
-			return decoded{reports: []raw{fromLegacy(e.CSPReport)}}, nil
+			r := fromLegacy(e.CSPReport)
+			r.src = b[i:]
+			return decoded{reports: []raw{r}}, nil
 		}
 		r, ok := fromEnvelope(&e.envelope, "report-to-single")
 		if !ok {
 			return decoded{}, errShape
 		}
+		r.src = b[i:]
 		return decoded{reports: []raw{r}}, nil
 	}
 	if !json.Valid(b) {
@@ -274,6 +282,7 @@ func fromEnvelope(e *envelope, format string) (raw, bool) {
 	}
 	r := raw{format: format, typ: string(e.Type), age: int(e.Age), url: string(e.URL), userAgent: string(e.UserAgent)}
 	if r.typ != typeCSP {
+		r.body = e.Body
 		return r, true
 	}
 	var a apiBody

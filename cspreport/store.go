@@ -90,6 +90,37 @@ type Counter struct {
 	Count int64  `json:"count"`
 }
 
+// An OtherReport is a Reporting API report of another type than
+// csp-violation (deprecation, intervention, coop, crash …), kept apart
+// from the CSP figures when [Config.KeepOther] is set. It is counted as
+// [KindOther] either way.
+type OtherReport struct {
+	// Type is the report's type, cut to 64 bytes.
+	Type string `json:"type"`
+	// URL is the page's URL, without query nor fragment unless
+	// [Config.KeepQuery].
+	URL          string `json:"url"`
+	UserAgent    string `json:"user_agent"`
+	ClientPrefix string `json:"client_prefix"`
+	// Body is the report's body as the browser sent it (JSON), or empty
+	// when it was longer than [MaxOtherBodyLen]. It is attacker-controlled
+	// and may hold URLs with their queries.
+	Body       string    `json:"body"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// An Event is one violation report as the browser sent it, kept when
+// [Config.RawEvents] is set, at most that many per detail key and hour.
+type Event struct {
+	GroupFP    string    `json:"group"`
+	DetailFP   string    `json:"detail"`
+	ReceivedAt time.Time `json:"received_at"`
+	// Raw is the report's JSON (the legacy object, or one element of a
+	// Reporting API batch), at most [MaxRawLen] bytes. It is
+	// attacker-controlled and holds the URLs with their queries.
+	Raw string `json:"raw"`
+}
+
 // A Batch is what one group commit writes, in one transaction.
 type Batch struct {
 	// At is the commit time: counters are kept per hour of At.
@@ -98,6 +129,10 @@ type Batch struct {
 	Reports []Report
 	// Counters are the counts of what was not stored as a violation.
 	Counters []Counter
+	// Events are raw violation reports ([Config.RawEvents]).
+	Events []Event
+	// Other are reports of other types ([Config.KeepOther]).
+	Other []OtherReport
 }
 
 // A Group is one violation group as the summary shows it.
@@ -177,11 +212,18 @@ type Store interface {
 	// Counters returns the counters from the hour of since on, summed by
 	// kind and name.
 	Counters(ctx context.Context, since time.Time) ([]Counter, error)
+	// Events returns the raw events of a detail key, newest first (at
+	// most limit, 0 meaning 100).
+	Events(ctx context.Context, detailFP string, limit int) ([]Event, error)
+	// Others returns the reports of other types received at or after
+	// since, newest first (at most limit, 0 meaning 100).
+	Others(ctx context.Context, since time.Time, limit int) ([]OtherReport, error)
 	// Mute mutes or unmutes a group; a muted group still counts but is
 	// left out of the summary unless asked for.
 	Mute(ctx context.Context, groupFP string, muted bool) error
 	// DeleteBefore deletes what was last seen before before (groups,
-	// details, hourly counts, counters, unused policies), in transactions
+	// details, hourly counts, counters, unused policies, raw events and
+	// reports of other types received before it), in transactions
 	// of at most chunk rows (0: 1000), and returns the number of rows
 	// deleted.
 	DeleteBefore(ctx context.Context, before time.Time, chunk int) (int64, error)
@@ -202,6 +244,8 @@ type MemoryStore struct {
 	hours    map[hourKey]int64
 	counters map[counterKey]int64
 	policies map[string]time.Time
+	events   []Event
+	others   []OtherReport
 }
 
 type hourKey struct {
@@ -277,7 +321,47 @@ func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]Report, error) {
 	for _, c := range b.Counters {
 		s.counters[counterKey{Hour(b.At), c.Kind, c.Name}] += c.Count
 	}
+	for _, e := range b.Events {
+		e.ReceivedAt = Stamp(e.ReceivedAt)
+		s.events = append(s.events, e)
+	}
+	for _, o := range b.Other {
+		o.ReceivedAt = Stamp(o.ReceivedAt)
+		s.others = append(s.others, o)
+	}
 	return created, nil
+}
+
+// Events implements [Store].
+func (s *MemoryStore) Events(ctx context.Context, detailFP string, n int) ([]Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Event
+	for i := len(s.events) - 1; i >= 0 && len(out) < limit(n); i-- {
+		if s.events[i].DetailFP == detailFP {
+			out = append(out, s.events[i])
+		}
+	}
+	return out, nil
+}
+
+// Others implements [Store].
+func (s *MemoryStore) Others(ctx context.Context, since time.Time, n int) ([]OtherReport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []OtherReport
+	for i := len(s.others) - 1; i >= 0 && len(out) < limit(n); i-- {
+		if !s.others[i].ReceivedAt.Before(Stamp(since)) {
+			out = append(out, s.others[i])
+		}
+	}
+	return out, nil
 }
 
 // exampleSource is "file:line:column" of a report, for the summary.
@@ -449,6 +533,24 @@ func (s *MemoryStore) DeleteBefore(ctx context.Context, before time.Time, _ int)
 			n++
 		}
 	}
+	keptE := s.events[:0]
+	for _, e := range s.events {
+		if e.ReceivedAt.Before(before) {
+			n++
+		} else {
+			keptE = append(keptE, e)
+		}
+	}
+	s.events = keptE
+	keptO := s.others[:0]
+	for _, o := range s.others {
+		if o.ReceivedAt.Before(before) {
+			n++
+		} else {
+			keptO = append(keptO, o)
+		}
+	}
+	s.others = keptO
 	used := map[string]bool{}
 	for _, d := range s.details {
 		used[d.PolicyHash] = true

@@ -51,14 +51,16 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	origins := fs.String("allow-origin", "", "comma-separated origins allowed to upload cross-origin (Reporting API), or *")
 	retain := fs.Duration("retain", 90*24*time.Hour, "delete what was last seen longer ago than this (0 keeps everything)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated reverse proxies (CIDR or address) whose X-Forwarded-For is believed")
+	keepOther := fs.Bool("keep-other", false, "store Reporting API reports of other types (deprecation, intervention …) apart from the CSP figures")
+	rawEvents := fs.Int("raw-events", 0, "keep the JSON of at most this many violation reports per detail key and hour (0: none; they hold full URLs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("collect: unexpected argument %q", fs.Arg(0))
 	}
-	if *rate < 0 || *burst < 1 || *retain < 0 {
-		return errors.New("collect: -rate-limit and -retain must not be negative, -burst must be at least 1")
+	if *rate < 0 || *burst < 1 || *retain < 0 || *rawEvents < 0 {
+		return errors.New("collect: -rate-limit, -retain and -raw-events must not be negative, -burst must be at least 1")
 	}
 	_, z := newSecurityLogger(stderr)
 	defer z.Sync() //nolint:errcheck // stderr
@@ -76,6 +78,8 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Logger:         sec,
 		AllowedOrigins: splitList(*origins),
 		RateLimit:      cspreport.RateLimit{Disabled: *rate == 0, PerSecond: *rate, Burst: *burst},
+		KeepOther:      *keepOther,
+		RawEvents:      *rawEvents,
 	})
 	if err != nil {
 		return fmt.Errorf("collect: %w", err)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bulwark-go/bulwark/cspreport"
 )
 
 // startCollector runs `bulwark collect` on a free loopback port and returns
@@ -69,7 +71,7 @@ const collectBatch = `[{"age":10,"type":"csp-violation","url":"https://shop.exam
 // (with effective_directive and disposition) and CSV.
 func TestCollectAndReports(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "sub", "reports.db")
-	url, stop := startCollector(t, "-db", db, "-rate-limit", "0")
+	url, stop := startCollector(t, "-db", db, "-rate-limit", "0", "-keep-other", "-raw-events", "1")
 	var wg sync.WaitGroup
 	for i := range 40 {
 		wg.Go(func() {
@@ -138,6 +140,27 @@ func TestCollectAndReports(t *testing.T) {
 		if !strings.Contains(out.String(), "script-src-elem") {
 			t.Errorf("reports %v:\n%s", args, out.String())
 		}
+	}
+	// -keep-other and -raw-events: the 20 deprecation reports apart, one
+	// raw event per detail key.
+	store, err := openReportStore(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if os, err := store.Others(context.Background(), time.Time{}, 100); err != nil || len(os) != 20 || os[0].Type != "deprecation" {
+		t.Errorf("other reports: %d, %v", len(os), err)
+	}
+	gs, err := store.Groups(context.Background(), cspreport.GroupQuery{})
+	if err != nil || len(gs) == 0 {
+		t.Fatalf("groups %v %v", gs, err)
+	}
+	ds, err := store.Details(context.Background(), gs[0].Fingerprint, 0)
+	if err != nil || len(ds) == 0 {
+		t.Fatalf("details %v %v", ds, err)
+	}
+	if es, err := store.Events(context.Background(), ds[0].Fingerprint, 0); err != nil || len(es) != 1 {
+		t.Errorf("raw events of one detail key: %d, %v (want 1)", len(es), err)
 	}
 	for _, args := range [][]string{{"--format", "xml"}, {"--since", "yesterday"}, {"-db", filepath.Join(t.TempDir(), "none.db")}} {
 		if err := run(context.Background(), append([]string{"reports", "-db", db}, args...), io.Discard, io.Discard); err == nil {

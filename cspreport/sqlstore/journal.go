@@ -11,9 +11,11 @@ import (
 
 // A journal entry is one committed batch, encoded compactly: a version
 // byte, the batch time, the distinct policies (each once), the reports
-// (their policy by index) and the counters. Strings are a length (uvarint)
-// and bytes, integers varints, times Unix microseconds.
-const journalVersion = 1
+// (their policy by index), the counters and, from version 2 on, the raw
+// events and the reports of other types. Strings are a length (uvarint)
+// and bytes, integers varints, times Unix microseconds. Entries of
+// version 1 (written before raw events existed) are still read.
+const journalVersion = 2
 
 // maxJournalString bounds a decoded string: every value is cut far below
 // it by the receiver, so a longer one means a damaged entry.
@@ -25,12 +27,18 @@ func encodeBatch(b *cspreport.Batch) []byte {
 	index := map[string]int{}
 	for i := range b.Reports {
 		r := &b.Reports[i]
-		size += 400 + len(r.DocumentURL) + len(r.Blocked) + len(r.Referrer) + len(r.SourceFile) + len(r.Sample) + len(r.UserAgent)
+		size += 200 + len(r.DocumentURL) + len(r.Blocked) + len(r.Referrer) + len(r.SourceFile) + len(r.Sample) + len(r.UserAgent)
 		if _, ok := index[r.PolicyHash]; !ok {
 			index[r.PolicyHash] = len(policies)
 			policies = append(policies, r)
 			size += len(r.Policy) + len(r.PolicyHash) + 8
 		}
+	}
+	for _, e := range b.Events {
+		size += len(e.Raw) + 90
+	}
+	for _, o := range b.Other {
+		size += len(o.Body) + len(o.URL) + len(o.UserAgent) + 120
 	}
 	p := make([]byte, 0, size)
 	p = append(p, journalVersion)
@@ -58,6 +66,20 @@ func encodeBatch(b *cspreport.Batch) []byte {
 		p = appendString(p, c.Kind)
 		p = appendString(p, c.Name)
 		p = binary.AppendVarint(p, c.Count)
+	}
+	p = binary.AppendUvarint(p, uint64(len(b.Events)))
+	for _, e := range b.Events {
+		p = appendString(p, e.GroupFP)
+		p = appendString(p, e.DetailFP)
+		p = binary.AppendVarint(p, e.ReceivedAt.UnixMicro())
+		p = appendString(p, e.Raw)
+	}
+	p = binary.AppendUvarint(p, uint64(len(b.Other)))
+	for _, o := range b.Other {
+		for _, s := range [...]string{o.Type, o.URL, o.UserAgent, o.ClientPrefix, o.Body} {
+			p = appendString(p, s)
+		}
+		p = binary.AppendVarint(p, o.ReceivedAt.UnixMicro())
 	}
 	return p
 }
@@ -125,8 +147,16 @@ func (d *journalReader) count(min int) int {
 	return int(n)
 }
 
+// sized is a slice of n items, nil for none.
+func sized[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, n)
+}
+
 func decodeBatch(p []byte) (*cspreport.Batch, error) {
-	if len(p) == 0 || p[0] != journalVersion {
+	if len(p) == 0 || p[0] < 1 || p[0] > journalVersion {
 		return nil, fmt.Errorf("%w: unknown version", errJournal)
 	}
 	d := &journalReader{p: p[1:]}
@@ -137,7 +167,7 @@ func decodeBatch(p []byte) (*cspreport.Batch, error) {
 	for i := range hashes {
 		hashes[i], texts[i] = d.string(), d.string()
 	}
-	b.Reports = make([]cspreport.Report, d.count(22))
+	b.Reports = sized[cspreport.Report](d.count(22))
 	for i := range b.Reports {
 		r := &b.Reports[i]
 		for _, s := range [...]*string{&r.GroupFP, &r.DetailFP, &r.Format, &r.Directive, &r.Disposition, &r.BlockedKind,
@@ -153,9 +183,20 @@ func decodeBatch(p []byte) (*cspreport.Batch, error) {
 		r.Line, r.Column, r.StatusCode = int(d.varint()), int(d.varint()), int(d.varint())
 		r.ReceivedAt, r.OccurredAt = micro(d.varint()), micro(d.varint())
 	}
-	b.Counters = make([]cspreport.Counter, d.count(3))
+	b.Counters = sized[cspreport.Counter](d.count(3))
 	for i := range b.Counters {
 		b.Counters[i] = cspreport.Counter{Kind: d.string(), Name: d.string(), Count: d.varint()}
+	}
+	if p[0] >= 2 {
+		b.Events = sized[cspreport.Event](d.count(4))
+		for i := range b.Events {
+			b.Events[i] = cspreport.Event{GroupFP: d.string(), DetailFP: d.string(), ReceivedAt: micro(d.varint()), Raw: d.string()}
+		}
+		b.Other = sized[cspreport.OtherReport](d.count(6))
+		for i := range b.Other {
+			b.Other[i] = cspreport.OtherReport{Type: d.string(), URL: d.string(), UserAgent: d.string(),
+				ClientPrefix: d.string(), Body: d.string(), ReceivedAt: micro(d.varint())}
+		}
 	}
 	if d.err == nil && len(d.p) != 0 {
 		d.err = fmt.Errorf("%w: %d bytes left over", errJournal, len(d.p))

@@ -21,7 +21,9 @@ func journalBatch() *cspreport.Batch {
 		}
 	}
 	return &cspreport.Batch{At: at, Reports: []cspreport.Report{r("1", "script-src 'self'", 1), r("2", "img-src 'none'", 2), r("1", "script-src 'self'", 3)},
-		Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:chrome-extension", Count: 3}, {Kind: cspreport.KindOther, Name: "deprecation", Count: 1}}}
+		Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:chrome-extension", Count: 3}, {Kind: cspreport.KindOther, Name: "deprecation", Count: 1}},
+		Events:   []cspreport.Event{{GroupFP: "g1", DetailFP: "d1", ReceivedAt: at, Raw: `{"csp-report":{}}`}},
+		Other:    []cspreport.OtherReport{{Type: "deprecation", URL: "https://app.example/", UserAgent: "UA", ClientPrefix: "192.0.2.0/24", Body: `{"id":"x"}`, ReceivedAt: at}}}
 }
 
 func TestJournalRoundTrip(t *testing.T) {
@@ -29,9 +31,6 @@ func TestJournalRoundTrip(t *testing.T) {
 		got, err := decodeBatch(encodeBatch(b))
 		if err != nil {
 			t.Fatal(err)
-		}
-		if len(b.Reports) == 0 {
-			b.Reports = []cspreport.Report{}
 		}
 		if !reflect.DeepEqual(got, b) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", got, b)
@@ -41,6 +40,22 @@ func TestJournalRoundTrip(t *testing.T) {
 
 // TestJournalDamaged: every truncation and a few corruptions of an entry
 // are errors, never a panic nor a huge allocation.
+// TestJournalVersion1: an entry written before raw events existed (no
+// events nor other reports after the counters) is still read.
+func TestJournalVersion1(t *testing.T) {
+	b := journalBatch()
+	b.Events, b.Other = nil, nil
+	p := encodeBatch(b)
+	p = append([]byte{1}, p[1:len(p)-2]...) // version 1: without the two empty lists
+	got, err := decodeBatch(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, b) {
+		t.Fatalf("version 1 entry:\n got %+v\nwant %+v", got, b)
+	}
+}
+
 func TestJournalDamaged(t *testing.T) {
 	p := encodeBatch(journalBatch())
 	for n := range len(p) {

@@ -93,6 +93,12 @@ var (
 	}
 )
 
+// Raw events and reports of other types are plain inserts.
+var (
+	insertEvent = multiRow{head: `INSERT INTO bulwark_csp_event (group_fp, detail_fp, received_at, raw) VALUES `, cols: 4, tail: isql.Portable(``)}
+	insertOther = multiRow{head: `INSERT INTO bulwark_csp_other_report (type, url, user_agent, client_prefix, body, received_at) VALUES `, cols: 6, tail: isql.Portable(``)}
+)
+
 // The journal: Save appends one row per batch; fold claims the rows
 // (deletes them, reading what it deletes) and merges them into the tables.
 var (
@@ -168,6 +174,8 @@ var (
 	selectDetails = isql.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
 		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
 	selectCounters = isql.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
+	selectEvents   = isql.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+	selectOthers   = isql.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
 	updateMuted    = isql.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
 )
 
@@ -175,6 +183,8 @@ var (
 // No index serves these conditions (see migration 0002): each chunk scans
 // until it has found its rows, once an hour.
 var retention = []isql.Query{
+	chunked("bulwark_csp_event", "id", "received_at < ?"),
+	chunked("bulwark_csp_other_report", "id", "received_at < ?"),
 	chunked("bulwark_csp_group_hour", "group_fp, hour", "hour < ?"),
 	chunked("bulwark_csp_counter", "hour, kind, name", "hour < ?"),
 	chunked("bulwark_csp_detail", "group_fp, detail_fp", "last_seen < ?"),
@@ -242,7 +252,7 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	// Prepare every statement now: a statement cannot be prepared on the
 	// writer while Save's transaction holds it (SQLite has one writer
 	// connection).
-	for _, m := range []*multiRow{&appendJournal, &insertPolicy, &upsertGroup, &upsertDetail, &upsertHour, &upsertCounter} {
+	for _, m := range []*multiRow{&appendJournal, &insertPolicy, &upsertGroup, &upsertDetail, &upsertHour, &upsertCounter, &insertEvent, &insertOther} {
 		for n := 1; n <= maxRows && (n == 1 || m != &appendJournal); n *= 2 {
 			st, err := db.Writer().PrepareContext(ctx, m.text(db.Dialect(), n))
 			if err != nil {
@@ -348,7 +358,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Repor
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(b.Reports) == 0 && len(b.Counters) == 0 {
+	if len(b.Reports) == 0 && len(b.Counters) == 0 && len(b.Events) == 0 && len(b.Other) == 0 {
 		return nil, nil
 	}
 	data := encodeBatch(b)
@@ -603,6 +613,21 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batches []*cspreport.Batc
 			return nil, fmt.Errorf("counter: %w", err)
 		}
 	}
+	var events, others []any
+	for _, b := range batches {
+		for _, e := range b.Events {
+			events = append(events, e.GroupFP, e.DetailFP, cspreport.Stamp(e.ReceivedAt), e.Raw)
+		}
+		for _, o := range b.Other {
+			others = append(others, o.Type, o.URL, o.UserAgent, o.ClientPrefix, o.Body, cspreport.Stamp(o.ReceivedAt))
+		}
+	}
+	if err := s.upsert(ctx, tx, &insertEvent, events, nil); err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	if err := s.upsert(ctx, tx, &insertOther, others, nil); err != nil {
+		return nil, fmt.Errorf("other report: %w", err)
+	}
 	return created, nil
 }
 
@@ -710,6 +735,60 @@ func (s *Store) Counters(ctx context.Context, since time.Time) ([]cspreport.Coun
 		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
 	}
 	return cspreport.SortCounters(m), nil
+}
+
+// Events implements [cspreport.Store].
+func (s *Store) Events(ctx context.Context, detailFP string, limit int) ([]cspreport.Event, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	return list(ctx, s, "events", s.db.Q(selectEvents), []any{detailFP, limitOr100(limit)}, func(rs *sql.Rows) (cspreport.Event, error) {
+		var e cspreport.Event
+		err := rs.Scan(&e.GroupFP, &e.DetailFP, &e.ReceivedAt, &e.Raw)
+		e.ReceivedAt = e.ReceivedAt.UTC()
+		return e, err
+	})
+}
+
+// Others implements [cspreport.Store].
+func (s *Store) Others(ctx context.Context, since time.Time, limit int) ([]cspreport.OtherReport, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	return list(ctx, s, "other reports", s.db.Q(selectOthers), []any{cspreport.Stamp(since), limitOr100(limit)}, func(rs *sql.Rows) (cspreport.OtherReport, error) {
+		var o cspreport.OtherReport
+		err := rs.Scan(&o.Type, &o.URL, &o.UserAgent, &o.ClientPrefix, &o.Body, &o.ReceivedAt)
+		o.ReceivedAt = o.ReceivedAt.UTC()
+		return o, err
+	})
+}
+
+func limitOr100(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// list runs a query on a reader and scans each row with scan.
+func list[T any](ctx context.Context, s *Store, what, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := s.db.Reader().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // Mute implements [cspreport.Store].

@@ -103,6 +103,50 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		}
 	})
 
+	t.Run("EventsAndOthers", func(t *testing.T) {
+		s := newStore(t)
+		old := T0.Add(-48 * time.Hour)
+		ev := func(d int, at time.Time) cspreport.Event {
+			r := Rep(1, d, at)
+			return cspreport.Event{GroupFP: r.GroupFP, DetailFP: r.DetailFP, ReceivedAt: at, Raw: fmt.Sprintf(`{"n":%d}`, at.Unix())}
+		}
+		oth := func(typ string, at time.Time) cspreport.OtherReport {
+			return cspreport.OtherReport{Type: typ, URL: "https://app.example/", UserAgent: "UA", ClientPrefix: "192.0.2.0/24", Body: `{"id":"x"}`, ReceivedAt: at}
+		}
+		must2(s.Save(ctx, &cspreport.Batch{At: old, Reports: []cspreport.Report{Rep(1, 1, old)},
+			Events: []cspreport.Event{ev(1, old)}, Other: []cspreport.OtherReport{oth("crash", old)}}))
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0), Rep(1, 2, T0)},
+			Events: []cspreport.Event{ev(1, T0), ev(1, T0.Add(time.Second)), ev(2, T0)}, Other: []cspreport.OtherReport{oth("deprecation", T0)}}))
+		d1 := Rep(1, 1, T0).DetailFP
+		es, err := s.Events(ctx, d1, 0)
+		must(t, err)
+		if len(es) != 3 || !es[0].ReceivedAt.Equal(cspreport.Stamp(T0.Add(time.Second))) || es[0].Raw != fmt.Sprintf(`{"n":%d}`, T0.Add(time.Second).Unix()) || es[0].GroupFP != Rep(1, 1, T0).GroupFP {
+			t.Fatalf("events of d1 %+v", es)
+		}
+		if es, _ := s.Events(ctx, d1, 1); len(es) != 1 {
+			t.Fatalf("limit 1: %d events", len(es))
+		}
+		os, err := s.Others(ctx, T0.Add(-time.Hour), 0)
+		must(t, err)
+		if len(os) != 1 || os[0] != oth("deprecation", cspreport.Stamp(T0)) {
+			t.Fatalf("others since T0-1h %+v", os)
+		}
+		if os, _ := s.Others(ctx, time.Time{}, 0); len(os) != 2 {
+			t.Fatalf("all others: %d", len(os))
+		}
+		_, err = s.DeleteBefore(ctx, T0.Add(-time.Hour), 1)
+		must(t, err)
+		if es, _ := s.Events(ctx, d1, 0); len(es) != 2 {
+			t.Fatalf("after retention: %d events of d1, want 2", len(es))
+		}
+		if os, _ := s.Others(ctx, time.Time{}, 0); len(os) != 1 {
+			t.Fatalf("after retention: %d others, want 1", len(os))
+		}
+		if gs, _ := s.Groups(ctx, cspreport.GroupQuery{}); len(gs) != 1 {
+			t.Fatalf("CSP groups: %+v", gs)
+		}
+	})
+
 	t.Run("Window", func(t *testing.T) {
 		s := newStore(t)
 		old, recent := T0.Add(-48*time.Hour), T0
