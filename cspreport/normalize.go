@@ -289,3 +289,32 @@ func normalize(r *raw, in *reqInfo) (Report, parsedURL, parsedURL, parsedURL) {
 	rep.DetailFP = fp(rep.GroupFP, rep.SourceFile, itoa(rep.Line), itoa(rep.Column), hashHex(rep.Sample))
 	return rep, blocked, doc, src
 }
+
+// BrowserFamily is the coarse browser family of a User-Agent, as the
+// summary counts them: "Edge", "Opera", "Samsung Internet", "Firefox",
+// "Chrome" (Chromium and the others built on it), "Safari", "bot",
+// "other", or "unknown" for an empty User-Agent. The User-Agent is
+// attacker-controlled: the family is a hint, not a fact.
+func BrowserFamily(ua string) string {
+	switch {
+	case ua == "":
+		return "unknown"
+	case strings.Contains(ua, "Edg/") || strings.Contains(ua, "EdgA/") || strings.Contains(ua, "EdgiOS/"):
+		return "Edge"
+	case strings.Contains(ua, "OPR/") || strings.Contains(ua, "Opera"):
+		return "Opera"
+	case strings.Contains(ua, "SamsungBrowser/"):
+		return "Samsung Internet"
+	case strings.Contains(ua, "Firefox/") || strings.Contains(ua, "FxiOS/"):
+		return "Firefox"
+	case strings.Contains(ua, "Chrome/") || strings.Contains(ua, "CriOS/") || strings.Contains(ua, "Chromium/"):
+		return "Chrome"
+	case strings.Contains(ua, "Safari/") || strings.Contains(ua, "AppleWebKit/"):
+		return "Safari"
+	}
+	l := strings.ToLower(ua)
+	if strings.Contains(l, "bot") || strings.Contains(l, "crawl") || strings.Contains(l, "spider") {
+		return "bot"
+	}
+	return "other"
+}

@@ -154,6 +154,31 @@ type Group struct {
 	// ExampleBlocked and ExampleSource come from the first report.
 	ExampleBlocked string `json:"example_blocked"`
 	ExampleSource  string `json:"example_source"`
+	// Browsers counts the group's reports by [BrowserFamily] of their
+	// User-Agent since it was first seen, most frequent first.
+	Browsers []BrowserCount `json:"browsers"`
+}
+
+// A BrowserCount is the number of reports from one browser family.
+type BrowserCount struct {
+	Family string `json:"family"`
+	Count  int64  `json:"count"`
+}
+
+// SortBrowsers returns the counts of m, most frequent first, then by
+// family.
+func SortBrowsers(m map[string]int64) []BrowserCount {
+	out := make([]BrowserCount, 0, len(m))
+	for f, n := range m {
+		out = append(out, BrowserCount{Family: f, Count: n})
+	}
+	slices.SortFunc(out, func(a, b BrowserCount) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Family, b.Family)
+	})
+	return out
 }
 
 // A Detail is one detail key of a group: a source location and sample.
@@ -244,6 +269,7 @@ type MemoryStore struct {
 	hours    map[hourKey]int64
 	counters map[counterKey]int64
 	policies map[string]time.Time
+	browsers map[string]map[string]int64 // group → family → count
 	events   []Event
 	others   []OtherReport
 }
@@ -270,6 +296,7 @@ func (s *MemoryStore) init() {
 		s.hours = map[hourKey]int64{}
 		s.counters = map[counterKey]int64{}
 		s.policies = map[string]time.Time{}
+		s.browsers = map[string]map[string]int64{}
 	}
 }
 
@@ -312,6 +339,10 @@ func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]Report, error) {
 			d.PolicyVersion = r.PolicyVersion
 		}
 		s.hours[hourKey{r.GroupFP, Hour(r.OccurredAt)}]++
+		if s.browsers[r.GroupFP] == nil {
+			s.browsers[r.GroupFP] = map[string]int64{}
+		}
+		s.browsers[r.GroupFP][BrowserFamily(r.UserAgent)]++
 		if r.PolicyHash != "" {
 			if _, ok := s.policies[r.PolicyHash]; !ok {
 				s.policies[r.PolicyHash] = at
@@ -400,6 +431,7 @@ func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 		}
 		c := *g
 		c.Count = counts[g.Fingerprint]
+		c.Browsers = SortBrowsers(s.browsers[g.Fingerprint])
 		out = append(out, c)
 	}
 	SortGroups(out)
@@ -531,6 +563,8 @@ func (s *MemoryStore) DeleteBefore(ctx context.Context, before time.Time, _ int)
 		if g.LastSeen.Before(before) {
 			delete(s.groups, k)
 			n++
+			n += int64(len(s.browsers[k]))
+			delete(s.browsers, k)
 		}
 	}
 	keptE := s.events[:0]

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -57,7 +58,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 
 // csvHeader is the header row of WriteCSV.
 var csvHeader = []string{"fingerprint", "effective_directive", "disposition", "blocked_kind", "blocked_origin",
-	"document_origin", "document_path", "count", "total", "first_seen", "last_seen", "new", "muted", "example_source"}
+	"document_origin", "document_path", "count", "total", "first_seen", "last_seen", "new", "muted", "example_source", "browsers"}
 
 // WriteCSV writes the groups as CSV with a header row. Cells that a
 // spreadsheet would run as a formula are prefixed with a quote.
@@ -70,7 +71,7 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 		row := []string{g.Fingerprint, g.Directive, g.Disposition, g.BlockedKind, g.BlockedOrigin, g.DocumentOrigin,
 			g.DocumentPath, strconv.FormatInt(g.Count, 10), strconv.FormatInt(g.Total, 10),
 			g.FirstSeen.Format(time.RFC3339), g.LastSeen.Format(time.RFC3339), strconv.FormatBool(g.New),
-			strconv.FormatBool(g.Muted), g.ExampleSource}
+			strconv.FormatBool(g.Muted), g.ExampleSource, browsers(g.Browsers)}
 		for i, c := range row {
 			row[i] = csvSafe(c)
 		}
@@ -80,6 +81,18 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// browsers is "Chrome 12, Firefox 3".
+func browsers(bs []BrowserCount) string {
+	var b strings.Builder
+	for i, c := range bs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.Family + " " + strconv.FormatInt(c.Count, 10))
+	}
+	return b.String()
 }
 
 func csvSafe(s string) string {
@@ -284,7 +297,8 @@ func (h *SummaryHandler) mute(w http.ResponseWriter, r *http.Request) {
 }
 
 var summaryPage = template.Must(template.New("").Funcs(template.FuncMap{
-	"t": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+	"t":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+	"browsers": browsers,
 }).Parse(`{{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{{.}}</title></head><body>{{end}}
@@ -292,17 +306,17 @@ var summaryPage = template.Must(template.New("").Funcs(template.FuncMap{
 <h1>CSP reports</h1>
 <p>Groups seen in the last {{.Window}} (<a href="?since=1h">1h</a> · <a href="?since=24h">24h</a> · <a href="?since=168h">7 days</a>{{if .Muted}} · <a href="?">hide muted</a>{{else}} · <a href="?muted=1">show muted</a>{{end}}) · export <a href="?format=json">JSON</a>, <a href="?format=csv">CSV</a></p>
 <table id="groups">
-<thead><tr><th>count</th><th>directive</th><th>disposition</th><th>blocked</th><th>document</th><th>example source</th><th>first seen</th><th>last seen</th><th></th></tr></thead>
+<thead><tr><th>count</th><th>directive</th><th>disposition</th><th>blocked</th><th>document</th><th>example source</th><th>browsers</th><th>first seen</th><th>last seen</th><th></th></tr></thead>
 <tbody>
 {{range .Groups}}<tr>
 <td>{{.Count}}{{if ne .Count .Total}} ({{.Total}} in all){{end}}</td>
 <td><code>{{.Directive}}</code></td><td>{{.Disposition}}</td>
 <td><code>{{.BlockedOrigin}}</code>{{if .New}} <strong class="new">new</strong>{{end}}{{if .Muted}} <em>muted</em>{{end}}</td>
-<td>{{.DocumentOrigin}}{{.DocumentPath}}</td><td><code>{{.ExampleSource}}</code></td>
+<td>{{.DocumentOrigin}}{{.DocumentPath}}</td><td><code>{{.ExampleSource}}</code></td><td>{{browsers .Browsers}}</td>
 <td>{{t .FirstSeen}}</td><td>{{t .LastSeen}}</td>
 <td><a href="?group={{.Fingerprint}}">details</a>
 <form method="post" action="{{$.Path}}"><input type="hidden" name="{{if .Muted}}unmute{{else}}mute{{end}}" value="{{.Fingerprint}}"><button>{{if .Muted}}unmute{{else}}mute{{end}}</button></form></td>
-</tr>{{else}}<tr><td colspan="9">No reports in this window.</td></tr>{{end}}
+</tr>{{else}}<tr><td colspan="10">No reports in this window.</td></tr>{{end}}
 </tbody></table>
 <h2>Not stored</h2>
 <table id="counters"><thead><tr><th>kind</th><th>reason or type</th><th>count</th></tr></thead><tbody>

@@ -81,6 +81,11 @@ var (
 		cols: 3,
 		tail: isql.Portable(` ON CONFLICT (group_fp, hour) DO UPDATE SET count = bulwark_csp_group_hour.count + excluded.count`),
 	}
+	upsertBrowser = multiRow{
+		head: `INSERT INTO bulwark_csp_group_browser (group_fp, family, count) VALUES `,
+		cols: 3,
+		tail: isql.Portable(` ON CONFLICT (group_fp, family) DO UPDATE SET count = bulwark_csp_group_browser.count + excluded.count`),
+	}
 	upsertCounter = multiRow{
 		head: `INSERT INTO bulwark_csp_counter (hour, kind, name, count) VALUES `,
 		cols: 4,
@@ -174,9 +179,11 @@ var (
 	selectDetails = isql.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
 		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
 	selectCounters = isql.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
-	selectEvents   = isql.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
-	selectOthers   = isql.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
-	updateMuted    = isql.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
+	selectBrowsers = isql.Portable(`SELECT b.group_fp, b.family, b.count FROM bulwark_csp_group_browser b
+		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE g.last_seen >= ?`)
+	selectEvents = isql.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+	selectOthers = isql.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+	updateMuted  = isql.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
 )
 
 // retention lists what DeleteBefore deletes, in order, chunk by chunk.
@@ -188,6 +195,10 @@ var retention = []isql.Query{
 	chunked("bulwark_csp_group_hour", "group_fp, hour", "hour < ?"),
 	chunked("bulwark_csp_counter", "hour, kind, name", "hour < ?"),
 	chunked("bulwark_csp_detail", "group_fp, detail_fp", "last_seen < ?"),
+	// The browser counts of the groups about to go, a chunk of groups
+	// at a time.
+	isql.Portable(`DELETE FROM bulwark_csp_group_browser WHERE group_fp IN (SELECT g.group_fp FROM bulwark_csp_group g
+		WHERE g.last_seen < ? AND EXISTS (SELECT 1 FROM bulwark_csp_group_browser b WHERE b.group_fp = g.group_fp) LIMIT ?)`),
 	chunked("bulwark_csp_group", "group_fp", "last_seen < ?"),
 	chunked("bulwark_csp_policy", "hash", "first_seen < ? AND NOT EXISTS (SELECT 1 FROM bulwark_csp_detail d WHERE d.policy_hash = bulwark_csp_policy.hash)"),
 }
@@ -252,7 +263,7 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	// Prepare every statement now: a statement cannot be prepared on the
 	// writer while Save's transaction holds it (SQLite has one writer
 	// connection).
-	for _, m := range []*multiRow{&appendJournal, &insertPolicy, &upsertGroup, &upsertDetail, &upsertHour, &upsertCounter, &insertEvent, &insertOther} {
+	for _, m := range []*multiRow{&appendJournal, &insertPolicy, &upsertGroup, &upsertDetail, &upsertHour, &upsertBrowser, &upsertCounter, &insertEvent, &insertOther} {
 		for n := 1; n <= maxRows && (n == 1 || m != &appendJournal); n *= 2 {
 			st, err := db.Writer().PrepareContext(ctx, m.text(db.Dialect(), n))
 			if err != nil {
@@ -505,6 +516,8 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batches []*cspreport.Batc
 	}
 	hours := map[hourKey]int64{}
 	var hourOrder []hourKey
+	browsers := map[[2]string]int64{}
+	var bOrder [][2]string
 	policies := map[string]*cspreport.Report{}
 	var pOrder []string
 	type counterKey struct {
@@ -535,6 +548,11 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batches []*cspreport.Batc
 				hourOrder = append(hourOrder, hk)
 			}
 			hours[hk]++
+			bk := [2]string{r.GroupFP, cspreport.BrowserFamily(r.UserAgent)}
+			if _, ok := browsers[bk]; !ok {
+				bOrder = append(bOrder, bk)
+			}
+			browsers[bk]++
 			if r.PolicyHash != "" && policies[r.PolicyHash] == nil {
 				policies[r.PolicyHash] = r
 				pOrder = append(pOrder, r.PolicyHash)
@@ -602,6 +620,13 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batches []*cspreport.Batc
 		}
 		if err := s.upsert(ctx, tx, &upsertHour, rows, nil); err != nil {
 			return nil, fmt.Errorf("hour: %w", err)
+		}
+		rows = make([]any, 0, len(bOrder)*upsertBrowser.cols)
+		for _, bk := range bOrder {
+			rows = append(rows, bk[0], bk[1], browsers[bk])
+		}
+		if err := s.upsert(ctx, tx, &upsertBrowser, rows, nil); err != nil {
+			return nil, fmt.Errorf("browser: %w", err)
 		}
 	}
 	if len(cOrder) > 0 {
@@ -679,6 +704,30 @@ func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	type fam struct {
+		group, family string
+		n             int64
+	}
+	fams, err := list(ctx, s, "groups", s.db.Q(selectBrowsers), []any{since}, func(rs *sql.Rows) (fam, error) {
+		var f fam
+		return f, rs.Scan(&f.group, &f.family, &f.n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byGroup := map[string]map[string]int64{}
+	for _, f := range fams {
+		if byGroup[f.group] == nil {
+			byGroup[f.group] = map[string]int64{}
+		}
+		byGroup[f.group][f.family] = f.n
+	}
+	for i := range out {
+		out[i].Browsers = cspreport.SortBrowsers(byGroup[out[i].Fingerprint])
 	}
 	return out, nil
 }

@@ -103,6 +103,30 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		}
 	})
 
+	t.Run("Browsers", func(t *testing.T) {
+		s := newStore(t)
+		ua := func(r cspreport.Report, ua string) cspreport.Report { r.UserAgent = ua; return r }
+		chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{
+			ua(Rep(1, 1, T0), chrome), ua(Rep(1, 2, T0), firefox), ua(Rep(1, 1, T0), chrome), ua(Rep(2, 1, T0), ""),
+		}}))
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{ua(Rep(1, 1, T0), chrome)}}))
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		if len(gs) != 2 || fmt.Sprint(gs[0].Browsers) != "[{Chrome 3} {Firefox 1}]" || fmt.Sprint(gs[1].Browsers) != "[{unknown 1}]" {
+			t.Fatalf("browsers %v, %v", gs[0].Browsers, gs[1].Browsers)
+		}
+		_, err = s.DeleteBefore(ctx, T0.Add(time.Hour), 1)
+		must(t, err)
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{ua(Rep(1, 1, T0), firefox)}}))
+		gs, err = s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		if len(gs) != 1 || fmt.Sprint(gs[0].Browsers) != "[{Firefox 1}]" {
+			t.Fatalf("after retention and a new report: %+v", gs)
+		}
+	})
+
 	t.Run("EventsAndOthers", func(t *testing.T) {
 		s := newStore(t)
 		old := T0.Add(-48 * time.Hour)
