@@ -1,12 +1,18 @@
-// Command bulwark runs the bulwark demo site and, in later versions, the
-// stand-alone CSP report collector.
+// Command bulwark runs the bulwark demo site, the stand-alone CSP report
+// collector, and a report reader.
 //
 // Usage:
 //
-//	bulwark demo [-addr 127.0.0.1:8080] [-db path]   run the demo site
-//	bulwark collect [-addr 127.0.0.1:8081] [-db dsn] run the CSP report collector
-//	bulwark reports [-db dsn] [--format json|csv]    print the collected reports
-//	bulwark version                                  print the version
+//	bulwark demo [-addr 127.0.0.1:8080] [-db path] [-idle 30m]
+//	    run the demo site (every package of the suite, on SQLite)
+//	bulwark collect [-addr 127.0.0.1:8081] [-db file-or-postgres-url] [-rate-limit n] …
+//	    run the CSP report receiver at /csp-report
+//	bulwark reports [-db file-or-postgres-url] [-format table|json|csv] [-since 24h]
+//	    print the collected report groups
+//	bulwark version
+//	    print the version
+//
+// "bulwark <command> -h" lists every flag of a command.
 //
 // Security events are written to stderr as JSON lines (logger "security").
 package main
