@@ -454,6 +454,7 @@ func rss(ctx context.Context, o options, dir string) error {
 	start := time.Now()
 	lctx, cancel := context.WithCancel(ctx)
 	resc := make(chan result, 1)
+	cpu0 := c.cpu()
 	go func() { resc <- load(lctx, o, c.url, gen, body, o.duration, o.maxReq) }()
 	t := time.NewTicker(o.interval)
 	fmt.Printf("flooding %s with distinct %s bodies from %d connections for %v; VmRSS every %v\n", c.url, body, o.conns, o.duration, o.interval)
@@ -475,6 +476,7 @@ sampling:
 	}
 	t.Stop()
 	cancel()
+	res.cpu = c.cpu() - cpu0
 	if err := c.stop(); err != nil {
 		return fmt.Errorf("collector: %w", err)
 	}

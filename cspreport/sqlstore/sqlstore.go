@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -223,11 +224,25 @@ type Store struct {
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt
 
-	// foldMu serializes Save and the folds; it guards the rest.
+	// foldMu serializes the folds, and Save on the journal table; it
+	// guards pending and lastFold.
 	foldMu   sync.Mutex
 	pending  int // journal entries this process saved and did not fold
 	lastFold time.Time
-	late     []cspreport.Report // groups created by folds of reads, for the next Save
+
+	lateMu sync.Mutex
+	late   []cspreport.Report // groups created by folds, for the next Save
+
+	// The file journal (SQLite on a file; see fileJournal), else nil.
+	fj       *fileJournal
+	jmu      sync.Mutex         // guards fj's writes, queue, queued, unfolded
+	queue    []*cspreport.Batch // appended to the file journal, not yet folded
+	queued   int                // reports (and batches) in queue
+	unfolded []string           // journal files whose batches are in queue
+	foldErr  error              // the last fold's, until one succeeds
+	kick     chan struct{}
+	quit     chan struct{}
+	folder   sync.WaitGroup
 }
 
 type stmtKey struct {
@@ -273,7 +288,158 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 			s.stmts[stmtKey{m, n}] = st
 		}
 	}
+	if file := db.File(); file != "" {
+		if err := s.openFileJournal(ctx, file); err != nil {
+			s.closeStmts()
+			return nil, fmt.Errorf("cspreport/sqlstore: journal beside %s: %w", file, err)
+		}
+	}
 	return s, nil
+}
+
+// The file journal is folded every FoldInterval, or as soon as
+// foldQueued reports wait; Save refuses a batch (the receiver answers
+// 503) while maxQueued reports wait, which only happens when folds fail
+// or fall far behind.
+const (
+	foldQueued = 4096
+	maxQueued  = 1 << 16
+)
+
+// ErrBehind is returned by Save when the journal holds more reports than
+// the database has taken in (maxQueued): folds fail or fall behind.
+var ErrBehind = errors.New("cspreport/sqlstore: the journal is too far ahead of the database")
+
+// openFileJournal takes the journal beside file, folds what it holds and
+// starts the folder. When another process holds it, the store keeps using
+// the journal table.
+func (s *Store) openFileJournal(ctx context.Context, file string) error {
+	var syncLevel int
+	if err := s.db.Writer().QueryRowContext(ctx, "PRAGMA synchronous").Scan(&syncLevel); err != nil {
+		return err
+	}
+	j, left, files, err := openFileJournal(file, syncLevel >= 2)
+	if err != nil || j == nil {
+		return err
+	}
+	s.fj, s.queue, s.unfolded = j, left, files
+	for _, b := range left {
+		s.queued += len(b.Reports) + 1
+	}
+	if err := s.flush(ctx); err != nil {
+		s.fj = nil
+		return errors.Join(err, j.close())
+	}
+	s.kick, s.quit = make(chan struct{}, 1), make(chan struct{})
+	s.folder.Go(s.foldLoop)
+	return nil
+}
+
+// foldLoop folds the file journal every FoldInterval, or when kicked.
+func (s *Store) foldLoop() {
+	t := time.NewTicker(FoldInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s.foldMu.Lock()
+		s.foldFileLocked(ctx) //nolint:errcheck // kept in the queue: the next fold, or a read, tries again and reports it
+		s.foldMu.Unlock()
+		cancel()
+	}
+}
+
+// saveFile appends b to the file journal; the folder merges it.
+func (s *Store) saveFile(b *cspreport.Batch) ([]cspreport.Report, error) {
+	data := encodeBatch(b)
+	s.jmu.Lock()
+	if s.foldErr != nil || s.queued >= maxQueued {
+		// Fail closed: the receiver answers 503 until the database takes
+		// the journal in again.
+		err := s.foldErr
+		s.jmu.Unlock()
+		s.nudge()
+		return nil, fmt.Errorf("%w: %w", ErrBehind, err)
+	}
+	if err := s.fj.append(data); err != nil {
+		s.jmu.Unlock()
+		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
+	}
+	s.queue = append(s.queue, b)
+	s.queued += len(b.Reports) + 1
+	due := s.queued >= foldQueued
+	s.jmu.Unlock()
+	if due {
+		s.nudge()
+	}
+	return s.takeLate(), nil
+}
+
+func (s *Store) nudge() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// foldFileLocked merges the queued batches into the database in one
+// transaction, then removes the journal files that held them; on failure
+// they stay queued. The caller holds foldMu.
+func (s *Store) foldFileLocked(ctx context.Context) error {
+	s.jmu.Lock()
+	batches, n := s.queue, s.queued
+	if s.fj.size > 0 {
+		old := s.fj.f.Name()
+		if err := s.fj.rotate(); err != nil {
+			s.jmu.Unlock()
+			return fmt.Errorf("cspreport/sqlstore: journal: %w", err)
+		}
+		s.unfolded = append(s.unfolded, old)
+	}
+	files := s.unfolded
+	s.queue, s.queued, s.unfolded = nil, 0, nil
+	s.jmu.Unlock()
+	var created []cspreport.Report
+	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		created, err = s.merge(ctx, tx, batches)
+		return err
+	})
+	s.jmu.Lock()
+	defer s.jmu.Unlock()
+	s.foldErr = err
+	if err != nil {
+		s.queue = append(batches, s.queue...)
+		s.queued += n
+		s.unfolded = append(files, s.unfolded...)
+		return fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
+	}
+	for _, f := range files {
+		os.Remove(f)
+	}
+	s.addLate(created)
+	return nil
+}
+
+func (s *Store) takeLate() []cspreport.Report {
+	s.lateMu.Lock()
+	defer s.lateMu.Unlock()
+	l := s.late
+	s.late = nil
+	return l
+}
+
+func (s *Store) addLate(created []cspreport.Report) {
+	s.lateMu.Lock()
+	defer s.lateMu.Unlock()
+	if room := maxLate - len(s.late); room > 0 {
+		s.late = append(s.late, created[:min(len(created), room)]...)
+	}
 }
 
 func (s *Store) closeStmts() {
@@ -343,9 +509,19 @@ func (s *Store) DB() *isql.DB { return s.db }
 // closes the database if Open opened it. What a failed fold leaves in the
 // journal is folded by the next process that opens the database.
 func (s *Store) Close() error {
+	if s.fj != nil {
+		close(s.quit)
+		s.folder.Wait()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	err := s.flush(ctx)
 	cancel()
+	if s.fj != nil {
+		if err == nil {
+			os.Remove(s.fj.f.Name()) // empty: everything is folded
+		}
+		err = errors.Join(err, s.fj.close())
+	}
 	s.closeStmts()
 	if s.own {
 		err = errors.Join(err, s.db.Close())
@@ -371,6 +547,9 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Repor
 	}
 	if len(b.Reports) == 0 && len(b.Counters) == 0 && len(b.Events) == 0 && len(b.Other) == 0 {
 		return nil, nil
+	}
+	if s.fj != nil {
+		return s.saveFile(b)
 	}
 	data := encodeBatch(b)
 	s.foldMu.Lock()
@@ -402,9 +581,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Repor
 	if due {
 		s.lastFold = now
 	}
-	created = append(s.late, created...)
-	s.late = nil
-	return created, nil
+	return append(s.takeLate(), created...), nil
 }
 
 // Flush folds the journal into the tables now, and returns the first
@@ -416,9 +593,7 @@ func (s *Store) Flush(ctx context.Context) ([]cspreport.Report, error) {
 	if err := s.flushLocked(ctx); err != nil {
 		return nil, err
 	}
-	created := s.late
-	s.late = nil
-	return created, nil
+	return s.takeLate(), nil
 }
 
 // flush folds the journal before a read; the groups it creates are
@@ -430,6 +605,13 @@ func (s *Store) flush(ctx context.Context) error {
 }
 
 func (s *Store) flushLocked(ctx context.Context) error {
+	if s.fj != nil {
+		if err := s.foldFileLocked(ctx); err != nil {
+			return err
+		}
+	}
+	// The journal table: this store's entries when it has no file
+	// journal, or what another process left there.
 	var created []cspreport.Report
 	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -440,9 +622,7 @@ func (s *Store) flushLocked(ctx context.Context) error {
 		return fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
 	}
 	s.pending, s.lastFold = 0, time.Now()
-	if len(s.late) < maxLate {
-		s.late = append(s.late, created[:min(len(created), maxLate-len(s.late))]...)
-	}
+	s.addLate(created)
 	return nil
 }
 

@@ -161,6 +161,24 @@ func setsPragma(pragmas []string, name string) bool {
 	return false
 }
 
+// sqliteFile is the file path of an SQLite name: a path, or a file: URI
+// ("file:data.db", "file:///var/lib/data.db").
+func sqliteFile(name string) string {
+	rest, ok := strings.CutPrefix(name, "file:")
+	if !ok {
+		return name
+	}
+	if strings.HasPrefix(rest, "///") {
+		rest = rest[2:]
+	} else if h, p, ok := strings.Cut(strings.TrimPrefix(rest, "//"), "/"); strings.HasPrefix(rest, "//") && ok && (h == "" || h == "localhost") {
+		rest = "/" + p
+	}
+	if u, err := url.PathUnescape(rest); err == nil {
+		return u
+	}
+	return rest
+}
+
 func openSQLite(ctx context.Context, t target) (*DB, error) {
 	writer, err := sql.Open("sqlite", sqliteDSN(t, map[string]string{"_txlock": "immediate"}))
 	if err != nil {
@@ -182,6 +200,7 @@ func openSQLite(ctx context.Context, t target) (*DB, error) {
 	if t.memory {
 		return db, nil
 	}
+	db.file = sqliteFile(t.name)
 	reader, err := sql.Open("sqlite", sqliteDSN(t, map[string]string{"_query_only": "1"}))
 	if err != nil {
 		db.Close()

@@ -103,3 +103,17 @@ func TestSQLiteDSNDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestSQLiteFile(t *testing.T) {
+	for name, want := range map[string]string{
+		"data.db":                           "data.db",
+		"/var/lib/a b.db":                   "/var/lib/a b.db",
+		"file:data.db":                      "data.db",
+		"file:///var/lib/data.db":           "/var/lib/data.db",
+		"file://localhost/var/lib/x%20y.db": "/var/lib/x y.db",
+	} {
+		if got := sqliteFile(name); got != want {
+			t.Errorf("sqliteFile(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

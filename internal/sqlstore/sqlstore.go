@@ -79,7 +79,13 @@ type DB struct {
 	reader  *sql.DB
 	writer  *sql.DB
 	pool    *pgxpool.Pool // PostgreSQL only
+	file    string        // SQLite on a file only: its path
 }
+
+// File returns the path of an SQLite database's file, for stores that
+// keep files of their own beside it; "" for PostgreSQL and in-memory
+// databases.
+func (db *DB) File() string { return db.file }
 
 // Dialect reports which SQL dialect the database speaks.
 func (db *DB) Dialect() Dialect { return db.dialect }

@@ -1,0 +1,11 @@
+package sqlstore
+
+// Crash abandons s as a killed process would: the folder stops, the
+// journal's files and lock are released, nothing is folded.
+func Crash(s *Store) {
+	if s.fj != nil {
+		close(s.quit)
+		s.folder.Wait()
+		s.fj.close()
+	}
+}
