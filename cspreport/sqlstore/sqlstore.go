@@ -297,13 +297,16 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	return s, nil
 }
 
-// The file journal is folded every FoldInterval, or as soon as
-// foldQueued reports wait; Save refuses a batch (the receiver answers
-// 503) while maxQueued reports wait, which only happens when folds fail
-// or fall far behind.
+// The file journal is folded every FileFoldInterval, or as soon as
+// foldQueued reports wait: the longer the wait, the more reports of one
+// key a fold merges into one upsert, and the more memory the queue takes
+// (about 1 KiB a report). Save refuses a batch (the receiver answers 503)
+// while maxQueued reports wait, which only happens when folds fail or
+// fall far behind.
 const (
-	foldQueued = 4096
-	maxQueued  = 1 << 16
+	FileFoldInterval = 500 * time.Millisecond
+	foldQueued       = 8192
+	maxQueued        = 1 << 15
 )
 
 // ErrBehind is returned by Save when the journal holds more reports than
@@ -335,9 +338,9 @@ func (s *Store) openFileJournal(ctx context.Context, file string) error {
 	return nil
 }
 
-// foldLoop folds the file journal every FoldInterval, or when kicked.
+// foldLoop folds the file journal every FileFoldInterval, or when kicked.
 func (s *Store) foldLoop() {
-	t := time.NewTicker(FoldInterval)
+	t := time.NewTicker(FileFoldInterval)
 	defer t.Stop()
 	for {
 		select {
