@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/bulwark-go/bulwark/cspreport"
 )
@@ -56,12 +55,12 @@ func openFileJournal(dbFile string, sync bool) (j *fileJournal, left []*csprepor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if ok, err := tryLock(lock); err != nil || !ok {
 		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, nil, nil, nil
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("lock %s.lock: %w", base, err)
 		}
-		return nil, nil, nil, fmt.Errorf("lock %s.lock: %w", base, err)
+		return nil, nil, nil, nil
 	}
 	j = &fileJournal{base: base, lock: lock, sync: sync}
 	files, err := filepath.Glob(base + ".*")
