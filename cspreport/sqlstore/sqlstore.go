@@ -304,8 +304,8 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 // while maxQueued reports wait, which only happens when folds fail or
 // fall far behind.
 const (
-	FileFoldInterval = 500 * time.Millisecond
-	foldQueued       = 8192
+	FileFoldInterval = time.Second
+	foldQueued       = 16384
 	maxQueued        = 1 << 15
 )
 
