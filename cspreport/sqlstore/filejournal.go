@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/bulwark-go/bulwark/cspreport"
 )
 
 // A fileJournal is the journal of a store on an SQLite file: files beside
@@ -46,10 +44,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 const maxRecord = 1 << 30
 
 // openFileJournal takes the journal of the database file dbFile, or
-// returns nil, nil when another process holds it. left are the batches a
+// returns nil, nil when another process holds it. left are the entries a
 // previous owner did not fold, in order, and done the files that hold
 // them (to remove once they are folded).
-func openFileJournal(dbFile string, sync bool) (j *fileJournal, left []*cspreport.Batch, done []string, err error) {
+func openFileJournal(dbFile string, sync bool) (j *fileJournal, left [][]byte, done []string, err error) {
 	base := dbFile + ".csp-journal"
 	lock, err := os.OpenFile(base+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -95,14 +93,14 @@ func openFileJournal(dbFile string, sync bool) (j *fileJournal, left []*csprepor
 
 func (j *fileJournal) name(seq int) string { return j.base + "." + strconv.Itoa(seq) }
 
-// readJournalFile reads the batches of a journal file, up to its end or
+// readJournalFile reads the entries of a journal file, up to its end or
 // to its first damaged record: only the last write can be torn.
-func readJournalFile(name string) ([]*cspreport.Batch, error) {
+func readJournalFile(name string) ([][]byte, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	var out []*cspreport.Batch
+	var out [][]byte
 	for len(data) >= 8 {
 		n := binary.LittleEndian.Uint32(data)
 		sum := binary.LittleEndian.Uint32(data[4:])
@@ -113,11 +111,7 @@ func readJournalFile(name string) ([]*cspreport.Batch, error) {
 		if crc32.Checksum(entry, castagnoli) != sum {
 			break
 		}
-		b, err := decodeBatch(entry)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out = append(out, b)
+		out = append(out, entry)
 		data = data[8+n:]
 	}
 	return out, nil

@@ -235,11 +235,12 @@ type Store struct {
 
 	// The file journal (SQLite on a file; see fileJournal), else nil.
 	fj       *fileJournal
-	jmu      sync.Mutex         // guards fj's writes, queue, queued, unfolded
-	queue    []*cspreport.Batch // appended to the file journal, not yet folded
-	queued   int                // reports (and batches) in queue
-	unfolded []string           // journal files whose batches are in queue
-	foldErr  error              // the last fold's, until one succeeds
+	jmu      sync.Mutex    // guards fj's writes, queue, queued, unfolded
+	queue    [][]byte      // entries appended to the file journal, not yet folded
+	queued   int           // reports (and batches) in queue
+	unfolded []string      // journal files whose batches are in queue
+	foldErr  error         // the last fold's, until one succeeds
+	folded   chan struct{} // closed (and replaced) by each fold
 	kick     chan struct{}
 	quit     chan struct{}
 	folder   sync.WaitGroup
@@ -299,18 +300,19 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 
 // The file journal is folded every FileFoldInterval, or as soon as
 // foldQueued reports wait: the longer the wait, the more reports of one
-// key a fold merges into one upsert, and the more memory the queue takes
-// (about 1 KiB a report). Save refuses a batch (the receiver answers 503)
-// while maxQueued reports wait, which only happens when folds fail or
-// fall far behind.
+// key a fold merges into one upsert, and the more memory the queue and
+// the fold take (the queue holds the encoded entries, a few hundred bytes
+// a report; a fold decodes them). While maxQueued reports wait (the folds
+// fall behind: distinct reports cost an upsert each), Save waits for a
+// fold, and so do the handlers: the senders are slowed down, not refused.
 const (
 	FileFoldInterval = time.Second
-	foldQueued       = 16384
-	maxQueued        = 1 << 15
+	foldQueued       = 4096
+	maxQueued        = 1 << 14
 )
 
-// ErrBehind is returned by Save when the journal holds more reports than
-// the database has taken in (maxQueued): folds fail or fall behind.
+// ErrBehind is returned by Save while folds fail, or when its context ends
+// while it waits for a fold to make room (maxQueued reports wait).
 var ErrBehind = errors.New("cspreport/sqlstore: the journal is too far ahead of the database")
 
 // openFileJournal takes the journal beside file, folds what it holds and
@@ -325,10 +327,8 @@ func (s *Store) openFileJournal(ctx context.Context, file string) error {
 	if err != nil || j == nil {
 		return err
 	}
-	s.fj, s.queue, s.unfolded = j, left, files
-	for _, b := range left {
-		s.queued += len(b.Reports) + 1
-	}
+	s.fj, s.queue, s.unfolded, s.folded = j, left, files, make(chan struct{})
+	s.queued = len(left) // at least one a batch: enough to fold them all now
 	if err := s.flush(ctx); err != nil {
 		s.fj = nil
 		return errors.Join(err, j.close())
@@ -358,10 +358,23 @@ func (s *Store) foldLoop() {
 }
 
 // saveFile appends b to the file journal; the folder merges it.
-func (s *Store) saveFile(b *cspreport.Batch) ([]cspreport.Report, error) {
+func (s *Store) saveFile(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
 	data := encodeBatch(b)
 	s.jmu.Lock()
-	if s.foldErr != nil || s.queued >= maxQueued {
+	for s.foldErr == nil && s.queued >= maxQueued {
+		// The folds fall behind: wait for one (the handlers wait with
+		// this commit, which slows the senders down), or for ctx.
+		done := s.folded
+		s.jmu.Unlock()
+		s.nudge()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrBehind, ctx.Err())
+		}
+		s.jmu.Lock()
+	}
+	if s.foldErr != nil {
 		// Fail closed: the receiver answers 503 until the database takes
 		// the journal in again.
 		err := s.foldErr
@@ -373,7 +386,7 @@ func (s *Store) saveFile(b *cspreport.Batch) ([]cspreport.Report, error) {
 		s.jmu.Unlock()
 		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
 	}
-	s.queue = append(s.queue, b)
+	s.queue = append(s.queue, data)
 	s.queued += len(b.Reports) + 1
 	due := s.queued >= foldQueued
 	s.jmu.Unlock()
@@ -409,13 +422,22 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 	s.jmu.Unlock()
 	var created []cspreport.Report
 	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
+		bs := make([]*cspreport.Batch, len(batches))
+		for i, e := range batches {
+			var err error
+			if bs[i], err = decodeBatch(e); err != nil {
+				return fmt.Errorf("journal entry: %w", err)
+			}
+		}
 		var err error
-		created, err = s.merge(ctx, tx, batches)
+		created, err = s.merge(ctx, tx, bs)
 		return err
 	})
 	s.jmu.Lock()
 	defer s.jmu.Unlock()
 	s.foldErr = err
+	close(s.folded)
+	s.folded = make(chan struct{})
 	if err != nil {
 		s.queue = append(batches, s.queue...)
 		s.queued += n
@@ -552,7 +574,7 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Repor
 		return nil, nil
 	}
 	if s.fj != nil {
-		return s.saveFile(b)
+		return s.saveFile(ctx, b)
 	}
 	data := encodeBatch(b)
 	s.foldMu.Lock()
