@@ -567,24 +567,11 @@ func (s *MemoryStore) DeleteBefore(ctx context.Context, before time.Time, _ int)
 			delete(s.browsers, k)
 		}
 	}
-	keptE := s.events[:0]
-	for _, e := range s.events {
-		if e.ReceivedAt.Before(before) {
-			n++
-		} else {
-			keptE = append(keptE, e)
-		}
-	}
-	s.events = keptE
-	keptO := s.others[:0]
-	for _, o := range s.others {
-		if o.ReceivedAt.Before(before) {
-			n++
-		} else {
-			keptO = append(keptO, o)
-		}
-	}
-	s.others = keptO
+	var d int64
+	s.events, d = dropBefore(s.events, before, func(e Event) time.Time { return e.ReceivedAt })
+	n += d
+	s.others, d = dropBefore(s.others, before, func(o OtherReport) time.Time { return o.ReceivedAt })
+	n += d
 	used := map[string]bool{}
 	for _, d := range s.details {
 		used[d.PolicyHash] = true
@@ -596,6 +583,19 @@ func (s *MemoryStore) DeleteBefore(ctx context.Context, before time.Time, _ int)
 		}
 	}
 	return n, nil
+}
+
+// dropBefore removes the items of s received before before, in place,
+// and returns how many it removed.
+func dropBefore[T any](s []T, before time.Time, at func(T) time.Time) ([]T, int64) {
+	kept := s[:0]
+	for _, v := range s {
+		if !at(v).Before(before) {
+			kept = append(kept, v)
+		}
+	}
+	clear(s[len(kept):])
+	return kept, int64(len(s) - len(kept))
 }
 
 func minTime(a, b time.Time) time.Time {

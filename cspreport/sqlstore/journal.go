@@ -97,24 +97,16 @@ type journalReader struct {
 	err error
 }
 
-func (d *journalReader) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.p)
-	if n <= 0 {
-		d.err = errJournal
-		return 0
-	}
-	d.p = d.p[n:]
-	return v
-}
+func (d *journalReader) uvarint() uint64 { return next(d, binary.Uvarint) }
 
-func (d *journalReader) varint() int64 {
+func (d *journalReader) varint() int64 { return next(d, binary.Varint) }
+
+// next reads a number with read (binary.Uvarint or binary.Varint).
+func next[T uint64 | int64](d *journalReader, read func([]byte) (T, int)) T {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.p)
+	v, n := read(d.p)
 	if n <= 0 {
 		d.err = errJournal
 		return 0
