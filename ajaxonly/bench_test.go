@@ -65,3 +65,10 @@ func BenchmarkRefused(b *testing.B) {
 	r.Header.Set("Sec-Fetch-Dest", "document")
 	headerbench.Run(b, benchMiddleware(b).Handler(headerbench.Bare), r)
 }
+
+// BenchmarkRatio is the middleware against the ideal, interleaved in one
+// loop (headerbench.Ratio), on a fetch() request let through.
+func BenchmarkRatio(b *testing.B) {
+	headerbench.Ratio(b, fetchRequest(), headerbench.Ideal("Vary", prebuilt), []string{"fetch"},
+		benchMiddleware(b).Handler(headerbench.Bare))
+}

@@ -87,3 +87,11 @@ func BenchmarkTrigger(b *testing.B) {
 	})
 	headerbench.Run(b, m.Handler(h), httptest.NewRequest("POST", "https://example.com/logout", nil))
 }
+
+// BenchmarkRatio is the middleware against the ideal, interleaved in one
+// loop (headerbench.Ratio), on a listed path.
+func BenchmarkRatio(b *testing.B) {
+	headerbench.Ratio(b, httptest.NewRequest("GET", "https://example.com/logout", nil),
+		headerbench.Ideal(clearsite.HeaderName, prebuilt), []string{"listed"},
+		benchMiddleware(b, clearsite.Config{Paths: benchPaths}).Handler(headerbench.Bare))
+}

@@ -2,6 +2,7 @@ package nocache_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/bulwark-go/bulwark/internal/headerbench"
@@ -50,4 +51,58 @@ func BenchmarkConfidentialPath(b *testing.B) {
 // judged, not marked, no wrapper).
 func BenchmarkExemptPath(b *testing.B) {
 	run(b, nocache.MustNew(nocache.Config{Exempt: rules}).Handler(headerbench.Bare), "/static/app.css", false)
+}
+
+// BenchmarkRatio is the middleware against the ideal, interleaved in one
+// loop (headerbench.Ratio): every response marked (the zero Config), an
+// authenticated request with Config.Authenticated, and "writetime", the
+// hand-written floor of what the issue asks of nocache (the header set
+// when the response header is written, so that a handler's own
+// Cache-Control and validators can be seen): a pooled ResponseWriter
+// wrapper that assigns the prebuilt value and deletes the validators,
+// nothing else.
+func BenchmarkRatio(b *testing.B) {
+	headerbench.Ratio(b, req("/account/settings", true),
+		headerbench.Ideal("Cache-Control", []string{nocache.CacheControl}), []string{"marked", "authenticated", "writetime"},
+		nocache.MustNew(nocache.Config{}).Handler(headerbench.Bare),
+		nocache.MustNew(nocache.Config{Authenticated: loggedIn}).Handler(headerbench.Bare),
+		writeTime(headerbench.Bare))
+}
+
+var (
+	writeTimeValue = []string{nocache.CacheControl}
+	writeTimePool  = sync.Pool{New: func() any { return new(writeTimeWriter) }}
+)
+
+type writeTimeWriter struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (w *writeTimeWriter) WriteHeader(code int) {
+	if !w.done {
+		w.done = true
+		h := w.Header()
+		delete(h, "Etag")
+		delete(h, "Last-Modified")
+		h["Cache-Control"] = writeTimeValue
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *writeTimeWriter) Write(p []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func writeTime(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := writeTimePool.Get().(*writeTimeWriter)
+		ww.ResponseWriter, ww.done = w, false
+		next.ServeHTTP(ww, r)
+		*ww = writeTimeWriter{}
+		writeTimePool.Put(ww)
+	})
 }

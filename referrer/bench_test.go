@@ -40,3 +40,11 @@ func BenchmarkFallbacks(b *testing.B) {
 func BenchmarkOff(b *testing.B) {
 	run(b, referrer.MustNew(referrer.Config{Off: true}).Handler(headerbench.Bare))
 }
+
+// BenchmarkRatio is the middleware against the ideal, interleaved in one
+// loop (headerbench.Ratio): "x-ideal-referrer" is the ratio.
+func BenchmarkRatio(b *testing.B) {
+	r, _ := http.NewRequest(http.MethodGet, "/page", nil)
+	headerbench.Ratio(b, r, headerbench.Ideal(referrer.Header, []string{"same-origin"}), []string{"referrer"},
+		referrer.MustNew(referrer.Config{}).Handler(headerbench.Bare))
+}

@@ -13,6 +13,7 @@ package headerbench
 import (
 	"net/http"
 	"testing"
+	"time"
 )
 
 // Writer is the cheapest ResponseWriter: a header map reused across
@@ -68,5 +69,37 @@ func Run(b *testing.B, h http.Handler, r *http.Request) {
 	for b.Loop() {
 		w.Reset()
 		h.ServeHTTP(w, r)
+	}
+}
+
+// Ratio serves r through the ideal handler and through each of hs in
+// alternating batches within one loop, so that all see the same machine
+// load (separate benchmarks on a shared machine can differ by half from
+// one run to the next), and reports each one's time per request
+// ("ns-ideal/req", "ns-NAME/req") and its time over the ideal's
+// ("x-ideal-NAME"): the suite's header middlewares aim at ≤ 1.5.
+// names[i] names hs[i].
+func Ratio(b *testing.B, r *http.Request, ideal http.Handler, names []string, hs ...http.Handler) {
+	all := append([]http.Handler{ideal}, hs...)
+	t := make([]time.Duration, len(all))
+	w := NewWriter()
+	const batch = 64
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, h := range all {
+			start := time.Now()
+			for range batch {
+				w.Reset()
+				h.ServeHTTP(w, r)
+			}
+			t[i] += time.Since(start)
+		}
+		n += batch
+	}
+	b.ReportMetric(float64(t[0].Nanoseconds())/float64(n), "ns-ideal/req")
+	for i, name := range names {
+		b.ReportMetric(float64(t[i+1].Nanoseconds())/float64(n), "ns-"+name+"/req")
+		b.ReportMetric(float64(t[i+1])/float64(t[0]), "x-ideal-"+name)
 	}
 }
