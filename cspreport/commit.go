@@ -33,7 +33,7 @@ type job struct {
 // goroutine takes the queued jobs (until they hold maxReports reports, or
 // interval has passed since the first, or the queue is empty and no
 // handler is between reading its body and queuing its job; with linger,
-// it waits the whole interval for more), writes them in one transaction,
+// it waits the whole interval for more), saves them as one batch,
 // and then answers every waiting handler with the result. Jobs that
 // arrive during a commit make the next one.
 //

@@ -34,10 +34,11 @@
 // # Durability
 //
 // A 2xx means the reports are committed. Handlers queue their reports and
-// wait for a group commit: one goroutine writes the queued reports in one
-// transaction, gathered until the queue is empty, [Config.FlushReports] or
-// [Config.FlushInterval]; what arrives during a commit makes the next one. When the queue is full, the answer
-// is 503, never an accepted report that is then dropped.
+// wait for a group commit: one goroutine hands the queued reports to the
+// store's Save as one batch, gathered until the queue is empty (and no
+// handler is on its way), [Config.FlushReports] or [Config.FlushInterval];
+// what arrives during a commit makes the next one. When the queue is full,
+// the answer is 503, never an accepted report that is then dropped.
 //
 // # Privacy and grouping
 //

@@ -121,7 +121,7 @@ type Event struct {
 	Raw string `json:"raw"`
 }
 
-// A Batch is what one group commit writes, in one transaction.
+// A Batch is what one group commit saves, atomically.
 type Batch struct {
 	// At is the commit time: counters are kept per hour of At.
 	At time.Time

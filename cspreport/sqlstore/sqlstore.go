@@ -8,10 +8,15 @@
 //	defer store.Close()
 //	rcv, err := cspreport.New(cspreport.Config{Store: store})
 //
-// A batch is one write transaction of multi-row upserts, one row per
-// distinct group, detail, hour, counter and policy: the cost of a commit
-// grows with the number of distinct keys, not of reports. Several receivers may share one
-// PostgreSQL database: the upserts add, they do not overwrite.
+// Save appends the batch to a journal: a file beside an SQLite database
+// (one write; see fileJournal), or the table bulwark_csp_journal on
+// PostgreSQL (one row in a transaction). The journal is folded into the
+// tables in bulk, in the background or by the Saves that find it due, and
+// before every read: one transaction of multi-row upserts, one row per
+// distinct group, detail, hour, browser family, counter and policy, so
+// that the cost grows with the number of distinct keys, not of reports.
+// Several receivers may share one PostgreSQL database: the upserts add,
+// they do not overwrite, and each journal entry is folded once.
 package sqlstore
 
 import (
