@@ -196,70 +196,318 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // an object with "type" and "body" a single Reporting API report (WebKit).
 // Every item of a batch stands alone: one that cannot be read is counted
 // and skipped.
+//
+// The body is validated once (json.Valid), then walked once: each field's
+// value goes to the same UnmarshalJSON as encoding/json would call, keys
+// are matched as encoding/json matches them (exactly, else without case),
+// and a value of the wrong type makes its item unreadable, as it did with
+// encoding/json (decodeStd in the tests is that decoder, for comparison).
 func decode(b []byte, maxItems int) (decoded, error) {
-	i := 0
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
+	i := skipSpace(b, 0)
 	if i == len(b) {
 		return decoded{}, errEmptyBody
 	}
+	if !json.Valid(b) {
+		return decoded{}, errSyntax
+	}
 	switch b[i] {
 	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
-			if _, ok := errors.AsType[*json.SyntaxError](err); ok {
-				return decoded{}, errSyntax
-			}
-			return decoded{}, errShape
-		}
-		if len(items) > maxItems {
-			return decoded{}, errTooMany
-		}
 		var d decoded
-		for _, it := range items {
-			var e envelope
-			if json.Unmarshal(it, &e) != nil {
-				d.invalid++
-				continue
+		n := 0
+		i = skipSpace(b, i+1)
+		for b[i] != ']' {
+			end := valueEnd(b, i)
+			if n++; n > maxItems {
+				return decoded{}, errTooMany
 			}
-			r, ok := fromEnvelope(&e, "report-to")
-			if !ok {
+			it := b[i:end]
+			if r, ok := decodeItem(it, "report-to"); ok {
+				r.src = it
+				d.reports = append(d.reports, r)
+			} else {
 				d.invalid++
-				continue
 			}
-			r.src = it
-			d.reports = append(d.reports, r)
+			i = skipSpace(b, end)
+			if b[i] == ',' {
+				i = skipSpace(b, i+1)
+			}
 		}
 		return d, nil
 	case '{':
 		// One pass: a legacy report is decoded straight into its struct.
-		var e struct {
-			envelope
-			CSPReport *legacyBody `json:"csp-report"`
-		}
-		if err := json.Unmarshal(b, &e); err != nil {
-			if _, ok := errors.AsType[*json.SyntaxError](err); ok {
-				return decoded{}, errSyntax
+		var (
+			e   envelope
+			l   *legacyBody
+			bad bool
+		)
+		eachField(b, i, func(key []byte, v []byte) {
+			switch matchKey(key, envelopeKeys[:]) {
+			case "csp-report":
+				switch v[0] {
+				case 'n': // null
+					l = nil
+				case '{':
+					if l == nil {
+						l = new(legacyBody)
+					}
+					eachField(v, 0, func(key []byte, v []byte) {
+						if f := l.field(matchKey(key, legacyKeys[:])); f != nil && f.UnmarshalJSON(v) != nil {
+							bad = true
+						}
+					})
+				default:
+					bad = true
+				}
+			default:
+				if !e.set(key, v) {
+					bad = true
+				}
 			}
+		})
+		if bad {
 			return decoded{}, errShape
 		}
-		if e.CSPReport != nil {
-			r := fromLegacy(e.CSPReport)
+		if l != nil {
+			r := fromLegacy(l)
 			r.src = b[i:]
 			return decoded{reports: []raw{r}}, nil
 		}
-		r, ok := fromEnvelope(&e.envelope, "report-to-single")
+		r, ok := fromEnvelope(&e, "report-to-single")
 		if !ok {
 			return decoded{}, errShape
 		}
 		r.src = b[i:]
 		return decoded{reports: []raw{r}}, nil
 	}
-	if !json.Valid(b) {
-		return decoded{}, errSyntax
-	}
 	return decoded{}, errShape
+}
+
+// decodeItem reads one element of a batch.
+func decodeItem(it []byte, format string) (raw, bool) {
+	if it[0] != '{' {
+		return raw{}, false // null, or a value of another type
+	}
+	var e envelope
+	ok := true
+	eachField(it, 0, func(key []byte, v []byte) {
+		if !e.set(key, v) {
+			ok = false
+		}
+	})
+	if !ok {
+		return raw{}, false
+	}
+	return fromEnvelope(&e, format)
+}
+
+var (
+	envelopeKeys = [...]string{"age", "type", "url", "user_agent", "body", "csp-report"}
+	legacyKeys   = [...]string{"document-uri", "referrer", "violated-directive", "effective-directive", "original-policy",
+		"disposition", "blocked-uri", "line-number", "column-number", "source-file", "status-code", "script-sample"}
+	apiKeys = [...]string{"documentURL", "document_url", "referrer", "blockedURL", "blocked_url", "effectiveDirective",
+		"effective_directive", "originalPolicy", "original_policy", "sourceFile", "source_file", "sample", "disposition",
+		"statusCode", "status_code", "lineNumber", "line_number", "columnNumber", "column_number"}
+)
+
+// matchKey returns the name of names that key stands for, as encoding/json
+// matches a key to a field: the same name, else the first equal without
+// regard to case (bytes.EqualFold); "" when none.
+func matchKey(key []byte, names []string) string {
+	for _, n := range names {
+		if string(key) == n {
+			return n
+		}
+	}
+	for _, n := range names {
+		if bytes.EqualFold(key, []byte(n)) {
+			return n
+		}
+	}
+	return ""
+}
+
+// set decodes the envelope's field key from v; false when v is not of
+// the field's type. Unknown keys are skipped.
+func (e *envelope) set(key []byte, v []byte) bool {
+	var f json.Unmarshaler
+	switch matchKey(key, envelopeKeys[:5]) {
+	case "age":
+		f = &e.Age
+	case "type":
+		f = &e.Type
+	case "url":
+		f = &e.URL
+	case "user_agent":
+		f = &e.UserAgent
+	case "body":
+		e.Body = v
+		return true
+	default:
+		return true
+	}
+	return f.UnmarshalJSON(v) == nil
+}
+
+func (l *legacyBody) field(name string) json.Unmarshaler {
+	switch name {
+	case "document-uri":
+		return &l.DocumentURI
+	case "referrer":
+		return &l.Referrer
+	case "violated-directive":
+		return &l.ViolatedDirective
+	case "effective-directive":
+		return &l.EffectiveDirective
+	case "original-policy":
+		return &l.OriginalPolicy
+	case "disposition":
+		return &l.Disposition
+	case "blocked-uri":
+		return &l.BlockedURI
+	case "line-number":
+		return &l.LineNumber
+	case "column-number":
+		return &l.ColumnNumber
+	case "source-file":
+		return &l.SourceFile
+	case "status-code":
+		return &l.StatusCode
+	case "script-sample":
+		return &l.ScriptSample
+	}
+	return nil
+}
+
+func (a *apiBody) field(name string) json.Unmarshaler {
+	switch name {
+	case "documentURL":
+		return &a.DocumentURL
+	case "document_url":
+		return &a.DocumentURLSnake
+	case "referrer":
+		return &a.Referrer
+	case "blockedURL":
+		return &a.BlockedURL
+	case "blocked_url":
+		return &a.BlockedURLSnake
+	case "effectiveDirective":
+		return &a.EffectiveDirective
+	case "effective_directive":
+		return &a.EffectiveSnake
+	case "originalPolicy":
+		return &a.OriginalPolicy
+	case "original_policy":
+		return &a.OriginalSnake
+	case "sourceFile":
+		return &a.SourceFile
+	case "source_file":
+		return &a.SourceSnake
+	case "sample":
+		return &a.Sample
+	case "disposition":
+		return &a.Disposition
+	case "statusCode":
+		return &a.StatusCode
+	case "status_code":
+		return &a.StatusSnake
+	case "lineNumber":
+		return &a.LineNumber
+	case "line_number":
+		return &a.LineSnake
+	case "columnNumber":
+		return &a.ColumnNumber
+	case "column_number":
+		return &a.ColumnSnake
+	}
+	return nil
+}
+
+// The walk below reads JSON that json.Valid has accepted: it checks
+// nothing, and never reads past the end of b.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string that starts at b[i] ('"'),
+// and whether it holds an escape.
+func stringEnd(b []byte, i int) (int, bool) {
+	i++
+	j := bytes.IndexByte(b[i:], '"')
+	if j < 0 {
+		return len(b), false
+	}
+	if bytes.IndexByte(b[i:i+j], '\\') < 0 {
+		return i + j + 1, false
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return len(b), true
+}
+
+// valueEnd returns the index after the value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		end, _ := stringEnd(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i, _ = stringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return len(b)
+}
+
+// eachField calls f with each member of the object that starts at b[i]
+// ('{'): its key, unquoted, and its value's JSON.
+func eachField(b []byte, i int, f func(key []byte, v []byte)) {
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		kend, esc := stringEnd(b, i)
+		key := b[i+1 : kend-1]
+		if esc {
+			var k string
+			json.Unmarshal(b[i:kend], &k) //nolint:errcheck // valid JSON
+			key = []byte(k)
+		}
+		i = skipSpace(b, kend)
+		i = skipSpace(b, i+1) // ':'
+		vend := valueEnd(b, i)
+		f(key, b[i:vend])
+		i = skipSpace(b, vend)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
 }
 
 func fromLegacy(l *legacyBody) raw {
@@ -286,7 +534,13 @@ func fromEnvelope(e *envelope, format string) (raw, bool) {
 		return r, true
 	}
 	var a apiBody
-	if json.Unmarshal(e.Body, &a) != nil {
+	ok := true
+	eachField(e.Body, 0, func(key, v []byte) {
+		if f := a.field(matchKey(key, apiKeys[:])); f != nil && f.UnmarshalJSON(v) != nil {
+			ok = false
+		}
+	})
+	if !ok {
 		return raw{}, false
 	}
 	r.document = first(string(a.DocumentURL), string(a.DocumentURLSnake), r.url)

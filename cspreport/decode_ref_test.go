@@ -1,0 +1,169 @@
+package cspreport
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// The decoder as it was before the single-pass walk (a53b37f): three
+// encoding/json passes per batch item. FuzzDecodeSame checks that decode
+// gives the same reports and errors for every body.
+
+// decodeStd reads a report body of any shape, decided by the body: an array
+// is a Reporting API batch, an object with "csp-report" a legacy report,
+// an object with "type" and "body" a single Reporting API report (WebKit).
+// Every item of a batch stands alone: one that cannot be read is counted
+// and skipped.
+func decodeStd(b []byte, maxItems int) (decoded, error) {
+	i := 0
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i == len(b) {
+		return decoded{}, errEmptyBody
+	}
+	switch b[i] {
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(b, &items); err != nil {
+			if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+				return decoded{}, errSyntax
+			}
+			return decoded{}, errShape
+		}
+		if len(items) > maxItems {
+			return decoded{}, errTooMany
+		}
+		var d decoded
+		for _, it := range items {
+			var e envelope
+			if json.Unmarshal(it, &e) != nil {
+				d.invalid++
+				continue
+			}
+			r, ok := fromEnvelopeStd(&e, "report-to")
+			if !ok {
+				d.invalid++
+				continue
+			}
+			r.src = it
+			d.reports = append(d.reports, r)
+		}
+		return d, nil
+	case '{':
+		// One pass: a legacy report is decoded straight into its struct.
+		var e struct {
+			envelope
+			CSPReport *legacyBody `json:"csp-report"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil {
+			if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+				return decoded{}, errSyntax
+			}
+			return decoded{}, errShape
+		}
+		if e.CSPReport != nil {
+			r := fromLegacy(e.CSPReport)
+			r.src = b[i:]
+			return decoded{reports: []raw{r}}, nil
+		}
+		r, ok := fromEnvelopeStd(&e.envelope, "report-to-single")
+		if !ok {
+			return decoded{}, errShape
+		}
+		r.src = b[i:]
+		return decoded{reports: []raw{r}}, nil
+	}
+	if !json.Valid(b) {
+		return decoded{}, errSyntax
+	}
+	return decoded{}, errShape
+}
+
+func fromEnvelopeStd(e *envelope, format string) (raw, bool) {
+	if e.Type == "" || len(bytes.TrimSpace(e.Body)) == 0 || e.Body[0] != '{' {
+		return raw{}, false
+	}
+	r := raw{format: format, typ: string(e.Type), age: int(e.Age), url: string(e.URL), userAgent: string(e.UserAgent)}
+	if r.typ != typeCSP {
+		r.body = e.Body
+		return r, true
+	}
+	var a apiBody
+	if json.Unmarshal(e.Body, &a) != nil {
+		return raw{}, false
+	}
+	r.document = first(string(a.DocumentURL), string(a.DocumentURLSnake), r.url)
+	r.referrer = string(a.Referrer)
+	r.blocked = first(string(a.BlockedURL), string(a.BlockedURLSnake))
+	r.effective = first(string(a.EffectiveDirective), string(a.EffectiveSnake))
+	r.policy = first(string(a.OriginalPolicy), string(a.OriginalSnake))
+	r.sourceFile = first(string(a.SourceFile), string(a.SourceSnake))
+	r.sample = string(a.Sample)
+	r.disposition = string(a.Disposition)
+	r.status = int(max(a.StatusCode, a.StatusSnake))
+	r.line = int(max(a.LineNumber, a.LineSnake))
+	r.col = int(max(a.ColumnNumber, a.ColumnSnake))
+	return r, true
+}
+
+// FuzzDecodeSame: decode reads every body as decodeStd (encoding/json)
+// does: the same error, the same reports, the same invalid items.
+func FuzzDecodeSame(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if checkDepth(b, DefaultMaxDepth) != nil {
+			return
+		}
+		got, err := decode(b, 5)
+		want, werr := decodeStd(b, 5)
+		if err != werr {
+			t.Fatalf("%q: error %v, want %v", b, err, werr)
+		}
+		if got.invalid != want.invalid || len(got.reports) != len(want.reports) {
+			t.Fatalf("%q: %d reports, %d invalid; want %d, %d", b, len(got.reports), got.invalid, len(want.reports), want.invalid)
+		}
+		for i := range got.reports {
+			g, w := got.reports[i], want.reports[i]
+			if !bytes.Equal(g.src, w.src) || !bytes.Equal(g.body, w.body) {
+				t.Fatalf("%q: report %d: src %q body %q, want %q %q", b, i, g.src, g.body, w.src, w.body)
+			}
+			g.src, g.body, w.src, w.body = nil, nil, nil, nil
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("%q: report %d:\n%+v\nwant\n%+v", b, i, g, w)
+			}
+		}
+	})
+}
+
+var decodeSeeds = []string{
+	`{"csp-report":{"document-uri":"https://a.example/x?y#z","blocked-uri":"data:xx","violated-directive":"img-src 'self'","line-number":"7"}}`,
+	`[{"type":"csp-violation","url":"https://a.example/","body":{"blockedURL":"inline","effectiveDirective":"script-src-elem","lineNumber":null}},{"type":"deprecation","body":{}},1]`,
+	`{"type":"csp-violation","body":{"documentURL":"about:blank","sample":"\u0000"}}`,
+	`[[[[[[[[[[]]]]]]]]]]`,
+	` [ {"age" : 3 , "TYPE":"csp-violation","body" : { "Document_URL" : "https://b/\u00e9" , "lineNumber":1e3,"x":[1,{"a":"]"}]}} , null , "s" , {"type":"csp-violation","body":{"sample":1}} ] `,
+	`{"csp-report":{"document-uri":"a"},"csp-report":{"blocked-uri":"b"}}`,
+	`{"csp-report":{"document-uri":"a"},"csp-report":null,"type":"x","body":{}}`,
+	`{"csp-report":"x"}`,
+	`{"csp\u002dreport":{"Blocked-URI":"https://c/\"q\"","status-code":"200","column-number":-1}}`,
+	`{"age":{},"csp-report":{}}`,
+	`[{"type":"csp-violation","body":{"statusCode":"1.5e2","sourceFile":null,"blocked_url":"x","blockedURL":""}},{"type":"","body":{}},{"type":"a","body":[]}]`,
+	`[1,2,3,4,5,6]`,
+	`"x"`, `nul`, `{"a":1,}`, ``, `  `,
+}
+
+// TestDecodeSame runs FuzzDecodeSame's seeds and the corpus.
+func TestDecodeSeedsSame(t *testing.T) {
+	for _, s := range decodeSeeds {
+		_, err := decode([]byte(s), 5)
+		_, werr := decodeStd([]byte(s), 5)
+		if err != werr {
+			t.Errorf("%q: error %v, want %v", s, err, werr)
+		}
+	}
+}
