@@ -197,7 +197,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // Every item of a batch stands alone: one that cannot be read is counted
 // and skipped.
 //
-// The body is validated once (json.Valid), then walked once: each field's
+// The body is validated once (validJSON), then walked once: each field's
 // value goes to the same UnmarshalJSON as encoding/json would call, keys
 // are matched as encoding/json matches them (exactly, else without case),
 // and a value of the wrong type makes its item unreadable, as it did with
@@ -207,7 +207,7 @@ func decode(b []byte, maxItems int) (decoded, error) {
 	if i == len(b) {
 		return decoded{}, errEmptyBody
 	}
-	if !json.Valid(b) {
+	if !validJSON(b) {
 		return decoded{}, errSyntax
 	}
 	switch b[i] {
@@ -422,7 +422,7 @@ func (a *apiBody) field(name string) json.Unmarshaler {
 	return nil
 }
 
-// The walk below reads JSON that json.Valid has accepted: it checks
+// The walk below reads JSON that validJSON has accepted: it checks
 // nothing, and never reads past the end of b.
 
 func skipSpace(b []byte, i int) int {
@@ -564,4 +564,180 @@ func first(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// validJSON reports whether b is one JSON value, as json.Valid does, in one
+// loop without recursion: the nesting it follows is bounded (deeper text,
+// which checkDepth refuses before, goes to json.Valid).
+func validJSON(b []byte) bool {
+	var stack [32]byte // '{' or '[' of each open container
+	n := 0
+	i := skipSpace(b, 0)
+	for {
+		// A value starts at b[i].
+		if i >= len(b) {
+			return false
+		}
+		switch c := b[i]; c {
+		case '{', '[':
+			i = skipSpace(b, i+1)
+			if i < len(b) && b[i] == c+2 { // '}' or ']'
+				i++
+				break
+			}
+			if n == len(stack) {
+				return json.Valid(b)
+			}
+			stack[n] = c
+			n++
+			if c == '{' {
+				var ok bool
+				if i, ok = validKey(b, i); !ok {
+					return false
+				}
+			}
+			continue
+		case '"':
+			var ok bool
+			if i, ok = validString(b, i); !ok {
+				return false
+			}
+		case 't':
+			if !bytes.HasPrefix(b[i:], []byte("true")) {
+				return false
+			}
+			i += 4
+		case 'f':
+			if !bytes.HasPrefix(b[i:], []byte("false")) {
+				return false
+			}
+			i += 5
+		case 'n':
+			if !bytes.HasPrefix(b[i:], []byte("null")) {
+				return false
+			}
+			i += 4
+		default:
+			var ok bool
+			if i, ok = validNumber(b, i); !ok {
+				return false
+			}
+		}
+		// After a value: a comma, the end of containers, or of the text.
+		for {
+			i = skipSpace(b, i)
+			if n == 0 {
+				return i == len(b)
+			}
+			if i >= len(b) {
+				return false
+			}
+			if b[i] == ',' {
+				i = skipSpace(b, i+1)
+				if stack[n-1] == '{' {
+					var ok bool
+					if i, ok = validKey(b, i); !ok {
+						return false
+					}
+				}
+				break
+			}
+			if b[i] != stack[n-1]+2 {
+				return false
+			}
+			i++
+			n--
+		}
+	}
+}
+
+// validKey reads `"key" :` and the space after it.
+func validKey(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	i, ok := validString(b, i)
+	if !ok {
+		return i, false
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return i, false
+	}
+	return skipSpace(b, i+1), true
+}
+
+// validString reads the string that starts at b[i] ('"').
+func validString(b []byte, i int) (int, bool) {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return i, false
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(b) {
+					return i, false
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return i, false
+					}
+				}
+				i += 4
+			default:
+				return i, false
+			}
+		}
+	}
+	return i, false
+}
+
+// validNumber reads the number that starts at b[i].
+func validNumber(b []byte, i int) (int, bool) {
+	digits := func(i int) (int, bool) {
+		j := i
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
+		}
+		return j, j > i
+	}
+	if b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return i, false
+	}
+	if b[i] == '0' {
+		i++
+	} else {
+		var ok bool
+		if i, ok = digits(i); !ok {
+			return i, false
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		var ok bool
+		if i, ok = digits(i + 1); !ok {
+			return i, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		var ok bool
+		if i, ok = digits(i); !ok {
+			return i, false
+		}
+	}
+	return i, true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"testing"
 )
@@ -167,3 +168,47 @@ func TestDecodeSeedsSame(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidSame: validJSON accepts what json.Valid accepts, nothing else.
+func FuzzValidSame(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{`-0.5e+7`, `01`, `1.`, `"\u12G4"`, `"\ud800"`, "\"\x01\"", `[1,]`, `{"a" 1}`, `{,}`, `[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`, `truefalse`, ` null `, "\xff", `{"a":{"b":[]},"c":[{}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
+		}
+	})
+}
+
+// BenchmarkValid: validJSON against json.Valid on the benchmark's
+// legacy body and the corpus' Chrome batch.
+func BenchmarkValid(b *testing.B) {
+	bodies := map[string][]byte{"legacy": []byte(benchLegacy)}
+	if body, err := os.ReadFile("../../shared/testdata/csp-reports/chromium-report-to-batch-inline-and-urls.json"); err == nil {
+		bodies["batch3"] = body
+	}
+	for name, body := range bodies {
+		b.Run(name+"/validJSON", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if !validJSON(body) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(name+"/json.Valid", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if !json.Valid(body) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}
+
+const benchLegacy = `{"csp-report":{"document-uri":"https://shop.example/account/42/orders?page=2","referrer":"https://shop.example/","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"default-src 'self'; script-src 'self' 'nonce-abc' https://cdn.example; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; report-uri /csp-report","disposition":"enforce","blocked-uri":"https://evil.example/x.js","line-number":12,"column-number":34,"source-file":"https://shop.example/static/app.js","status-code":200,"script-sample":""}}`
