@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -53,6 +54,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	proxies := fs.String("trusted-proxies", "", "comma-separated reverse proxies (CIDR or address) whose X-Forwarded-For is believed")
 	keepOther := fs.Bool("keep-other", false, "store Reporting API reports of other types (deprecation, intervention …) apart from the CSP figures")
 	rawEvents := fs.Int("raw-events", 0, "keep the JSON of at most this many violation reports per detail key and hour (0: none; they hold full URLs)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for measurements (bench/collect)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +63,17 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *rate < 0 || *burst < 1 || *retain < 0 || *rawEvents < 0 {
 		return errors.New("collect: -rate-limit, -retain and -raw-events must not be negative, -burst must be at least 1")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("collect: -cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("collect: -cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	_, z := newSecurityLogger(stderr)
 	defer z.Sync() //nolint:errcheck // stderr
