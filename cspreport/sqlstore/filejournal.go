@@ -46,8 +46,11 @@ const maxRecord = 1 << 30
 // openFileJournal takes the journal of the database file dbFile, or
 // returns nil, nil when another process holds it. left are the entries a
 // previous owner did not fold, in order, and done the files that hold
-// them (to remove once they are folded).
-func openFileJournal(dbFile string, sync bool) (j *fileJournal, left [][]byte, done []string, err error) {
+// them (to remove once they are folded). folded is the number of the last
+// file whose fold committed (journalFolded): a file numbered up to it was
+// folded already (a crash came between the fold's commit and the file's
+// removal) and is removed, not read; new files are numbered after it.
+func openFileJournal(dbFile string, sync bool, folded int) (j *fileJournal, left [][]byte, done []string, err error) {
 	base := dbFile + ".csp-journal"
 	lock, err := os.OpenFile(base+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -73,8 +76,16 @@ func openFileJournal(dbFile string, sync bool) (j *fileJournal, left [][]byte, d
 		}
 	}
 	slices.Sort(seqs)
+	j.seq = folded
 	for _, n := range seqs {
 		name := j.name(n)
+		if n <= folded {
+			if err := os.Remove(name); err != nil {
+				j.close()
+				return nil, nil, nil, err
+			}
+			continue
+		}
 		bs, err := readJournalFile(name)
 		if err != nil {
 			j.close()
@@ -92,6 +103,12 @@ func openFileJournal(dbFile string, sync bool) (j *fileJournal, left [][]byte, d
 }
 
 func (j *fileJournal) name(seq int) string { return j.base + "." + strconv.Itoa(seq) }
+
+// fileSeq returns the number of the journal file name (0 if it has none).
+func (j *fileJournal) fileSeq(name string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(name, j.base+"."))
+	return n
+}
 
 // readJournalFile reads the entries of a journal file, up to its end or
 // to its first damaged record: only the last write can be torn.

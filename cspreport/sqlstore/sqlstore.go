@@ -316,6 +316,14 @@ const (
 	maxQueued        = 1 << 14
 )
 
+// The number of the last journal file folded (migration 0005).
+const (
+	selectJournalFolded = `SELECT seq FROM bulwark_csp_journal_folded WHERE id = 1`
+)
+
+var upsertJournalFolded = isql.Portable(`INSERT INTO bulwark_csp_journal_folded (id, seq) VALUES (1, ?)
+ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`)
+
 // ErrBehind is returned by Save while folds fail, or when its context ends
 // while it waits for a fold to make room (maxQueued reports wait).
 var ErrBehind = errors.New("cspreport/sqlstore: the journal is too far ahead of the database")
@@ -328,7 +336,12 @@ func (s *Store) openFileJournal(ctx context.Context, file string) error {
 	if err := s.db.Writer().QueryRowContext(ctx, "PRAGMA synchronous").Scan(&syncLevel); err != nil {
 		return err
 	}
-	j, left, files, err := openFileJournal(file, syncLevel >= 2)
+	var folded int
+	err := s.db.Writer().QueryRowContext(ctx, selectJournalFolded).Scan(&folded)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	j, left, files, err := openFileJournal(file, syncLevel >= 2, folded)
 	if err != nil || j == nil {
 		return err
 	}
@@ -435,7 +448,19 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 			}
 		}
 		var err error
-		created, err = s.merge(ctx, tx, bs)
+		if created, err = s.merge(ctx, tx, bs); err != nil {
+			return err
+		}
+		// The files' numbers go in with their reports, so that a crash
+		// before they are removed cannot fold them twice.
+		last := 0
+		for _, f := range files {
+			last = max(last, s.fj.fileSeq(f))
+		}
+		if last == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, s.db.Q(upsertJournalFolded), last)
 		return err
 	})
 	s.jmu.Lock()

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,5 +206,78 @@ func TestJournalSurvivesCrash(t *testing.T) {
 	}
 	if n := len(created); n > 7 {
 		t.Fatalf("%d new groups reported", n)
+	}
+}
+
+// TestJournalFoldedOnce: a crash between a fold's commit and the removal
+// of the journal files it folded leaves those files behind; the next store
+// opened on the database must not fold them again.
+func TestJournalFoldedOnce(t *testing.T) {
+	ctx := context.Background()
+	dsn := sqlstoretest.SQLiteDSN(t)
+	journal := strings.TrimPrefix(dsn, "sqlite:") + ".csp-journal."
+	total := func(s *sqlstore.Store) int64 {
+		t.Helper()
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{Limit: 100, Muted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, g := range gs {
+			n += g.Total
+		}
+		return n
+	}
+	// Keep a copy of the journal files as they are before the fold.
+	saved := map[string][]byte{}
+	first, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		for i := range 10 {
+			if _, err := first.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i%3, i, storetest.T0)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files, _ := filepath.Glob(journal + "*")
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
+				saved[f] = b
+			}
+		}
+		if n := total(first); n != int64(10*(round+1)) { // folds, then removes the files
+			t.Fatalf("round %d: %d reports, want %d", round, n, 10*(round+1))
+		}
+	}
+	if len(saved) == 0 {
+		t.Fatal("no journal file was written")
+	}
+	// The crash: the files come back as if never removed.
+	sqlstore.Crash(first)
+	for f, b := range saved {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	if n := total(next); n != 30 {
+		t.Fatalf("after the restart: %d reports, want 30 (folded files folded again)", n)
+	}
+	for f := range saved {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s: still there after the restart (%v)", f, err)
+		}
+	}
+	// New batches after the restart are journaled and folded as usual.
+	if _, err := next.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(0, 99, storetest.T0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := total(next); n != 31 {
+		t.Fatalf("after one more report: %d, want 31", n)
 	}
 }
