@@ -400,24 +400,32 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // prepare normalises and filters the decoded reports into a job.
 func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client string) *job {
-	q := r.URL.Query()
 	in := reqInfo{
-		receivedAt:  now,
-		userAgent:   r.Header.Get("User-Agent"),
-		client:      client,
-		version:     clean(first(q.Get("v"), q.Get("version")), MaxVersionLen),
-		disposition: q.Get("disposition"),
-		keepQuery:   rc.keepQuery,
+		receivedAt: now,
+		userAgent:  r.Header.Get("User-Agent"),
+		client:     client,
+		keepQuery:  rc.keepQuery,
+	}
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		in.version = clean(first(q.Get("v"), q.Get("version")), MaxVersionLen)
+		in.disposition = q.Get("disposition")
 	}
 	j := &job{done: make(chan error, 1), reports: make([]Report, 0, len(d.reports))}
-	counts := map[[2]string]int64{}
+	var counts map[[2]string]int64 // made for the first count
+	count := func(kind, name string, n int64) {
+		if counts == nil {
+			counts = map[[2]string]int64{}
+		}
+		counts[[2]string{kind, name}] += n
+	}
 	if d.invalid > 0 {
-		counts[[2]string{KindInvalid, "item"}] += int64(d.invalid)
+		count(KindInvalid, "item", int64(d.invalid))
 	}
 	for i := range d.reports {
 		raw := &d.reports[i]
 		if raw.typ != typeCSP {
-			counts[[2]string{KindOther, reportType(raw.typ)}]++
+			count(KindOther, reportType(raw.typ), 1)
 			if rc.keepOther {
 				j.other = append(j.other, other(raw, &in))
 			}
@@ -425,7 +433,7 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 		}
 		rep, blocked, doc, src := normalize(raw, &in)
 		if reason := rc.filters.match(&rep, blocked, doc, src); reason != "" {
-			counts[[2]string{KindFiltered, reason}]++
+			count(KindFiltered, reason, 1)
 			continue
 		}
 		j.reports = append(j.reports, rep)

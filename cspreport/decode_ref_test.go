@@ -2,10 +2,15 @@ package cspreport
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -212,3 +217,36 @@ func BenchmarkValid(b *testing.B) {
 }
 
 const benchLegacy = `{"csp-report":{"document-uri":"https://shop.example/account/42/orders?page=2","referrer":"https://shop.example/","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"default-src 'self'; script-src 'self' 'nonce-abc' https://cdn.example; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; report-uri /csp-report","disposition":"enforce","blocked-uri":"https://evil.example/x.js","line-number":12,"column-number":34,"source-file":"https://shop.example/static/app.js","status-code":200,"script-sample":""}}`
+
+// fpParts is the fingerprint as it was first written: SHA-256 of the
+// parts, each followed by a NUL byte, the first 16 bytes in hex.
+func fpParts(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// TestFingerprintsSame: groupFP and detailFP give the stored values of
+// the first formula (long values, samples, negative and large numbers).
+func TestFingerprintsSame(t *testing.T) {
+	long := strings.Repeat("https://a.example/x", 200)
+	for _, r := range []Report{
+		{},
+		{Directive: "script-src-elem", BlockedKind: "url", BlockedOrigin: "https://evil.example", DocumentOrigin: "https://shop.example", DocumentPath: "/a/:id", Disposition: "enforce", SourceFile: "https://shop.example/app.js", Line: 12, Column: 34},
+		{Directive: "style-src", BlockedKind: "inline", BlockedOrigin: "inline", DocumentOrigin: long, DocumentPath: long, Disposition: "report", SourceFile: long, Line: math.MaxInt32, Column: -1, Sample: "alert(1)\x00é"},
+	} {
+		r.GroupFP = groupFP(&r)
+		if want := fpParts(r.Directive, r.BlockedKind, r.BlockedOrigin, r.DocumentOrigin+r.DocumentPath, r.Disposition); r.GroupFP != want {
+			t.Errorf("groupFP %s, want %s", r.GroupFP, want)
+		}
+		if got, want := detailFP(&r), fpParts(r.GroupFP, r.SourceFile, strconv.Itoa(r.Line), strconv.Itoa(r.Column), hashHex(r.Sample)); got != want {
+			t.Errorf("detailFP %s, want %s", got, want)
+		}
+	}
+	if hashHex("") != emptySHA256 {
+		t.Error("emptySHA256")
+	}
+}

@@ -215,15 +215,48 @@ func clientPrefix(addr netip.Addr, v4, v6 int) netip.Prefix {
 	return p
 }
 
-// fp is a fingerprint: the first 16 bytes of SHA-256 of the parts, in hex.
-func fp(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+// The fingerprints are the first 16 bytes of SHA-256, in hex, of their
+// parts each followed by a NUL byte (fpParts in the tests); they are
+// hashed from one buffer, on the stack for the usual lengths.
+
+// groupFP is the group fingerprint of rep: directive, blocked kind and
+// origin, document origin and templated path, disposition.
+func groupFP(rep *Report) string {
+	var buf [320]byte
+	p := buf[:0]
+	for _, s := range [...]string{rep.Directive, rep.BlockedKind, rep.BlockedOrigin} {
+		p = append(append(p, s...), 0)
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	p = append(append(append(p, rep.DocumentOrigin...), rep.DocumentPath...), 0)
+	p = append(append(p, rep.Disposition...), 0)
+	return sumHex(p)
+}
+
+// detailFP is the detail fingerprint of rep: its group, source file,
+// line, column and the SHA-256 of its sample, in hex.
+func detailFP(rep *Report) string {
+	var buf [320]byte
+	p := append(append(buf[:0], rep.GroupFP...), 0)
+	p = append(append(p, rep.SourceFile...), 0)
+	p = append(strconv.AppendInt(p, int64(rep.Line), 10), 0)
+	p = append(strconv.AppendInt(p, int64(rep.Column), 10), 0)
+	if rep.Sample == "" {
+		p = append(p, emptySHA256...)
+	} else {
+		sum := sha256.Sum256([]byte(rep.Sample))
+		p = hex.AppendEncode(p, sum[:])
+	}
+	return sumHex(append(p, 0))
+}
+
+// emptySHA256 is hashHex("").
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+func sumHex(p []byte) string {
+	sum := sha256.Sum256(p)
+	var h [32]byte
+	hex.Encode(h[:], sum[:16])
+	return string(h[:])
 }
 
 func hashHex(s string) string {
@@ -285,8 +318,8 @@ func normalize(r *raw, in *reqInfo) (Report, parsedURL, parsedURL, parsedURL) {
 	if rep.Policy != "" {
 		rep.PolicyHash = hashHex(rep.Policy)
 	}
-	rep.GroupFP = fp(rep.Directive, rep.BlockedKind, rep.BlockedOrigin, rep.DocumentOrigin+rep.DocumentPath, rep.Disposition)
-	rep.DetailFP = fp(rep.GroupFP, rep.SourceFile, itoa(rep.Line), itoa(rep.Column), hashHex(rep.Sample))
+	rep.GroupFP = groupFP(&rep)
+	rep.DetailFP = detailFP(&rep)
 	return rep, blocked, doc, src
 }
 
