@@ -20,23 +20,14 @@ var (
 
 // checkDepth reports whether the JSON text b nests objects and arrays at
 // most max levels deep. It does not validate b: the decoder does that.
+// Strings are skipped whole (stringEnd), not byte by byte.
 func checkDepth(b []byte, max int) error {
-	depth, inString, escaped := 0, false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
 		case '"':
-			inString = true
+			end, _ := stringEnd(b, i)
+			i = end - 1
 		case '{', '[':
 			depth++
 			if depth > max {

@@ -189,7 +189,8 @@ func FuzzValidSame(f *testing.F) {
 	})
 }
 
-// BenchmarkValid: validJSON against json.Valid on the benchmark's
+// BenchmarkValid: validJSON against json.Valid, checkDepth against
+// checkDepthStd, on the benchmark's
 // legacy body and the corpus' Chrome batch.
 func BenchmarkValid(b *testing.B) {
 	bodies := map[string][]byte{"legacy": []byte(benchLegacy)}
@@ -202,6 +203,22 @@ func BenchmarkValid(b *testing.B) {
 			for b.Loop() {
 				if !validJSON(body) {
 					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(name+"/checkDepth", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if checkDepth(body, DefaultMaxDepth) != nil {
+					b.Fatal("too deep")
+				}
+			}
+		})
+		b.Run(name+"/checkDepthStd", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if checkDepthStd(body, DefaultMaxDepth) != nil {
+					b.Fatal("too deep")
 				}
 			}
 		})
@@ -249,4 +266,49 @@ func TestFingerprintsSame(t *testing.T) {
 	if hashHex("") != emptySHA256 {
 		t.Error("emptySHA256")
 	}
+}
+
+// checkDepthStd is the first checkDepth: it reports whether the JSON text b nests objects and arrays at
+// most max levels deep. It does not validate b: the decoder does that.
+func checkDepthStd(b []byte, max int) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return errTooDeep
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// FuzzDepthSame: checkDepth answers as checkDepthStd for every text.
+func FuzzDepthSame(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s), 3)
+	}
+	f.Add([]byte(`["\\\"[[[[", [[[["\\"]]]]]`), 4)
+	f.Add([]byte(`"[[[[\"`), 1)
+	f.Fuzz(func(t *testing.T, b []byte, max int) {
+		if got, want := checkDepth(b, max), checkDepthStd(b, max); got != want {
+			t.Fatalf("checkDepth(%q, %d) = %v, want %v", b, max, got, want)
+		}
+	})
 }
