@@ -1,6 +1,7 @@
 package profiling_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -191,4 +192,55 @@ func (p passThrough) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.next.
 // middleware that does nothing: what profiling's check itself costs.
 func BenchmarkRatioNotAskingVsPassThrough(b *testing.B) {
 	ratio(b, passThrough{headerbench.Bare}, benchMiddleware(b).Handler(headerbench.Bare), benchRequest("/orders"))
+}
+
+// BenchmarkRatioNotAskingServed is "nothing measurable" on a request as
+// a server sees it: the same browser request served over a loopback
+// connection (net/http server and client, keep-alive) by the bare handler
+// and by the middleware in front of it, in alternating rounds. Loopback
+// only; b.N requests in all.
+func BenchmarkRatioNotAskingServed(b *testing.B) {
+	bare := httptest.NewServer(headerbench.Bare)
+	defer bare.Close()
+	mw := httptest.NewServer(benchMiddleware(b).Handler(headerbench.Bare))
+	defer mw.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	const round = 100
+	run := func(url string) time.Duration {
+		r := benchRequest("/orders")
+		u, err := r.URL.Parse(url + "/orders")
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.URL, r.Host, r.RequestURI = u, u.Host, ""
+		start := time.Now()
+		for range round {
+			res, err := client.Do(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", res.StatusCode)
+			}
+		}
+		return time.Since(start)
+	}
+	var tBare, tMW time.Duration
+	b.ResetTimer()
+	for i := 0; i*round < b.N; i++ {
+		if i%2 == 0 {
+			tBare += run(bare.URL)
+			tMW += run(mw.URL)
+		} else {
+			tMW += run(mw.URL)
+			tBare += run(bare.URL)
+		}
+	}
+	b.ReportMetric(tMW.Seconds()/tBare.Seconds(), "x-bare")
+	n := float64((b.N + round - 1) / round * round)
+	b.ReportMetric(float64(tBare.Nanoseconds())/n, "bare-ns/op")
+	b.ReportMetric(float64(tMW.Nanoseconds())/n, "mw-ns/op")
 }
