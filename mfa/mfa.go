@@ -250,29 +250,14 @@ func New(cfg Config) (*Middleware, error) {
 	if m.responder == nil {
 		m.responder = identity.DefaultResponder()
 	}
-	login, logout := cfg.LoginURL, cfg.LogoutURL
-	if login == "" {
-		login = "/login"
-	}
-	if logout == "" {
-		logout = "/logout"
-	}
-	patterns, err := pathrule.WithPages(cfg.Exempt,
-		pathrule.Page{Field: "ChallengeURL", URL: m.challengeURL}, pathrule.Page{Field: "CallbackURL", URL: cfg.CallbackURL},
-		pathrule.Page{Field: "LoginURL", URL: login}, pathrule.Page{Field: "LogoutURL", URL: logout})
+	set, own, err := pathrule.CompileGate(pathrule.Gate{
+		Exempt: cfg.Exempt, Login: cfg.LoginURL, Logout: cfg.LogoutURL,
+		Pages: []pathrule.Page{{Field: "ChallengeURL", URL: m.challengeURL}, {Field: "CallbackURL", URL: cfg.CallbackURL}},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("mfa: Config.%v (such as \"/mfa\")", err)
+		return nil, fmt.Errorf("mfa: Config.%v", err)
 	}
-	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns})
-	if err != nil {
-		return nil, fmt.Errorf("mfa: Config.Exempt: %w", err)
-	}
-	m.exempt = set
-	for _, u := range []string{m.challengeURL, cfg.CallbackURL} {
-		if p, _ := pathrule.PagePattern(u); p != "" {
-			m.ownPages = append(m.ownPages, p)
-		}
-	}
+	m.exempt, m.ownPages = set, own
 	return m, nil
 }
 

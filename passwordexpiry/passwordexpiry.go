@@ -188,22 +188,12 @@ func New(cfg Config) (*Middleware, error) {
 	if m.responder == nil {
 		m.responder = identity.DefaultResponder()
 	}
-	login, logout := cfg.LoginURL, cfg.LogoutURL
-	if login == "" {
-		login = "/login"
-	}
-	if logout == "" {
-		logout = "/logout"
-	}
-	patterns, err := pathrule.WithPages(cfg.Exempt,
-		pathrule.Page{Field: "ChangeURL", URL: m.changeURL},
-		pathrule.Page{Field: "LoginURL", URL: login}, pathrule.Page{Field: "LogoutURL", URL: logout})
+	set, _, err := pathrule.CompileGate(pathrule.Gate{
+		Exempt: cfg.Exempt, Regexps: cfg.ExemptRegexps, Login: cfg.LoginURL, Logout: cfg.LogoutURL,
+		Pages: []pathrule.Page{{Field: "ChangeURL", URL: m.changeURL}},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("passwordexpiry: %v (such as \"/password/change\")", err)
-	}
-	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.ExemptRegexps})
-	if err != nil {
-		return nil, fmt.Errorf("passwordexpiry: Exempt: %w", err)
+		return nil, fmt.Errorf("passwordexpiry: %v", err)
 	}
 	m.exempt = set
 	return m, nil

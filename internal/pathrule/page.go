@@ -58,3 +58,44 @@ func WithPages(patterns []string, pages ...Page) ([]string, error) {
 	}
 	return out, nil
 }
+
+// A Gate is the exemption list of a gate that sends users to a page of its
+// own (mfa's challenge, passwordexpiry's change page): the routes the
+// application exempts, and the gate's own pages, which are always exempt
+// for every method, as are the login and logout pages (so that a user is
+// never trapped).
+type Gate struct {
+	Exempt        []string // ServeMux patterns from the gate's Config.Exempt
+	Regexps       []string // Django-style regular expressions, if the gate takes them
+	Pages         []Page   // the gate's own pages
+	Login, Logout string   // "" means "/login", "/logout"
+}
+
+// CompileGate compiles g. own are the exact patterns of g.Pages, which
+// Judge returns as Result.Pattern when it is one of them. An error names
+// the Config field: "ChallengeURL \"x\": …" for a page, "Exempt: …" for
+// the rules.
+func CompileGate(g Gate) (set *Set, own []string, err error) {
+	login, logout := g.Login, g.Logout
+	if login == "" {
+		login = "/login"
+	}
+	if logout == "" {
+		logout = "/logout"
+	}
+	pages := append(slices.Clip(g.Pages), Page{Field: "LoginURL", URL: login}, Page{Field: "LogoutURL", URL: logout})
+	patterns, err := WithPages(g.Exempt, pages...)
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err = Compile(Config{Patterns: patterns, Regexps: g.Regexps})
+	if err != nil {
+		return nil, nil, fmt.Errorf("Exempt: %w", err)
+	}
+	for _, pg := range g.Pages {
+		if p, _ := PagePattern(pg.URL); p != "" {
+			own = append(own, p)
+		}
+	}
+	return set, own, nil
+}
