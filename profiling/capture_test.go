@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -22,18 +23,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/profiling"
 )
+
+// goCommand returns the go command that built this test: on PATH, else
+// in GOROOT. Without one the test is skipped, unless
+// BULWARK_REQUIRE_SERVERS=1 (CI), where that is a failure.
+func goCommand(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); runtime.GOROOT() != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv(testenv.EnvRequireServers) == "1" {
+		t.Fatal("no go command on PATH nor in GOROOT to open the capture with (BULWARK_REQUIRE_SERVERS=1)")
+	}
+	t.Skip("no go command on PATH nor in GOROOT to open the capture with")
+	return ""
+}
 
 // goTool runs go tool with args and returns its output; the test fails
 // if the tool does. Opening the files with the very tools the docs name
 // is the strongest check that they are real traces and profiles.
 func goTool(t *testing.T, args ...string) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH to open the capture with")
-	}
+	goBin := goCommand(t)
 	out, err := exec.Command(goBin, append([]string{"tool"}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go tool %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -46,10 +65,7 @@ func goTool(t *testing.T, args ...string) string {
 // read as a stream (a busy process's trace prints hundreds of MB).
 func traceHas(t *testing.T, file string, wants ...string) map[string]bool {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH to open the capture with")
-	}
+	goBin := goCommand(t)
 	cmd := exec.Command(goBin, "tool", "trace", "-d=parsed", file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
