@@ -33,3 +33,27 @@ func TestCallerIsLogsCaller(t *testing.T) {
 		}
 	}
 }
+
+// TestLevelOff: an event whose level the logger does not enable is not
+// written, sampled or not, and one whose level it enables still is (Log
+// asks the core first, before building any field). A level changed at
+// run time is seen at once.
+func TestLevelOff(t *testing.T) {
+	level := zap.NewAtomicLevelAt(zapcore.WarnLevel)
+	core, logs := observer.New(level)
+	l, err := NewWithConfig(Config{Logger: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	l.Log(r, ClearSiteSent)   // info
+	l.Log(r, AjaxOnlyRefused) // warn
+	if n := logs.Len(); n != 1 || logs.All()[0].Message != AjaxOnlyRefused.Name {
+		t.Fatalf("at warn level: %v; want the one %s entry", logs.All(), AjaxOnlyRefused.Name)
+	}
+	level.SetLevel(zapcore.InfoLevel)
+	l.Log(r, ClearSiteSent)
+	if n := logs.FilterMessage(ClearSiteSent.Name).Len(); n != 1 {
+		t.Fatalf("%d %s entries after the level went down to info, want 1", n, ClearSiteSent.Name)
+	}
+}
