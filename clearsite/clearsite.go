@@ -459,16 +459,26 @@ const (
 // header before next runs, and, with [Config.Trigger], next may call
 // [Trigger] with its ResponseWriter.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.paths != nil && m.onPath(r) {
-			_ = m.apply(w.Header(), r, triggerPath)
-		}
-		if !m.trigger {
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(&writer{ResponseWriter: w, m: m, r: r}, r)
-	})
+	return &handler{Middleware: m, next: next}
+}
+
+// handler serves the requests of Handler (a method, not a closure: one
+// indirect call less per request).
+type handler struct {
+	*Middleware
+	next http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.Middleware
+	if m.paths != nil && m.onPath(r) {
+		_ = m.apply(w.Header(), r, triggerPath, m.sentPath)
+	}
+	if !m.trigger {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	h.next.ServeHTTP(&writer{ResponseWriter: w, m: m, r: r}, r)
 }
 
 // Send sets the header on w now, for r: call it from a logout handler, or
@@ -478,13 +488,13 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // response is written: unlike [Trigger] it cannot tell when it is too
 // late.
 func (m *Middleware) Send(w http.ResponseWriter, r *http.Request) error {
-	return m.apply(w.Header(), r, triggerHandler)
+	return m.apply(w.Header(), r, triggerHandler, m.sentHandler)
 }
 
 // apply sets the header on h for r, unless r is not secure (ErrInsecure)
 // or h already has one, which is kept.
-func (m *Middleware) apply(h http.Header, r *http.Request, trigger string) error {
-	if !m.secure(r) {
+func (m *Middleware) apply(h http.Header, r *http.Request, trigger string, sent []zap.Field) error {
+	if r.TLS == nil && !m.secure(r) { // r.TLS: the common case, without a call
 		m.log.Log(r, seclog.ClearSiteNotSent, zap.String("trigger", trigger), zap.String("reason", "insecure"))
 		return ErrInsecure
 	}
@@ -494,11 +504,7 @@ func (m *Middleware) apply(h http.Header, r *http.Request, trigger string) error
 		}
 	}
 	h[HeaderName] = m.value
-	fields := m.sentHandler
-	if trigger == triggerPath {
-		fields = m.sentPath
-	}
-	m.log.Log(r, seclog.ClearSiteSent, fields...)
+	m.log.Log(r, seclog.ClearSiteSent, sent...)
 	return nil
 }
 

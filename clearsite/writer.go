@@ -61,7 +61,7 @@ func (w *writer) trigger() error {
 		w.m.log.Log(w.r, seclog.ClearSiteNotSent, zap.String("trigger", triggerHandler), zap.String("reason", "headers_written"))
 		return ErrHeadersWritten
 	}
-	return w.m.apply(w.ResponseWriter.Header(), w.r, triggerHandler)
+	return w.m.apply(w.ResponseWriter.Header(), w.r, triggerHandler, w.m.sentHandler)
 }
 
 // Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
