@@ -3,8 +3,6 @@ package clearsite_test
 import (
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/clearsite"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 )
 
 // TestChain runs clearsite in the suite's recommended chain
@@ -24,25 +23,11 @@ func TestChain(t *testing.T) {
 	cs, logs := newMiddleware(t, clearsite.Config{Paths: []string{"POST /account/delete"}, Trigger: true})
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if err := sessions.RenewToken(r.Context()); err != nil {
-			t.Error(err)
-		}
-		sessions.Put(r.Context(), "user", "alice")
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
-	})
+	mux.HandleFunc("POST /login", testenv.Login(t, sessions, "alice", "/account"))
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello "+sessions.GetString(r.Context(), "user"))
 	})
-	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := sessions.Destroy(r.Context()); err != nil {
-			t.Error(err)
-		}
-		if err := clearsite.Trigger(w); err != nil {
-			t.Errorf("Trigger through the chain: %v", err)
-		}
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-	})
+	mux.HandleFunc("POST /logout", testenv.Logout(t, sessions, "/login", clearsite.Trigger))
 	mux.HandleFunc("POST /account/delete", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "gone")
 	})
@@ -52,11 +37,7 @@ func TestChain(t *testing.T) {
 		Sessions:  sessions,
 		ClearSite: cs,
 	}
-	srv := httptest.NewTLSServer(chain.Then(mux))
-	defer srv.Close()
-	client := srv.Client()
-	client.Jar, _ = cookiejar.New(nil)
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	srv, client := testenv.TLSServer(t, chain.Then(mux))
 
 	for _, tc := range []struct {
 		method, path string

@@ -10,6 +10,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/csp"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -31,13 +32,7 @@ func TestChain(t *testing.T) {
 		w.Header().Set("ETag", `"css1"`)
 		io.WriteString(w, "body{}")
 	})
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if err := sessions.RenewToken(r.Context()); err != nil {
-			t.Error(err)
-		}
-		sessions.Put(r.Context(), "user", "alice")
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
-	})
+	mux.HandleFunc("POST /login", testenv.Login(t, sessions, "alice", "/account"))
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "balance: 42")
 	})
