@@ -240,10 +240,10 @@ type Store struct {
 
 	// The file journal (SQLite on a file; see fileJournal), else nil.
 	fj       *fileJournal
-	jmu      sync.Mutex    // guards fj's writes, queue, queued, unfolded
-	queue    [][]byte      // entries appended to the file journal, not yet folded
-	queued   int           // reports (and batches) in queue
-	unfolded []string      // journal files whose batches are in queue
+	jmu      sync.Mutex    // guards fj's writes, queue, failed, unfolded
+	queue    *aggregate    // the batches appended to the file journal, not yet folded
+	failed   []*aggregate  // taken by folds that failed, to write before queue
+	unfolded []string      // journal files whose batches are in failed and queue
 	foldErr  error         // the last fold's, until one succeeds
 	folded   chan struct{} // closed (and replaced) by each fold
 	kick     chan struct{}
@@ -303,16 +303,17 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	return s, nil
 }
 
-// The file journal is folded every FileFoldInterval, or as soon as
-// foldQueued reports wait: the longer the wait, the more reports of one
-// key a fold merges into one upsert, and the more memory the queue and
-// the fold take (the queue holds the encoded entries, a few hundred bytes
-// a report; a fold decodes them). While maxQueued reports wait (the folds
-// fall behind: distinct reports cost an upsert each), Save waits for a
-// fold, and so do the handlers: the senders are slowed down, not refused.
+// The file journal is folded every FileFoldInterval, or as soon as its
+// batches add up to foldQueued rows to write (an aggregate: one row per
+// distinct key, see aggregate). The queue holds a few hundred bytes per
+// row, and nothing per repeated report: with a bounded set of violations
+// a fold a second writes each once, whatever the rate. While maxQueued
+// rows wait (the folds fall behind: distinct reports cost an upsert
+// each), Save waits for a fold, and so do the handlers: the senders are
+// slowed down, not refused.
 const (
 	FileFoldInterval = time.Second
-	foldQueued       = 4096
+	foldQueued       = 6144
 	maxQueued        = 1 << 14
 )
 
@@ -325,7 +326,7 @@ var upsertJournalFolded = isql.Portable(`INSERT INTO bulwark_csp_journal_folded 
 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`)
 
 // ErrBehind is returned by Save while folds fail, or when its context ends
-// while it waits for a fold to make room (maxQueued reports wait).
+// while it waits for a fold to make room (maxQueued rows wait).
 var ErrBehind = errors.New("cspreport/sqlstore: the journal is too far ahead of the database")
 
 // openFileJournal takes the journal beside file, folds what it holds and
@@ -345,8 +346,15 @@ func (s *Store) openFileJournal(ctx context.Context, file string) error {
 	if err != nil || j == nil {
 		return err
 	}
-	s.fj, s.queue, s.unfolded, s.folded = j, left, files, make(chan struct{})
-	s.queued = len(left) // at least one a batch: enough to fold them all now
+	s.fj, s.queue, s.unfolded, s.folded = j, newAggregate(), files, make(chan struct{})
+	for _, e := range left {
+		b, err := decodeBatch(e)
+		if err != nil {
+			s.fj = nil
+			return errors.Join(fmt.Errorf("journal entry: %w", err), j.close())
+		}
+		s.queue.add(b)
+	}
 	if err := s.flush(ctx); err != nil {
 		s.fj = nil
 		return errors.Join(err, j.close())
@@ -375,11 +383,12 @@ func (s *Store) foldLoop() {
 	}
 }
 
-// saveFile appends b to the file journal; the folder merges it.
+// saveFile appends b to the file journal and adds it to the queue; the
+// folder writes the queue.
 func (s *Store) saveFile(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
 	data := encodeBatch(b)
 	s.jmu.Lock()
-	for s.foldErr == nil && s.queued >= maxQueued {
+	for s.foldErr == nil && s.queue.rows() >= maxQueued {
 		// The folds fall behind: wait for one (the handlers wait with
 		// this commit, which slows the senders down), or for ctx.
 		done := s.folded
@@ -404,9 +413,8 @@ func (s *Store) saveFile(ctx context.Context, b *cspreport.Batch) ([]cspreport.R
 		s.jmu.Unlock()
 		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
 	}
-	s.queue = append(s.queue, data)
-	s.queued += len(b.Reports) + 1
-	due := s.queued >= foldQueued
+	s.queue.add(b)
+	due := s.queue.rows() >= foldQueued
 	s.jmu.Unlock()
 	if due {
 		s.nudge()
@@ -421,12 +429,16 @@ func (s *Store) nudge() {
 	}
 }
 
-// foldFileLocked merges the queued batches into the database in one
+// foldFileLocked writes the queued batches into the database in one
 // transaction, then removes the journal files that held them; on failure
 // they stay queued. The caller holds foldMu.
 func (s *Store) foldFileLocked(ctx context.Context) error {
 	s.jmu.Lock()
-	batches, n := s.queue, s.queued
+	aggs := s.failed
+	if !s.queue.empty() {
+		aggs = append(aggs, s.queue)
+		s.queue = newAggregate()
+	}
 	if s.fj.size > 0 {
 		old := s.fj.f.Name()
 		if err := s.fj.rotate(); err != nil {
@@ -436,20 +448,17 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 		s.unfolded = append(s.unfolded, old)
 	}
 	files := s.unfolded
-	s.queue, s.queued, s.unfolded = nil, 0, nil
+	s.failed, s.unfolded = nil, nil
 	s.jmu.Unlock()
 	var created []cspreport.Report
 	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
-		bs := make([]*cspreport.Batch, len(batches))
-		for i, e := range batches {
-			var err error
-			if bs[i], err = decodeBatch(e); err != nil {
-				return fmt.Errorf("journal entry: %w", err)
+		created = nil
+		for _, a := range aggs {
+			c, err := s.write(ctx, tx, a)
+			if err != nil {
+				return err
 			}
-		}
-		var err error
-		if created, err = s.merge(ctx, tx, bs); err != nil {
-			return err
+			created = append(created, c...)
 		}
 		// The files' numbers go in with their reports, so that a crash
 		// before they are removed cannot fold them twice.
@@ -460,7 +469,7 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 		if last == 0 {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, s.db.Q(upsertJournalFolded), last)
+		_, err := tx.ExecContext(ctx, s.db.Q(upsertJournalFolded), last)
 		return err
 	})
 	s.jmu.Lock()
@@ -469,8 +478,8 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 	close(s.folded)
 	s.folded = make(chan struct{})
 	if err != nil {
-		s.queue = append(batches, s.queue...)
-		s.queued += n
+		// The batches saved since stay in queue, written after these.
+		s.failed = aggs
 		s.unfolded = append(files, s.unfolded...)
 		return fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
 	}
@@ -582,13 +591,6 @@ func (s *Store) Close() error {
 		err = errors.Join(err, s.db.Close())
 	}
 	return err
-}
-
-type groupAgg struct {
-	r      *cspreport.Report
-	n      int64
-	lo, hi time.Time
-	last   *cspreport.Report // the last report of the key
 }
 
 // Save implements [cspreport.Store]: the batch is appended to the journal
@@ -719,13 +721,15 @@ func (s *Store) fold(ctx context.Context, tx *sql.Tx, chunks int) (created []csp
 			return created, folded, nil
 		}
 		slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.id, b.id) })
-		batches := make([]*cspreport.Batch, len(entries))
-		for i, e := range entries {
-			if batches[i], err = decodeBatch(e.data); err != nil {
+		a := newAggregate()
+		for _, e := range entries {
+			b, err := decodeBatch(e.data)
+			if err != nil {
 				return nil, 0, fmt.Errorf("journal entry %d: %w", e.id, err)
 			}
+			a.add(b)
 		}
-		c, err := s.merge(ctx, tx, batches)
+		c, err := s.write(ctx, tx, a)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -736,159 +740,6 @@ func (s *Store) fold(ctx context.Context, tx *sql.Tx, chunks int) (created []csp
 		}
 	}
 	return created, folded, nil
-}
-
-// merge aggregates batches by key (group, detail, hour, policy, counter;
-// counts summed, first and last seen merged) and writes them with one
-// multi-row upsert per table and chunk of rows.
-func (s *Store) merge(ctx context.Context, tx *sql.Tx, batches []*cspreport.Batch) ([]cspreport.Report, error) {
-	var gOrder, dOrder []string
-	groups := map[string]*groupAgg{}
-	details := map[string]*groupAgg{}
-	type hourKey struct {
-		fp   string
-		hour time.Time
-	}
-	hours := map[hourKey]int64{}
-	var hourOrder []hourKey
-	browsers := map[[2]string]int64{}
-	var bOrder [][2]string
-	policies := map[string]*cspreport.Report{}
-	var pOrder []string
-	type counterKey struct {
-		hour       time.Time
-		kind, name string
-	}
-	counters := map[counterKey]int64{}
-	var cOrder []counterKey
-	add := func(m map[string]*groupAgg, order *[]string, key string, r *cspreport.Report, at time.Time) {
-		a := m[key]
-		if a == nil {
-			m[key] = &groupAgg{r: r, n: 1, lo: at, hi: at, last: r}
-			*order = append(*order, key)
-			return
-		}
-		a.n++
-		a.lo, a.hi = minT(a.lo, at), maxT(a.hi, at)
-		a.last = r
-	}
-	for _, b := range batches {
-		for i := range b.Reports {
-			r := &b.Reports[i]
-			at := cspreport.Stamp(r.OccurredAt)
-			add(groups, &gOrder, r.GroupFP, r, at)
-			add(details, &dOrder, r.DetailFP, r, at)
-			hk := hourKey{r.GroupFP, cspreport.Hour(r.OccurredAt)}
-			if _, ok := hours[hk]; !ok {
-				hourOrder = append(hourOrder, hk)
-			}
-			hours[hk]++
-			bk := [2]string{r.GroupFP, cspreport.BrowserFamily(r.UserAgent)}
-			if _, ok := browsers[bk]; !ok {
-				bOrder = append(bOrder, bk)
-			}
-			browsers[bk]++
-			if r.PolicyHash != "" && policies[r.PolicyHash] == nil {
-				policies[r.PolicyHash] = r
-				pOrder = append(pOrder, r.PolicyHash)
-			}
-		}
-		for _, c := range b.Counters {
-			k := counterKey{cspreport.Hour(b.At), c.Kind, c.Name}
-			if _, ok := counters[k]; !ok {
-				cOrder = append(cOrder, k)
-			}
-			counters[k] += c.Count
-		}
-	}
-	var created []cspreport.Report
-	if len(pOrder) > 0 {
-		rows := make([]any, 0, len(pOrder)*insertPolicy.cols)
-		for _, h := range pOrder {
-			r := policies[h]
-			rows = append(rows, h, r.Policy, cspreport.Stamp(r.OccurredAt))
-		}
-		if err := s.upsert(ctx, tx, &insertPolicy, rows, nil); err != nil {
-			return nil, fmt.Errorf("policy: %w", err)
-		}
-	}
-	if len(gOrder) > 0 {
-		rows := make([]any, 0, len(gOrder)*upsertGroup.cols)
-		for _, fp := range gOrder {
-			a := groups[fp]
-			r := a.r
-			rows = append(rows, fp, r.Directive, r.Disposition, r.BlockedKind, r.BlockedOrigin,
-				r.DocumentOrigin, r.DocumentPath, a.n, a.lo, a.hi, r.Blocked, source(r))
-		}
-		totals := make(map[string]int64, len(gOrder))
-		if err := s.upsert(ctx, tx, &upsertGroup, rows, func(rs *sql.Rows) error {
-			var fp string
-			var total int64
-			if err := rs.Scan(&fp, &total); err != nil {
-				return err
-			}
-			totals[fp] = total
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("group: %w", err)
-		}
-		for _, fp := range gOrder {
-			if t, ok := totals[fp]; !ok {
-				return nil, fmt.Errorf("group: no total returned for %s", fp)
-			} else if t == groups[fp].n {
-				created = append(created, *groups[fp].r)
-			}
-		}
-		rows = make([]any, 0, len(dOrder)*upsertDetail.cols)
-		for _, fp := range dOrder {
-			a := details[fp]
-			r := a.r
-			rows = append(rows, fp, r.GroupFP, r.SourceFile, r.Line, r.Column, r.Sample, r.PolicyHash,
-				a.last.PolicyVersion, r.DocumentURL, r.Blocked, r.UserAgent, a.n, a.lo, a.hi)
-		}
-		if err := s.upsert(ctx, tx, &upsertDetail, rows, nil); err != nil {
-			return nil, fmt.Errorf("detail: %w", err)
-		}
-		rows = make([]any, 0, len(hourOrder)*upsertHour.cols)
-		for _, hk := range hourOrder {
-			rows = append(rows, hk.fp, hk.hour, hours[hk])
-		}
-		if err := s.upsert(ctx, tx, &upsertHour, rows, nil); err != nil {
-			return nil, fmt.Errorf("hour: %w", err)
-		}
-		rows = make([]any, 0, len(bOrder)*upsertBrowser.cols)
-		for _, bk := range bOrder {
-			rows = append(rows, bk[0], bk[1], browsers[bk])
-		}
-		if err := s.upsert(ctx, tx, &upsertBrowser, rows, nil); err != nil {
-			return nil, fmt.Errorf("browser: %w", err)
-		}
-	}
-	if len(cOrder) > 0 {
-		rows := make([]any, 0, len(cOrder)*upsertCounter.cols)
-		for _, k := range cOrder {
-			rows = append(rows, k.hour, k.kind, k.name, counters[k])
-		}
-		if err := s.upsert(ctx, tx, &upsertCounter, rows, nil); err != nil {
-			return nil, fmt.Errorf("counter: %w", err)
-		}
-	}
-	var events, others []any
-	for _, b := range batches {
-		for _, e := range b.Events {
-			events = append(events, e.GroupFP, e.DetailFP, cspreport.Stamp(e.ReceivedAt), e.Raw)
-		}
-		for _, o := range b.Other {
-			others = append(others, o.Type, o.URL, o.UserAgent, o.ClientPrefix, o.Body, cspreport.Stamp(o.ReceivedAt))
-		}
-	}
-	if err := s.upsert(ctx, tx, &insertEvent, events, nil); err != nil {
-		return nil, fmt.Errorf("event: %w", err)
-	}
-	if err := s.upsert(ctx, tx, &insertOther, others, nil); err != nil {
-		return nil, fmt.Errorf("other report: %w", err)
-	}
-	return created, nil
 }
 
 func source(r *cspreport.Report) string {
