@@ -35,6 +35,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -129,9 +130,10 @@ type Config struct {
 	// inside [Middleware.Handler]: Handler then gives them a thin
 	// ResponseWriter wrapper, through which Trigger(w) finds the
 	// middleware and learns whether the headers were already written. The
-	// wrapper costs one small allocation (48 bytes) per request. Without
-	// it, Trigger returns [ErrNotWrapped]: call [Middleware.Send](w, r),
-	// which costs nothing on the requests that do not call it.
+	// wrapper is pooled (no allocation) but adds a dynamic call to each
+	// write. Without it, Trigger returns [ErrNotWrapped]: call
+	// [Middleware.Send](w, r), which costs nothing on the requests that do
+	// not call it.
 	Trigger bool
 
 	// AllowLoopbackHTTP also sends the header on plain-HTTP requests made
@@ -478,8 +480,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	h.next.ServeHTTP(&writer{ResponseWriter: w, m: m, r: r}, r)
+	tw := writers.Get().(*writer)
+	*tw = writer{ResponseWriter: w, m: m, r: r}
+	h.next.ServeHTTP(tw, r)
+	*tw = writer{} // a ResponseWriter is not used after ServeHTTP returns
+	writers.Put(tw)
 }
+
+// writers recycles the Trigger wrappers, so that Config.Trigger costs no
+// allocation per request.
+var writers = sync.Pool{New: func() any { return new(writer) }}
 
 // Send sets the header on w now, for r: call it from a logout handler, or
 // from code that runs outside the Handler (an earlier middleware in the
