@@ -112,6 +112,14 @@ func parseValue(s string, keepQuery bool) parsedURL {
 		}
 		return parsedURL{kind: "scheme", scheme: scheme, origin: scheme, value: v}
 	}
+	if v, ok := fastURL(s, scheme, colon, keepQuery); ok {
+		return v
+	}
+	return parseURL(s, scheme, keepQuery)
+}
+
+// parseURL is parseValue for a scheme followed by "//", through url.Parse.
+func parseURL(s, scheme string, keepQuery bool) parsedURL {
 	u, err := url.Parse(clean(s, 4*MaxURLLen))
 	if err != nil || u.Host == "" {
 		return parsedURL{kind: "scheme", scheme: scheme, origin: scheme, value: scheme + ":"}
@@ -126,19 +134,126 @@ func parseValue(s string, keepQuery bool) parsedURL {
 	return parsedURL{kind: "url", scheme: scheme, host: host, origin: clean(origin, 256), path: p, value: clean(v, MaxURLLen)}
 }
 
+// URL bytes by where fastURL accepts them.
+const (
+	inHost  = 1 << iota // a-z 0-9 . -
+	inPath              // what url.URL.EscapedPath leaves as it is: A-Z a-z 0-9 - _ . ~ $ & + , / : ; = @
+	inQuery             // printable ASCII and space; '%' too, but not in a fragment
+)
+
+var urlBytes = func() (t [256]uint8) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = inQuery
+	}
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZ_~$&+,/:;=@" {
+		t[c] |= inPath
+	}
+	for _, c := range "abcdefghijklmnopqrstuvwxyz0123456789.-" {
+		t[c] |= inHost | inPath
+	}
+	return t
+}()
+
+// fastURL is parseURL for the common URLs, without url.Parse and without
+// allocating: scheme and host in lower case, the host made of letters,
+// digits, dots and hyphens with an optional port, a path that needs no
+// escaping, printable ASCII after it (no '%' in the fragment), at most
+// 4*MaxURLLen bytes. For anything else it returns false, and parseURL
+// decides. Its results are parseURL's (FuzzParseValueSame): the values
+// are slices of s (cloned when s is much longer).
+func fastURL(s, scheme string, colon int, keepQuery bool) (parsedURL, bool) {
+	if len(s) > 4*MaxURLLen || s[:colon] != scheme {
+		return parsedURL{}, false
+	}
+	i := colon + 3 // after "//"
+	hostStart, port := i, -1
+	for ; i < len(s); i++ {
+		c := s[i]
+		if urlBytes[c]&inHost != 0 {
+			continue
+		}
+		if c == ':' && port < 0 {
+			port = i
+			continue
+		}
+		break
+	}
+	hostEnd := i
+	if port >= 0 {
+		if port+1 == hostEnd {
+			return parsedURL{}, false // ":" without a port
+		}
+		for j := port + 1; j < hostEnd; j++ {
+			if s[j] < '0' || s[j] > '9' {
+				return parsedURL{}, false
+			}
+		}
+	} else {
+		port = hostEnd
+	}
+	if port == hostStart || (i < len(s) && s[i] != '/' && s[i] != '?' && s[i] != '#') {
+		return parsedURL{}, false
+	}
+	for ; i < len(s) && urlBytes[s[i]]&inPath != 0; i++ {
+	}
+	pathEnd := i
+	if i < len(s) && s[i] != '?' && s[i] != '#' {
+		return parsedURL{}, false
+	}
+	queryEnd := len(s)
+	for ; i < len(s); i++ {
+		c := s[i]
+		if urlBytes[c] == 0 {
+			return parsedURL{}, false
+		}
+		if c == '#' && queryEnd == len(s) {
+			queryEnd = i
+		} else if c == '%' && queryEnd < len(s) {
+			return parsedURL{}, false // an escape in the fragment: url.Parse checks it
+		}
+	}
+	end := pathEnd
+	if keepQuery && pathEnd < queryEnd && pathEnd+1 < queryEnd {
+		// url.Parse takes the query from the first '?' before the '#'; a
+		// lone '?' is an empty query.
+		end = queryEnd
+	}
+	v := s[:end]
+	if len(s)-len(v) > 64 {
+		v = strings.Clone(v) // do not keep a long query alive
+	}
+	origin := v[:hostEnd]
+	return parsedURL{kind: "url", scheme: scheme, host: s[hostStart:port], origin: clean(origin, 256),
+		path: v[hostEnd:pathEnd], value: clean(v, MaxURLLen)}, true
+}
+
 // templatePath replaces the segments of p that look like ids or tokens
 // with ":id", so that /users/42 and /users/43 are one group.
 func templatePath(p string) string {
 	if p == "" {
 		return "/"
 	}
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		if looksLikeID(s) {
-			segs[i] = ":id"
+	// Copied only from the first segment that looks like an id.
+	var b []byte
+	done := 0 // p[:done] is in b
+	for i := 0; i <= len(p); {
+		j := strings.IndexByte(p[i:], '/')
+		if j < 0 {
+			j = len(p) - i
 		}
+		if looksLikeID(p[i : i+j]) {
+			if b == nil {
+				b = make([]byte, 0, len(p))
+			}
+			b = append(append(b, p[done:i]...), ":id"...)
+			done = i + j
+		}
+		i += j + 1
 	}
-	return clean(strings.Join(segs, "/"), maxPathLen)
+	if b == nil {
+		return clean(p, maxPathLen)
+	}
+	return clean(string(append(b, p[done:]...)), maxPathLen)
 }
 
 func looksLikeID(s string) bool {
