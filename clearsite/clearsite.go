@@ -504,7 +504,7 @@ func (m *Middleware) Send(w http.ResponseWriter, r *http.Request) error {
 // apply sets the header on h for r, unless r is not secure (ErrInsecure)
 // or h already has one, which is kept.
 func (m *Middleware) apply(h http.Header, r *http.Request, trigger string, sent []zap.Field) error {
-	if r.TLS == nil && !m.secure(r) { // r.TLS: the common case, without a call
+	if !m.secure(r) {
 		m.log.Log(r, seclog.ClearSiteNotSent, zap.String("trigger", trigger), zap.String("reason", "insecure"))
 		return ErrInsecure
 	}

@@ -281,7 +281,8 @@ func (l *Logger) ClientIP(r *http.Request) netip.Addr { return l.proxies.ClientI
 
 // IsHTTPS reports whether the client's request came over HTTPS, as
 // [Proxies.IsHTTPS] decides it.
-func (l *Logger) IsHTTPS(r *http.Request) bool { return l.proxies.IsHTTPS(r) }
+// A TLS connection, the common case, is answered inline, without a call.
+func (l *Logger) IsHTTPS(r *http.Request) bool { return r.TLS != nil || l.proxies.IsHTTPS(r) }
 
 // Zap returns the underlying zap logger named "security", for events that
 // are not in the catalog (configuration warnings at startup, say).
