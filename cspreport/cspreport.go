@@ -187,6 +187,7 @@ type Receiver struct {
 	keepOther bool
 	raw       *rawCap
 	onReport  func(context.Context, Report)
+	policies  policyHashes
 
 	stats stats
 }
@@ -405,6 +406,7 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 		userAgent:  r.Header.Get("User-Agent"),
 		client:     client,
 		keepQuery:  rc.keepQuery,
+		hashes:     &rc.policies,
 	}
 	if r.URL.RawQuery != "" {
 		q := r.URL.Query()

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -379,6 +381,37 @@ func hashHex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// A policyHashes remembers the hashes of the policies a receiver is sent:
+// a site has a handful, repeated in every report. It holds at most
+// maxPolicies policies of at most maxCachedPolicy bytes, and starts over
+// when full (a flood of forged policies only costs their hashing).
+type policyHashes struct {
+	m sync.Map // policy → hashHex(policy)
+	n atomic.Int64
+}
+
+const (
+	maxPolicies     = 64
+	maxCachedPolicy = 4 << 10
+)
+
+// hash is hashHex(policy); c may be nil.
+func (c *policyHashes) hash(policy string) string {
+	if c == nil || len(policy) > maxCachedPolicy {
+		return hashHex(policy)
+	}
+	if h, ok := c.m.Load(policy); ok {
+		return h.(string)
+	}
+	h := hashHex(policy)
+	if c.n.Add(1) > maxPolicies {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(strings.Clone(policy), h)
+	return h
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // reqInfo is what normalisation takes from the request.
@@ -389,6 +422,7 @@ type reqInfo struct {
 	version     string
 	disposition string
 	keepQuery   bool
+	hashes      *policyHashes // nil: no cache
 }
 
 // normalize turns a raw CSP report into a Report, with its fingerprints.
@@ -431,7 +465,7 @@ func normalize(r *raw, in *reqInfo) (Report, parsedURL, parsedURL, parsedURL) {
 		rep.DocumentOrigin = doc.origin
 	}
 	if rep.Policy != "" {
-		rep.PolicyHash = hashHex(rep.Policy)
+		rep.PolicyHash = in.hashes.hash(rep.Policy)
 	}
 	rep.GroupFP = groupFP(&rep)
 	rep.DetailFP = detailFP(&rep)

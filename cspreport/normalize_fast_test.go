@@ -124,3 +124,28 @@ func FuzzTemplatePathSame(f *testing.F) {
 		}
 	})
 }
+
+// TestPolicyHashes: the cache answers hashHex, and holds at most
+// maxPolicies policies.
+func TestPolicyHashes(t *testing.T) {
+	var c policyHashes
+	for i := range 3 * maxPolicies {
+		p := "default-src 'self'; report-uri /r" + strings.Repeat("x", i%5) + itoa(i%(2*maxPolicies))
+		if i%7 == 0 {
+			p += strings.Repeat("y", maxCachedPolicy)
+		}
+		for range 2 {
+			if got, want := c.hash(p), hashHex(p); got != want {
+				t.Fatalf("policy %d: %s, want %s", i, got, want)
+			}
+		}
+		n := 0
+		c.m.Range(func(any, any) bool { n++; return true })
+		if n > maxPolicies {
+			t.Fatalf("%d policies cached, want at most %d", n, maxPolicies)
+		}
+	}
+	if got, want := (*policyHashes)(nil).hash("p"), hashHex("p"); got != want {
+		t.Fatalf("nil cache: %s, want %s", got, want)
+	}
+}
