@@ -148,14 +148,18 @@ func (j *fileJournal) rotate() error {
 	return nil
 }
 
-// append writes one record. A failed write is cut off again, so that the
-// records written after it stay readable; if even that fails, the
-// journal is broken and the error says so.
-func (j *fileJournal) append(entry []byte) error {
-	rec := make([]byte, 8, 8+len(entry))
+// recordHeader is the length of a record's header: the entry's length and
+// CRC.
+const recordHeader = 8
+
+// append writes one record, rec: recordHeader bytes that append fills in,
+// then the entry. A failed write is cut off again, so that the records
+// written after it stay readable; if even that fails, the journal is
+// broken and the error says so.
+func (j *fileJournal) append(rec []byte) error {
+	entry := rec[recordHeader:]
 	binary.LittleEndian.PutUint32(rec, uint32(len(entry)))
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(entry, castagnoli))
-	rec = append(rec, entry...)
 	_, err := j.f.Write(rec)
 	if err == nil && j.sync {
 		err = j.f.Sync()

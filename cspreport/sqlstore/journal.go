@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
@@ -21,7 +22,10 @@ const journalVersion = 2
 // it by the receiver, so a longer one means a damaged entry.
 const maxJournalString = 1 << 20
 
-func encodeBatch(b *cspreport.Batch) []byte {
+func encodeBatch(b *cspreport.Batch) []byte { return appendBatch(nil, b) }
+
+// appendBatch appends the entry of b to p.
+func appendBatch(p []byte, b *cspreport.Batch) []byte {
 	size := 16
 	var policies []*cspreport.Report // the first report of each policy
 	index := map[string]int{}
@@ -40,7 +44,7 @@ func encodeBatch(b *cspreport.Batch) []byte {
 	for _, o := range b.Other {
 		size += len(o.Body) + len(o.URL) + len(o.UserAgent) + 120
 	}
-	p := make([]byte, 0, size)
+	p = slices.Grow(p, size)
 	p = append(p, journalVersion)
 	p = binary.AppendVarint(p, b.At.UnixMicro())
 	p = binary.AppendUvarint(p, uint64(len(policies)))

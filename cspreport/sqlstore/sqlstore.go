@@ -240,7 +240,8 @@ type Store struct {
 
 	// The file journal (SQLite on a file; see fileJournal), else nil.
 	fj       *fileJournal
-	jmu      sync.Mutex    // guards fj's writes, queue, failed, unfolded
+	jmu      sync.Mutex    // guards fj's writes, rec, queue, failed, unfolded
+	rec      []byte        // the last record written, its memory reused
 	queue    *aggregate    // the batches appended to the file journal, not yet folded
 	failed   []*aggregate  // taken by folds that failed, to write before queue
 	unfolded []string      // journal files whose batches are in failed and queue
@@ -317,6 +318,10 @@ const (
 	maxQueued        = 1 << 14
 )
 
+// maxKeptRecord bounds the memory of the last record that Save keeps for
+// the next one to reuse.
+const maxKeptRecord = 1 << 20
+
 // The number of the last journal file folded (migration 0005).
 const (
 	selectJournalFolded = `SELECT seq FROM bulwark_csp_journal_folded WHERE id = 1`
@@ -386,7 +391,6 @@ func (s *Store) foldLoop() {
 // saveFile appends b to the file journal and adds it to the queue; the
 // folder writes the queue.
 func (s *Store) saveFile(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
-	data := encodeBatch(b)
 	s.jmu.Lock()
 	for s.foldErr == nil && s.queue.rows() >= maxQueued {
 		// The folds fall behind: wait for one (the handlers wait with
@@ -409,7 +413,12 @@ func (s *Store) saveFile(ctx context.Context, b *cspreport.Batch) ([]cspreport.R
 		s.nudge()
 		return nil, fmt.Errorf("%w: %w", ErrBehind, err)
 	}
-	if err := s.fj.append(data); err != nil {
+	var header [recordHeader]byte
+	rec := appendBatch(append(s.rec[:0], header[:]...), b)
+	if cap(rec) <= maxKeptRecord {
+		s.rec = rec
+	}
+	if err := s.fj.append(rec); err != nil {
 		s.jmu.Unlock()
 		return nil, fmt.Errorf("cspreport/sqlstore: save: %w", err)
 	}
