@@ -50,6 +50,13 @@ type committer struct {
 	timeout    time.Duration
 	now        func() time.Time
 
+	// The context of Save, shared by the commits of a second (each
+	// commit would otherwise cost a timer): every commit has at least
+	// timeout, at most a second more. Used by loop's goroutine only.
+	saveCtx    context.Context
+	saveCancel context.CancelFunc
+	saveFrom   time.Time
+
 	// coming counts the handlers that read a body and have not yet
 	// queued their job (or given up: then they kick).
 	coming atomic.Int64
@@ -138,6 +145,11 @@ func (c *committer) close(ctx context.Context) error {
 
 func (c *committer) loop() {
 	defer close(c.stopped)
+	defer func() {
+		if c.saveCancel != nil {
+			c.saveCancel()
+		}
+	}()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var batch []*job
@@ -227,9 +239,7 @@ func (c *committer) commit(jobs []*job) {
 		}
 	}
 	b.Counters = SortCounters(sums)
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	created, err := c.store.Save(ctx, b)
-	cancel()
+	created, err := c.store.Save(c.context(), b)
 	if err != nil {
 		c.log.Log(nil, seclog.CSPReportStoreError, seclog.String("error", err.Error()),
 			zap.Int("reports", len(b.Reports)), zap.Int("requests", len(jobs)))
@@ -239,6 +249,20 @@ func (c *committer) commit(jobs []*job) {
 	for _, j := range jobs {
 		j.done <- err
 	}
+}
+
+// context returns the context of the next Save: one that ends timeout
+// after the commit, or up to a second later.
+func (c *committer) context() context.Context {
+	now := time.Now()
+	if c.saveCtx == nil || now.Sub(c.saveFrom) >= time.Second {
+		if c.saveCancel != nil {
+			c.saveCancel()
+		}
+		c.saveFrom = now
+		c.saveCtx, c.saveCancel = context.WithTimeout(context.Background(), c.timeout+time.Second)
+	}
+	return c.saveCtx
 }
 
 func (c *committer) logNew(created []Report) {
