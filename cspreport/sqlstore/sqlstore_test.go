@@ -281,3 +281,73 @@ func TestJournalFoldedOnce(t *testing.T) {
 		t.Fatalf("after one more report: %d, want 31", n)
 	}
 }
+
+// TestFoldRetried: a fold that fails (another process holds the write
+// lock) keeps the aggregate it took, Save fails closed meanwhile, and the
+// next fold writes it once, reporting each new group once.
+func TestFoldRetried(t *testing.T) {
+	ctx := context.Background()
+	dsn := sqlstoretest.SQLiteDSN(t) + "?_busy_timeout=50"
+	s, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	save := func(n int) {
+		t.Helper()
+		for i := range n {
+			b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i%4, i%6, storetest.T0)}}
+			if _, err := s.Save(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	total := func() (groups int, n int64) {
+		t.Helper()
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{Limit: 100, Muted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs {
+			n += g.Total
+		}
+		return len(gs), n
+	}
+	save(20)
+	other, err := isql.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Writer().BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Flush(ctx); err == nil {
+		t.Fatal("Flush while another process holds the write lock: nil error")
+	}
+	b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(9, 9, storetest.T0)}}
+	if _, err := s.Save(ctx, b); !errors.Is(err, sqlstore.ErrBehind) {
+		t.Fatalf("Save after a failed fold: %v, want ErrBehind", err)
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	created, err := s.Flush(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(created) != 4 {
+		t.Fatalf("%d new groups after the retry, want 4", len(created))
+	}
+	if g, n := total(); g != 4 || n != 20 {
+		t.Fatalf("%d groups, %d reports after the retry; want 4, 20", g, n)
+	}
+	save(5)
+	if created, err := s.Flush(ctx); err != nil || len(created) != 0 {
+		t.Fatalf("Flush: %d new groups, %v; want 0, nil", len(created), err)
+	}
+	if g, n := total(); g != 4 || n != 25 {
+		t.Fatalf("%d groups, %d reports; want 4, 25", g, n)
+	}
+}
