@@ -129,3 +129,45 @@ func TestSecureOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestSecureOptionsIgnoresForwardedProtoFromUntrustedClient: a client
+// that is not a trusted proxy cannot make a plain-HTTP request count as
+// HTTPS, by X-Forwarded-Proto or by an absolute-form request line: the
+// rule of seclog.Proxies.IsHTTPS, the one every package uses.
+func TestSecureOptionsIgnoresForwardedProtoFromUntrustedClient(t *testing.T) {
+	app := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	chain := Chain{Secure: secure.New(SecureOptions())}.Then(app)
+	direct := secure.New(SecureOptions()).Handler(app)
+	for _, tc := range []struct {
+		name   string
+		direct bool // also through secure alone, outside the chain
+		r      func() *http.Request
+	}{
+		{"X-Forwarded-Proto: https over plain HTTP", true, func() *http.Request {
+			r := httptest.NewRequest("GET", "http://example.com/", nil)
+			r.RemoteAddr = "203.0.113.5:4000"
+			r.Header.Set("X-Forwarded-Proto", "https")
+			return r
+		}},
+		{"absolute-form https request line over plain HTTP", false, func() *http.Request {
+			r := httptest.NewRequest("GET", "https://example.com/", nil)
+			r.TLS = nil // the request line said https; the connection is plain
+			r.RemoteAddr = "203.0.113.5:4000"
+			return r
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := map[string]http.Handler{"chain": chain}
+			if tc.direct {
+				hs["secure alone"] = direct
+			}
+			for name, h := range hs {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, tc.r())
+				if got := rec.Header().Get("Strict-Transport-Security"); got != "" {
+					t.Errorf("%s: an untrusted client's plain-HTTP request got Strict-Transport-Security %q: it was believed to be HTTPS", name, got)
+				}
+			}
+		})
+	}
+}
