@@ -198,6 +198,15 @@ type Middleware struct {
 	hChecked bool
 	hAt      time.Time
 	hErr     error
+	hCheck   *healthCheck // the check under way, nil when none is
+}
+
+// healthCheck is one call of Verifier.Health, shared by the challenges
+// that begin while it runs.
+type healthCheck struct {
+	ctx  context.Context // its own: the first request's values, HealthTimeout
+	done chan struct{}   // closed when err is set
+	err  error
 }
 
 // New returns the gate for cfg, or an error naming the field that is wrong.
@@ -504,8 +513,13 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 	return Start{Redirect: redirect, Method: m.method}, nil
 }
 
-// outage applies the fail mode when the provider cannot answer.
+// outage applies the fail mode when the provider cannot answer. An error
+// that came while r's own context was done is the client leaving (or the
+// server giving up on the request), not an outage: see requestEnded.
 func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error) {
+	if err, ended := m.requestEnded(r, err); ended {
+		return Start{Method: m.method}, err
+	}
 	ctx := r.Context()
 	if m.failMode == Open {
 		writeVerdict(m.sm, ctx, b, verdict{state: Bypassed, at: m.now(), method: m.method})
@@ -515,6 +529,21 @@ func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error
 	}
 	m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 	return Start{Method: m.method}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// requestEnded reports whether r's own context is done. The verifier's
+// err then says nothing about the provider: the client hung up, or the
+// server's deadline for the request passed. No fail mode applies (no
+// bypass, no refusal), nothing is cached, no outage is logged: an Info
+// mfa.abandoned event records it, and the error returned wraps the
+// context's error (context.Canceled when the client left).
+func (m *Middleware) requestEnded(r *http.Request, err error) (error, bool) {
+	ctxErr := r.Context().Err()
+	if ctxErr == nil {
+		return nil, false
+	}
+	m.log.Log(r, seclog.MFAAbandoned, zap.String("mfa_method", m.method), seclog.String("error", err.Error()))
+	return fmt.Errorf("mfa: the request ended before the verifier answered: %w", ctxErr), true
 }
 
 // Complete checks the user's answer (the challenge form's POST, or the
@@ -607,19 +636,61 @@ func (m *Middleware) Reset(r *http.Request) {
 }
 
 // health returns the provider's health, asking it at most once per
-// HealthTTL; concurrent callers wait for the one check under way.
+// HealthTTL. The check runs on a context of its own: the values of the
+// request that starts it (request id, log fields), not its cancellation,
+// bounded by HealthTimeout; so what is cached is the provider's answer
+// alone, never a client's leaving. Concurrent callers share the check
+// under way; a caller whose request ends first returns its context's
+// error at once and leaves the check to finish for the others.
 func (m *Middleware) health(ctx context.Context) error {
 	m.hmu.Lock()
-	defer m.hmu.Unlock()
 	now := m.now()
 	if m.hChecked && fresh(m.hAt, now, m.healthTTL) {
-		return m.hErr
+		err := m.hErr
+		m.hmu.Unlock()
+		return err
 	}
-	hctx, cancel := context.WithTimeout(ctx, m.healthTO)
+	c := m.hCheck
+	if c == nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.healthTO)
+		c = &healthCheck{ctx: hctx, done: make(chan struct{})}
+		m.hCheck = c
+		go m.check(c, cancel, now)
+	}
+	m.hmu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.ctx.Done():
+		select {
+		case <-c.done: // it answered as its time ran out
+			return c.err
+		default: // a verifier that ignores its context's deadline
+			return fmt.Errorf("mfa: the health check did not answer within HealthTimeout (%v): %w", m.healthTO, c.ctx.Err())
+		}
+	}
+}
+
+// check runs one health check begun at at and caches its answer. A panic
+// of the verifier is an answer too (the provider is not healthy), not the
+// end of the process.
+func (m *Middleware) check(c *healthCheck, cancel context.CancelFunc, at time.Time) {
 	defer cancel()
-	m.hErr = m.v.Health(hctx)
-	m.hAt, m.hChecked = now, true
-	return m.hErr
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("mfa: the verifier's Health panicked: %v", p)
+			}
+		}()
+		return m.v.Health(c.ctx)
+	}()
+	m.hmu.Lock()
+	c.err = err
+	m.hErr, m.hAt, m.hChecked, m.hCheck = err, at, true, nil
+	m.hmu.Unlock()
+	close(c.done)
 }
 
 // newState returns a one-time challenge state: 32 random bytes, base64url.

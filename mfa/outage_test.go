@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,17 +109,19 @@ func TestClientLeavingIsNoOutage(t *testing.T) {
 				}
 				// A script's request: refused, and her return path stays.
 				expect(t, "alice after hanging up", st.do("GET", "/account", "", "Accept", "application/json"), 403, "")
-				for _, n := range st.names() {
+				names := st.names()
+				for _, n := range names {
 					if n == "mfa.bypassed" || n == "mfa.unavailable" {
 						t.Errorf("a client hanging up was logged as an outage: %s", n)
 					}
 				}
+				hasEvent(t, names, "mfa.abandoned")
 
 				// The provider answers again (it was never down).
 				close(b.release)
 				st.cookie = bob
 				expect(t, "bob's challenge", st.do("GET", "/mfa", ""), 200, "")
-				names := st.names()
+				names = st.names()
 				hasEvent(t, names, "mfa.challenge")
 				if slices.Contains(names, "mfa.bypassed") || slices.Contains(names, "mfa.unavailable") {
 					t.Errorf("bob's challenge: events %v", names)
@@ -241,5 +244,56 @@ func TestClientClosesConnectionDuringHealthCheck(t *testing.T) {
 	hasEvent(t, names, "mfa.challenge")
 	if slices.Contains(names, "mfa.bypassed") || slices.Contains(names, "mfa.unavailable") {
 		t.Errorf("events %v: a closed connection was taken for an outage", names)
+	}
+}
+
+// stubbornVerifier's Health ignores its context: it returns when released,
+// or panics when told to.
+type stubbornVerifier struct {
+	*fakeVerifier
+	release chan struct{}
+	panics  bool
+}
+
+func (v *stubbornVerifier) Health(context.Context) error {
+	if v.panics {
+		panic("provider client bug")
+	}
+	<-v.release
+	return nil
+}
+
+// TestHealthCheckBoundsAndPanics: a verifier that ignores HealthTimeout,
+// and one whose Health panics, are outages of the provider (503 in
+// Closed mode, an mfa.unavailable event), not a hung or crashed server.
+func TestHealthCheckBoundsAndPanics(t *testing.T) {
+	for _, c := range []struct {
+		name, want string
+		v          *stubbornVerifier
+	}{
+		{"ignores its deadline", "did not answer within HealthTimeout", &stubbornVerifier{fakeVerifier: &fakeVerifier{}, release: make(chan struct{})}},
+		{"panics", "Health panicked: provider client bug", &stubbornVerifier{fakeVerifier: &fakeVerifier{}, panics: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := newSite(t, c.v, func(cfg *mfa.Config) { cfg.HealthTimeout = time.Millisecond })
+			st.login("alice")
+			expect(t, "begin", st.do("GET", "/mfa", ""), 503, "")
+			evs := st.events.Take()
+			found := false
+			for _, e := range evs {
+				if e.Name == "mfa.unavailable" {
+					found = true
+					if msg, _ := e.Fields["error"].(string); !strings.Contains(msg, c.want) {
+						t.Errorf("mfa.unavailable error %q, want it to say %q", msg, c.want)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("events %v lack mfa.unavailable", evs)
+			}
+			if c.v.release != nil {
+				close(c.v.release)
+			}
+		})
 	}
 }
