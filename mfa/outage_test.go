@@ -60,14 +60,27 @@ func (b *blockingVerifier) Begin(ctx context.Context, userID, state string) (str
 	return b.Verifier.Begin(ctx, userID, state)
 }
 
+func (b *blockingVerifier) Complete(r *http.Request, userID, state string) error {
+	if err := b.wait(r.Context(), "complete"); err != nil {
+		return err
+	}
+	return b.Verifier.Complete(r, userID, state)
+}
+
 // hangUp sends GET /mfa with the site's cookie on a context it cancels
 // once the verifier's blocked call has begun (the client hung up), and
 // waits until the handler has returned.
 func (st *site) hangUp(b *blockingVerifier) *httptest.ResponseRecorder {
 	st.t.Helper()
+	return st.hangUpOn(b, httptest.NewRequest("GET", "/mfa", nil))
+}
+
+// hangUpOn is hangUp for the request r.
+func (st *site) hangUpOn(b *blockingVerifier, r *http.Request) *httptest.ResponseRecorder {
+	st.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := httptest.NewRequestWithContext(ctx, "GET", "/mfa", nil)
+	r = r.WithContext(ctx)
 	r.AddCookie(st.cookie)
 	w := httptest.NewRecorder()
 	done := make(chan struct{})
@@ -296,4 +309,28 @@ func TestHealthCheckBoundsAndPanics(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClientLeavingDuringCompleteIsNoOutage: a client that hangs up while
+// the verifier checks its answer is not logged as an outage, and its
+// challenge is still there to complete.
+func TestClientLeavingDuringCompleteIsNoOutage(t *testing.T) {
+	b := newBlocking(&fakeVerifier{}, "complete")
+	st := newSite(t, b, nil)
+	st.login("alice")
+	expect(t, "begin", st.do("GET", "/mfa", ""), 200, "")
+	st.names()
+	r := httptest.NewRequest("POST", "/mfa", strings.NewReader("answer=ok"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	st.hangUpOn(b, r)
+	names := st.names()
+	if slices.Contains(names, "mfa.unavailable") {
+		t.Errorf("events %v: a client hanging up during Complete was logged as an outage", names)
+	}
+	hasEvent(t, names, "mfa.abandoned")
+	if s := st.status(); s.State != mfa.Pending {
+		t.Errorf("after hanging up: %v, want the challenge still pending", s.State)
+	}
+	close(b.release)
+	expect(t, "complete", st.do("POST", "/mfa", "answer=ok"), 303, "/")
 }
