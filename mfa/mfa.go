@@ -482,7 +482,10 @@ type Start struct {
 // (fail mode Closed: answer 503), or a Start with Bypassed (Open). A user
 // who has no factor gets an error wrapping [ErrNotEnrolled] (send them to
 // enrol, or refuse). A request without a session of its user gets
-// [ErrNoSession].
+// [ErrNoSession]. When the request's own context ends while the provider
+// is asked (the client hung up), that is no outage: no fail mode applies,
+// and the error wraps the context's error (context.Canceled): write
+// nothing.
 func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error) {
 	u := identity.FromRequest(r)
 	if u == nil {
@@ -554,7 +557,9 @@ func (m *Middleware) requestEnded(r *http.Request, err error) (error, bool) {
 // refused answer returns an error wrapping [ErrInvalid], [ErrReplay],
 // [ErrLocked], [ErrNotEnrolled] or [ErrState] (show the form again, or
 // begin again for ErrState); an error wrapping [ErrUnavailable] means the
-// verifier could not tell: answer 503. Each outcome is a security event.
+// verifier could not tell: answer 503; an error wrapping the context's
+// error means the request ended while the verifier was asked (write
+// nothing; the challenge stays). Each outcome is a security event.
 func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next string, err error) {
 	u := identity.FromRequest(r)
 	if u == nil {
@@ -597,6 +602,9 @@ func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next stri
 		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", reason))
 		return "", err
 	default:
+		if err, ended := m.requestEnded(r, err); ended {
+			return "", err
+		}
 		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
