@@ -117,6 +117,12 @@ func TestBrowserCrossOriginFetchRefused(t *testing.T) {
 	port := pages.Listener.Addr().String()
 	port = port[strings.LastIndexByte(port, ':')+1:]
 	sameSite, crossSite := "https://127.0.0.1:"+port, "https://localhost:"+port
+	// A route shared with the same-site page through AllowOrigins.
+	shared := ajaxonly.MustNew(ajaxonly.Config{Logger: l, AllowOrigins: []string{sameSite}})
+	api.Handle("GET /api/shared", shared.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"shared":true}`)
+	})))
 	// The API's CORS layer lets the two pages read its answers with
 	// credentials; it sits outside ajaxonly, so the refusal is readable too.
 	cors := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,6 +165,14 @@ func TestBrowserCrossOriginFetchRefused(t *testing.T) {
 		if !strings.HasPrefix(got, "403 ") {
 			t.Errorf("fetch with credentials from %s: %q, want the 403", origin, got)
 		}
+		want := `200 {"shared":true}` // AllowOrigins lists the same-site page
+		if origin == crossSite {
+			want = "403 " + ajaxonly.DefaultBody
+		}
+		shared := strings.Replace(ping, "/api/ping", "/api/shared", 1)
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](shared, chromedp.EvalAwaitPromise)); err != nil || got != want {
+			t.Errorf("fetch of the shared route from %s: %q, %v; want %q", origin, got, err, want)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -170,7 +184,13 @@ func TestBrowserCrossOriginFetchRefused(t *testing.T) {
 			t.Errorf("the handler answered a fetch from %s (Sec-Fetch-Site %s)", origin, site)
 		}
 	}
-	if n := logs.FilterMessage("ajaxonly.refused").Len(); n != 2 {
-		t.Errorf("%d refusals logged, want 2", n)
+	refusals := logs.FilterMessage("ajaxonly.refused").All()
+	if len(refusals) != 3 {
+		t.Errorf("%d refusals logged, want 3", len(refusals))
+	}
+	for _, e := range refusals {
+		if f := e.ContextMap(); f["reason"] != "cross_origin" {
+			t.Errorf("refusal %v, want reason cross_origin", f)
+		}
 	}
 }
