@@ -205,6 +205,7 @@ type Middleware struct {
 // that begin while it runs.
 type healthCheck struct {
 	ctx  context.Context // its own: the first request's values, HealthTimeout
+	at   time.Time       // when it began
 	done chan struct{}   // closed when err is set
 	err  error
 }
@@ -520,7 +521,7 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 // that came while r's own context was done is the client leaving (or the
 // server giving up on the request), not an outage: see requestEnded.
 func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error) {
-	if err, ended := m.requestEnded(r, err); ended {
+	if ended, err := m.requestEnded(r, err); ended {
 		return Start{Method: m.method}, err
 	}
 	ctx := r.Context()
@@ -540,13 +541,13 @@ func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error
 // bypass, no refusal), nothing is cached, no outage is logged: an Info
 // mfa.abandoned event records it, and the error returned wraps the
 // context's error (context.Canceled when the client left).
-func (m *Middleware) requestEnded(r *http.Request, err error) (error, bool) {
+func (m *Middleware) requestEnded(r *http.Request, err error) (bool, error) {
 	ctxErr := r.Context().Err()
 	if ctxErr == nil {
-		return nil, false
+		return false, nil
 	}
 	m.log.Log(r, seclog.MFAAbandoned, zap.String("mfa_method", m.method), seclog.String("error", err.Error()))
-	return fmt.Errorf("mfa: the request ended before the verifier answered: %w", ctxErr), true
+	return true, fmt.Errorf("mfa: the request ended before the verifier answered: %w", ctxErr)
 }
 
 // Complete checks the user's answer (the challenge form's POST, or the
@@ -602,7 +603,7 @@ func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next stri
 		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", reason))
 		return "", err
 	default:
-		if err, ended := m.requestEnded(r, err); ended {
+		if ended, err := m.requestEnded(r, err); ended {
 			return "", err
 		}
 		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
@@ -661,9 +662,9 @@ func (m *Middleware) health(ctx context.Context) error {
 	c := m.hCheck
 	if c == nil {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.healthTO)
-		c = &healthCheck{ctx: hctx, done: make(chan struct{})}
+		c = &healthCheck{ctx: hctx, at: now, done: make(chan struct{})}
 		m.hCheck = c
-		go m.check(c, cancel, now)
+		go m.check(c, cancel)
 	}
 	m.hmu.Unlock()
 	select {
@@ -676,15 +677,28 @@ func (m *Middleware) health(ctx context.Context) error {
 		case <-c.done: // it answered as its time ran out
 			return c.err
 		default: // a verifier that ignores its context's deadline
-			return fmt.Errorf("mfa: the health check did not answer within HealthTimeout (%v): %w", m.healthTO, c.ctx.Err())
+			err := fmt.Errorf("mfa: the health check did not answer within HealthTimeout (%v): %w", m.healthTO, c.ctx.Err())
+			m.answer(c, err)
+			return err
 		}
 	}
 }
 
-// check runs one health check begun at at and caches its answer. A panic
-// of the verifier is an answer too (the provider is not healthy), not the
-// end of the process.
-func (m *Middleware) check(c *healthCheck, cancel context.CancelFunc, at time.Time) {
+// answer caches err as the answer of c, unless another answer of c was
+// cached already: the next check begins HealthTTL after c began, even if c
+// never returns.
+func (m *Middleware) answer(c *healthCheck, err error) {
+	m.hmu.Lock()
+	if m.hCheck == c {
+		m.hErr, m.hAt, m.hChecked, m.hCheck = err, c.at, true, nil
+	}
+	m.hmu.Unlock()
+}
+
+// check runs the health check c and caches its answer. A panic of the
+// verifier is an answer too (the provider is not healthy), not the end of
+// the process.
+func (m *Middleware) check(c *healthCheck, cancel context.CancelFunc) {
 	defer cancel()
 	err := func() (err error) {
 		defer func() {
@@ -694,10 +708,8 @@ func (m *Middleware) check(c *healthCheck, cancel context.CancelFunc, at time.Ti
 		}()
 		return m.v.Health(c.ctx)
 	}()
-	m.hmu.Lock()
 	c.err = err
-	m.hErr, m.hAt, m.hChecked, m.hCheck = err, at, true, nil
-	m.hmu.Unlock()
+	m.answer(c, err)
 	close(c.done)
 }
 

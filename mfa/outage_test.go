@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,9 +267,11 @@ type stubbornVerifier struct {
 	*fakeVerifier
 	release chan struct{}
 	panics  bool
+	calls   atomic.Int32
 }
 
 func (v *stubbornVerifier) Health(context.Context) error {
+	v.calls.Add(1)
 	if v.panics {
 		panic("provider client bug")
 	}
@@ -303,6 +306,14 @@ func TestHealthCheckBoundsAndPanics(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("events %v lack mfa.unavailable", evs)
+			}
+			// The answer is cached for HealthTTL, then a new check begins,
+			// even while the stubborn one has not returned.
+			expect(t, "begin again", st.do("GET", "/mfa", ""), 503, "")
+			st.clock.Add(mfa.DefaultHealthTTL)
+			expect(t, "after HealthTTL", st.do("GET", "/mfa", ""), 503, "")
+			if n := c.v.calls.Load(); n != 2 {
+				t.Errorf("Health asked %d times, want 2 (once per HealthTTL)", n)
 			}
 			if c.v.release != nil {
 				close(c.v.release)
