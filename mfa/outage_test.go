@@ -180,10 +180,16 @@ func TestHealthCheckHasItsOwnContext(t *testing.T) {
 }
 
 // TestClientClosesConnectionDuringHealthCheck: the demo's wiring (TOTP on
-// SQLite, fail mode Open) behind a real server; alice's client sends
+// SQLite) behind a real server, in each fail mode; alice's client sends
 // GET /mfa and closes the connection while the store is pinged. She is
 // not let in, and bob's challenge is served normally.
 func TestClientClosesConnectionDuringHealthCheck(t *testing.T) {
+	for _, mode := range []mfa.FailMode{mfa.Closed, mfa.Open} {
+		t.Run(mode.String(), func(t *testing.T) { clientClosesConnection(t, mode) })
+	}
+}
+
+func clientClosesConnection(t *testing.T, mode mfa.FailMode) {
 	store, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "bulwark.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +201,7 @@ func TestClientClosesConnectionDuringHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newBlocking(tv, "health")
-	st = newSite(t, b, func(c *mfa.Config) { c.FailMode = mfa.Open })
+	st = newSite(t, b, func(c *mfa.Config) { c.FailMode = mode })
 	st.clock.Add(-30 * time.Second)
 	for _, u := range []string{"alice", "bob"} {
 		key, err := tv.Enroll(context.Background(), u, u+"@bulwark.test")
