@@ -15,10 +15,13 @@ package bulwark
 import (
 	"net/http"
 	"reflect"
+	"strings"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/justinas/alice"
 	"github.com/unrolled/secure"
+
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // Middleware is what every middleware of the suite is: a value whose
@@ -58,7 +61,16 @@ func (f MiddlewareFunc) Handler(next http.Handler) http.Handler { return f(next)
 //
 // The CSP report receiver (package cspreport) is not in the chain: mount it
 // outside the login gate.
+//
+// Logger is the suite's security logger. The chain asks it one thing:
+// whether a request came over HTTPS ([seclog.Logger.IsHTTPS], which
+// believes X-Forwarded-Proto only from the proxies of
+// seclog.Config.TrustedProxies). The Secure slot sees a request as HTTPS
+// exactly when that rule says so, whatever X-Forwarded-Proto or an
+// absolute-form request line a client sends; nil trusts no proxy (HTTPS
+// means a TLS connection to this server), as seclog's zero value does.
 type Chain struct {
+	Logger         *seclog.Logger
 	Secure         *secure.Secure
 	Sessions       *scs.SessionManager
 	SessionExpiry  Middleware
@@ -78,7 +90,14 @@ type Chain struct {
 func (c Chain) Alice() alice.Chain {
 	var cs []alice.Constructor
 	if c.Secure != nil {
-		cs = append(cs, c.Secure.Handler)
+		isHTTPS := (*seclog.Proxies)(nil).IsHTTPS
+		if c.Logger != nil {
+			isHTTPS = c.Logger.IsHTTPS
+		}
+		s := c.Secure
+		cs = append(cs, func(next http.Handler) http.Handler {
+			return &secureHandler{s: s, isHTTPS: isHTTPS, next: next}
+		})
 	}
 	if c.Sessions != nil {
 		cs = append(cs, c.Sessions.LoadAndSave)
@@ -99,6 +118,38 @@ func (c Chain) Then(h http.Handler) http.Handler {
 	return c.Alice().Then(h)
 }
 
+// secureHandler runs unrolled/secure on a request whose scheme is the
+// suite's verdict. secure reads HTTPS from r.TLS, r.URL.Scheme (which a
+// client sets with an absolute-form request line) and SSLProxyHeaders
+// (which it believes from anyone); so when the verdict of isHTTPS
+// differs from r.URL.Scheme, secure is given a copy of the request whose
+// URL says the verdict, and the next handler gets the URL as it came.
+type secureHandler struct {
+	s       *secure.Secure
+	isHTTPS func(*http.Request) bool
+	next    http.Handler
+}
+
+func (h *secureHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	https := h.isHTTPS(r)
+	if https == (r.TLS != nil || strings.EqualFold(r.URL.Scheme, "https")) {
+		h.s.HandlerFuncWithNext(w, r, h.next.ServeHTTP)
+		return
+	}
+	u := *r.URL
+	orig := u.Scheme
+	u.Scheme = "http"
+	if https {
+		u.Scheme = "https"
+	}
+	judged := r.WithContext(r.Context())
+	judged.URL = &u
+	h.s.HandlerFuncWithNext(w, judged, func(w http.ResponseWriter, r *http.Request) {
+		u.Scheme = orig // r.URL is &u: the next handler sees the URL as it came
+		h.next.ServeHTTP(w, r)
+	})
+}
+
 // isNil reports whether m is nil or a typed nil pointer (a slot set to a
 // *csp.Middleware variable that was never assigned counts as empty).
 func isNil(m Middleware) bool {
@@ -117,10 +168,13 @@ func isNil(m Middleware) bool {
 // for the Secure slot:
 //
 //   - Strict-Transport-Security: max-age of two years with includeSubDomains,
-//     sent only on HTTPS requests (TLS, or X-Forwarded-Proto: https from a
-//     proxy; browsers ignore the header on plain HTTP, so a forged
-//     X-Forwarded-Proto cannot do harm). Preload is left to you: it is hard
-//     to undo.
+//     sent only on HTTPS requests. Which requests are HTTPS is the suite's
+//     one rule (seclog.Config.TrustedProxies): in a [Chain] whose Logger
+//     trusts your TLS-terminating proxy, its X-Forwarded-Proto: https
+//     counts, and nobody else's. The options set no SSLProxyHeaders, which
+//     secure would believe from any client; keep it so. Used outside a
+//     Chain, secure sees only TLS connections to this server as HTTPS.
+//     Preload is left to you: it is hard to undo.
 //   - X-Content-Type-Options: nosniff.
 //   - X-Frame-Options: DENY (for browsers without CSP frame-ancestors; the
 //     csp package's policy sets frame-ancestors itself: 'self' in csp.Strict).
@@ -130,14 +184,14 @@ func isNil(m Middleware) bool {
 //   - Cross-Origin-Resource-Policy: same-origin.
 //
 // SSLRedirect stays off: redirect to HTTPS at your proxy or load balancer.
-// If you turn it on, the proxy must overwrite X-Forwarded-Proto, or clear
-// SSLProxyHeaders. Referrer-Policy and Content-Security-Policy are left to
+// If you turn it on, use the Chain with a Logger that trusts the proxy,
+// or every request that reached the proxy over HTTPS is redirected again.
+// Referrer-Policy and Content-Security-Policy are left to
 // the referrer and csp packages.
 func SecureOptions() secure.Options {
 	return secure.Options{
 		STSSeconds:                63072000,
 		STSIncludeSubdomains:      true,
-		SSLProxyHeaders:           map[string]string{"X-Forwarded-Proto": "https"},
 		ContentTypeNosniff:        true,
 		FrameDeny:                 true,
 		BrowserXssFilter:          true,

@@ -9,6 +9,8 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/unrolled/secure"
+
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // mark is a Middleware that records its name when a request passes.
@@ -86,28 +88,50 @@ func TestChainSkipsEmptySlots(t *testing.T) {
 	}
 }
 
+// TestSecureOptions: the headers of SecureOptions in a Chain whose Logger
+// trusts the proxy 10.0.0.1; HSTS only on what seclog's rule calls HTTPS.
 func TestSecureOptions(t *testing.T) {
-	h := secure.New(SecureOptions()).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	sec, err := seclog.NewWithConfig(seclog.Config{TrustedProxies: []string{"10.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen string // the URL the application was given
+	h := Chain{Logger: sec, Secure: secure.New(SecureOptions())}.Then(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		seen = r.URL.String()
+	}))
+	const sts = "max-age=63072000; includeSubDomains"
 	for _, tc := range []struct {
 		name    string
+		target  string
+		peer    string
 		tls     bool
 		proto   string
 		wantSTS string
 	}{
-		{"plain HTTP: no HSTS", false, "", ""},
-		{"TLS", true, "", "max-age=63072000; includeSubDomains"},
-		{"behind a TLS proxy", false, "https", "max-age=63072000; includeSubDomains"},
+		{"plain HTTP: no HSTS", "/", "203.0.113.5:4000", false, "", ""},
+		{"TLS", "/", "203.0.113.5:4000", true, "", sts},
+		{"behind the trusted TLS proxy", "/", "10.0.0.1:4000", false, "https", sts},
+		{"the trusted proxy says http", "/", "10.0.0.1:4000", false, "http", ""},
+		{"an untrusted peer says https", "/", "203.0.113.5:4000", false, "https", ""},
+		{"absolute-form https line, plain HTTP", "https://example.com/a?b", "203.0.113.5:4000", false, "", ""},
+		{"absolute-form http line, trusted proxy says https", "http://example.com/a?b", "10.0.0.1:4000", false, "https", sts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("GET", "/", nil)
+			r := httptest.NewRequest("GET", tc.target, nil)
+			r.RemoteAddr = tc.peer
+			r.TLS = nil
 			if tc.tls {
 				r.TLS = &tls.ConnectionState{}
 			}
 			if tc.proto != "" {
 				r.Header.Set("X-Forwarded-Proto", tc.proto)
 			}
+			before := r.URL.String()
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
+			if seen != before || r.URL.String() != before {
+				t.Errorf("the application saw the URL %q (the request's is now %q), want %q as it came", seen, r.URL, before)
+			}
 			want := map[string]string{
 				"Strict-Transport-Security":    tc.wantSTS,
 				"X-Content-Type-Options":       "nosniff",
@@ -125,6 +149,48 @@ func TestSecureOptions(t *testing.T) {
 			}
 			if rec.Code != http.StatusOK {
 				t.Errorf("status %d", rec.Code)
+			}
+		})
+	}
+}
+
+// TestSecureOptionsIgnoresForwardedProtoFromUntrustedClient: a client
+// that is not a trusted proxy cannot make a plain-HTTP request count as
+// HTTPS, by X-Forwarded-Proto or by an absolute-form request line: the
+// rule of seclog.Proxies.IsHTTPS, the one every package uses.
+func TestSecureOptionsIgnoresForwardedProtoFromUntrustedClient(t *testing.T) {
+	app := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	chain := Chain{Secure: secure.New(SecureOptions())}.Then(app)
+	direct := secure.New(SecureOptions()).Handler(app)
+	for _, tc := range []struct {
+		name   string
+		direct bool // also through secure alone, outside the chain
+		r      func() *http.Request
+	}{
+		{"X-Forwarded-Proto: https over plain HTTP", true, func() *http.Request {
+			r := httptest.NewRequest("GET", "http://example.com/", nil)
+			r.RemoteAddr = "203.0.113.5:4000"
+			r.Header.Set("X-Forwarded-Proto", "https")
+			return r
+		}},
+		{"absolute-form https request line over plain HTTP", false, func() *http.Request {
+			r := httptest.NewRequest("GET", "https://example.com/", nil)
+			r.TLS = nil // the request line said https; the connection is plain
+			r.RemoteAddr = "203.0.113.5:4000"
+			return r
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := map[string]http.Handler{"chain": chain}
+			if tc.direct {
+				hs["secure alone"] = direct
+			}
+			for name, h := range hs {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, tc.r())
+				if got := rec.Header().Get("Strict-Transport-Security"); got != "" {
+					t.Errorf("%s: an untrusted client's plain-HTTP request got Strict-Transport-Security %q: it was believed to be HTTPS", name, got)
+				}
 			}
 		})
 	}

@@ -23,6 +23,7 @@ func ExampleChain() {
 
 	sessions := scs.New()
 	chain := bulwark.Chain{
+		Logger:   sec, // whether a request came over HTTPS: its trusted proxies decide
 		Secure:   secure.New(bulwark.SecureOptions()),
 		Sessions: sessions,
 	}

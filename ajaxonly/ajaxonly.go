@@ -1,6 +1,6 @@
-// Package ajaxonly refuses, with a 403, requests that are not AJAX: the
-// port of django-security's require_ajax decorator, extended to Fetch
-// Metadata.
+// Package ajaxonly refuses, with a 403, requests that are not AJAX from
+// this origin: the port of django-security's require_ajax decorator,
+// extended to Fetch Metadata.
 //
 // A request is AJAX when
 //
@@ -15,17 +15,26 @@
 // also claims X-Requested-With is refused, since no page can add that
 // header to a navigation.
 //
+// An AJAX request must also come from this origin, or one of
+// [Config.AllowOrigins]: Sec-Fetch-Site: same-origin when the browser
+// sends it (same-site is another origin: another subdomain or port), and
+// otherwise an Origin header, when there is one, equal to the request's
+// own origin (the scheme by the suite's trusted-proxy rule,
+// seclog.Logger.IsHTTPS, and the Host). django-security's
+// X-Requested-With check gets this from the browser: the header forces a
+// CORS preflight. fetch() sends no such header, so a script of another
+// origin, with the user's cookies, is refused here instead.
+//
 // Everything else, a navigation, a form, an <img> or <script> load, a
-// beacon, is refused. Neither signal says where a request comes from: a
-// cross-origin fetch() is AJAX too, and non-browser clients can send any
-// header. Use http.CrossOriginProtection and authentication for that;
-// ajaxonly keeps endpoints meant for scripts from being loaded as
-// documents, frames or scripts of another page.
+// beacon, is refused. Non-browser clients can send any header: ajaxonly
+// is not authentication. It keeps endpoints meant for this site's scripts
+// from being loaded as documents, frames or scripts of another page, or
+// called by another origin's scripts.
 //
 // Use [Middleware.Handler] for a whole chain or for one handler, and
 // [Middleware.Check] for the decision alone. Every response the middleware
-// judges gets Vary: X-Requested-With, Sec-Fetch-Mode, Sec-Fetch-Dest, so
-// caches keep AJAX and non-AJAX answers apart.
+// judges gets Vary: X-Requested-With, Sec-Fetch-Mode, Sec-Fetch-Dest,
+// Sec-Fetch-Site, Origin, so caches keep the answers apart.
 package ajaxonly
 
 import (
@@ -33,6 +42,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -46,11 +56,13 @@ const (
 	headerXRequestedWith = "X-Requested-With"
 	headerFetchMode      = "Sec-Fetch-Mode"
 	headerFetchDest      = "Sec-Fetch-Dest"
+	headerFetchSite      = "Sec-Fetch-Site"
+	headerOrigin         = "Origin"
 )
 
 // VaryValue is the Vary header value set on every response the middleware
 // judges: the request headers the decision reads.
-const VaryValue = "X-Requested-With, Sec-Fetch-Mode, Sec-Fetch-Dest"
+const VaryValue = "X-Requested-With, Sec-Fetch-Mode, Sec-Fetch-Dest, Sec-Fetch-Site, Origin"
 
 // MaxBodyLen is the longest [Config.Body] accepted: refusals stay small. For
 // a larger page, set [Config.Refused].
@@ -66,6 +78,10 @@ const (
 // not AJAX.
 var ErrNotAJAX = errors.New("ajaxonly: not an AJAX request (neither Sec-Fetch-Dest: empty with Sec-Fetch-Mode cors or same-origin, nor, without Fetch Metadata, X-Requested-With: XMLHttpRequest)")
 
+// ErrCrossOrigin is the error [Middleware.Check] returns for an AJAX
+// request from another origin that is not in [Config.AllowOrigins].
+var ErrCrossOrigin = errors.New("ajaxonly: an AJAX request from another origin (Sec-Fetch-Site is not same-origin, or Origin is not the request's own) that Config.AllowOrigins does not list")
+
 // Config configures a [Middleware]. The zero value is the secure default:
 // a request that is not AJAX gets a short plain-text 403.
 type Config struct {
@@ -79,8 +95,18 @@ type Config struct {
 	// 403 (then leave Body and ContentType empty). It is called with the
 	// Vary header already set; it should answer 403 and say little.
 	Refused http.Handler
-	// Logger receives the ajaxonly.refused events; nil means
-	// seclog.New(zap.L()).
+	// AllowOrigins lists the other origins whose scripts may call, exactly
+	// as browsers send them in Origin: "https://app.example.com",
+	// "http://localhost:8080" (scheme and host in lower case, the port
+	// only when it is not the scheme's default, nothing after). Empty, the
+	// default, allows this origin only. "*" and "null" are refused: list
+	// each origin. An origin listed here still needs your CORS handler to
+	// read the answers.
+	AllowOrigins []string
+	// Logger receives the ajaxonly.refused events, and decides with its
+	// trusted proxies (seclog.Config.TrustedProxies) whether a request
+	// came over HTTPS, for its own origin; nil means seclog.New(zap.L()),
+	// which trusts no proxy.
 	Logger *seclog.Logger
 }
 
@@ -91,6 +117,7 @@ type Middleware struct {
 	contentType []string
 	length      []string
 	body        []byte
+	allow       map[string]struct{} // Config.AllowOrigins; nil when empty
 	log         *seclog.Logger
 }
 
@@ -102,11 +129,21 @@ var (
 
 // New validates cfg and returns the middleware. It returns an error naming
 // the field for a Body that is too long, a ContentType that is not a media
-// type, and Refused set together with Body or ContentType.
+// type, Refused set together with Body or ContentType, and an entry of
+// AllowOrigins that is not an origin as browsers send it.
 func New(cfg Config) (*Middleware, error) {
 	m := &Middleware{refused: cfg.Refused, log: cfg.Logger}
 	if m.log == nil {
 		m.log = seclog.New(zap.L())
+	}
+	for i, o := range cfg.AllowOrigins {
+		if err := checkOrigin(o); err != nil {
+			return nil, fmt.Errorf("ajaxonly: AllowOrigins[%d] %q %w", i, o, err)
+		}
+		if m.allow == nil {
+			m.allow = make(map[string]struct{}, len(cfg.AllowOrigins))
+		}
+		m.allow[o] = struct{}{}
 	}
 	if cfg.Refused != nil {
 		if cfg.Body != "" || cfg.ContentType != "" {
@@ -138,6 +175,40 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
+// checkOrigin reports, as the end of an error message, why o is not an
+// origin as a browser serializes it in the Origin header, and what to
+// write instead.
+func checkOrigin(o string) error {
+	switch o {
+	case "*":
+		return errors.New(`is a wildcard: list each origin whose scripts may call, such as "https://app.example.com"`)
+	case "null":
+		return errors.New(`is the origin of sandboxed frames, files and some redirects, which any site can make: list real origins, such as "https://app.example.com"`)
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return errors.New(`is not an origin: write scheme://host[:port], such as "https://app.example.com"`)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("has the scheme %q: scripts call from https (or http) origins; write \"https://%s\"", u.Scheme, u.Host)
+	}
+	host := strings.ToLower(u.Host)
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			return errors.New("has a host that is not ASCII: write its ASCII (punycode, xn--…) form, as browsers send it")
+		}
+	}
+	host = strings.TrimSuffix(host, map[string]string{"https": ":443", "http": ":80"}[u.Scheme])
+	want := u.Scheme + "://" + host
+	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(o, "#") {
+		return fmt.Errorf("has more than an origin (a user, path, query or fragment): write %q", want)
+	}
+	if o != want {
+		return fmt.Errorf("is not written as browsers send it (lower case, no default port): write %q", want)
+	}
+	return nil
+}
+
 // MustNew is like [New] but panics on error, for package-level variables
 // and tests.
 func MustNew(cfg Config) *Middleware {
@@ -148,14 +219,68 @@ func MustNew(cfg Config) *Middleware {
 	return m
 }
 
-// Check reports whether r is AJAX: nil if it is, [ErrNotAJAX] if not. It
-// is a pure function of the request's headers (it neither logs nor
-// writes), for code that decides without a handler chain.
+// Check reports whether r is AJAX from this origin (or one of
+// Config.AllowOrigins): nil if it is, [ErrNotAJAX] or [ErrCrossOrigin] if
+// not. It is a pure function of the request (its headers, Host and
+// connection; it neither logs nor writes), for code that decides without a
+// handler chain.
 func (m *Middleware) Check(r *http.Request) error {
-	if isAJAX(r.Header) {
-		return nil
+	if !isAJAX(r.Header) {
+		return ErrNotAJAX
 	}
-	return ErrNotAJAX
+	if !m.fromAllowedOrigin(r) {
+		return ErrCrossOrigin
+	}
+	return nil
+}
+
+// fromAllowedOrigin reports whether r, a script's request, comes from this
+// origin or one of AllowOrigins, without allocating.
+//
+// Sec-Fetch-Site, when the browser sends it, decides: same-origin only
+// (same-site is another subdomain or port; none is no page at all), or
+// the Origin of a listed origin. Without it, the Origin header decides
+// when there is one: the request's own origin, or a listed one. Browsers
+// send Origin on every cross-origin fetch() and XMLHttpRequest; a request
+// without it is a same-origin GET, or not a browser's.
+func (m *Middleware) fromAllowedOrigin(r *http.Request) bool {
+	h := r.Header
+	if site, ok := h[headerFetchSite]; ok {
+		if len(site) > 0 && site[0] == "same-origin" {
+			return true
+		}
+		return m.listed(h)
+	}
+	origin := h[headerOrigin]
+	if len(origin) == 0 {
+		return true
+	}
+	return m.ownOrigin(r, origin[0]) || m.listed(h)
+}
+
+// listed reports whether the request's Origin is one of AllowOrigins.
+func (m *Middleware) listed(h http.Header) bool {
+	if m.allow == nil {
+		return false
+	}
+	origin := h[headerOrigin]
+	if len(origin) == 0 {
+		return false
+	}
+	_, ok := m.allow[origin[0]]
+	return ok
+}
+
+// ownOrigin reports whether origin is r's own: the scheme as the trusted-
+// proxy rule judges it (seclog.Logger.IsHTTPS), "://", and the Host, the
+// scheme's default port left out as browsers do.
+func (m *Middleware) ownOrigin(r *http.Request, origin string) bool {
+	scheme, port := "http://", ":80"
+	if m.log.IsHTTPS(r) {
+		scheme, port = "https://", ":443"
+	}
+	host, ok := strings.CutPrefix(origin, scheme)
+	return ok && r.Host != "" && strings.EqualFold(host, strings.TrimSuffix(r.Host, port))
 }
 
 // isAJAX is the decision. It reads the header map with canonical keys,
@@ -183,9 +308,10 @@ func isAJAX(h http.Header) bool {
 	return len(dest) > 0 && dest[0] == "empty"
 }
 
-// Handler returns next wrapped: AJAX requests reach next, others are
-// refused with a 403 (or Config.Refused) and logged as an ajaxonly.refused
-// event. Both get the Vary header. Wrap a whole chain (every route below
+// Handler returns next wrapped: AJAX requests from this origin (or one of
+// Config.AllowOrigins) reach next, others are refused with a 403 (or
+// Config.Refused) and logged as an ajaxonly.refused event. Both get the
+// Vary header. Wrap a whole chain (every route below
 // answers scripts only) or a single handler:
 //
 //	mux.Handle("GET /api/items", ajax.Handler(items))
@@ -202,19 +328,27 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	addVary(w.Header())
-	if isAJAX(r.Header) {
+	err := h.m.Check(r)
+	if err == nil {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	h.m.refuse(w, r)
+	h.m.refuse(w, r, err)
 }
 
 // refuse logs the refusal and answers it.
-func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request) {
+func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	reason := "not_ajax"
+	if err == ErrCrossOrigin {
+		reason = "cross_origin"
+	}
 	m.log.Log(r, seclog.AjaxOnlyRefused,
+		zap.String("reason", reason),
 		seclog.String("x_requested_with", r.Header.Get(headerXRequestedWith)),
 		seclog.String("sec_fetch_mode", r.Header.Get(headerFetchMode)),
 		seclog.String("sec_fetch_dest", r.Header.Get(headerFetchDest)),
+		seclog.String("sec_fetch_site", r.Header.Get(headerFetchSite)),
+		seclog.String("origin", r.Header.Get(headerOrigin)),
 	)
 	if m.refused != nil {
 		m.refused.ServeHTTP(w, r)

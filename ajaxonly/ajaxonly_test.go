@@ -77,7 +77,7 @@ func TestDecision(t *testing.T) {
 		{"X-Requested-With, other value", hdr("GET", "X-Requested-With", "com.example.app"), false},
 		{"X-Requested-With empty", hdr("GET", "X-Requested-With", ""), false},
 		{"fetch same-origin", hdr("GET", "Sec-Fetch-Mode", "same-origin", "Sec-Fetch-Dest", "empty", "Sec-Fetch-Site", "same-origin"), true},
-		{"fetch cors", hdr("POST", "Sec-Fetch-Mode", "cors", "Sec-Fetch-Dest", "empty", "Sec-Fetch-Site", "same-site"), true},
+		{"fetch cors", hdr("POST", "Sec-Fetch-Mode", "cors", "Sec-Fetch-Dest", "empty", "Sec-Fetch-Site", "same-origin"), true},
 		{"fetch no-cors (beacon)", hdr("POST", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "empty"), false},
 		{"navigation", hdr("GET", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document", "Sec-Fetch-User", "?1"), false},
 		{"iframe", hdr("GET", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "iframe"), false},
@@ -136,7 +136,7 @@ func TestDecision(t *testing.T) {
 				t.Fatalf("events %v, want one ajaxonly.refused at warn", evs)
 			}
 			f := evs[0].ContextMap()
-			if f["owasp"] != "authz_fail" || f["path"] != "/api/items" ||
+			if f["owasp"] != "authz_fail" || f["path"] != "/api/items" || f["reason"] != "not_ajax" ||
 				f["sec_fetch_mode"] != tc.r.Header.Get("Sec-Fetch-Mode") ||
 				f["sec_fetch_dest"] != tc.r.Header.Get("Sec-Fetch-Dest") ||
 				f["x_requested_with"] != tc.r.Header.Get("X-Requested-With") {

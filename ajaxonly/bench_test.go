@@ -70,8 +70,9 @@ func BenchmarkRefused(b *testing.B) {
 // loop (headerbench.Ratio), on a fetch() request let through.
 //
 // "handwritten" is the floor of the decision: the application handler
-// that reads Sec-Fetch-Mode and Sec-Fetch-Dest itself (two header
-// lookups, which the ideal does not do) and assigns the prebuilt Vary.
+// that reads Sec-Fetch-Mode, Sec-Fetch-Dest and Sec-Fetch-Site itself
+// (three header lookups, which the ideal does not do) and assigns the
+// prebuilt Vary.
 func BenchmarkRatio(b *testing.B) {
 	headerbench.Ratio(b, fetchRequest(), headerbench.Ideal("Vary", prebuilt), []string{"fetch", "handwritten"},
 		benchMiddleware(b).Handler(headerbench.Bare), handwritten)
@@ -79,8 +80,8 @@ func BenchmarkRatio(b *testing.B) {
 
 var handwritten = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Vary"] = prebuilt
-	mode, dest := r.Header["Sec-Fetch-Mode"], r.Header["Sec-Fetch-Dest"]
-	if len(mode) == 0 || mode[0] != "cors" || len(dest) == 0 || dest[0] != "empty" {
+	mode, dest, site := r.Header["Sec-Fetch-Mode"], r.Header["Sec-Fetch-Dest"], r.Header["Sec-Fetch-Site"]
+	if len(mode) == 0 || mode[0] != "cors" || len(dest) == 0 || dest[0] != "empty" || len(site) == 0 || site[0] != "same-origin" {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}

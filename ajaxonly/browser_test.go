@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,5 +75,122 @@ func TestBrowserDecision(t *testing.T) {
 	}
 	if n := len(logs.FilterMessage("ajaxonly.refused").All()); n != 3 {
 		t.Errorf("%d refusals logged, want 3 (script, iframe, navigation)", n)
+	}
+}
+
+// TestBrowserCrossOriginFetchRefused: alice is logged in to the API's
+// origin (a session cookie, SameSite=Lax). A page of another origin of the
+// same site (127.0.0.1, another port) and a page of another site
+// (localhost) fetch the AJAX-only endpoint with credentials; the API's
+// CORS layer, outside ajaxonly, lets both pages read the answer, as a
+// site that shares its API with a partner would. ajaxonly refuses both:
+// the handler never runs, though the same-site fetch carried her cookie.
+// A fetch of the API's own page passes.
+func TestBrowserCrossOriginFetchRefused(t *testing.T) {
+	ctx := testenv.BrowserWith(t, testenv.BrowserOptions{IgnoreCertErrors: true, Timeout: 60 * time.Second})
+	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	defer cancel()
+
+	l, logs := newLogger(t)
+	ajax := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><html><head><meta charset="utf-8"><title>page</title></head><body></body></html>`)
+	})
+	var mu sync.Mutex
+	seen := map[string]string{} // the Origin of each /api/ping that reached the handler
+	cookieFrom := map[string]bool{}
+	api := http.NewServeMux()
+	api.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "alice", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		page(w, r)
+	})
+	api.Handle("GET /api/ping", ajax.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("Origin")] = r.Header.Get("Sec-Fetch-Site")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"pong":true}`)
+	})))
+	pages := httptest.NewTLSServer(page)
+	defer pages.Close()
+	port := pages.Listener.Addr().String()
+	port = port[strings.LastIndexByte(port, ':')+1:]
+	sameSite, crossSite := "https://127.0.0.1:"+port, "https://localhost:"+port
+	// A route shared with the same-site page through AllowOrigins.
+	shared := ajaxonly.MustNew(ajaxonly.Config{Logger: l, AllowOrigins: []string{sameSite}})
+	api.Handle("GET /api/shared", shared.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"shared":true}`)
+	})))
+	// The API's CORS layer lets the two pages read its answers with
+	// credentials; it sits outside ajaxonly, so the refusal is readable too.
+	cors := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o == sameSite || o == crossSite {
+			w.Header().Set("Access-Control-Allow-Origin", o)
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+			mu.Lock()
+			_, err := r.Cookie("session")
+			cookieFrom[o] = err == nil
+			mu.Unlock()
+		}
+		w.Header().Add("Vary", "Origin")
+		api.ServeHTTP(w, r)
+	})
+	apiSrv := httptest.NewTLSServer(cors)
+	defer apiSrv.Close()
+	if u, _ := url.Parse(apiSrv.URL); u.Host == strings.TrimPrefix(sameSite, "https://") {
+		t.Fatal("the two servers share a port")
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(apiSrv.URL+"/login")); err != nil {
+		t.Fatal(err)
+	}
+	ping := `fetch(` + "`" + apiSrv.URL + "/api/ping`" + `, {credentials: "include"}).then(r => r.text().then(b => r.status + " " + b), e => "error " + e)`
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](ping, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != `200 {"pong":true}` {
+		t.Errorf("same-origin fetch: %q, want 200", got)
+	}
+	for _, origin := range []string{sameSite, crossSite} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(origin+"/")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](ping, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got, "403 ") {
+			t.Errorf("fetch with credentials from %s: %q, want the 403", origin, got)
+		}
+		want := `200 {"shared":true}` // AllowOrigins lists the same-site page
+		if origin == crossSite {
+			want = "403 " + ajaxonly.DefaultBody
+		}
+		shared := strings.Replace(ping, "/api/ping", "/api/shared", 1)
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](shared, chromedp.EvalAwaitPromise)); err != nil || got != want {
+			t.Errorf("fetch of the shared route from %s: %q, %v; want %q", origin, got, err, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !cookieFrom[sameSite] {
+		t.Errorf("the same-site fetch did not carry alice's cookie (%v): the test proves less than it says", cookieFrom)
+	}
+	for origin, site := range seen {
+		if origin != "" {
+			t.Errorf("the handler answered a fetch from %s (Sec-Fetch-Site %s)", origin, site)
+		}
+	}
+	refusals := logs.FilterMessage("ajaxonly.refused").All()
+	if len(refusals) != 3 {
+		t.Errorf("%d refusals logged, want 3", len(refusals))
+	}
+	for _, e := range refusals {
+		if f := e.ContextMap(); f["reason"] != "cross_origin" {
+			t.Errorf("refusal %v, want reason cross_origin", f)
+		}
 	}
 }

@@ -198,6 +198,16 @@ type Middleware struct {
 	hChecked bool
 	hAt      time.Time
 	hErr     error
+	hCheck   *healthCheck // the check under way, nil when none is
+}
+
+// healthCheck is one call of Verifier.Health, shared by the challenges
+// that begin while it runs.
+type healthCheck struct {
+	ctx  context.Context // its own: the first request's values, HealthTimeout
+	at   time.Time       // when it began
+	done chan struct{}   // closed when err is set
+	err  error
 }
 
 // New returns the gate for cfg, or an error naming the field that is wrong.
@@ -473,7 +483,10 @@ type Start struct {
 // (fail mode Closed: answer 503), or a Start with Bypassed (Open). A user
 // who has no factor gets an error wrapping [ErrNotEnrolled] (send them to
 // enrol, or refuse). A request without a session of its user gets
-// [ErrNoSession].
+// [ErrNoSession]. When the request's own context ends while the provider
+// is asked (the client hung up), that is no outage: no fail mode applies,
+// and the error wraps the context's error (context.Canceled): write
+// nothing.
 func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error) {
 	u := identity.FromRequest(r)
 	if u == nil {
@@ -504,8 +517,13 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 	return Start{Redirect: redirect, Method: m.method}, nil
 }
 
-// outage applies the fail mode when the provider cannot answer.
+// outage applies the fail mode when the provider cannot answer. An error
+// that came while r's own context was done is the client leaving (or the
+// server giving up on the request), not an outage: see requestEnded.
 func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error) {
+	if ended, err := m.requestEnded(r, err); ended {
+		return Start{Method: m.method}, err
+	}
 	ctx := r.Context()
 	if m.failMode == Open {
 		writeVerdict(m.sm, ctx, b, verdict{state: Bypassed, at: m.now(), method: m.method})
@@ -517,6 +535,21 @@ func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error
 	return Start{Method: m.method}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
+// requestEnded reports whether r's own context is done. The verifier's
+// err then says nothing about the provider: the client hung up, or the
+// server's deadline for the request passed. No fail mode applies (no
+// bypass, no refusal), nothing is cached, no outage is logged: an Info
+// mfa.abandoned event records it, and the error returned wraps the
+// context's error (context.Canceled when the client left).
+func (m *Middleware) requestEnded(r *http.Request, err error) (bool, error) {
+	ctxErr := r.Context().Err()
+	if ctxErr == nil {
+		return false, nil
+	}
+	m.log.Log(r, seclog.MFAAbandoned, zap.String("mfa_method", m.method), seclog.String("error", err.Error()))
+	return true, fmt.Errorf("mfa: the request ended before the verifier answered: %w", ctxErr)
+}
+
 // Complete checks the user's answer (the challenge form's POST, or the
 // provider's callback) against the challenge begun in this session. When
 // the user passes, the session token is renewed, the session marked
@@ -525,7 +558,9 @@ func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error
 // refused answer returns an error wrapping [ErrInvalid], [ErrReplay],
 // [ErrLocked], [ErrNotEnrolled] or [ErrState] (show the form again, or
 // begin again for ErrState); an error wrapping [ErrUnavailable] means the
-// verifier could not tell: answer 503. Each outcome is a security event.
+// verifier could not tell: answer 503; an error wrapping the context's
+// error means the request ended while the verifier was asked (write
+// nothing; the challenge stays). Each outcome is a security event.
 func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next string, err error) {
 	u := identity.FromRequest(r)
 	if u == nil {
@@ -568,6 +603,9 @@ func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next stri
 		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", reason))
 		return "", err
 	default:
+		if ended, err := m.requestEnded(r, err); ended {
+			return "", err
+		}
 		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -607,19 +645,72 @@ func (m *Middleware) Reset(r *http.Request) {
 }
 
 // health returns the provider's health, asking it at most once per
-// HealthTTL; concurrent callers wait for the one check under way.
+// HealthTTL. The check runs on a context of its own: the values of the
+// request that starts it (request id, log fields), not its cancellation,
+// bounded by HealthTimeout; so what is cached is the provider's answer
+// alone, never a client's leaving. Concurrent callers share the check
+// under way; a caller whose request ends first returns its context's
+// error at once and leaves the check to finish for the others.
 func (m *Middleware) health(ctx context.Context) error {
 	m.hmu.Lock()
-	defer m.hmu.Unlock()
 	now := m.now()
 	if m.hChecked && fresh(m.hAt, now, m.healthTTL) {
-		return m.hErr
+		err := m.hErr
+		m.hmu.Unlock()
+		return err
 	}
-	hctx, cancel := context.WithTimeout(ctx, m.healthTO)
+	c := m.hCheck
+	if c == nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.healthTO)
+		c = &healthCheck{ctx: hctx, at: now, done: make(chan struct{})}
+		m.hCheck = c
+		go m.check(c, cancel)
+	}
+	m.hmu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.ctx.Done():
+		select {
+		case <-c.done: // it answered as its time ran out
+			return c.err
+		default: // a verifier that ignores its context's deadline
+			err := fmt.Errorf("mfa: the health check did not answer within HealthTimeout (%v): %w", m.healthTO, c.ctx.Err())
+			m.answer(c, err)
+			return err
+		}
+	}
+}
+
+// answer caches err as the answer of c, unless another answer of c was
+// cached already: the next check begins HealthTTL after c began, even if c
+// never returns.
+func (m *Middleware) answer(c *healthCheck, err error) {
+	m.hmu.Lock()
+	if m.hCheck == c {
+		m.hErr, m.hAt, m.hChecked, m.hCheck = err, c.at, true, nil
+	}
+	m.hmu.Unlock()
+}
+
+// check runs the health check c and caches its answer. A panic of the
+// verifier is an answer too (the provider is not healthy), not the end of
+// the process.
+func (m *Middleware) check(c *healthCheck, cancel context.CancelFunc) {
 	defer cancel()
-	m.hErr = m.v.Health(hctx)
-	m.hAt, m.hChecked = now, true
-	return m.hErr
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("mfa: the verifier's Health panicked: %v", p)
+			}
+		}()
+		return m.v.Health(c.ctx)
+	}()
+	c.err = err
+	m.answer(c, err)
+	close(c.done)
 }
 
 // newState returns a one-time challenge state: 32 random bytes, base64url.

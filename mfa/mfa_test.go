@@ -32,6 +32,7 @@ func TestNewErrors(t *testing.T) {
 		{"fail mode 2", mfa.Config{Sessions: sm, Verifier: v, FailMode: 2}, "Config.FailMode"},
 		{"fail mode 255", mfa.Config{Sessions: sm, Verifier: v, FailMode: 255}, "Config.FailMode"},
 		{"negative HealthTTL", mfa.Config{Sessions: sm, Verifier: v, HealthTTL: -1}, "Config.HealthTTL"},
+		{"negative HealthTimeout", mfa.Config{Sessions: sm, Verifier: v, HealthTimeout: -time.Second}, "Config.HealthTimeout"},
 		{"negative BypassFor", mfa.Config{Sessions: sm, Verifier: v, BypassFor: -time.Second}, "Config.BypassFor"},
 		{"relative ChallengeURL", mfa.Config{Sessions: sm, Verifier: v, ChallengeURL: "mfa"}, "ChallengeURL"},
 		{"bad CallbackURL", mfa.Config{Sessions: sm, Verifier: v, CallbackURL: "cb"}, "CallbackURL"},

@@ -75,6 +75,17 @@ var (
 		Meaning: "the second-factor provider or its store could not answer; the challenge was refused (503)",
 		Fields:  []string{"mfa_method", "error", "fail_open"},
 	})
+	// MFAAbandoned is logged when the request ended (the client hung up,
+	// or the server's deadline for it passed) while the verifier was
+	// asked, as a challenge began or completed: the verifier's error is
+	// then no outage, so no fail mode applies, nothing is cached and
+	// nobody else is refused.
+	MFAAbandoned = define(Event{
+		Name: "mfa.abandoned", Level: zapcore.InfoLevel, OWASP: SequenceFail,
+		Meaning:    "the request ended while the second-factor verifier was asked; not an outage: no bypass, no refusal, nothing cached",
+		Fields:     []string{"mfa_method", "error"},
+		HighVolume: true,
+	})
 	// MFAStoreError is logged when the gate could not tell whether a user
 	// needs a second factor (Config.Required failed): the request is
 	// refused with 503.

@@ -328,6 +328,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax, mfa: second,
 		noStore: noStore, prof: prof, idle: idle, absolute: absoluteLimit}
 	chain := bulwark.Chain{
+		Logger:         sec,
 		Secure:         secure.New(bulwark.SecureOptions()),
 		Sessions:       sessions,
 		SessionExpiry:  expire,

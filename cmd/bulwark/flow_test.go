@@ -261,6 +261,10 @@ func TestDemoHeaders(t *testing.T) {
 	if resp, body := c.do("GET", "/ajax/ping", nil, map[string]string{"X-Requested-With": "XMLHttpRequest"}); resp.StatusCode != 200 || !strings.Contains(body, "pong") {
 		t.Errorf("/ajax/ping as XHR: %d %q", resp.StatusCode, body)
 	}
+	// A script of another origin, with alice's cookie (issue #14, item 6).
+	if resp, body := c.do("GET", "/ajax/ping", nil, map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty", "Origin": "https://evil.example"}); resp.StatusCode != 403 {
+		t.Errorf("/ajax/ping from another origin: %d %q, want 403", resp.StatusCode, body)
+	}
 	// Logout clears the site's data in the browser.
 	resp, _ = c.do("POST", "/logout", url.Values{}, map[string]string{"Sec-Fetch-Site": "same-origin"})
 	if got := resp.Header.Get("Clear-Site-Data"); got != `"cookies", "storage"` {
