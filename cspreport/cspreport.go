@@ -291,24 +291,27 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	rc.cors(h, r)
-	switch r.Method {
-	case http.MethodPost:
-	case http.MethodOptions:
+	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
-		return
-	default:
-		h.Set("Allow", "POST, OPTIONS")
-		rc.fail(w, r, http.StatusMethodNotAllowed, "method")
 		return
 	}
 	now := rc.now()
 	addr := rc.log.ClientIP(r)
 	client := clientPrefix(addr, rc.v4, rc.v6)
+	// Every request but a preflight costs its client a token before
+	// anything else is done with it, whatever it is then answered: a
+	// client over its rate gets 429 before its body is read, hostile
+	// bodies included.
 	if rc.limit != nil {
-		if ok, wait := rc.limit.take(client, 0, now); !ok {
+		if ok, wait := rc.limit.take(client, 1, now); !ok {
 			rc.limited(w, r, client.String(), 1, wait)
 			return
 		}
+	}
+	if r.Method != http.MethodPost {
+		h.Set("Allow", "POST, OPTIONS")
+		rc.fail(w, r, http.StatusMethodNotAllowed, "method")
+		return
 	}
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		rc.fail(w, r, http.StatusUnsupportedMediaType, "content-encoding")
@@ -364,9 +367,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.fail(w, r, http.StatusBadRequest, "shape")
 		return
 	}
-	if rc.limit != nil {
-		if ok, wait := rc.limit.take(client, len(d.reports)+d.invalid, now); !ok {
-			rc.limited(w, r, client.String(), len(d.reports)+d.invalid, wait)
+	// A batch costs a token per report: the request paid for the first.
+	if n := len(d.reports) + d.invalid; rc.limit != nil && n > 1 {
+		if ok, wait := rc.limit.take(client, n-1, now); !ok {
+			rc.limited(w, r, client.String(), n, wait)
 			return
 		}
 	}
