@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,9 +32,29 @@ func TestStore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			return s
+			// Closed when the subtest ends, so that the next one's store
+			// takes the file journal on SQLite.
+			c := &closeOnce{Store: s}
+			t.Cleanup(func() {
+				if err := c.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+			return c
 		})
 	})
+}
+
+// closeOnce is a store that may be closed by a test and by its cleanup.
+type closeOnce struct {
+	*sqlstore.Store
+	once sync.Once
+	err  error
+}
+
+func (c *closeOnce) Close() error {
+	c.once.Do(func() { c.err = c.Store.Close() })
+	return c.err
 }
 
 // TestTwoInstances: two stores on one database (two collectors) give the
