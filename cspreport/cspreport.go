@@ -43,7 +43,9 @@
 // # Privacy and grouping
 //
 // Query and fragment are removed from every URL (unless
-// [Config.KeepQuery]), data: bodies are never kept, the client's address
+// [Config.KeepQuery]); in every URL path, path parameters
+// (";jsessionid=…") are removed and segments that look like ids or
+// tokens become ":id"; data: bodies are never kept; the client's address
 // is cut to /24 or /64. Reports are merged by a group fingerprint
 // (directive, blocked origin or keyword, document origin and templated
 // path, disposition) and a detail fingerprint (group, source file, line,

@@ -10,8 +10,9 @@ import (
 )
 
 // A Report is one CSP violation report after normalisation: the privacy
-// defaults applied (no query nor fragment in URLs, no data: bodies, the
-// client's address cut to a prefix), every value cut to its bound, and its
+// defaults applied (no query nor fragment in URLs, their paths templated:
+// no path parameters, ":id" for segments that look like ids or tokens; no
+// data: bodies; the client's address cut to a prefix), every value cut to its bound, and its
 // two fingerprints computed. Stores keep Reports merged by fingerprint:
 // counts, first and last seen, one example.
 type Report struct {
