@@ -50,7 +50,9 @@
 // (directive, blocked origin or keyword, document origin and templated
 // path, disposition) and a detail fingerprint (group, source file, line,
 // column, sample), with counts and first and last seen; one security event
-// is logged per new group, never one per report.
+// is logged per new group, never one per report, when the merge that
+// creates the group is committed (see [Merger]), and at the latest by
+// Close.
 package cspreport
 
 import (
@@ -266,6 +268,11 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
 		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), rc.now)
+	if m, ok := cfg.Store.(Merger); ok {
+		// The groups the store's own merges create are logged when
+		// those merges commit.
+		m.NotifyNewGroups(rc.commit.logNew)
+	}
 	return rc, nil
 }
 
@@ -280,10 +287,19 @@ func or[T comparable](v, def T) T {
 }
 
 // Close stops accepting reports (later requests get 503), commits every
-// queued one and waits for the last commit, or for ctx. Call it after
-// http.Server.Shutdown, so that the requests in flight are committed.
+// queued one and waits for the last commit, or for ctx; then, if the
+// store is a [Merger], it flushes it, so that every new group is merged
+// and logged before Close returns. Call it after http.Server.Shutdown, so
+// that the requests in flight are committed, and before closing the
+// store.
 func (rc *Receiver) Close(ctx context.Context) error {
-	return rc.commit.close(ctx)
+	if err := rc.commit.close(ctx); err != nil {
+		return err
+	}
+	if m, ok := rc.store.(Merger); ok {
+		return m.Flush(ctx)
+	}
+	return nil
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -367,7 +367,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 			"https://app.example/static/app.js;jsessionid=Q1w2E3r4T5y6",
 			"https://app.example/invite/"+token+";jsessionid=Q1w2E3r4T5y6"))
 		fp2 := Post(t, rc, Legacy(2, "https://app.example/account;JSESSIONID=Q1w2E3r4T5y6", "", ""))
-		closeAll(t, rc, s)
+		must(t, rc.Close(ctx)) // the store stays open, to be read
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
 		for _, g := range gs {
@@ -537,22 +537,47 @@ func must2(_ []cspreport.Report, err error) {
 	}
 }
 
-// A Flusher is a store that merges saved batches later (the SQL store's
-// journal); Flush merges them now and returns the groups created.
-type Flusher interface {
-	Flush(ctx context.Context) ([]cspreport.Report, error)
+// tracked holds the new groups each Merger passed to Save tells of.
+var tracked sync.Map // cspreport.Merger → *told
+
+type told struct {
+	mu sync.Mutex
+	rs []cspreport.Report
 }
 
-// Save saves b and, if s is a Flusher, flushes: it returns every group
-// the batch created, whenever the store merges.
+func (t *told) add(rs []cspreport.Report) {
+	t.mu.Lock()
+	t.rs = append(t.rs, rs...)
+	t.mu.Unlock()
+}
+
+func (t *told) take() []cspreport.Report {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rs := t.rs
+	t.rs = nil
+	return rs
+}
+
+// Save saves b and, if s is a [cspreport.Merger], flushes it: it returns
+// the groups Save returned and those the store told of since the last
+// Save on s, whichever merge created them. Summed over every call on a
+// store, each new group counts once.
 func Save(ctx context.Context, s cspreport.Store, b *cspreport.Batch) ([]cspreport.Report, error) {
-	created, err := s.Save(ctx, b)
-	if f, ok := s.(Flusher); ok && err == nil {
-		var more []cspreport.Report
-		more, err = f.Flush(ctx)
-		created = append(created, more...)
+	m, ok := s.(cspreport.Merger)
+	if !ok {
+		return s.Save(ctx, b)
 	}
-	return created, err
+	v, loaded := tracked.LoadOrStore(m, &told{})
+	n := v.(*told)
+	if !loaded {
+		m.NotifyNewGroups(n.add)
+	}
+	created, err := s.Save(ctx, b)
+	if err == nil {
+		err = m.Flush(ctx)
+	}
+	return append(created, n.take()...), err
 }
 
 func fps(rs []cspreport.Report) []string {
