@@ -370,6 +370,9 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		must(t, rc.Close(ctx)) // the store stays open, to be read
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
+		if len(gs) != 2 {
+			t.Fatalf("%d groups, want 2: %+v", len(gs), gs)
+		}
 		for _, g := range gs {
 			if g.Fingerprint == fp {
 				eq(t, "group path", g.DocumentPath, "/password-reset/:id/confirm")
