@@ -101,6 +101,47 @@ func TestTwoInstances(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) { run(t, sqlstoretest.PostgresDSN(t)) })
 }
 
+// TestReaderFoldTellsCollector: a process that reads the database but
+// runs no receiver (bulwark reports) folds the journal before each read,
+// the collector's last batches included; the groups that fold creates are
+// told to the collector, once each, not lost in the reader.
+func TestReaderFoldTellsCollector(t *testing.T) {
+	ctx := context.Background()
+	run := func(t *testing.T, dsn string) {
+		collector, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer collector.Close()
+		var told newGroups
+		collector.NotifyNewGroups(told.add)
+		reader, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reader.Close()
+		const n = 20
+		for i := range n {
+			created, err := collector.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i, 1, storetest.T0)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			told.add(created) // the receiver logs what Save returns
+			if _, err := reader.Groups(ctx, cspreport.GroupQuery{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := collector.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := told.count(); got != n {
+			t.Fatalf("%d new groups told to the collector, want %d (-1: one told twice)", got, n)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, sqlstoretest.SQLiteDSN(t)) })
+	t.Run("postgres", func(t *testing.T) { run(t, sqlstoretest.PostgresDSN(t)) })
+}
+
 func TestDatabaseDown(t *testing.T) {
 	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
 		s, err := sqlstore.New(t.Context(), db)
