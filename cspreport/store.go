@@ -269,12 +269,14 @@ type Merger interface {
 	// NotifyNewGroups sets the function called with the first report of
 	// each group created by a merge that no Save returned, once that
 	// merge is committed, from the goroutine that merged (it must not
-	// wait for the store); a later call replaces it. The groups created
-	// while no function was set (by the merge of what a crashed process
-	// left, when the store was opened) are passed to it at once.
+	// call the store); a later call replaces it. The groups created
+	// where no function was set (a reader's merges, or the merge of what
+	// a crashed process left, when the store was opened) are kept by the
+	// store and passed to it.
 	NotifyNewGroups(fn func(newGroups []Report))
 	// Flush merges now every batch saved; the groups it creates are
-	// told as above.
+	// told as above, and when it returns every group merged before it
+	// has been told.
 	Flush(ctx context.Context) error
 }
 

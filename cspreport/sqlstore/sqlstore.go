@@ -237,10 +237,10 @@ type Store struct {
 	closed   bool
 
 	// The function told of the groups that folds create (other than
-	// Save's own), and the groups created while none was set.
+	// Save's own); without one, they go to bulwark_csp_untold.
 	notifyMu sync.Mutex
 	notify   func([]cspreport.Report)
-	late     []cspreport.Report
+	tellMu   sync.Mutex // taken before foldMu is released: tells keep the folds' order
 
 	// The file journal (SQLite on a file; see fileJournal), else nil.
 	fj       *fileJournal
@@ -383,8 +383,10 @@ func (s *Store) openFileJournal(ctx context.Context, file string) error {
 
 // foldLoop is the folder: it folds the file journal every
 // FileFoldInterval or when kicked; without one, it folds the journal
-// table when this process left entries there and no Save folded for
-// FoldInterval. It tells the new groups once the fold is committed.
+// table when kicked, when this process left entries there and no Save
+// folded for FoldInterval, or, when it tells of new groups, when nothing
+// folded for FileFoldInterval (to take the groups other processes left
+// untold). It tells the new groups once the fold is committed.
 func (s *Store) foldLoop() {
 	every := FoldInterval
 	if s.fj != nil {
@@ -393,25 +395,28 @@ func (s *Store) foldLoop() {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		kicked := false
 		select {
 		case <-s.quit:
 			return
 		case <-t.C:
 		case <-s.kick:
+			kicked = true
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var created []cspreport.Report
 		s.foldMu.Lock()
-		if s.fj != nil {
+		idle := time.Since(s.lastFold)
+		switch {
+		case s.fj != nil:
 			// On failure the batches stay queued: the next fold, or a
 			// read, tries again and reports it.
 			created, _ = s.foldFileLocked(ctx)
-		} else if s.pending > 0 && time.Since(s.lastFold) >= FoldInterval {
+		case kicked || s.pending > 0 && idle >= FoldInterval || idle >= FileFoldInterval && s.listening():
 			created, _ = s.foldTableLocked(ctx)
 		}
-		s.foldMu.Unlock()
 		cancel()
-		s.tell(created)
+		s.unlockAndTell(created)
 	}
 }
 
@@ -504,10 +509,13 @@ func (s *Store) foldFileLocked(ctx context.Context) ([]cspreport.Report, error) 
 		for _, f := range files {
 			last = max(last, s.fj.fileSeq(f))
 		}
-		if last == 0 {
-			return nil
+		if last > 0 {
+			if _, err := tx.ExecContext(ctx, s.db.Q(upsertJournalFolded), last); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, s.db.Q(upsertJournalFolded), last)
+		var err error
+		created, err = s.settle(ctx, tx, created)
 		return err
 	})
 	s.jmu.Lock()
@@ -529,36 +537,104 @@ func (s *Store) foldFileLocked(ctx context.Context) ([]cspreport.Report, error) 
 
 // NotifyNewGroups implements [cspreport.Merger]: fn is called with the
 // first report of each group created by a fold that no Save returned
-// (the folder's, a read's, Flush's, Close's), once the fold is committed.
-// The groups created while no function was set (at most maxLate: the
-// fold of what a crashed process left, at Open) are passed to fn at once.
+// (the folder's, a read's, Flush's, Close's), once the fold is committed,
+// and with the groups that the folds of processes that tell nobody (a
+// reader such as bulwark reports, or this one before fn was set: the fold
+// at Open of what a crashed process left) kept for one that does. Setting
+// it has the folder take those at once.
 func (s *Store) NotifyNewGroups(fn func([]cspreport.Report)) {
 	s.notifyMu.Lock()
 	s.notify = fn
-	late := s.late
-	if fn != nil {
-		s.late = nil
-	}
 	s.notifyMu.Unlock()
-	if fn != nil && len(late) > 0 {
-		fn(late)
+	if fn != nil {
+		s.nudge()
 	}
 }
 
-// tell passes the groups a fold created to the function set by
-// NotifyNewGroups, or keeps them (at most maxLate) until one is set. The
-// caller holds no lock of the store: fn may read it.
-func (s *Store) tell(created []cspreport.Report) {
+func (s *Store) listening() bool {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify != nil
+}
+
+// Groups that a fold created in a process that tells nobody of them
+// (migration 0006): written in that fold's transaction, claimed in the
+// transaction of a fold of a process that does.
+var (
+	insertUntold = isql.Portable(`INSERT INTO bulwark_csp_untold (data) VALUES (?)`)
+	claimUntold  = isql.Query{
+		SQLite:   `DELETE FROM bulwark_csp_untold RETURNING data`,
+		Postgres: `DELETE FROM bulwark_csp_untold WHERE id IN (SELECT id FROM bulwark_csp_untold FOR UPDATE SKIP LOCKED) RETURNING data`,
+	}
+)
+
+// settle decides, in the transaction of a fold whose new groups are to
+// be told (not Save's own), who tells them: this process if a function
+// is set, and it then takes the groups other folds left untold too;
+// else the table bulwark_csp_untold keeps them for a process that does.
+// It returns the groups this process is to tell once tx is committed.
+func (s *Store) settle(ctx context.Context, tx *sql.Tx, created []cspreport.Report) ([]cspreport.Report, error) {
+	if s.listening() {
+		untold, err := s.claimUntold(ctx, tx)
+		return append(created, untold...), err
+	}
+	if len(created) == 0 {
+		return nil, nil
+	}
+	kept := make([]cspreport.Report, len(created))
+	for i, r := range created {
+		r.Policy = "" // not logged; its hash stays
+		kept[i] = r
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Q(insertUntold), encodeBatch(&cspreport.Batch{Reports: kept})); err != nil {
+		return nil, fmt.Errorf("untold groups: %w", err)
+	}
+	return nil, nil
+}
+
+// claimUntold takes, in tx, the groups other folds left untold, if this
+// process tells of new groups.
+func (s *Store) claimUntold(ctx context.Context, tx *sql.Tx) ([]cspreport.Report, error) {
+	if !s.listening() {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, s.db.Q(claimUntold))
+	if err != nil {
+		return nil, fmt.Errorf("untold groups: %w", err)
+	}
+	defer rows.Close()
+	var out []cspreport.Report
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("untold groups: %w", err)
+		}
+		b, err := decodeBatch(data)
+		if err != nil {
+			return nil, fmt.Errorf("untold groups: %w", err)
+		}
+		out = append(out, b.Reports...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("untold groups: %w", err)
+	}
+	return out, nil
+}
+
+// unlockAndTell releases foldMu, which the caller holds, and passes the
+// groups that its committed fold created (see settle) to the function
+// set by NotifyNewGroups. The next fold may start meanwhile, but no fold
+// tells before this one has told: when Flush (or Close) returns, every
+// group merged before it has been told.
+func (s *Store) unlockAndTell(created []cspreport.Report) {
+	s.tellMu.Lock()
+	defer s.tellMu.Unlock()
+	s.foldMu.Unlock()
 	if len(created) == 0 {
 		return
 	}
 	s.notifyMu.Lock()
 	fn := s.notify
-	if fn == nil {
-		if room := maxLate - len(s.late); room > 0 {
-			s.late = append(s.late, created[:min(len(created), room)]...)
-		}
-	}
 	s.notifyMu.Unlock()
 	if fn != nil {
 		fn(created)
@@ -645,9 +721,8 @@ func (s *Store) close() error {
 	s.foldMu.Lock()
 	created, err := s.flushLocked(ctx)
 	s.closed = true
-	s.foldMu.Unlock()
 	cancel()
-	s.tell(created)
+	s.unlockAndTell(created)
 	if s.fj != nil {
 		if err == nil {
 			os.Remove(s.fj.f.Name()) // empty: everything is folded
@@ -699,6 +774,13 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Repor
 		}
 		if due {
 			created, folded, err = s.fold(ctx, tx, 1)
+			if err == nil {
+				// Save returns its fold's new groups, and those other
+				// folds left untold.
+				var untold []cspreport.Report
+				untold, err = s.claimUntold(ctx, tx)
+				created = append(created, untold...)
+			}
 		}
 		return err
 	})
@@ -729,8 +811,7 @@ func (s *Store) flush(ctx context.Context) error {
 		return errClosed
 	}
 	created, err := s.flushLocked(ctx)
-	s.foldMu.Unlock()
-	s.tell(created)
+	s.unlockAndTell(created)
 	return err
 }
 
@@ -757,8 +838,11 @@ func (s *Store) flushLocked(ctx context.Context) ([]cspreport.Report, error) {
 func (s *Store) foldTableLocked(ctx context.Context) ([]cspreport.Report, error) {
 	var created []cspreport.Report
 	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		created, _, err = s.fold(ctx, tx, -1)
+		c, _, err := s.fold(ctx, tx, -1)
+		if err != nil {
+			return err
+		}
+		created, err = s.settle(ctx, tx, c)
 		return err
 	})
 	if err != nil {
@@ -767,11 +851,6 @@ func (s *Store) foldTableLocked(ctx context.Context) ([]cspreport.Report, error)
 	s.pending, s.lastFold = 0, time.Now()
 	return created, nil
 }
-
-// maxLate bounds the new groups kept while no function is set to be told
-// of them: beyond it, a process that only reads (bulwark reports) would
-// keep them for nothing.
-const maxLate = 1000
 
 // foldChunk is how many journal entries one statement claims.
 const foldChunk = 32

@@ -18,7 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 )
 
-var tables = []string{"bulwark_csp_journal", "bulwark_csp_group_browser", "bulwark_csp_event", "bulwark_csp_other_report", "bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
+var tables = []string{"bulwark_csp_journal", "bulwark_csp_untold", "bulwark_csp_group_browser", "bulwark_csp_event", "bulwark_csp_other_report", "bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
 
 func TestStore(t *testing.T) {
 	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
