@@ -17,6 +17,11 @@
 // that the cost grows with the number of distinct keys, not of reports.
 // Several receivers may share one PostgreSQL database: the upserts add,
 // they do not overwrite, and each journal entry is folded once.
+//
+// The groups a fold creates are told, once the fold is committed, to the
+// function that the receiver sets ([Store.NotifyNewGroups]), which logs
+// them; a fold in a process without one (a reader) keeps them in the
+// table bulwark_csp_untold for the next fold of a process with one.
 package sqlstore
 
 import (
