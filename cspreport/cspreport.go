@@ -43,12 +43,16 @@
 // # Privacy and grouping
 //
 // Query and fragment are removed from every URL (unless
-// [Config.KeepQuery]), data: bodies are never kept, the client's address
+// [Config.KeepQuery]); in every URL path, path parameters
+// (";jsessionid=…") are removed and segments that look like ids or
+// tokens become ":id"; data: bodies are never kept; the client's address
 // is cut to /24 or /64. Reports are merged by a group fingerprint
 // (directive, blocked origin or keyword, document origin and templated
 // path, disposition) and a detail fingerprint (group, source file, line,
 // column, sample), with counts and first and last seen; one security event
-// is logged per new group, never one per report.
+// is logged per new group, never one per report, when the merge that
+// creates the group is committed (see [Merger]), and at the latest by
+// Close.
 package cspreport
 
 import (
@@ -264,6 +268,11 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
 		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), rc.now)
+	if m, ok := cfg.Store.(Merger); ok {
+		// The groups the store's own merges create are logged when
+		// those merges commit.
+		m.NotifyNewGroups(rc.commit.logNew)
+	}
 	return rc, nil
 }
 
@@ -278,10 +287,19 @@ func or[T comparable](v, def T) T {
 }
 
 // Close stops accepting reports (later requests get 503), commits every
-// queued one and waits for the last commit, or for ctx. Call it after
-// http.Server.Shutdown, so that the requests in flight are committed.
+// queued one and waits for the last commit, or for ctx; then, if the
+// store is a [Merger], it flushes it, so that every new group is merged
+// and logged before Close returns. Call it after http.Server.Shutdown, so
+// that the requests in flight are committed, and before closing the
+// store.
 func (rc *Receiver) Close(ctx context.Context) error {
-	return rc.commit.close(ctx)
+	if err := rc.commit.close(ctx); err != nil {
+		return err
+	}
+	if m, ok := rc.store.(Merger); ok {
+		return m.Flush(ctx)
+	}
+	return nil
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -291,24 +309,27 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	rc.cors(h, r)
-	switch r.Method {
-	case http.MethodPost:
-	case http.MethodOptions:
+	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
-		return
-	default:
-		h.Set("Allow", "POST, OPTIONS")
-		rc.fail(w, r, http.StatusMethodNotAllowed, "method")
 		return
 	}
 	now := rc.now()
 	addr := rc.log.ClientIP(r)
 	client := clientPrefix(addr, rc.v4, rc.v6)
+	// Every request but a preflight costs its client a token before
+	// anything else is done with it, whatever it is then answered: a
+	// client over its rate gets 429 before its body is read, hostile
+	// bodies included.
 	if rc.limit != nil {
-		if ok, wait := rc.limit.take(client, 0, now); !ok {
+		if ok, wait := rc.limit.take(client, 1, now); !ok {
 			rc.limited(w, r, client.String(), 1, wait)
 			return
 		}
+	}
+	if r.Method != http.MethodPost {
+		h.Set("Allow", "POST, OPTIONS")
+		rc.fail(w, r, http.StatusMethodNotAllowed, "method")
+		return
 	}
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		rc.fail(w, r, http.StatusUnsupportedMediaType, "content-encoding")
@@ -364,9 +385,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.fail(w, r, http.StatusBadRequest, "shape")
 		return
 	}
-	if rc.limit != nil {
-		if ok, wait := rc.limit.take(client, len(d.reports)+d.invalid, now); !ok {
-			rc.limited(w, r, client.String(), len(d.reports)+d.invalid, wait)
+	// A batch costs a token per report: the request paid for the first.
+	if n := len(d.reports) + d.invalid; rc.limit != nil && n > 1 {
+		if ok, wait := rc.limit.take(client, n-1, now); !ok {
+			rc.limited(w, r, client.String(), n, wait)
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -105,7 +106,8 @@ func TestCorpus(t *testing.T) {
 			eq(t, g.Disposition, "enforce")
 			eq(t, g.BlockedOrigin, "http://baddomain.com")
 			eq(t, g.ExampleBlocked, "http://baddomain.com/test.js")
-			eq(t, d.SourceFile, "https://e90d271df3e973c7.global.ssl.fastly.net/_static/f0c7c026a4b2a3d2b287ae2d012c9924/sentry/dist/vendor.js")
+			// Segments that look like ids are templated in every stored URL.
+			eq(t, d.SourceFile, "https://e90d271df3e973c7.global.ssl.fastly.net/_static/:id/sentry/dist/vendor.js")
 			eq(t, fmt.Sprint(d.Line, d.Column), "24 66270")
 			eq(t, d.Sample, "")
 			eq(t, g.DocumentPath, "/sentry/csp/issues/:id/")
@@ -527,6 +529,78 @@ func TestRateLimit(t *testing.T) {
 	if s := rc.Stats(); s.RateLimited != 2 || s.Stored != 8 {
 		t.Errorf("stats %+v", s)
 	}
+}
+
+// TestRateLimitChargesRefusedRequests: every request costs its client a
+// token before its body is read, whether it is then refused (400, 413,
+// 415) or not: a client over its burst gets 429 for hostile bodies too,
+// without the body being read, and its well-formed reports wait with
+// them.
+func TestRateLimitChargesRefusedRequests(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	rc, _, _ := newReceiver(t, cspreport.Config{Now: func() time.Time { return now }, RateLimit: cspreport.RateLimit{PerSecond: 1, Burst: 1}})
+	tooMany := "[" + strings.Repeat(`{"type":"deprecation","body":{}},`, 100) + `{"type":"deprecation","body":{}}]`
+	hostile := []struct {
+		name, ctype, body string
+		first             int // the status while the client is within its burst
+	}{
+		{"syntax", "application/csp-report", `{"csp-report":`, 400},
+		{"depth", "application/reports+json", strings.Repeat("[", 20) + strings.Repeat("]", 20), 400},
+		{"shape", "application/csp-report", `{"nope":1}`, 400},
+		{"items", "application/reports+json", tooMany, 413},
+		{"size", "application/csp-report", `"` + strings.Repeat("a", cspreport.DefaultMaxBodyBytes) + `"`, 413},
+		{"media type", "text/plain", legacyBody, 415},
+	}
+	send := func(addr, ctype, body string) (*httptest.ResponseRecorder, int) {
+		read := 0
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.Body = readCounter{r.Body, &read}
+		r.Header.Set("Content-Type", ctype)
+		r.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		rc.ServeHTTP(w, r)
+		return w, read
+	}
+	for i, h := range hostile {
+		// A client of its own sends the hostile body first: it is
+		// refused for what it is, and charged.
+		client := fmt.Sprintf("198.51.%d.1:1", 10+i)
+		if w, _ := send(client, h.ctype, h.body); w.Code != h.first {
+			t.Fatalf("%s: first request %d, want %d", h.name, w.Code, h.first)
+		}
+		for k := range 3 {
+			w, read := send(client, h.ctype, h.body)
+			if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+				t.Fatalf("%s: request %d over the burst: %d, want 429 with Retry-After", h.name, k+2, w.Code)
+			}
+			if read != 0 {
+				t.Fatalf("%s: %d bytes of a refused body were read", h.name, read)
+			}
+		}
+		if w, _ := send(client, "application/csp-report", legacyBody); w.Code != 429 {
+			t.Fatalf("%s: a report after hostile bodies over the burst: %d, want 429", h.name, w.Code)
+		}
+	}
+	// A well-formed report is charged once, not twice: a client with a
+	// burst of 1 gets it stored.
+	if w, _ := send("192.0.2.1:1", "application/csp-report", legacyBody); w.Code != 204 {
+		t.Fatalf("one report within the burst: %d", w.Code)
+	}
+	if s := rc.Stats(); s.RateLimited != uint64(4*len(hostile)) {
+		t.Errorf("stats %+v, want %d rate limited", s, 4*len(hostile))
+	}
+}
+
+// readCounter counts the bytes read from a body.
+type readCounter struct {
+	io.ReadCloser
+	n *int
+}
+
+func (r readCounter) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	*r.n += n
+	return n, err
 }
 
 // blockingStore blocks Save until released, or fails it.

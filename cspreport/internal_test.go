@@ -35,6 +35,10 @@ func TestTemplatePath(t *testing.T) {
 		"/blog/hello-world":                            "/blog/hello-world",
 		"/static/app.js":                               "/static/app.js",
 		"/a/deadbeef00":                                "/a/:id",
+		"/page.jsp;jsessionid=1A2B3C4D":                "/page.jsp",
+		"/a;x=1/b;y=2/":                                "/a/b/",
+		"/password-reset/Zx9Kq2Lm8Np4Rt6Vw1Yb;sid=x":   "/password-reset/:id",
+		"/;jsessionid=abc":                             "/",
 	} {
 		if got := templatePath(in); got != want {
 			t.Errorf("templatePath(%q) = %q, want %q", in, got, want)

@@ -10,8 +10,11 @@ import (
 
 // RateLimit bounds the reports a client (an address prefix: /24 in IPv4,
 // /64 in IPv6, as seclog's trusted-proxy setting decides the address) may
-// send: a token bucket per client, one token per report. Requests over the
-// limit are answered 429 with Retry-After. The zero value means the
+// send: a token bucket per client, one token per report. Every request
+// (but a CORS preflight) costs a token before its body is read, refused
+// ones included, and a batch then costs one more per report after the
+// first: a client over its rate is answered 429 with Retry-After before
+// anything else is done with its request. The zero value means the
 // defaults.
 type RateLimit struct {
 	// Disabled turns rate limiting off (load tests, or a receiver behind a
@@ -69,14 +72,12 @@ func (l *limiter) shard(key netip.Prefix) *shard {
 	return &l.shards[maphash.Bytes(l.seed, a[:])%limiterShards]
 }
 
-// take charges n tokens to key. When the bucket holds fewer than n (or
-// fewer than 1 when n is 0, a check that charges nothing), it charges
-// nothing and returns how long until it would hold enough.
+// take charges n tokens (at least 1; at most the burst, so that a batch
+// larger than the burst can pass a full bucket) to key. When the bucket
+// holds fewer, it charges nothing and returns how long until it would
+// hold enough.
 func (l *limiter) take(key netip.Prefix, n int, now time.Time) (ok bool, wait time.Duration) {
-	need := float64(max(n, 1))
-	if need > l.burst {
-		need = l.burst
-	}
+	need := min(float64(max(n, 1)), l.burst)
 	t := now.UnixNano()
 	s := l.shard(key)
 	s.mu.Lock()
@@ -97,9 +98,7 @@ func (l *limiter) take(key netip.Prefix, n int, now time.Time) (ok bool, wait ti
 		secs := (need - b.tokens) / l.perSec
 		return false, time.Duration(math.Ceil(secs)) * time.Second
 	}
-	if n > 0 {
-		b.tokens -= need
-	}
+	b.tokens -= need
 	return true, 0
 }
 

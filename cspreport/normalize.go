@@ -128,7 +128,7 @@ func parseURL(s, scheme string, keepQuery bool) parsedURL {
 	}
 	host := strings.ToLower(u.Hostname())
 	origin := scheme + "://" + strings.ToLower(u.Host)
-	p := u.EscapedPath()
+	p := templateSegments(u.EscapedPath())
 	v := origin + p
 	if keepQuery && u.RawQuery != "" {
 		v += "?" + u.RawQuery
@@ -221,41 +221,65 @@ func fastURL(s, scheme string, colon int, keepQuery bool) (parsedURL, bool) {
 		end = queryEnd
 	}
 	v := s[:end]
-	if len(s)-len(v) > 64 {
+	path := v[hostEnd:pathEnd]
+	if t := templateSegments(path); t != path {
+		path = t
+		v = v[:hostEnd] + t + v[pathEnd:]
+	} else if len(s)-len(v) > 64 {
 		v = strings.Clone(v) // do not keep a long query alive
 	}
 	origin := v[:hostEnd]
 	return parsedURL{kind: "url", scheme: scheme, host: s[hostStart:port], origin: clean(origin, 256),
-		path: v[hostEnd:pathEnd], value: clean(v, MaxURLLen)}, true
+		path: path, value: clean(v, MaxURLLen)}, true
 }
 
-// templatePath replaces the segments of p that look like ids or tokens
-// with ":id", so that /users/42 and /users/43 are one group.
+// templatePath is the stored form of a path: templateSegments of p, "/" for
+// an empty one, cut to maxPathLen.
 func templatePath(p string) string {
 	if p == "" {
 		return "/"
 	}
-	// Copied only from the first segment that looks like an id.
+	return clean(templateSegments(p), maxPathLen)
+}
+
+// templateSegments replaces the segments of p that look like ids or tokens with
+// ":id", so that /users/42 and /users/43 are one group, and removes path
+// parameters (from a ';' to the end of its segment: ";jsessionid=…",
+// where servlet containers put the session id), so that no secret of a
+// path is kept. It returns p itself when nothing changes.
+func templateSegments(p string) string {
+	// Copied only from the first segment that changes.
 	var b []byte
+	changed := false
 	done := 0 // p[:done] is in b
 	for i := 0; i <= len(p); {
 		j := strings.IndexByte(p[i:], '/')
 		if j < 0 {
 			j = len(p) - i
 		}
-		if looksLikeID(p[i : i+j]) {
-			if b == nil {
-				b = make([]byte, 0, len(p))
+		seg := p[i : i+j]
+		param := strings.IndexByte(seg, ';')
+		if param >= 0 {
+			seg = seg[:param]
+		}
+		if id := looksLikeID(seg); id || param >= 0 {
+			if !changed {
+				b, changed = make([]byte, 0, len(p)), true
 			}
-			b = append(append(b, p[done:i]...), ":id"...)
+			b = append(b, p[done:i]...)
+			if id {
+				b = append(b, ":id"...)
+			} else {
+				b = append(b, seg...)
+			}
 			done = i + j
 		}
 		i += j + 1
 	}
-	if b == nil {
-		return clean(p, maxPathLen)
+	if !changed {
+		return p
 	}
-	return clean(string(append(b, p[done:]...)), maxPathLen)
+	return string(append(b, p[done:]...))
 }
 
 func looksLikeID(s string) bool {

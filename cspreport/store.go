@@ -10,8 +10,9 @@ import (
 )
 
 // A Report is one CSP violation report after normalisation: the privacy
-// defaults applied (no query nor fragment in URLs, no data: bodies, the
-// client's address cut to a prefix), every value cut to its bound, and its
+// defaults applied (no query nor fragment in URLs, their paths templated:
+// no path parameters, ":id" for segments that look like ids or tokens; no
+// data: bodies; the client's address cut to a prefix), every value cut to its bound, and its
 // two fingerprints computed. Stores keep Reports merged by fingerprint:
 // counts, first and last seen, one example.
 type Report struct {
@@ -225,9 +226,11 @@ type Store interface {
 	// returns nil the batch is durable. Reports are merged by fingerprint
 	// (count, first and last seen; the first report is the example),
 	// there or later: a store may keep batches in a journal and merge
-	// them in bulk (cspreport/sqlstore does), as long as every read sees
-	// them merged. It returns the first report of each group created by
-	// the merges it made, this batch's or earlier ones'.
+	// them in bulk, as long as every read sees them merged; such a store
+	// is a [Merger]. Save returns the first report of each group created
+	// by the merges it committed itself (this batch's, or earlier ones'
+	// that it merged with it); a group is new once, in one Save or in one
+	// call of the Merger's function.
 	Save(ctx context.Context, b *Batch) (newGroups []Report, err error)
 	// Groups returns groups by descending count in the window.
 	Groups(ctx context.Context, q GroupQuery) ([]Group, error)
@@ -252,6 +255,29 @@ type Store interface {
 	// of at most chunk rows (0: 1000), and returns the number of rows
 	// deleted.
 	DeleteBefore(ctx context.Context, before time.Time, chunk int) (int64, error)
+}
+
+// A Merger is a [Store] that merges some saved batches into its groups
+// after Save has returned: cspreport/sqlstore keeps batches in a journal
+// and folds it in the background, before reads and at Close. The groups
+// those merges create are told to the function set with
+// NotifyNewGroups, once the merge is committed; the [Receiver] sets it at
+// [New] and logs each group, and flushes the store at Close, so that no
+// new group goes unlogged.
+type Merger interface {
+	Store
+	// NotifyNewGroups sets the function called with the first report of
+	// each group created by a merge that no Save returned, once that
+	// merge is committed, from the goroutine that merged (it must not
+	// call the store); a later call replaces it. The groups created
+	// where no function was set (a reader's merges, or the merge of what
+	// a crashed process left, when the store was opened) are kept by the
+	// store and passed to it.
+	NotifyNewGroups(fn func(newGroups []Report))
+	// Flush merges now every batch saved; the groups it creates are
+	// told as above, and when it returns every group merged before it
+	// has been told.
+	Flush(ctx context.Context) error
 }
 
 // Stamp is a time as stores keep it: UTC, to the microsecond.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // A Summary is the stored groups of a time window, with the counters of
@@ -103,7 +105,11 @@ func csvSafe(s string) string {
 }
 
 // WriteTable writes the summary as an aligned text table, then the
-// counters. Values are printed with control characters escaped.
+// counters. Values are escaped by seclog's rules ([seclog.Escape]:
+// control characters C0 and C1, bidirectional and other format
+// characters, line separators, invalid UTF-8), so that a report cannot
+// write escape sequences to a terminal nor show it a value other than it
+// is.
 func (s *Summary) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "COUNT\tTOTAL\tDIRECTIVE\tDISPOSITION\tBLOCKED\tDOCUMENT\tLAST SEEN\tNEW\tGROUP")
@@ -112,8 +118,8 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		if g.New {
 			newMark = "new"
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Count, g.Total, q(g.Directive), g.Disposition,
-			q(g.BlockedOrigin), q(g.DocumentOrigin+g.DocumentPath), g.LastSeen.Format(time.RFC3339), newMark, g.Fingerprint)
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Count, g.Total, seclog.Escape(g.Directive), seclog.Escape(g.Disposition),
+			seclog.Escape(g.BlockedOrigin), seclog.Escape(g.DocumentOrigin+g.DocumentPath), g.LastSeen.Format(time.RFC3339), newMark, g.Fingerprint)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -123,22 +129,11 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "NOT STORED\tREASON\tCOUNT")
 		for _, c := range s.Counters {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Kind, q(c.Name), c.Count)
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Kind, seclog.Escape(c.Name), c.Count)
 		}
 		return tw.Flush()
 	}
 	return nil
-}
-
-// q escapes control characters for a terminal.
-func q(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			v := strconv.Quote(s)
-			return v[1 : len(v)-1]
-		}
-	}
-	return s
 }
 
 // SummaryConfig configures the summary page.

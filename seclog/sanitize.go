@@ -28,7 +28,18 @@ func Sanitize(s string) string {
 	if len(s) <= MaxValueLen && clean(s) {
 		return s
 	}
-	return sanitizeSlow(s)
+	return escape(s, MaxValueLen)
+}
+
+// Escape escapes s by the rules of [Sanitize], without cutting it: for
+// showing a value an attacker chose where the whole of it is wanted, such
+// as a table printed to an operator's terminal. A value that needs no
+// change is returned as it is, without allocating.
+func Escape(s string) string {
+	if clean(s) {
+		return s
+	}
+	return escape(s, -1)
 }
 
 // clean reports whether s has nothing to escape.
@@ -60,8 +71,14 @@ func hidden(r rune) bool {
 	return r == 0x2028 || r == 0x2029 || unicode.Is(unicode.Cf, r)
 }
 
-func sanitizeSlow(s string) string {
-	b := make([]byte, 0, min(len(s), MaxValueLen)+16)
+// escape escapes s; when limit is not negative, it cuts the result to
+// limit bytes and marks the cut.
+func escape(s string, limit int) string {
+	capacity := len(s) + 16
+	if limit >= 0 {
+		capacity = min(len(s), limit) + 16
+	}
+	b := make([]byte, 0, capacity)
 	i := 0
 	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -84,12 +101,12 @@ func sanitizeSlow(s string) string {
 			esc, n = [10]byte{'\\', '\\'}, 2
 		}
 		if n == 0 {
-			if len(b)+size > MaxValueLen {
+			if limit >= 0 && len(b)+size > limit {
 				break
 			}
 			b = append(b, s[i:i+size]...)
 		} else {
-			if len(b)+n > MaxValueLen {
+			if limit >= 0 && len(b)+n > limit {
 				break
 			}
 			b = append(b, esc[:n]...)

@@ -95,6 +95,31 @@ func TestSanitize(t *testing.T) {
 	}
 }
 
+// TestEscape: Escape applies Sanitize's rules without the cut.
+func TestEscape(t *testing.T) {
+	long := strings.Repeat("\u202e", MaxValueLen)
+	for in, want := range map[string]string{
+		"":                   "",
+		"/café/日本":           "/café/日本",
+		"\x1b[31m\u009b2J":   `\x1b[31m\u009b2J`,
+		"user\u202egnp.exe":  `user\u202egnp.exe`,
+		"a\xffb\\":           `a\xffb\\`,
+		"a\U000E0041b\u2028": `a\U000e0041b\u2028`,
+		long:                 strings.Repeat(`\u202e`, MaxValueLen),
+	} {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%.40q) = %.80q, want %.80q", in, got, want)
+		}
+		if len(in) <= MaxValueLen && Escape(in) != Sanitize(in) {
+			t.Errorf("Escape(%q) = %q, Sanitize %q", in, Escape(in), Sanitize(in))
+		}
+	}
+	s := strings.Repeat("/account/settings", 100)
+	if n := testing.AllocsPerRun(100, func() { _ = Escape(s) }); n != 0 {
+		t.Errorf("Escape of a clean value allocates %v times", n)
+	}
+}
+
 func TestSanitizeCleanDoesNotAllocate(t *testing.T) {
 	s := "/account/settings?tab=security"
 	if n := testing.AllocsPerRun(100, func() { _ = Sanitize(s) }); n != 0 {

@@ -17,6 +17,11 @@
 // that the cost grows with the number of distinct keys, not of reports.
 // Several receivers may share one PostgreSQL database: the upserts add,
 // they do not overwrite, and each journal entry is folded once.
+//
+// The groups a fold creates are told, once the fold is committed, to the
+// function that the receiver sets ([Store.NotifyNewGroups]), which logs
+// them; a fold in a process without one (a reader) keeps them in the
+// table bulwark_csp_untold for the next fold of a process with one.
 package sqlstore
 
 import (
@@ -230,13 +235,17 @@ type Store struct {
 	stmts map[stmtKey]*sql.Stmt
 
 	// foldMu serializes the folds, and Save on the journal table; it
-	// guards pending and lastFold.
+	// guards pending, lastFold and closed.
 	foldMu   sync.Mutex
 	pending  int // journal entries this process saved and did not fold
 	lastFold time.Time
+	closed   bool
 
-	lateMu sync.Mutex
-	late   []cspreport.Report // groups created by folds, for the next Save
+	// The function told of the groups that folds create (other than
+	// Save's own); without one, they go to bulwark_csp_untold.
+	notifyMu sync.Mutex
+	notify   func([]cspreport.Report)
+	tellMu   sync.Mutex // taken before foldMu is released: tells keep the folds' order
 
 	// The file journal (SQLite on a file; see fileJournal), else nil.
 	fj       *fileJournal
@@ -247,9 +256,17 @@ type Store struct {
 	unfolded []string      // journal files whose batches are in failed and queue
 	foldErr  error         // the last fold's, until one succeeds
 	folded   chan struct{} // closed (and replaced) by each fold
-	kick     chan struct{}
-	quit     chan struct{}
-	folder   sync.WaitGroup
+
+	// The folder: folds the file journal every FileFoldInterval (or when
+	// kicked), or what this process left in the journal table every
+	// FoldInterval, so that a batch is merged, and its new groups told,
+	// without waiting for another Save or a read.
+	kick   chan struct{}
+	quit   chan struct{}
+	folder sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 type stmtKey struct {
@@ -301,6 +318,8 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 			return nil, fmt.Errorf("cspreport/sqlstore: journal beside %s: %w", file, err)
 		}
 	}
+	s.kick, s.quit = make(chan struct{}, 1), make(chan struct{})
+	s.folder.Go(s.foldLoop)
 	return s, nil
 }
 
@@ -364,27 +383,45 @@ func (s *Store) openFileJournal(ctx context.Context, file string) error {
 		s.fj = nil
 		return errors.Join(err, j.close())
 	}
-	s.kick, s.quit = make(chan struct{}, 1), make(chan struct{})
-	s.folder.Go(s.foldLoop)
 	return nil
 }
 
-// foldLoop folds the file journal every FileFoldInterval, or when kicked.
+// foldLoop is the folder: it folds the file journal every
+// FileFoldInterval or when kicked; without one, it folds the journal
+// table when kicked, when this process left entries there and no Save
+// folded for FoldInterval, or, when it tells of new groups, when nothing
+// folded for FileFoldInterval (to take the groups other processes left
+// untold). It tells the new groups once the fold is committed.
 func (s *Store) foldLoop() {
-	t := time.NewTicker(FileFoldInterval)
+	every := FoldInterval
+	if s.fj != nil {
+		every = FileFoldInterval
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		kicked := false
 		select {
 		case <-s.quit:
 			return
 		case <-t.C:
 		case <-s.kick:
+			kicked = true
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var created []cspreport.Report
 		s.foldMu.Lock()
-		s.foldFileLocked(ctx) //nolint:errcheck // kept in the queue: the next fold, or a read, tries again and reports it
-		s.foldMu.Unlock()
+		idle := time.Since(s.lastFold)
+		switch {
+		case s.fj != nil:
+			// On failure the batches stay queued: the next fold, or a
+			// read, tries again and reports it.
+			created, _ = s.foldFileLocked(ctx)
+		case kicked || s.pending > 0 && idle >= FoldInterval || idle >= FileFoldInterval && s.listening():
+			created, _ = s.foldTableLocked(ctx)
+		}
 		cancel()
+		s.unlockAndTell(created)
 	}
 }
 
@@ -428,7 +465,7 @@ func (s *Store) saveFile(ctx context.Context, b *cspreport.Batch) ([]cspreport.R
 	if due {
 		s.nudge()
 	}
-	return s.takeLate(), nil
+	return nil, nil // merged, and its new groups told, by the folder
 }
 
 func (s *Store) nudge() {
@@ -440,8 +477,9 @@ func (s *Store) nudge() {
 
 // foldFileLocked writes the queued batches into the database in one
 // transaction, then removes the journal files that held them; on failure
-// they stay queued. The caller holds foldMu.
-func (s *Store) foldFileLocked(ctx context.Context) error {
+// they stay queued. It returns the first report of each group the fold
+// created. The caller holds foldMu.
+func (s *Store) foldFileLocked(ctx context.Context) ([]cspreport.Report, error) {
 	s.jmu.Lock()
 	aggs := s.failed
 	if !s.queue.empty() {
@@ -451,8 +489,9 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 	if s.fj.size > 0 {
 		old := s.fj.f.Name()
 		if err := s.fj.rotate(); err != nil {
+			s.failed = aggs
 			s.jmu.Unlock()
-			return fmt.Errorf("cspreport/sqlstore: journal: %w", err)
+			return nil, fmt.Errorf("cspreport/sqlstore: journal: %w", err)
 		}
 		s.unfolded = append(s.unfolded, old)
 	}
@@ -475,10 +514,13 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 		for _, f := range files {
 			last = max(last, s.fj.fileSeq(f))
 		}
-		if last == 0 {
-			return nil
+		if last > 0 {
+			if _, err := tx.ExecContext(ctx, s.db.Q(upsertJournalFolded), last); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, s.db.Q(upsertJournalFolded), last)
+		var err error
+		created, err = s.settle(ctx, tx, created)
 		return err
 	})
 	s.jmu.Lock()
@@ -490,28 +532,117 @@ func (s *Store) foldFileLocked(ctx context.Context) error {
 		// The batches saved since stay in queue, written after these.
 		s.failed = aggs
 		s.unfolded = append(files, s.unfolded...)
-		return fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
+		return nil, fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
 	}
 	for _, f := range files {
 		os.Remove(f)
 	}
-	s.addLate(created)
-	return nil
+	return created, nil
 }
 
-func (s *Store) takeLate() []cspreport.Report {
-	s.lateMu.Lock()
-	defer s.lateMu.Unlock()
-	l := s.late
-	s.late = nil
-	return l
+// NotifyNewGroups implements [cspreport.Merger]: fn is called with the
+// first report of each group created by a fold that no Save returned
+// (the folder's, a read's, Flush's, Close's), once the fold is committed,
+// and with the groups that the folds of processes that tell nobody (a
+// reader such as bulwark reports, or this one before fn was set: the fold
+// at Open of what a crashed process left) kept for one that does. Setting
+// it has the folder take those at once.
+func (s *Store) NotifyNewGroups(fn func([]cspreport.Report)) {
+	s.notifyMu.Lock()
+	s.notify = fn
+	s.notifyMu.Unlock()
+	if fn != nil {
+		s.nudge()
+	}
 }
 
-func (s *Store) addLate(created []cspreport.Report) {
-	s.lateMu.Lock()
-	defer s.lateMu.Unlock()
-	if room := maxLate - len(s.late); room > 0 {
-		s.late = append(s.late, created[:min(len(created), room)]...)
+func (s *Store) listening() bool {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify != nil
+}
+
+// Groups that a fold created in a process that tells nobody of them
+// (migration 0006): written in that fold's transaction, claimed in the
+// transaction of a fold of a process that does.
+var (
+	insertUntold = isql.Portable(`INSERT INTO bulwark_csp_untold (data) VALUES (?)`)
+	claimUntold  = isql.Query{
+		SQLite:   `DELETE FROM bulwark_csp_untold RETURNING data`,
+		Postgres: `DELETE FROM bulwark_csp_untold WHERE id IN (SELECT id FROM bulwark_csp_untold FOR UPDATE SKIP LOCKED) RETURNING data`,
+	}
+)
+
+// settle decides, in the transaction of a fold whose new groups are to
+// be told (not Save's own), who tells them: this process if a function
+// is set, and it then takes the groups other folds left untold too;
+// else the table bulwark_csp_untold keeps them for a process that does.
+// It returns the groups this process is to tell once tx is committed.
+func (s *Store) settle(ctx context.Context, tx *sql.Tx, created []cspreport.Report) ([]cspreport.Report, error) {
+	if s.listening() {
+		untold, err := s.claimUntold(ctx, tx)
+		return append(created, untold...), err
+	}
+	if len(created) == 0 {
+		return nil, nil
+	}
+	kept := make([]cspreport.Report, len(created))
+	for i, r := range created {
+		r.Policy = "" // not logged; its hash stays
+		kept[i] = r
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Q(insertUntold), encodeBatch(&cspreport.Batch{Reports: kept})); err != nil {
+		return nil, fmt.Errorf("untold groups: %w", err)
+	}
+	return nil, nil
+}
+
+// claimUntold takes, in tx, the groups other folds left untold, if this
+// process tells of new groups.
+func (s *Store) claimUntold(ctx context.Context, tx *sql.Tx) ([]cspreport.Report, error) {
+	if !s.listening() {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, s.db.Q(claimUntold))
+	if err != nil {
+		return nil, fmt.Errorf("untold groups: %w", err)
+	}
+	defer rows.Close()
+	var out []cspreport.Report
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("untold groups: %w", err)
+		}
+		b, err := decodeBatch(data)
+		if err != nil {
+			return nil, fmt.Errorf("untold groups: %w", err)
+		}
+		out = append(out, b.Reports...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("untold groups: %w", err)
+	}
+	return out, nil
+}
+
+// unlockAndTell releases foldMu, which the caller holds, and passes the
+// groups that its committed fold created (see settle) to the function
+// set by NotifyNewGroups. The next fold may start meanwhile, but no fold
+// tells before this one has told: when Flush (or Close) returns, every
+// group merged before it has been told.
+func (s *Store) unlockAndTell(created []cspreport.Report) {
+	s.tellMu.Lock()
+	defer s.tellMu.Unlock()
+	s.foldMu.Unlock()
+	if len(created) == 0 {
+		return
+	}
+	s.notifyMu.Lock()
+	fn := s.notify
+	s.notifyMu.Unlock()
+	if fn != nil {
+		fn(created)
 	}
 }
 
@@ -578,17 +709,25 @@ func query(ctx context.Context, st *sql.Stmt, args []any, each func(*sql.Rows) e
 // DB returns the database the store uses.
 func (s *Store) DB() *isql.DB { return s.db }
 
-// Close folds the journal, releases the store's prepared statements, and
-// closes the database if Open opened it. What a failed fold leaves in the
-// journal is folded by the next process that opens the database.
+// Close stops the folder, folds the journal (telling the new groups, see
+// NotifyNewGroups), releases the store's prepared statements, and closes
+// the database if Open opened it. What a failed fold leaves in the
+// journal is folded by the next process that opens the database. Later
+// calls do nothing.
 func (s *Store) Close() error {
-	if s.fj != nil {
-		close(s.quit)
-		s.folder.Wait()
-	}
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
+	close(s.quit)
+	s.folder.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := s.flush(ctx)
+	s.foldMu.Lock()
+	created, err := s.flushLocked(ctx)
+	s.closed = true
 	cancel()
+	s.unlockAndTell(created)
 	if s.fj != nil {
 		if err == nil {
 			os.Remove(s.fj.f.Name()) // empty: everything is folded
@@ -603,10 +742,13 @@ func (s *Store) Close() error {
 }
 
 // Save implements [cspreport.Store]: the batch is appended to the journal
-// (one row, one statement) in a transaction, so that a commit costs the
-// same whatever its size; every FoldInterval (or FoldReports reports)
-// that transaction also folds the journal into the tables (see fold).
-// Every read folds first, so that it sees every saved batch.
+// (one write to the file journal; or one row, one statement, in a
+// transaction), so that a commit costs the same whatever its size. On the
+// journal table, every FoldInterval (or foldChunk entries) that
+// transaction also folds the journal into the tables (see fold), and Save
+// returns the groups that fold created; the other folds (the folder's,
+// every FileFoldInterval or FoldInterval; every read's, which sees every
+// saved batch; Close's) tell theirs to the function of NotifyNewGroups.
 func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -637,6 +779,13 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Repor
 		}
 		if due {
 			created, folded, err = s.fold(ctx, tx, 1)
+			if err == nil {
+				// Save returns its fold's new groups, and those other
+				// folds left untold.
+				var untold []cspreport.Report
+				untold, err = s.claimUntold(ctx, tx)
+				created = append(created, untold...)
+			}
 		}
 		return err
 	})
@@ -647,54 +796,66 @@ func (s *Store) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Repor
 	if due {
 		s.lastFold = now
 	}
-	return append(s.takeLate(), created...), nil
+	return created, nil
 }
 
-// Flush folds the journal into the tables now, and returns the first
-// report of each group created since the last Save or Flush returned
-// them. Reads flush first; Close flushes too.
-func (s *Store) Flush(ctx context.Context) ([]cspreport.Report, error) {
-	s.foldMu.Lock()
-	defer s.foldMu.Unlock()
-	if err := s.flushLocked(ctx); err != nil {
-		return nil, err
-	}
-	return s.takeLate(), nil
-}
+// Flush implements [cspreport.Merger]: it folds the journal into the
+// tables now; the groups it creates are told to the function of
+// NotifyNewGroups. Reads flush first; Close flushes too.
+func (s *Store) Flush(ctx context.Context) error { return s.flush(ctx) }
 
-// flush folds the journal before a read; the groups it creates are
-// returned by the next Save or Flush (and so logged by the receiver).
+// errClosed is returned by the reads and Flush of a closed store.
+var errClosed = errors.New("cspreport/sqlstore: store closed")
+
+// flush folds the journal, before a read or for Flush, and tells the
+// groups it creates.
 func (s *Store) flush(ctx context.Context) error {
 	s.foldMu.Lock()
-	defer s.foldMu.Unlock()
-	return s.flushLocked(ctx)
+	if s.closed {
+		s.foldMu.Unlock()
+		return errClosed
+	}
+	created, err := s.flushLocked(ctx)
+	s.unlockAndTell(created)
+	return err
 }
 
-func (s *Store) flushLocked(ctx context.Context) error {
+// flushLocked folds the file journal, then the journal table, and returns
+// the groups the folds that committed created (with the error of one that
+// did not). The caller holds foldMu.
+func (s *Store) flushLocked(ctx context.Context) ([]cspreport.Report, error) {
+	var created []cspreport.Report
 	if s.fj != nil {
-		if err := s.foldFileLocked(ctx); err != nil {
-			return err
+		c, err := s.foldFileLocked(ctx)
+		if err != nil {
+			return nil, err
 		}
+		created = c
 	}
 	// The journal table: this store's entries when it has no file
 	// journal, or what another process left there.
+	c, err := s.foldTableLocked(ctx)
+	return append(created, c...), err
+}
+
+// foldTableLocked folds the whole journal table in one transaction and
+// returns the groups it created. The caller holds foldMu.
+func (s *Store) foldTableLocked(ctx context.Context) ([]cspreport.Report, error) {
 	var created []cspreport.Report
 	err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		created, _, err = s.fold(ctx, tx, -1)
+		c, _, err := s.fold(ctx, tx, -1)
+		if err != nil {
+			return err
+		}
+		created, err = s.settle(ctx, tx, c)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
+		return nil, fmt.Errorf("cspreport/sqlstore: fold the journal: %w", err)
 	}
 	s.pending, s.lastFold = 0, time.Now()
-	s.addLate(created)
-	return nil
+	return created, nil
 }
-
-// maxLate bounds the new groups kept for the next Save: beyond it, a
-// process that only reads (bulwark reports) would keep them for nothing.
-const maxLate = 1000
 
 // foldChunk is how many journal entries one statement claims.
 const foldChunk = 32

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 )
 
-var tables = []string{"bulwark_csp_journal", "bulwark_csp_group_browser", "bulwark_csp_event", "bulwark_csp_other_report", "bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
+var tables = []string{"bulwark_csp_journal", "bulwark_csp_untold", "bulwark_csp_group_browser", "bulwark_csp_event", "bulwark_csp_other_report", "bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
 
 func TestStore(t *testing.T) {
 	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
@@ -31,9 +32,29 @@ func TestStore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			return s
+			// Closed when the subtest ends, so that the next one's store
+			// takes the file journal on SQLite.
+			c := &closeOnce{Store: s}
+			t.Cleanup(func() {
+				if err := c.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+			return c
 		})
 	})
+}
+
+// closeOnce is a store that may be closed by a test and by its cleanup.
+type closeOnce struct {
+	*sqlstore.Store
+	once sync.Once
+	err  error
+}
+
+func (c *closeOnce) Close() error {
+	c.once.Do(func() { c.err = c.Store.Close() })
+	return c.err
 }
 
 // TestTwoInstances: two stores on one database (two collectors) give the
@@ -80,6 +101,47 @@ func TestTwoInstances(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) { run(t, sqlstoretest.PostgresDSN(t)) })
 }
 
+// TestReaderFoldTellsCollector: a process that reads the database but
+// runs no receiver (bulwark reports) folds the journal before each read,
+// the collector's last batches included; the groups that fold creates are
+// told to the collector, once each, not lost in the reader.
+func TestReaderFoldTellsCollector(t *testing.T) {
+	ctx := context.Background()
+	run := func(t *testing.T, dsn string) {
+		collector, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer collector.Close()
+		var told newGroups
+		collector.NotifyNewGroups(told.add)
+		reader, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reader.Close()
+		const n = 20
+		for i := range n {
+			created, err := collector.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i, 1, storetest.T0)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			told.add(created) // the receiver logs what Save returns
+			if _, err := reader.Groups(ctx, cspreport.GroupQuery{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := collector.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := told.count(); got != n {
+			t.Fatalf("%d new groups told to the collector, want %d (-1: one told twice)", got, n)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, sqlstoretest.SQLiteDSN(t)) })
+	t.Run("postgres", func(t *testing.T) { run(t, sqlstoretest.PostgresDSN(t)) })
+}
+
 func TestDatabaseDown(t *testing.T) {
 	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
 		s, err := sqlstore.New(t.Context(), db)
@@ -91,7 +153,7 @@ func TestDatabaseDown(t *testing.T) {
 		if _, err := s.Save(t.Context(), b); err == nil {
 			// On an SQLite file, Save appends to the file journal, which
 			// is durable; the fold then fails, and so does every Save.
-			if _, err := s.Flush(t.Context()); err == nil {
+			if err := s.Flush(t.Context()); err == nil {
 				t.Error("Flush on a closed database: nil error")
 			}
 			if _, err := s.Save(t.Context(), b); !errors.Is(err, sqlstore.ErrBehind) {
@@ -168,7 +230,9 @@ func TestLargeBatch(t *testing.T) {
 
 // TestJournalSurvivesCrash: batches saved (committed to the journal, not
 // yet folded) by a store that is never closed, as after kill -9, are
-// folded by the next store opened on the database, once each.
+// folded by the next store opened on the database, once each; the groups
+// that fold creates are told to the function set after it, each group
+// once across the two processes.
 func TestJournalSurvivesCrash(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqlstoretest.SQLiteDSN(t)
@@ -176,6 +240,8 @@ func TestJournalSurvivesCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var told newGroups
+	crashed.NotifyNewGroups(told.add)
 	for i := range 100 {
 		if _, err := crashed.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i%7, i, storetest.T0)}}); err != nil {
 			t.Fatal(err)
@@ -200,13 +266,42 @@ func TestJournalSurvivesCrash(t *testing.T) {
 	if len(gs) != 7 || total != 100 {
 		t.Fatalf("%d groups, %d reports after the restart; want 7, 100", len(gs), total)
 	}
-	created, err := next.Flush(ctx)
-	if err != nil {
+	next.NotifyNewGroups(told.add)
+	if err := next.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(created); n > 7 {
-		t.Fatalf("%d new groups reported", n)
+	if n := told.count(); n != 7 {
+		t.Fatalf("%d new groups told across the crash, want 7", n)
 	}
+}
+
+// newGroups counts the new groups a store tells of, by fingerprint.
+type newGroups struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (g *newGroups) add(rs []cspreport.Report) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n == nil {
+		g.n = map[string]int{}
+	}
+	for _, r := range rs {
+		g.n[r.GroupFP]++
+	}
+}
+
+// count is the number of groups told, each told once (else -1).
+func (g *newGroups) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range g.n {
+		if k != 1 {
+			return -1
+		}
+	}
+	return len(g.n)
 }
 
 // TestJournalFoldedOnce: a crash between a fold's commit and the removal
@@ -293,6 +388,8 @@ func TestFoldRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	var told newGroups
+	s.NotifyNewGroups(told.add)
 	save := func(n int) {
 		t.Helper()
 		for i := range n {
@@ -323,7 +420,7 @@ func TestFoldRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Flush(ctx); err == nil {
+	if err := s.Flush(ctx); err == nil {
 		t.Fatal("Flush while another process holds the write lock: nil error")
 	}
 	b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(9, 9, storetest.T0)}}
@@ -333,19 +430,18 @@ func TestFoldRetried(t *testing.T) {
 	if err := lock.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	created, err := s.Flush(ctx)
-	if err != nil {
+	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(created) != 4 {
-		t.Fatalf("%d new groups after the retry, want 4", len(created))
+	if n := told.count(); n != 4 {
+		t.Fatalf("%d new groups told after the retry, want 4 (-1: one told twice)", n)
 	}
 	if g, n := total(); g != 4 || n != 20 {
 		t.Fatalf("%d groups, %d reports after the retry; want 4, 20", g, n)
 	}
 	save(5)
-	if created, err := s.Flush(ctx); err != nil || len(created) != 0 {
-		t.Fatalf("Flush: %d new groups, %v; want 0, nil", len(created), err)
+	if err := s.Flush(ctx); err != nil || told.count() != 4 {
+		t.Fatalf("Flush: %d new groups told in all, %v; want 4, nil", told.count(), err)
 	}
 	if g, n := total(); g != 4 || n != 25 {
 		t.Fatalf("%d groups, %d reports; want 4, 25", g, n)

@@ -4,14 +4,20 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
 )
 
 // T0 is the suite's reference time.
@@ -318,6 +324,86 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		}
 	})
 
+	t.Run("NewGroupLoggedWhenStored", func(t *testing.T) {
+		s := newStore(t)
+		rc, rec := receiver(t, s)
+		var want []string
+		for g := range 3 {
+			want = append(want, Post(t, rc, Legacy(g, "https://app.example/", "", "")))
+		}
+		// No read and no other report: the store merges on its own, and
+		// each new group is logged once its merge is committed.
+		got := violations(t, rec, len(want))
+		if strings.Join(sorted(got), ",") != strings.Join(sorted(want), ",") {
+			t.Fatalf("violation events for groups %v, want %v", got, want)
+		}
+		Post(t, rc, Legacy(0, "https://app.example/", "", ""))
+		closeAll(t, rc, s)
+		if more := violations(t, rec, 0); len(more) != 0 {
+			t.Fatalf("groups logged again: %v", more)
+		}
+	})
+
+	t.Run("NewGroupsLoggedAtClose", func(t *testing.T) {
+		s := newStore(t)
+		rc, rec := receiver(t, s)
+		var want []string
+		for g := range 3 {
+			want = append(want, Post(t, rc, Legacy(g, "https://app.example/", "", "")))
+		}
+		closeAll(t, rc, s)
+		got := violations(t, rec, 0)
+		if strings.Join(sorted(got), ",") != strings.Join(sorted(want), ",") {
+			t.Fatalf("after Close, violation events for groups %v, want %v", got, want)
+		}
+	})
+
+	t.Run("PathSecretsNotStored", func(t *testing.T) {
+		s := newStore(t)
+		rc, rec := receiver(t, s)
+		const token = "8f14e45fceea167a5a36dedd4bea2543"
+		fp := Post(t, rc, Legacy(1,
+			"https://app.example/password-reset/"+token+"/confirm;jsessionid=Q1w2E3r4T5y6?next=/",
+			"https://app.example/static/app.js;jsessionid=Q1w2E3r4T5y6",
+			"https://app.example/invite/"+token+";jsessionid=Q1w2E3r4T5y6"))
+		fp2 := Post(t, rc, Legacy(2, "https://app.example/account;JSESSIONID=Q1w2E3r4T5y6", "", ""))
+		must(t, rc.Close(ctx)) // the store stays open, to be read
+		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
+		must(t, err)
+		if len(gs) != 2 {
+			t.Fatalf("%d groups, want 2: %+v", len(gs), gs)
+		}
+		for _, g := range gs {
+			if g.Fingerprint == fp {
+				eq(t, "group path", g.DocumentPath, "/password-reset/:id/confirm")
+				eq(t, "group source", g.ExampleSource, "https://app.example/static/app.js:7:3")
+			}
+			if g.Fingerprint == fp2 {
+				eq(t, "group path", g.DocumentPath, "/account")
+			}
+		}
+		ds, err := s.Details(ctx, fp, 0)
+		must(t, err)
+		if len(ds) != 1 {
+			t.Fatalf("details %+v", ds)
+		}
+		eq(t, "document", ds[0].ExampleDocument, "https://app.example/password-reset/:id/confirm")
+		eq(t, "source", ds[0].SourceFile, "https://app.example/static/app.js")
+		eq(t, "blocked", ds[0].ExampleBlocked, "https://cdn1.example/x.js")
+		stored := fmt.Sprintf("%+v %+v", gs, ds)
+		for _, e := range rec.Take() {
+			stored += fmt.Sprint(e.Fields)
+		}
+		for _, secret := range []string{token, "Q1w2E3r4T5y6", "jsessionid", "JSESSIONID"} {
+			if strings.Contains(stored, secret) {
+				t.Errorf("%q is stored or logged", secret)
+			}
+		}
+		if t.Failed() {
+			t.Logf("stored and logged: %s", stored)
+		}
+	})
+
 	t.Run("CanceledContext", func(t *testing.T) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
@@ -334,6 +420,113 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 	})
 }
 
+// receiver returns a receiver in front of s, without rate limit, and
+// the recorder of its security events.
+func receiver(t *testing.T, s cspreport.Store) (*cspreport.Receiver, *seclogtest.Recorder) {
+	t.Helper()
+	log, rec := seclogtest.New(t)
+	rc, err := cspreport.New(cspreport.Config{Store: s, Logger: log, RateLimit: cspreport.RateLimit{Disabled: true}})
+	must(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		rc.Close(ctx) //nolint:errcheck // closed by the test already, mostly
+	})
+	return rc, rec
+}
+
+// Legacy is a report-uri body of group g (its blocked origin is
+// https://cdnG.example) on document, with a source file and a referrer.
+func Legacy(g int, document, source, referrer string) string {
+	body := map[string]any{
+		"document-uri": document, "referrer": referrer, "effective-directive": "script-src-elem",
+		"violated-directive": "script-src-elem", "original-policy": "script-src 'self'", "disposition": "enforce",
+		"blocked-uri": fmt.Sprintf("https://cdn%d.example/x.js?q=1", g), "status-code": 200,
+	}
+	if source != "" {
+		body["source-file"], body["line-number"], body["column-number"] = source, 7, 3
+	}
+	b, err := json.Marshal(map[string]any{"csp-report": body})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// Post sends body to rc, wants 204, and returns the fingerprint of the
+// group it makes.
+func Post(t *testing.T, rc *cspreport.Receiver, body string) string {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/csp-report", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/csp-report")
+	w := httptest.NewRecorder()
+	rc.ServeHTTP(w, r)
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("POST: %d %s", w.Code, w.Body)
+	}
+	return fingerprint(t, body)
+}
+
+// fingerprint is the group fingerprint the receiver gives body: the
+// group of the report a memory store keeps of it.
+func fingerprint(t *testing.T, body string) string {
+	t.Helper()
+	m := cspreport.NewMemoryStore()
+	rc, err := cspreport.New(cspreport.Config{Store: m, Logger: seclog.New(zap.NewNop()), RateLimit: cspreport.RateLimit{Disabled: true}})
+	must(t, err)
+	defer rc.Close(context.Background()) //nolint:errcheck // a memory store
+	r := httptest.NewRequest(http.MethodPost, "/csp-report", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/csp-report")
+	rc.ServeHTTP(httptest.NewRecorder(), r)
+	gs, err := m.Groups(context.Background(), cspreport.GroupQuery{})
+	must(t, err)
+	if len(gs) != 1 {
+		t.Fatalf("%d groups from one report", len(gs))
+	}
+	return gs[0].Fingerprint
+}
+
+// violations returns the groups of the cspreport.violation events logged,
+// waiting (up to a generous bound) until there are at least n.
+func violations(t *testing.T, rec *seclogtest.Recorder, n int) []string {
+	t.Helper()
+	var fps []string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		for _, e := range rec.Take() {
+			if e.Name == "cspreport.violation" {
+				fps = append(fps, fmt.Sprint(e.Fields["group"]))
+			}
+		}
+		if len(fps) >= n {
+			return fps
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d violation events after 15 s, want %d: %v", len(fps), n, fps)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// closeAll closes the receiver, then the store if it can be closed, as a
+// server that stops does.
+func closeAll(t *testing.T, rc *cspreport.Receiver, s cspreport.Store) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, rc.Close(ctx))
+	if c, ok := s.(interface{ Close() error }); ok {
+		must(t, c.Close())
+	}
+}
+
+func eq(t *testing.T, what, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s %q, want %q", what, got, want)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -347,22 +540,47 @@ func must2(_ []cspreport.Report, err error) {
 	}
 }
 
-// A Flusher is a store that merges saved batches later (the SQL store's
-// journal); Flush merges them now and returns the groups created.
-type Flusher interface {
-	Flush(ctx context.Context) ([]cspreport.Report, error)
+// tracked holds the new groups each Merger passed to Save tells of.
+var tracked sync.Map // cspreport.Merger → *told
+
+type told struct {
+	mu sync.Mutex
+	rs []cspreport.Report
 }
 
-// Save saves b and, if s is a Flusher, flushes: it returns every group
-// the batch created, whenever the store merges.
+func (t *told) add(rs []cspreport.Report) {
+	t.mu.Lock()
+	t.rs = append(t.rs, rs...)
+	t.mu.Unlock()
+}
+
+func (t *told) take() []cspreport.Report {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rs := t.rs
+	t.rs = nil
+	return rs
+}
+
+// Save saves b and, if s is a [cspreport.Merger], flushes it: it returns
+// the groups Save returned and those the store told of since the last
+// Save on s, whichever merge created them. Summed over every call on a
+// store, each new group counts once.
 func Save(ctx context.Context, s cspreport.Store, b *cspreport.Batch) ([]cspreport.Report, error) {
-	created, err := s.Save(ctx, b)
-	if f, ok := s.(Flusher); ok && err == nil {
-		var more []cspreport.Report
-		more, err = f.Flush(ctx)
-		created = append(created, more...)
+	m, ok := s.(cspreport.Merger)
+	if !ok {
+		return s.Save(ctx, b)
 	}
-	return created, err
+	v, loaded := tracked.LoadOrStore(m, &told{})
+	n := v.(*told)
+	if !loaded {
+		m.NotifyNewGroups(n.add)
+	}
+	created, err := s.Save(ctx, b)
+	if err == nil {
+		err = m.Flush(ctx)
+	}
+	return append(created, n.take()...), err
 }
 
 func fps(rs []cspreport.Report) []string {
