@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,4 +51,35 @@ func (ct cookieTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.AddCookie(ct.c)
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestDemoPasswordChangeEndsOtherSessions: alice is logged in twice (A on
+// the first demo, B on a second demo on the same database); she changes
+// her password in A. A stays logged in; B, on the other instance, is
+// logged out at its next request.
+func TestDemoPasswordChangeEndsOtherSessions(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "shared.db")
+	first, _ := startDemo(t, "-db", db)
+	second, _ := startDemo(t, "-db", db)
+	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
+
+	a, b := newClient(t, first), newClient(t, second)
+	for name, c := range map[string]*client{"A": a, "B": b} {
+		if resp := c.login("alice", "alice-password", ""); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login %s: %d", name, resp.StatusCode)
+		}
+		if resp, _ := c.do("GET", "/api/me", nil, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("/api/me in %s before the change: %d", name, resp.StatusCode)
+		}
+	}
+	resp, _ := a.do("POST", "/password/change", url.Values{"current": {"alice-password"}, "new": {"alice-new-password"}}, same)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("password change in A: %d", resp.StatusCode)
+	}
+	if resp, _ := a.do("GET", "/api/me", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("/api/me in A, the session that changed the password: %d, want 200", resp.StatusCode)
+	}
+	if resp, body := b.do("GET", "/api/me", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/api/me in B after the change in A: %d %q, want 401", resp.StatusCode, body)
+	}
 }
