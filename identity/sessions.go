@@ -198,6 +198,9 @@ func (s *Sessions) Logout(r *http.Request) error {
 	return nil
 }
 
+// Manager returns the scs session manager of s.
+func (s *Sessions) Manager() *scs.SessionManager { return s.sm }
+
 // LoginTime returns when the session's user logged in, or the zero time.
 func (s *Sessions) LoginTime(ctx context.Context) time.Time {
 	ns := s.sm.GetInt64(ctx, SessionLoginKey)
