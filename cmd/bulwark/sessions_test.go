@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bulwark-go/bulwark/internal/sqlstore"
 )
 
 // TestDemoSessionsInSQLite: the sessions live in the demo's SQLite file,
@@ -82,4 +85,53 @@ func TestDemoPasswordChangeEndsOtherSessions(t *testing.T) {
 	if resp, body := b.do("GET", "/api/me", nil, nil); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("/api/me in B after the change in A: %d %q, want 401", resp.StatusCode, body)
 	}
+}
+
+// TestDemoAdminResetAndLogoutEverywhere: an administrator's reset of
+// alice's password (written to the database, as an admin tool would) ends
+// every session of hers, on both demos; "log out everywhere" on one demo
+// ends her sessions on the other as well.
+func TestDemoAdminResetAndLogoutEverywhere(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "shared.db")
+	first, _ := startDemo(t, "-db", db)
+	second, _ := startDemo(t, "-db", db)
+	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	login := func() (*client, *client) {
+		a, b := newClient(t, first), newClient(t, second)
+		for _, c := range []*client{a, b} {
+			if resp := c.login("alice", "alice-password", ""); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("login: %d", resp.StatusCode)
+			}
+		}
+		return a, b
+	}
+	loggedOut := func(what string, cs ...*client) {
+		t.Helper()
+		for i, c := range cs {
+			if resp, _ := c.do("GET", "/api/me", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s: /api/me of session %d: %d, want 401", what, i, resp.StatusCode)
+			}
+		}
+	}
+
+	a, b := login()
+	if resp, _ := b.do("POST", "/logout/everywhere", url.Values{}, same); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("log out everywhere: %d", resp.StatusCode)
+	}
+	loggedOut("after log out everywhere", a, b)
+
+	a, b = login()
+	sdb, err := sqlstore.Open(context.Background(), "sqlite:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	hash, err := hashPassword("reset-by-the-admin", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdb.Writer().Exec(`UPDATE demo_users SET password_hash = ? WHERE id = 'alice'`, hash); err != nil {
+		t.Fatal(err)
+	}
+	loggedOut("after an administrator's reset", a, b)
 }
