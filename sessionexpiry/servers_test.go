@@ -42,20 +42,23 @@ func uniquePrefix(t *testing.T) string {
 	return "bulwark-test:sessionexpiry:" + hex.EncodeToString(b[:]) + ":"
 }
 
+// deleteKeys leaves nothing of a test's prefix on the shared server.
+func deleteKeys(addr, prefix string) {
+	conn, err := redis.Dial("tcp", addr)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	keys, _ := redis.Strings(conn.Do("KEYS", prefix+"*"))
+	for _, k := range keys {
+		conn.Do("DEL", k)
+	}
+}
+
 func TestMultiInstanceRedis(t *testing.T) {
 	addr := testenv.Redis(t)
 	prefix := uniquePrefix(t)
-	t.Cleanup(func() { // leave nothing on the shared server
-		conn, err := redis.Dial("tcp", addr)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		keys, _ := redis.Strings(conn.Do("KEYS", prefix+"*"))
-		for _, k := range keys {
-			conn.Do("DEL", k)
-		}
-	})
+	t.Cleanup(func() { deleteKeys(addr, prefix) })
 	multiInstance(t, func() scs.Store {
 		// Each instance has its own pool, as two processes would.
 		return redisstore.NewWithPrefix(redisPool(t, addr), prefix)
