@@ -98,7 +98,7 @@ func (s *Sessions) Login(r *http.Request, u User) error {
 			return fmt.Errorf("identity: Login: clear the previous user's session: %w", err)
 		}
 	}
-	if err := s.sm.RenewToken(ctx); err != nil {
+	if err := RenewToken(ctx, s.sm); err != nil {
 		return fmt.Errorf("identity: Login: renew the session token: %w", err)
 	}
 	s.sm.Put(ctx, SessionUserKey, u.ID())
@@ -141,7 +141,7 @@ func (s *Sessions) Reauthenticate(r *http.Request) error {
 		s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", "session"), seclog.String("session_user", id))
 		return errors.Join(errors.New("identity: Reauthenticate: the session user is unknown or inactive"), s.sm.Destroy(ctx))
 	}
-	if err := s.sm.RenewToken(ctx); err != nil {
+	if err := RenewToken(ctx, s.sm); err != nil {
 		return fmt.Errorf("identity: Reauthenticate: renew the session token: %w", err)
 	}
 	s.putCredential(ctx, u)

@@ -395,7 +395,7 @@ func (m *Middleware) renew(r *http.Request, sm *scs.SessionManager) error {
 	if m.ids != nil {
 		return m.ids.Reauthenticate(r)
 	}
-	return sm.RenewToken(r.Context())
+	return identity.RenewToken(r.Context(), sm)
 }
 
 // Require flags userID as having to change their password, for reason (an

@@ -41,16 +41,43 @@ func (passVerifier) Complete(r *http.Request, _, _ string) error {
 // mfa's Complete, passwordexpiry's Changed), each of which can be held
 // mid-request on a channel.
 type renewSite struct {
-	h       http.Handler
-	entered chan string   // a held request reached its handler
+	h     http.Handler
+	sm    *scs.SessionManager
+	ev    events
+	mu    sync.Mutex
+	holds map[string]*hold // by the name of the point where a request stops
+}
+
+// A hold stops a request at one point of its handler until released.
+type hold struct {
+	entered chan struct{} // the request reached the point
 	release chan struct{} // lets it go on
-	held    map[string]bool
-	mu      sync.Mutex
+}
+
+// arm makes the next request that reaches point stop there.
+func (s *renewSite) arm(point string) *hold {
+	h := &hold{entered: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	s.holds[point] = h
+	s.mu.Unlock()
+	return h
+}
+
+// stop stops the request at point when the point is armed (once).
+func (s *renewSite) stop(point string) {
+	s.mu.Lock()
+	h := s.holds[point]
+	delete(s.holds, point)
+	s.mu.Unlock()
+	if h != nil {
+		close(h.entered)
+		<-h.release
+	}
 }
 
 func newRenewSite(t *testing.T, store scs.Store) *renewSite {
 	t.Helper()
-	log, _ := newLogger(t)
+	log, ev := newLogger(t)
 	sm := newManager()
 	sm.Store = store
 	mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Absolute: 8 * time.Hour, Logger: log})
@@ -79,16 +106,8 @@ func newRenewSite(t *testing.T, store scs.Store) *renewSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &renewSite{entered: make(chan string, 1), release: make(chan struct{}), held: map[string]bool{}}
-	hold := func(name string) {
-		s.mu.Lock()
-		held := s.held[name]
-		s.mu.Unlock()
-		if held {
-			s.entered <- name
-			<-s.release
-		}
-	}
+	s := &renewSite{sm: sm, ev: ev, holds: map[string]*hold{}}
+	hold := s.stop
 	answer := func(w http.ResponseWriter, err error) {
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusConflict)
@@ -99,7 +118,23 @@ func newRenewSite(t *testing.T, store scs.Store) *renewSite {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		hold("login")
-		answer(w, ids.Login(r, alice))
+		err := ids.Login(r, alice)
+		hold("login-after")
+		answer(w, err)
+	})
+	// An application's own renewal, without identity.RenewToken, and its
+	// own commit before the response.
+	mux.HandleFunc("POST /renew-raw", func(w http.ResponseWriter, r *http.Request) {
+		hold("renew-raw")
+		answer(w, sm.RenewToken(r.Context()))
+	})
+	mux.HandleFunc("POST /login-commit", func(w http.ResponseWriter, r *http.Request) {
+		hold("login-commit")
+		err := ids.Login(r, alice)
+		if err == nil {
+			_, _, err = sm.Commit(r.Context())
+		}
+		answer(w, err)
 	})
 	mux.HandleFunc("GET /mfa", func(w http.ResponseWriter, r *http.Request) {
 		_, err := second.Begin(w, r)
@@ -114,7 +149,10 @@ func newRenewSite(t *testing.T, store scs.Store) *renewSite {
 		hold("password")
 		answer(w, pw.Changed(r, alice.UserID))
 	})
-	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) { answer(w, ids.Logout(r)) })
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		hold("logout")
+		answer(w, ids.Logout(r))
+	})
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
 		if u := identity.FromRequest(r); u != nil {
 			w.Write([]byte(u.ID()))
@@ -176,25 +214,135 @@ func TestLogoutDuringRenewalStaysLoggedOut(t *testing.T) {
 						t.Fatalf("mfa begin: %d %q", rec.Code, rec.Body.String())
 					}
 				}
-				s.mu.Lock()
-				s.held[call.name] = true
-				s.mu.Unlock()
+				h := s.arm(call.name)
 				done := make(chan *httptest.ResponseRecorder)
 				go func() { done <- s.do(call.method, call.path, c) }()
-				<-s.entered
+				<-h.entered
 				if rec := s.do("POST", "/logout", c); rec.Body.String() != "ok" {
 					t.Fatalf("logout: %d %q", rec.Code, rec.Body.String())
 				}
-				close(s.release)
+				close(h.release)
 				rec := <-done
-				for what, ck := range map[string]*http.Cookie{"renewed": sessionCookie(rec), "old": c} {
-					if ck == nil || ck.MaxAge < 0 {
-						continue
-					}
-					if got := s.do("GET", "/whoami", ck).Body.String(); got != "anonymous" {
-						t.Errorf("%s token after the logout: %q, want anonymous (renewal answered %d %q)", what, got, rec.Code, rec.Body.String())
+				s.loggedOut(t, rec, c)
+				if !contains(s.ev.take(), "sessionexpiry.renewal_blocked") {
+					t.Error("no sessionexpiry.renewal_blocked event")
+				}
+			})
+		}
+	}
+}
+
+// loggedOut checks that neither the token a renewal answered rec with,
+// which it must expire, nor the old one c is a logged-in session.
+func (s *renewSite) loggedOut(t *testing.T, rec *httptest.ResponseRecorder, c *http.Cookie) {
+	t.Helper()
+	renewed := sessionCookie(rec)
+	if renewed != nil && renewed.MaxAge >= 0 {
+		t.Errorf("the renewal set a live cookie (answered %d %q)", rec.Code, rec.Body.String())
+		if got := s.do("GET", "/whoami", renewed).Body.String(); got != "anonymous" {
+			t.Errorf("renewed token after the logout: %q, want anonymous", got)
+		}
+	}
+	if got := s.do("GET", "/whoami", c).Body.String(); got != "anonymous" {
+		t.Errorf("old token after the logout: %q, want anonymous", got)
+	}
+}
+
+// TestLogoutAfterRenewalStaysLoggedOut: the logout loaded the session
+// before the renewal replaced its token, and ends it after: while the
+// renewal is between its new token and its answer, or once it answered.
+// The logout follows the renewal to its new token.
+func TestLogoutAfterRenewalStaysLoggedOut(t *testing.T) {
+	for storeName, open := range renewalStores {
+		for _, order := range []string{"renewal answers last", "renewal answers first"} {
+			t.Run(storeName+"/"+order, func(t *testing.T) {
+				s := newRenewSite(t, open(t))
+				c := sessionCookie(s.do("POST", "/login", nil))
+				out := s.arm("logout")
+				logout := make(chan *httptest.ResponseRecorder)
+				go func() { logout <- s.do("POST", "/logout", c) }()
+				<-out.entered // the logout has loaded the session
+				in := s.arm("login-after")
+				renewal := make(chan *httptest.ResponseRecorder)
+				go func() { renewal <- s.do("POST", "/login", c) }()
+				<-in.entered // the renewal has its new token, not yet saved
+				if order == "renewal answers last" {
+					close(out.release)
+					<-logout
+					close(in.release)
+					s.loggedOut(t, <-renewal, c)
+				} else {
+					close(in.release)
+					rec := <-renewal
+					close(out.release)
+					<-logout
+					// The cookie the renewal set went out before the
+					// logout; the logout ended its session all the same.
+					if got := s.do("GET", "/whoami", sessionCookie(rec)).Body.String(); got != "anonymous" {
+						t.Errorf("renewed token after the logout: %q, want anonymous", got)
 					}
 				}
+				if !contains(s.ev.take(), "sessionexpiry.renewal_blocked") {
+					t.Error("no sessionexpiry.renewal_blocked event")
+				}
+			})
+		}
+	}
+}
+
+// TestRenewalsWithoutLogoutStand: two renewals of one session racing (a
+// login form sent twice) both stand; a renewal the application makes
+// with scs directly, or followed by its own commit, works as before.
+func TestRenewalsWithoutLogoutStand(t *testing.T) {
+	for storeName, open := range renewalStores {
+		t.Run(storeName, func(t *testing.T) {
+			s := newRenewSite(t, open(t))
+			c := sessionCookie(s.do("POST", "/login", nil))
+			h := s.arm("login")
+			first := make(chan *httptest.ResponseRecorder)
+			go func() { first <- s.do("POST", "/login", c) }()
+			<-h.entered
+			second := s.do("POST", "/login", c)
+			close(h.release)
+			for i, rec := range []*httptest.ResponseRecorder{<-first, second} {
+				ck := sessionCookie(rec)
+				if ck == nil || ck.MaxAge < 0 {
+					t.Fatalf("renewal %d: no live cookie (%d %q)", i, rec.Code, rec.Body.String())
+				}
+				if got := s.do("GET", "/whoami", ck).Body.String(); got != "alice" {
+					t.Errorf("renewal %d: %q, want alice", i, got)
+				}
+			}
+			ck := sessionCookie(second)
+			for _, path := range []string{"/renew-raw", "/login-commit"} {
+				ck = sessionCookie(s.do("POST", path, ck))
+				if got := s.do("GET", "/whoami", ck).Body.String(); got != "alice" {
+					t.Errorf("%s: %q, want alice", path, got)
+				}
+			}
+			if ev := s.ev.take(); contains(ev, "sessionexpiry.renewal_blocked") {
+				t.Errorf("renewal_blocked without a logout: %v", ev)
+			}
+		})
+	}
+}
+
+// TestLogoutDuringOwnCommitStaysLoggedOut: an application that commits
+// the renewed session itself, before LoadAndSave, is held to the same
+// rule.
+func TestLogoutDuringOwnCommitStaysLoggedOut(t *testing.T) {
+	for storeName, open := range renewalStores {
+		for _, path := range []string{"/login-commit", "/renew-raw"} {
+			t.Run(storeName+path, func(t *testing.T) {
+				s := newRenewSite(t, open(t))
+				c := sessionCookie(s.do("POST", "/login", nil))
+				h := s.arm(path[1:])
+				done := make(chan *httptest.ResponseRecorder)
+				go func() { done <- s.do("POST", path, c) }()
+				<-h.entered
+				s.do("POST", "/logout", c)
+				close(h.release)
+				s.loggedOut(t, <-done, c)
 			})
 		}
 	}
