@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 )
@@ -134,4 +139,62 @@ func TestDemoAdminResetAndLogoutEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	loggedOut("after an administrator's reset", a, b)
+}
+
+// TestDemoLogoutDuringPasswordChange is the reproduction, made
+// deterministic: a password change is sent with "Expect: 100-continue",
+// so the demo answers "100 Continue" only once its handler reads the body,
+// after the session was loaded; then the session is logged out on another
+// connection; then the body is sent. The renewal must not bring the
+// session back under a new token.
+func TestDemoLogoutDuringPasswordChange(t *testing.T) {
+	base, _ := startDemo(t)
+	alice := newClient(t, base)
+	if resp := alice.login("alice", "alice-password", ""); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	u, _ := url.Parse(base)
+	var session string
+	for _, c := range alice.c.Jar.Cookies(u) {
+		if c.Name == "bulwark_session" {
+			session = c.Value
+		}
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	body := url.Values{"current": {"alice-password"}, "new": {"alice-new-password"}}.Encode()
+	fmt.Fprintf(conn, "POST /password/change HTTP/1.1\r\nHost: %s\r\nCookie: bulwark_session=%s\r\nSec-Fetch-Site: same-origin\r\n"+
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", u.Host, session, len(body))
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("waiting for 100 Continue: %q %v", line, err)
+	}
+	br.ReadString('\n') // the blank line after the interim response
+	other := newClient(t, base)
+	other.c.Jar = nil
+	other.c.Transport = cookieTransport{&http.Cookie{Name: "bulwark_session", Value: session}}
+	if resp, _ := other.do("POST", "/logout", url.Values{}, map[string]string{"Sec-Fetch-Site": "same-origin"}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	io.WriteString(conn, body)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name != "bulwark_session" || c.MaxAge < 0 || c.Value == "" {
+			continue
+		}
+		after := newClient(t, base)
+		after.c.Jar = nil
+		after.c.Transport = cookieTransport{c}
+		if r, body := after.do("GET", "/api/me", nil, nil); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the password change answered %d with a session cookie that /api/me accepts: %d %q", resp.StatusCode, r.StatusCode, body)
+		}
+	}
 }
