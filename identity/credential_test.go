@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,4 +397,70 @@ func TestCredentialBoundaries(t *testing.T) {
 			t.Errorf("user gone: %v, session %q", err, who(tok))
 		}
 	})
+}
+
+// renewalStore records, for each Delete, whether its context was that of
+// a RenewToken call.
+type renewalStore struct {
+	*memstore.MemStore
+	mu      sync.Mutex
+	renewal []bool
+}
+
+func (s *renewalStore) DeleteCtx(ctx context.Context, token string) error {
+	s.mu.Lock()
+	s.renewal = append(s.renewal, Renewal(ctx))
+	s.mu.Unlock()
+	return s.MemStore.Delete(token)
+}
+func (s *renewalStore) FindCtx(_ context.Context, token string) ([]byte, bool, error) {
+	return s.MemStore.Find(token)
+}
+func (s *renewalStore) CommitCtx(_ context.Context, token string, b []byte, expiry time.Time) error {
+	return s.MemStore.Commit(token, b, expiry)
+}
+
+// TestRenewTokenTellsTheStore: a store sees the old token of Login's and
+// Reauthenticate's renewal deleted under a context marked as a renewal
+// (identity.Renewal), and Logout's delete unmarked.
+func TestRenewTokenTellsTheStore(t *testing.T) {
+	if Renewal(context.Background()) {
+		t.Error("Renewal of a plain context")
+	}
+	store := &renewalStore{MemStore: memstore.NewWithCleanupInterval(0)}
+	us := stampedUsers()
+	h, _ := credSite(t, store, us)
+	_, tok := do(t, h, "POST", "/login?user=alice", "")
+	_, tok = do(t, h, "POST", "/login?user=alice", tok)
+	_, tok = do(t, h, "POST", "/password?stamp=pw2", tok)
+	do(t, h, "POST", "/everywhere", tok)
+	want := []bool{true, true, false}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if !slices.Equal(store.renewal, want) {
+		t.Errorf("deletes marked as renewals: %v, want %v", store.renewal, want)
+	}
+}
+
+// TestReauthenticateRefusesAnotherUser: a Lookup that answers another
+// user than the session's is refused, as Authenticate refuses it.
+func TestReauthenticateRefusesAnotherUser(t *testing.T) {
+	store := memstore.NewWithCleanupInterval(0)
+	us := stampedUsers()
+	h, _ := credSite(t, store, us)
+	_, tok := do(t, h, "POST", "/login?user=alice", "")
+	sm := scs.New()
+	sm.Store = store
+	s, _ := NewSessions(SessionsConfig{Manager: sm, Lookup: func(ctx context.Context, id string) (User, error) {
+		return us.lookup(ctx, "bob")
+	}})
+	if _, err := direct(t, sm, tok, s.Reauthenticate); err == nil {
+		t.Error("Reauthenticate accepted another user")
+	}
+	if rec, _ := do(t, h, "GET", "/", tok); rec.Body.String() != "anonymous" {
+		t.Errorf("the session survived: %q", rec.Body.String())
+	}
+	if s.Manager() != sm {
+		t.Error("Manager() is not the configured manager")
+	}
 }
