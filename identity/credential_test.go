@@ -2,8 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
@@ -12,14 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/gomodule/redigo/redis"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // stamped is a user whose sessions end when its stamp changes.
@@ -108,51 +104,18 @@ var credentialStores = map[string]func(t *testing.T) func() scs.Store{
 		return func() scs.Store { return shared }
 	},
 	"redis":    redisStore,
-	"postgres": postgresStore,
+	"postgres": func(t *testing.T) func() scs.Store { return sqlstoretest.SCSPostgres(t) },
 }
 
-// redisStore opens keys unique to t on the Redis server (deleted when t
-// ends); each client has its own pool, as two processes would.
+// redisStore opens keys unique to t on the Redis server; each client has
+// its own pool, as two processes would.
 func redisStore(t *testing.T) func() scs.Store {
-	addr := testenv.Redis(t)
-	var b [6]byte
-	rand.Read(b[:])
-	prefix := "bulwark-test:identity:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		conn, err := redis.Dial("tcp", addr)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		keys, _ := redis.Strings(conn.Do("KEYS", prefix+"*"))
-		for _, k := range keys {
-			conn.Do("DEL", k)
-		}
-	})
+	addr, prefix := testenv.RedisPrefix(t, "identity")
 	return func() scs.Store {
 		pool := &redis.Pool{MaxIdle: 2, IdleTimeout: time.Minute, Dial: func() (redis.Conn, error) { return redis.Dial("tcp", addr) }}
 		t.Cleanup(func() { pool.Close() })
 		return redisstore.NewWithPrefix(pool, prefix)
 	}
-}
-
-// postgresStore opens t's own schema on the PostgreSQL server with scs's
-// sessions table (its README); each client has its own pool.
-func postgresStore(t *testing.T) func() scs.Store {
-	dsn := sqlstoretest.PostgresDSN(t)
-	ctx := context.Background()
-	newPool := func() *pgxpool.Pool {
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		return pool
-	}
-	if _, err := newPool().Exec(ctx, `CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	return func() scs.Store { return pgxstore.NewWithCleanupInterval(newPool(), 0) }
 }
 
 // TestPasswordChangeEndsOtherSessions: alice is logged in three times, on

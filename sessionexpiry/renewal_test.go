@@ -183,9 +183,7 @@ var renewalStores = map[string]func(t *testing.T) scs.Store{
 	"memstore": func(*testing.T) scs.Store { return memstore.NewWithCleanupInterval(0) },
 	"sqlite":   func(t *testing.T) scs.Store { return newSQLiteStore(t, sqlstoretest.SQLite(t)) },
 	"redis": func(t *testing.T) scs.Store {
-		addr := testenv.Redis(t)
-		prefix := uniquePrefix(t)
-		t.Cleanup(func() { deleteKeys(addr, prefix) })
+		addr, prefix := testenv.RedisPrefix(t, "sessionexpiry")
 		return redisstore.NewWithPrefix(redisPool(t, addr), prefix)
 	},
 }
