@@ -50,53 +50,67 @@ func (st *request) doom() {
 	st.mu.Unlock()
 }
 
-// track returns r carrying the request state of its stored session, and w
-// wrapped so that a successor is settled before scs's LoadAndSave saves it
-// (on the first write of the response), with the func to call when the
-// handler returns (LoadAndSave saves then when nothing was written). A
-// request without a stored session has nothing to track: r and w are
-// returned as they are.
-func (m *Middleware) track(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, func()) {
+// renewed reports whether the request deleted its origin: only then can
+// its token have been replaced.
+func (st *request) renewed() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.nonce != ""
+}
+
+// track returns the ResponseWriter that settles the request's successor
+// before scs's LoadAndSave saves it (see [tracker]), and r carrying the
+// request state of its stored session; the caller calls the tracker's
+// settle when the handler returns (LoadAndSave saves then when nothing
+// was written). A request without a stored session has nothing to track:
+// the tracker is nil. A request that renews nothing costs four small
+// allocations and no store call.
+func (m *Middleware) track(w http.ResponseWriter, r *http.Request) (*tracker, *http.Request) {
 	token := m.sm.Token(r.Context())
 	if token == "" {
-		return w, r, func() {}
+		return nil, r
 	}
-	st := &request{origin: storeKey(m.sm, token)}
-	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, st))
-	sw := &settleWriter{ResponseWriter: w, settle: func() { m.settle(r.Context(), st) }}
-	return sw, r, sw.settle
+	t := &tracker{ResponseWriter: w, m: m, st: request{origin: storeKey(m.sm, token)}}
+	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, &t.st))
+	t.ctx = r.Context()
+	return t, r
+}
+
+// tracker is the ResponseWriter of a tracked request: it settles the
+// request's successor before the first byte of the response, when scs's
+// LoadAndSave, whose writer it wraps, saves the session.
+type tracker struct {
+	http.ResponseWriter
+	m   *Middleware
+	ctx context.Context
+	st  request
 }
 
 // settle settles the request's current token when it replaced the origin;
 // a doomed one is destroyed, so that LoadAndSave expires its cookie
 // instead of setting it.
-func (m *Middleware) settle(ctx context.Context, st *request) {
-	token := m.sm.Token(ctx)
+func (t *tracker) settle() {
+	if !t.st.renewed() {
+		return
+	}
+	token := t.m.sm.Token(t.ctx)
 	if token == "" {
 		return
 	}
-	if m.guard.settle(ctx, st, storeKey(m.sm, token)) {
-		_ = m.sm.Destroy(ctx) // its tombstone is written; an error changes nothing
+	if t.m.guard.settle(t.ctx, &t.st, storeKey(t.m.sm, token)) {
+		_ = t.m.sm.Destroy(t.ctx) // its tombstone is written; an error changes nothing
 	}
 }
 
-// settleWriter settles the request's successor before the first byte of
-// the response, when scs's LoadAndSave, whose writer it wraps, saves the
-// session.
-type settleWriter struct {
-	http.ResponseWriter
-	settle func()
+func (t *tracker) WriteHeader(code int) {
+	t.settle()
+	t.ResponseWriter.WriteHeader(code)
 }
 
-func (w *settleWriter) WriteHeader(code int) {
-	w.settle()
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *settleWriter) Write(b []byte) (int, error) {
-	w.settle()
-	return w.ResponseWriter.Write(b)
+func (t *tracker) Write(b []byte) (int, error) {
+	t.settle()
+	return t.ResponseWriter.Write(b)
 }
 
 // Unwrap lets http.ResponseController reach the writers below.
-func (w *settleWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (t *tracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }

@@ -417,9 +417,13 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			m.expire(w, r, d)
 			return
 		}
-		w, r, settle := m.track(w, r)
-		next.ServeHTTP(w, r)
-		settle()
+		t, r := m.track(w, r)
+		if t == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(t, r)
+		t.settle()
 	})
 }
 
