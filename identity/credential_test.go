@@ -426,4 +426,15 @@ func TestReauthenticateRefusesAnotherUser(t *testing.T) {
 	if s.Manager() != sm {
 		t.Error("Manager() is not the configured manager")
 	}
+	// The same Lookup behind the identity middleware: the session is
+	// ended, not served as the other user.
+	_, tok = do(t, h, "POST", "/login?user=alice", "")
+	who, _ := New(Config{Authenticators: []Authenticator{s}})
+	wrong := sm.LoadAndSave(who.Handler(whoami))
+	if rec, _ := do(t, wrong, "GET", "/", tok); rec.Body.String() != "anonymous" {
+		t.Errorf("a Lookup answering another user: served as %q", rec.Body.String())
+	}
+	if rec, _ := do(t, h, "GET", "/", tok); rec.Body.String() != "anonymous" {
+		t.Errorf("the session survived a Lookup answering another user: %q", rec.Body.String())
+	}
 }
