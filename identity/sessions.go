@@ -19,6 +19,9 @@ const (
 	// SessionLoginKey holds the login time, in Unix nanoseconds (an int64:
 	// scs's gob codec needs no type registered for it).
 	SessionLoginKey = "bulwark.login_at"
+	// SessionCredentialKey holds a digest of the user's credential stamp
+	// at login (see [CredentialStamper]).
+	SessionCredentialKey = "bulwark.credential"
 )
 
 // SessionsConfig configures [Sessions].
@@ -31,6 +34,12 @@ type SessionsConfig struct {
 	// goes on as anonymous with FailOpen). Called once per request that
 	// carries a logged-in session. Required.
 	Lookup func(ctx context.Context, id string) (User, error)
+	// Revoke changes the credential stamp of the user with the given id
+	// (see [CredentialStamper]), typically by incrementing a per-user
+	// counter in the application's store, so that every session made
+	// before ends at its next request, on every instance. Optional: only
+	// [Sessions.LogoutEverywhere] and [Sessions.LogoutOthers] need it.
+	Revoke func(ctx context.Context, id string) error
 	// Logger is the security logger; nil means seclog.New(zap.L()).
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now.
@@ -40,11 +49,13 @@ type SessionsConfig struct {
 // Sessions is the scs-backed identity: Login stores the user id in the
 // session, renewing its token first; Logout destroys the session; as an
 // [Authenticator] it loads the session's user through Lookup. A session
-// whose user is unknown or inactive is destroyed and the request goes on
-// as anonymous.
+// whose user is unknown or inactive, or whose user's credential changed
+// since login (see [CredentialStamper]), is destroyed and the request goes
+// on as anonymous.
 type Sessions struct {
 	sm     *scs.SessionManager
 	lookup func(context.Context, string) (User, error)
+	revoke func(context.Context, string) error
 	log    *seclog.Logger
 	now    func() time.Time
 }
@@ -57,7 +68,7 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 	if cfg.Lookup == nil {
 		return nil, errors.New("identity: SessionsConfig.Lookup is nil: give a func that loads a user by id")
 	}
-	s := &Sessions{sm: cfg.Manager, lookup: cfg.Lookup, log: cfg.Logger, now: cfg.Now}
+	s := &Sessions{sm: cfg.Manager, lookup: cfg.Lookup, revoke: cfg.Revoke, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = seclog.New(nil)
 	}
@@ -69,20 +80,111 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 
 // Login logs u in for the session of r: the session token is renewed
 // first (an attacker who planted a session id before login does not get a
-// logged-in session: session fixation), then the user id and the login
-// time are stored. It returns an error for a nil or inactive user, or when
+// logged-in session: session fixation), then the user id, the login time
+// and u's credential stamp ([CredentialStamper]) are stored. When the
+// session was logged in as another user, or as u under a credential that
+// has changed since, its data is cleared first: the new user never sees
+// what the previous one left in it. An anonymous session, or one of u
+// under the same credential, keeps its data (a cart filled before login),
+// as Django does. It returns an error for a nil or inactive user, or when
 // the session cannot be renewed. The caller has checked the credentials.
 func (s *Sessions) Login(r *http.Request, u User) error {
 	if !valid(u) {
 		return errors.New("identity: Login: the user is nil, inactive or has no id")
 	}
 	ctx := r.Context()
-	if err := s.sm.RenewToken(ctx); err != nil {
+	if prev := s.sm.GetString(ctx, SessionUserKey); prev != "" && (prev != u.ID() || !sameCredential(s.sm.GetString(ctx, SessionCredentialKey), u)) {
+		if err := s.sm.Clear(ctx); err != nil {
+			return fmt.Errorf("identity: Login: clear the previous user's session: %w", err)
+		}
+	}
+	if err := RenewToken(ctx, s.sm); err != nil {
 		return fmt.Errorf("identity: Login: renew the session token: %w", err)
 	}
 	s.sm.Put(ctx, SessionUserKey, u.ID())
 	s.sm.Put(ctx, SessionLoginKey, s.now().UnixNano())
+	s.putCredential(ctx, u)
 	s.log.Log(r, seclog.IdentityLogin, seclog.String("login_user", u.ID()))
+	return nil
+}
+
+// putCredential records u's credential digest in the session, or removes
+// any when u has no stamp.
+func (s *Sessions) putCredential(ctx context.Context, u User) {
+	if d := credentialDigest(u); d != "" {
+		s.sm.Put(ctx, SessionCredentialKey, d)
+		return
+	}
+	s.sm.Remove(ctx, SessionCredentialKey)
+}
+
+// Reauthenticate keeps the session of r logged in after its user's
+// credential changed in this request (a password change, [LogoutOthers]):
+// the user is read again through Lookup, the session token is renewed and
+// the new credential stamp recorded, so this session goes on while the
+// user's other sessions, which hold the old stamp, are logged out at their
+// next request on every instance. Call it after the new credential is
+// saved. It returns an error when the session has no user, when Lookup
+// fails, or when the user is now unknown or inactive (the session is then
+// destroyed).
+func (s *Sessions) Reauthenticate(r *http.Request) error {
+	ctx := r.Context()
+	id := s.sm.GetString(ctx, SessionUserKey)
+	if id == "" {
+		return errors.New("identity: Reauthenticate: the session has no user")
+	}
+	u, err := s.lookup(ctx, id)
+	if err != nil {
+		return fmt.Errorf("identity: Reauthenticate: look up the session user: %w", err)
+	}
+	if !valid(u) || u.ID() != id {
+		s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", "session"), seclog.String("session_user", id))
+		return errors.Join(errors.New("identity: Reauthenticate: the session user is unknown or inactive"), s.sm.Destroy(ctx))
+	}
+	if err := RenewToken(ctx, s.sm); err != nil {
+		return fmt.Errorf("identity: Reauthenticate: renew the session token: %w", err)
+	}
+	s.putCredential(ctx, u)
+	s.log.Log(r, seclog.IdentityReauthenticated, seclog.String("session_user", id))
+	return nil
+}
+
+// LogoutEverywhere ends every session of the user of r, on every
+// instance: SessionsConfig.Revoke changes the user's credential stamp,
+// then this session is destroyed. It returns an error when Revoke is not
+// configured, when the session has no user, or when Revoke fails (nothing
+// is ended then).
+func (s *Sessions) LogoutEverywhere(r *http.Request) error {
+	if err := s.revokeUser(r, false); err != nil {
+		return err
+	}
+	return s.Logout(r)
+}
+
+// LogoutOthers ends every other session of the user of r, on every
+// instance, and keeps this one: SessionsConfig.Revoke changes the user's
+// credential stamp, then [Sessions.Reauthenticate] keeps this session
+// under the new one.
+func (s *Sessions) LogoutOthers(r *http.Request) error {
+	if err := s.revokeUser(r, true); err != nil {
+		return err
+	}
+	return s.Reauthenticate(r)
+}
+
+func (s *Sessions) revokeUser(r *http.Request, keep bool) error {
+	if s.revoke == nil {
+		return errors.New("identity: SessionsConfig.Revoke is nil: give a func that changes the user's credential stamp (increment a per-user counter the stamp includes)")
+	}
+	ctx := r.Context()
+	id := s.sm.GetString(ctx, SessionUserKey)
+	if id == "" {
+		return errors.New("identity: the session has no user to log out everywhere")
+	}
+	if err := s.revoke(ctx, id); err != nil {
+		return fmt.Errorf("identity: revoke the sessions of the user: %w", err)
+	}
+	s.log.Log(r, seclog.IdentityLogoutEverywhere, seclog.String("session_user", id), zap.Bool("kept", keep))
 	return nil
 }
 
@@ -95,6 +197,9 @@ func (s *Sessions) Logout(r *http.Request) error {
 	s.log.Log(r, seclog.IdentityLogout)
 	return nil
 }
+
+// Manager returns the scs session manager of s.
+func (s *Sessions) Manager() *scs.SessionManager { return s.sm }
 
 // LoginTime returns when the session's user logged in, or the zero time.
 func (s *Sessions) LoginTime(ctx context.Context) time.Time {
@@ -114,8 +219,10 @@ func (s *Sessions) UserID(ctx context.Context) string {
 
 // Authenticate implements [Authenticator]: it returns the session's user,
 // (nil, nil) when the session holds none, or the error of Lookup. A session
-// whose user is unknown or inactive is destroyed and logged, and the
-// request is anonymous.
+// whose user is unknown or inactive, or whose credential stamp is no
+// longer the user's ([CredentialStamper]: the password was changed or
+// reset, or the user was logged out everywhere), is destroyed and logged,
+// and the request is anonymous.
 func (s *Sessions) Authenticate(r *http.Request) (User, error) {
 	ctx := r.Context()
 	id := s.sm.GetString(ctx, SessionUserKey)
@@ -126,12 +233,16 @@ func (s *Sessions) Authenticate(r *http.Request) (User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: look up session user: %w", err)
 	}
-	if valid(u) && u.ID() == id {
+	switch {
+	case !valid(u) || u.ID() != id:
+		s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", "session"), seclog.String("session_user", id))
+	case !sameCredential(s.sm.GetString(ctx, SessionCredentialKey), u):
+		s.log.Log(r, seclog.IdentityCredentialChanged, seclog.String("session_user", id))
+	default:
 		return u, nil
 	}
-	s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", "session"), seclog.String("session_user", id))
 	if err := s.sm.Destroy(ctx); err != nil {
-		return nil, fmt.Errorf("identity: destroy the session of an inactive user: %w", err)
+		return nil, fmt.Errorf("identity: destroy the session of a user who may no longer use it: %w", err)
 	}
 	return nil, nil
 }

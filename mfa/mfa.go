@@ -612,7 +612,7 @@ func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next stri
 	next = m.popNext(ctx, b)
 	// Session fixation: the token that carried the password-only session
 	// does not carry the verified one.
-	if err := m.sm.RenewToken(ctx); err != nil {
+	if err := identity.RenewToken(ctx, m.sm); err != nil {
 		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		return "", fmt.Errorf("%w: renew the session token: %v", ErrUnavailable, err)
 	}

@@ -79,6 +79,16 @@ type Config struct {
 	// request never gets a session. Nil means the store is asked on every
 	// request of a logged-in user.
 	Sessions *scs.SessionManager
+	// Identity is the application's identity.Sessions login. When set,
+	// [Middleware.Changed] keeps the session that changed the password
+	// through it (identity.Sessions.Reauthenticate: the token renewed and
+	// the user's new credential stamp recorded), so that session goes on
+	// while the user's other sessions, which hold the old stamp, end at
+	// their next request (see identity.CredentialStamper). Sessions may
+	// then be left nil: it is Identity's manager. Without Identity, Changed
+	// only renews the token, and a user type that stamps its credential
+	// would log this session out too.
+	Identity *identity.Sessions
 	// CacheTTL bounds how long a verdict stays cached in a session
 	// (default one minute): a flag set elsewhere (an admin reset, another
 	// session) takes effect within it. Negative turns the cache off (Changed
@@ -150,6 +160,7 @@ type Middleware struct {
 	exempt      *pathrule.Set
 	maxAge      time.Duration
 	sm          *scs.SessionManager
+	ids         *identity.Sessions
 	ttl         time.Duration
 	cache       bool // verdicts are cached in sessions
 	failOpen    bool
@@ -167,7 +178,16 @@ func New(cfg Config) (*Middleware, error) {
 	if cfg.MaxAge < 0 {
 		return nil, fmt.Errorf("passwordexpiry: Config.MaxAge %v is negative: write 0 for no periodic expiry (the NIST default), or a duration such as 90*24*time.Hour", cfg.MaxAge)
 	}
+	if cfg.Identity != nil {
+		switch {
+		case cfg.Sessions == nil:
+			cfg.Sessions = cfg.Identity.Manager()
+		case cfg.Sessions != cfg.Identity.Manager():
+			return nil, errors.New("passwordexpiry: Config.Sessions is not the session manager of Config.Identity: leave Sessions nil, or give the manager of your identity.Sessions")
+		}
+	}
 	m := &Middleware{
+		ids:   cfg.Identity,
 		store: cfg.Store, changeURL: cfg.ChangeURL, maxAge: cfg.MaxAge, sm: cfg.Sessions,
 		ttl: cfg.CacheTTL, failOpen: cfg.FailOpen, responder: cfg.Responder,
 		unavailable: cfg.Unavailable, log: cfg.Logger, now: cfg.Now,
@@ -333,10 +353,12 @@ func (m *Middleware) writeUnavailable(w http.ResponseWriter, r *http.Request) {
 // Changed is the one call the application makes after userID changed their
 // password (in the change handler, once the new password is saved). It
 // records the change in the store, clearing any requirement, and, when r's
-// session is logged in as userID, renews the session token (OWASP: a new
-// id after a change of privilege) and caches the new verdict in it, so the
-// user is free at once. Other sessions of the same user learn it within
-// CacheTTL. On a store error the requirement stays and the error is
+// session is logged in as userID, keeps that session: its token is renewed
+// (OWASP: a new id after a change of privilege), the user's new credential
+// stamp recorded in it when Config.Identity is set (the user's other
+// sessions then end at their next request), and the new verdict cached in
+// it, so the user is free at once. Other sessions of the same user, where
+// they go on, learn it within CacheTTL. On a store error the requirement stays and the error is
 // returned: show the user that the change was not saved.
 func (m *Middleware) Changed(r *http.Request, userID string) error {
 	ctx := r.Context()
@@ -351,8 +373,8 @@ func (m *Middleware) Changed(r *http.Request, userID string) error {
 	}
 	var renewErr error
 	if sm := m.session(r, userID); sm != nil {
-		if err := sm.RenewToken(ctx); err != nil {
-			renewErr = fmt.Errorf("passwordexpiry: the change is recorded, but the session token could not be renewed: %w", err)
+		if err := m.renew(r, sm); err != nil {
+			renewErr = fmt.Errorf("passwordexpiry: the change is recorded, but the session could not be renewed: %w", err)
 		}
 		if m.cache {
 			until := now.Add(m.ttl)
@@ -364,6 +386,16 @@ func (m *Middleware) Changed(r *http.Request, userID string) error {
 	}
 	m.log.Log(r, seclog.PasswordExpiryChanged, seclog.String("target_user", userID), zap.String("cleared_reason", string(before)))
 	return renewErr
+}
+
+// renew keeps the session of r after a password change: through
+// Config.Identity when set (new token and credential stamp), else a new
+// token.
+func (m *Middleware) renew(r *http.Request, sm *scs.SessionManager) error {
+	if m.ids != nil {
+		return m.ids.Reauthenticate(r)
+	}
+	return identity.RenewToken(r.Context(), sm)
 }
 
 // Require flags userID as having to change their password, for reason (an

@@ -42,4 +42,28 @@ var (
 		Meaning: "the user could not be looked up; the request was refused (503) or, with FailOpen, served as anonymous",
 		Fields:  []string{"authenticator", "error", "fail_open"},
 	})
+	// IdentityCredentialChanged is logged when a session was made with a
+	// credential that has changed since (a password change or reset, a
+	// log-out-everywhere): the session is destroyed and the request goes
+	// on as anonymous, on whichever instance it arrives.
+	IdentityCredentialChanged = define(Event{
+		Name: "identity.credential_changed", Level: zapcore.WarnLevel, OWASP: AuthnTokenRevoked,
+		Meaning: "a session was made with a credential that has changed since; it was logged out",
+		Fields:  []string{"session_user"},
+	})
+	// IdentityReauthenticated is logged when the session that changed its
+	// user's credential is kept: its token is renewed and the new
+	// credential recorded in it, while the user's other sessions end.
+	IdentityReauthenticated = define(Event{
+		Name: "identity.reauthenticated", Level: zapcore.InfoLevel, OWASP: SessionRenewed,
+		Meaning: "a session was kept under its user's new credential; the token was renewed, the user's other sessions end",
+		Fields:  []string{"session_user"},
+	})
+	// IdentityLogoutEverywhere is logged when an application ends every
+	// session of a user (Sessions.LogoutEverywhere, LogoutOthers).
+	IdentityLogoutEverywhere = define(Event{
+		Name: "identity.logout_everywhere", Level: zapcore.InfoLevel, OWASP: AuthnTokenRevoked,
+		Meaning: "every session of the user was revoked (kept=true: but the one that asked)",
+		Fields:  []string{"session_user", "kept"},
+	})
 )

@@ -73,6 +73,15 @@ var (
 		Meaning: "a request in flight saved a session destroyed meanwhile; the saved copy was deleted again",
 		Fields:  []string{"session"},
 	})
+	// SessionExpiryRenewalBlocked is logged when a token renewal (a login,
+	// a second factor, a password change) replaced the token of a session
+	// that was logged out meanwhile by another request, on any instance:
+	// the new token is destroyed instead of saved.
+	SessionExpiryRenewalBlocked = define(Event{
+		Name: "sessionexpiry.renewal_blocked", Level: zapcore.WarnLevel, OWASP: SessionUseAfterExpire,
+		Meaning: "a token renewal replaced a session logged out meanwhile; the new token was destroyed",
+		Fields:  []string{"session", "replaced"},
+	})
 	// SessionExpiryStoreError is logged when the session store fails: the
 	// request is answered 503 (fail closed), or, for the look-up that only
 	// classifies a dead cookie, served as anonymous with FailOpen.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -20,8 +21,26 @@ import (
 const tombPrefix = "bulwark-tomb:"
 
 // tombMagic starts a tombstone's value; the destruction time follows, as
-// 8 bytes of Unix nanoseconds, big-endian.
+// 8 bytes of Unix nanoseconds, big-endian, then, since renewals are told
+// apart, one byte of kind (kindDestroyed or kindRenewed) and the nonce of
+// the request that wrote it (empty when none).
 const tombMagic = "bulwark-tomb\x00"
+
+// The kinds of a tombstone. A tombstone without a kind byte is
+// kindDestroyed.
+const (
+	kindDestroyed = 'D' // a logout, an expiry, or a renewal not made through identity.RenewToken
+	kindRenewed   = 'R' // identity.RenewToken replaced the token
+)
+
+// nextPrefix starts the store key that names the token a renewal replaced
+// the key's token with (its successor); its value is the successor's
+// store key.
+const nextPrefix = tombPrefix + "next:"
+
+// maxChain bounds how many successors a logout follows (a token renewed,
+// its successor renewed again, ...), against a loop in a corrupt store.
+const maxChain = 8
 
 // tokenLen is the length of every token scs makes (32 random bytes) and
 // of its SHA-256 form (HashTokenInStore), in raw URL-safe base64.
@@ -44,6 +63,44 @@ const tokenLen = 43
 // the read after it sees it. The cost is one extra write per Delete and
 // one extra read per Commit; Find, on every request, is unchanged. Find
 // also refuses, without asking the store, a token scs could not have made.
+//
+// A renewal replaces the token, so the tombstone of the new one says
+// nothing about a logout of the old one. The middleware therefore
+// remembers, for each request of a stored session, the token it was loaded
+// with (its origin, see [request]); a token that replaces it (a successor)
+// is settled before the response is written or, when nothing is written,
+// when the handler returns, which is before scs's LoadAndSave saves it (an
+// application that saves it earlier with the manager's Commit has it
+// buried then):
+//
+//   - when the request deletes its origin, it first reads the origin's
+//     tombstone: a logout there already (kindDestroyed) dooms the
+//     successor;
+//   - before the successor is first saved, its name is written under the
+//     origin (nextPrefix), then the origin's tombstone is read again: a
+//     logout's tombstone written by another request since dooms it;
+//   - a logout (any Delete that is not a renewal through
+//     identity.RenewToken) reads, after its tombstone, the successor named
+//     under the token it deleted, and buries it too.
+//
+// The last two are a Dekker pair: the renewal writes the successor's name
+// then reads the tombstone; the logout writes the tombstone then reads the
+// name; whatever the interleaving one of them sees the other. A doomed
+// successor is destroyed (its cookie expired) and logged as
+// sessionexpiry.renewal_blocked. A renewal made through
+// identity.RenewToken leaves a kindRenewed tombstone, which dooms nobody:
+// two renewals of one session racing (a form sent twice) both stand.
+//
+// What renewals add: a request deleting the token it loaded reads its
+// tombstone first (one read), a logout reads the successor's name (one
+// read), a renewal writes that name and reads the tombstone again (one
+// write, one read). Requests that renew nothing pay nothing in the store.
+// One interleaving is not covered: a logout's tombstone written between
+// the renewal's first read and its own tombstone write (two consecutive
+// store calls of one Delete, which no client can hold apart) is
+// overwritten, and when the logout also reads the successor's name before
+// the renewal writes it, the renewal's new token stands; the store
+// interface has no compare-and-set to close it.
 type guard struct {
 	inner    scs.Store
 	ttl      time.Duration
@@ -103,17 +160,104 @@ func (g *guard) Delete(token string) error {
 
 // DeleteCtx implements scs.CtxStore: the tombstone first, then the
 // session. The session is deleted even when the tombstone cannot be
-// written; the error is returned either way.
+// written; the error is returned either way. When the token is the origin
+// of the request deleting it, its tombstone is read first (a logout there
+// dooms the request's successor); when the delete is not a renewal, the
+// token's successors are buried too.
 func (g *guard) DeleteCtx(ctx context.Context, token string) error {
 	if !wellFormed(token) {
 		return nil // never stored: nothing to delete, nothing to bury
 	}
-	var stone [len(tombMagic) + 8]byte
-	copy(stone[:], tombMagic)
+	kind := byte(kindDestroyed)
+	if identity.Renewal(ctx) {
+		kind = kindRenewed
+	}
+	nonce := ""
+	if st := requestFrom(ctx); st != nil && st.origin == token {
+		nonce = st.own()
+		s, err := g.stone(ctx, token)
+		if (err != nil && !g.failOpen) || (s.found && s.kind == kindDestroyed) {
+			st.doom()
+		}
+	}
+	errTomb := g.bury(ctx, token, kind, nonce)
+	errDel := g.del(ctx, token)
+	var errNext error
+	if kind == kindDestroyed {
+		errNext = g.buryNext(ctx, token)
+	}
+	return errors.Join(errTomb, errDel, errNext)
+}
+
+// bury writes the tombstone of token.
+func (g *guard) bury(ctx context.Context, token string, kind byte, nonce string) error {
+	stone := make([]byte, 0, len(tombMagic)+9+len(nonce))
+	stone = append(stone, tombMagic...)
 	now := g.now()
-	binary.BigEndian.PutUint64(stone[len(tombMagic):], uint64(now.UnixNano()))
-	errTomb := g.commit(ctx, tombPrefix+token, stone[:], now.Add(g.ttl))
-	return errors.Join(errTomb, g.del(ctx, token))
+	stone = binary.BigEndian.AppendUint64(stone, uint64(now.UnixNano()))
+	stone = append(stone, kind)
+	stone = append(stone, nonce...)
+	return g.commit(ctx, tombPrefix+token, stone, now.Add(g.ttl))
+}
+
+// buryNext buries the successors of token, a renewal's new token and its
+// own successors, up to maxChain.
+func (g *guard) buryNext(ctx context.Context, token string) error {
+	for range maxChain {
+		b, found, err := g.find(ctx, nextPrefix+token)
+		if err != nil || !found {
+			return err
+		}
+		next := string(b)
+		if !wellFormed(next) || next == token {
+			return nil
+		}
+		g.log.Log(nil, seclog.SessionExpiryRenewalBlocked, zap.String("session", sessionID(next)), zap.String("replaced", sessionID(token)))
+		if err := errors.Join(g.bury(ctx, next, kindDestroyed, ""), g.del(ctx, next)); err != nil {
+			return err
+		}
+		token = next
+	}
+	return nil
+}
+
+// settle decides whether key, about to be saved by the request st, is a
+// successor of a session logged out meanwhile (see [guard]), and reports
+// whether it is doomed: its tombstone is then written, so that no save of
+// it survives. Each successor is settled once; a key that is the
+// request's origin, or a request that never deleted its origin, has
+// nothing to settle.
+func (g *guard) settle(ctx context.Context, st *request, key string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if key == st.origin || st.nonce == "" {
+		return false
+	}
+	if key == st.settled {
+		return st.doomed
+	}
+	st.settled = key
+	if !st.doomed {
+		// Dekker, the renewal's half: name the successor, then read the
+		// origin's tombstone again.
+		err := g.commit(ctx, nextPrefix+st.origin, []byte(key), g.now().Add(g.ttl))
+		var s stone
+		if err == nil {
+			s, err = g.stone(ctx, st.origin)
+		}
+		switch {
+		case err != nil:
+			g.log.Log(nil, seclog.SessionExpiryStoreError, zap.String("op", "settle"), seclog.String("error", err.Error()), zap.Bool("fail_open", g.failOpen))
+			st.doomed = !g.failOpen
+		case s.found && s.kind == kindDestroyed && s.nonce != st.nonce:
+			st.doomed = true
+		}
+	}
+	if st.doomed {
+		g.log.Log(nil, seclog.SessionExpiryRenewalBlocked, zap.String("session", sessionID(key)), zap.String("replaced", sessionID(st.origin)))
+		_ = g.bury(ctx, key, kindDestroyed, "")
+	}
+	return st.doomed
 }
 
 // All implements scs.IterableStore when the wrapped store does;
@@ -147,17 +291,42 @@ func (g *guard) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	return all, nil
 }
 
+// A stone is a tombstone as read back.
+type stone struct {
+	found bool
+	at    time.Time // zero when unreadable
+	kind  byte
+	nonce string
+}
+
+// stone reads the tombstone of token (as the store knows it). A value
+// that is not a well-formed tombstone is a tombstone all the same, of a
+// logout.
+func (g *guard) stone(ctx context.Context, token string) (stone, error) {
+	b, found, err := g.find(ctx, tombPrefix+token)
+	if err != nil || !found {
+		return stone{}, err
+	}
+	s := stone{found: true, kind: kindDestroyed}
+	const head = len(tombMagic) + 8
+	if len(b) < head || string(b[:len(tombMagic)]) != tombMagic {
+		return s, nil
+	}
+	s.at = time.Unix(0, int64(binary.BigEndian.Uint64(b[len(tombMagic):head])))
+	if len(b) > head && b[head] == kindRenewed {
+		s.kind = kindRenewed
+	}
+	if len(b) > head+1 {
+		s.nonce = string(b[head+1:])
+	}
+	return s, nil
+}
+
 // tombstone reports whether token (as the store knows it) was destroyed,
 // and when.
 func (g *guard) tombstone(ctx context.Context, token string) (time.Time, bool, error) {
-	b, found, err := g.find(ctx, tombPrefix+token)
-	if err != nil || !found {
-		return time.Time{}, false, err
-	}
-	if len(b) != len(tombMagic)+8 || string(b[:len(tombMagic)]) != tombMagic {
-		return time.Time{}, true, nil // a tombstone all the same
-	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(b[len(tombMagic):]))), true, nil
+	s, err := g.stone(ctx, token)
+	return s.at, s.found, err
 }
 
 func (g *guard) find(ctx context.Context, key string) ([]byte, bool, error) {

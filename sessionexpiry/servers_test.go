@@ -1,9 +1,6 @@
 package sessionexpiry_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net"
 	"net/http"
 	"os/exec"
@@ -12,13 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/gomodule/redigo/redis"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // redisPool returns a small pool on addr, closed when the test ends.
@@ -34,28 +29,8 @@ func redisPool(t *testing.T, addr string) *redis.Pool {
 	return pool
 }
 
-// uniquePrefix keeps a test's keys apart from every other test's on the
-// shared Redis server.
-func uniquePrefix(t *testing.T) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "bulwark-test:sessionexpiry:" + hex.EncodeToString(b[:]) + ":"
-}
-
 func TestMultiInstanceRedis(t *testing.T) {
-	addr := testenv.Redis(t)
-	prefix := uniquePrefix(t)
-	t.Cleanup(func() { // leave nothing on the shared server
-		conn, err := redis.Dial("tcp", addr)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		keys, _ := redis.Strings(conn.Do("KEYS", prefix+"*"))
-		for _, k := range keys {
-			conn.Do("DEL", k)
-		}
-	})
+	addr, prefix := testenv.RedisPrefix(t, "sessionexpiry")
 	multiInstance(t, func() scs.Store {
 		// Each instance has its own pool, as two processes would.
 		return redisstore.NewWithPrefix(redisPool(t, addr), prefix)
@@ -63,25 +38,7 @@ func TestMultiInstanceRedis(t *testing.T) {
 }
 
 func TestMultiInstancePostgres(t *testing.T) {
-	dsn := sqlstoretest.PostgresDSN(t)
-	ctx := context.Background()
-	newPool := func() *pgxpool.Pool {
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		return pool
-	}
-	// The table of scs's PostgreSQL store (its README).
-	if _, err := newPool().Exec(ctx, `CREATE TABLE sessions (
-		token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL);
-		CREATE INDEX sessions_expiry_idx ON sessions (expiry)`); err != nil {
-		t.Fatal(err)
-	}
-	multiInstance(t, func() scs.Store {
-		return pgxstore.NewWithCleanupInterval(newPool(), 0)
-	})
+	multiInstance(t, sqlstoretest.SCSPostgres(t))
 }
 
 // multiInstance runs two application instances, each with its own session

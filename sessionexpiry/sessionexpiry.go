@@ -380,7 +380,13 @@ func (m *Middleware) isPassive(r *http.Request) bool {
 //
 // The guard installed by New (see [Config.Manager]) keeps a destroyed
 // session from coming back when a request that loaded it before it was
-// destroyed saves it afterwards.
+// destroyed saves it afterwards, or saves the new token of a renewal
+// (identity's Login, mfa's Complete, passwordexpiry's Changed) that
+// replaced it: the new token is destroyed instead, its cookie expired,
+// and sessionexpiry.renewal_blocked logged. For that, the middleware
+// passes on a request of a stored session with a context that names its
+// token and a ResponseWriter that settles a renewal before the response
+// is written.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -411,7 +417,13 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			m.expire(w, r, d)
 			return
 		}
-		next.ServeHTTP(w, r)
+		t, r := m.track(w, r)
+		if t == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(t, r)
+		t.settle()
 	})
 }
 

@@ -186,7 +186,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	sessions.Lifetime = 24 * time.Hour // longer than the absolute limit below, as sessionexpiry asks
 	sessions.Codec = sessionexpiry.Codec{}
 
-	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sessions, Lookup: users.lookup, Logger: sec})
+	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sessions, Lookup: users.lookup, Revoke: users.revoke, Logger: sec})
 	if err != nil {
 		return nil, "", err
 	}
@@ -226,7 +226,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		LoginURL:  "/login",
 		LogoutURL: "/logout",
 		Exempt:    []string{"/{$}", "/static/", "GET /health"},
-		Sessions:  sessions,
+		Identity:  ids, // Changed keeps the changing session; the others end
 		Responder: responder,
 		Logger:    sec,
 	})

@@ -166,6 +166,16 @@ func (s *site) routes() http.Handler {
 		_ = clearsite.Trigger(w)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
+	// Log out everywhere: a new session epoch ends every session of the
+	// user, on every demo sharing the database, this one included.
+	mux.HandleFunc("POST /logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ids.LogoutEverywhere(r); err != nil {
+			http.Error(w, "could not log out everywhere", http.StatusInternalServerError)
+			return
+		}
+		_ = clearsite.Trigger(w)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
 	mux.Handle("GET /ajax/ping", s.ajax.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"pong":true}`+"\n")
@@ -273,7 +283,8 @@ func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	// One call frees the user at once (and renews the session token).
+	// One call frees the user at once and keeps this session (a new token,
+	// under the new password); the user's other sessions end.
 	if err := s.expiry.Changed(r, u.ID()); err != nil {
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return

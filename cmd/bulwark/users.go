@@ -27,6 +27,20 @@ type demoUser struct {
 	password string // only for seeding
 }
 
+// account is a user as the demo's store knows it. Its credential stamp is
+// its password hash and its session epoch: a password change, an
+// administrator's reset or a "log out everywhere" (a new epoch) ends every
+// session made before, on every demo sharing the database
+// (identity.CredentialStamper).
+type account struct {
+	identity.Basic
+	hash  string
+	epoch int64
+}
+
+// CredentialStamp implements identity.CredentialStamper.
+func (a *account) CredentialStamp() string { return a.hash + "$" + strconv.FormatInt(a.epoch, 10) }
+
 // demoAccounts are created on first start. They are a contract: external
 // checks log in with them.
 var demoAccounts = []demoUser{
@@ -110,7 +124,7 @@ var (
 		SQLite:   `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		Postgres: `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
 	}
-	qUser = sqlstore.Portable(`SELECT id, name, password_hash, is_active, is_staff, is_superuser FROM demo_users WHERE id = ?`)
+	qUser = sqlstore.Portable(`SELECT id, name, password_hash, session_epoch, is_active, is_staff, is_superuser FROM demo_users WHERE id = ?`)
 )
 
 // seed creates a demo account unless it exists, and reports whether it did.
@@ -136,25 +150,27 @@ func (s *userStore) seed(ctx context.Context, a demoUser, iter int) (bool, error
 }
 
 // lookup returns the user with the given id, nil when there is none.
+// It is identity.SessionsConfig.Lookup: called on every request of a
+// logged-in session, it reads the credential stamp from the database, so
+// a change made on one demo is seen by every other.
 func (s *userStore) lookup(ctx context.Context, id string) (identity.User, error) {
-	u, _, err := s.load(ctx, id)
+	u, err := s.load(ctx, id)
 	if u == nil || err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-func (s *userStore) load(ctx context.Context, id string) (*identity.Basic, string, error) {
-	var u identity.Basic
-	var hash string
-	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(qUser), id).Scan(&u.UserID, &u.Name, &hash, &u.IsActive, &u.IsStaff, &u.IsSuperuser)
+func (s *userStore) load(ctx context.Context, id string) (*account, error) {
+	var u account
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(qUser), id).Scan(&u.UserID, &u.Name, &u.hash, &u.epoch, &u.IsActive, &u.IsStaff, &u.IsSuperuser)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	return &u, hash, nil
+	return &u, nil
 }
 
 // authenticate checks a user name and password. It returns the user, nil
@@ -164,7 +180,7 @@ func (s *userStore) authenticate(ctx context.Context, name, password string) (id
 		checkPassword(s.dummyHash, password[:min(len(password), 1024)])
 		return nil, nil
 	}
-	u, hash, err := s.load(ctx, name)
+	u, err := s.load(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -172,15 +188,28 @@ func (s *userStore) authenticate(ctx context.Context, name, password string) (id
 		checkPassword(s.dummyHash, password)
 		return nil, nil
 	}
-	if !checkPassword(hash, password) || !u.IsActive {
+	if !checkPassword(u.hash, password) || !u.IsActive {
 		return nil, nil
 	}
 	return u, nil
 }
 
-var qSetPassword = sqlstore.Portable(`UPDATE demo_users SET password_hash = ? WHERE id = ?`)
+var (
+	qSetPassword = sqlstore.Portable(`UPDATE demo_users SET password_hash = ? WHERE id = ?`)
+	qNewEpoch    = sqlstore.Portable(`UPDATE demo_users SET session_epoch = session_epoch + 1 WHERE id = ?`)
+)
 
-// setPassword stores a new password for the user.
+// revoke starts a new session epoch for the user: every session made
+// before ends at its next request (identity.SessionsConfig.Revoke).
+func (s *userStore) revoke(ctx context.Context, id string) error {
+	_, err := s.db.Writer().ExecContext(ctx, s.db.Q(qNewEpoch), id)
+	return err
+}
+
+// setPassword stores a new password for the user: the user's own change
+// (the change handler then keeps its session with passwordexpiry.Changed)
+// and an administrator's reset alike end every session made under the old
+// one.
 func (s *userStore) setPassword(ctx context.Context, id, password string) error {
 	hash, err := hashPassword(password, s.iter)
 	if err != nil {

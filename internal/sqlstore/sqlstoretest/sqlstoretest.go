@@ -27,8 +27,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ForEachDialect runs fn as a subtest per dialect ("sqlite", "postgres"),
@@ -124,4 +127,28 @@ func open(t testing.TB, dsn string) *sqlstore.DB {
 		}
 	})
 	return db
+}
+
+// SCSPostgres makes t's own schema (see [PostgresDSN]) with the table of
+// scs's PostgreSQL store (its README), and returns a func that opens one
+// more client of it, with its own pool (closed when t ends), as each
+// instance of a multi-instance test has.
+func SCSPostgres(t testing.TB) func() scs.Store {
+	t.Helper()
+	dsn := PostgresDSN(t)
+	ctx := context.Background()
+	newPool := func() *pgxpool.Pool {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		return pool
+	}
+	if _, err := newPool().Exec(ctx, `CREATE TABLE sessions (
+		token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL);
+		CREATE INDEX sessions_expiry_idx ON sessions (expiry)`); err != nil {
+		t.Fatal(err)
+	}
+	return func() scs.Store { return pgxstore.NewWithCleanupInterval(newPool(), 0) }
 }

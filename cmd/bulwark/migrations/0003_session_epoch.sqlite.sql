@@ -1,0 +1,1 @@
+ALTER TABLE demo_users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
