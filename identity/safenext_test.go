@@ -120,3 +120,26 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+// TestSafeNextRefusesWhatPathCleaningRewrites: a target that path cleaning
+// (http.Redirect's path.Clean) or a browser's dot-segment removal would turn
+// into another URL is refused, whatever it would become. Each of these was
+// accepted and answered "Location: /\evil.example/…" (issue 14, item 1).
+func TestSafeNextRefusesWhatPathCleaningRewrites(t *testing.T) {
+	for _, next := range []string{
+		`/./\evil.example/phish`,
+		`/x/../\evil.example`,
+		`a/../\evil.example`,
+		`./\evil.example`,
+		`/.//evil.example`,
+		`/x/..//evil.example`,
+		`/x/%2e%2e//evil.example`,
+		`/x/.%2E//evil.example`,
+		`https://bulwark.test/x/..//evil.example`,
+		`https://bulwark.test/./\evil.example`,
+	} {
+		if SafeNext(next, []string{"bulwark.test"}, true) {
+			t.Errorf("SafeNext(%q) = true: a later step rewrites it", next)
+		}
+	}
+}
