@@ -220,12 +220,7 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 	}
 	switch kind {
 	case Navigation:
-		h.Set("Location", location)
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusSeeOther)
-		if r.Method != http.MethodHead {
-			w.Write([]byte("See Other\n"))
-		}
+		Redirect(w, r, location, http.StatusSeeOther)
 	case HTMX:
 		h.Set("HX-Redirect", location)
 		w.WriteHeader(http.StatusNoContent)
