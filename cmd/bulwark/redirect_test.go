@@ -1,7 +1,11 @@
 package main
 
 import (
+	"net/url"
+	"strings"
 	"testing"
+
+	"github.com/bulwark-go/bulwark/internal/testenv"
 )
 
 // TestDemoLoginNextRewrittenOffSiteIsRefused: a next that path cleaning
@@ -19,6 +23,27 @@ func TestDemoLoginNextRewrittenOffSiteIsRefused(t *testing.T) {
 		resp := newClient(t, base).login("alice", "alice-password", next)
 		if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || loc != "/account" {
 			t.Errorf("next %q: %d to %q, want 303 to /account", next, resp.StatusCode, loc)
+		}
+	}
+}
+
+// TestDemoLoginWritesTheJudgedNext: through the demo's login, every row of
+// the shared corpus that the judge accepts comes back in Location byte for
+// byte, and every other row gives the default page.
+func TestDemoLoginWritesTheJudgedNext(t *testing.T) {
+	base, _ := startDemo(t)
+	site, _ := url.Parse(base)
+	for _, c := range testenv.OpenRedirectCases(t) {
+		// The corpus's site is https://bulwark.test; ours is 127.0.0.1:port
+		// (absolute targets must still be https).
+		next := strings.ReplaceAll(c.Next, "bulwark.test", site.Host)
+		want := "/account"
+		if c.Accepted() {
+			want = next
+		}
+		resp := newClient(t, base).login("alice", "alice-password", next)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || loc != want {
+			t.Errorf("next %q (safe=%v): %d to %q, want 303 to %q", next, c.Safe, resp.StatusCode, loc, want)
 		}
 	}
 }
