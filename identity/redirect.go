@@ -42,25 +42,16 @@ func Redirect(w http.ResponseWriter, r *http.Request, target string, code int) {
 
 // escapeNonASCII percent-encodes the bytes of s above 0x7F.
 func escapeNonASCII(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
-	b.Grow(len(s) + 2*n)
+	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x80 {
+		if c := s[i]; c < 0x80 {
+			b.WriteByte(c)
+		} else {
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])
 			b.WriteByte(hex[c&0xf])
-		} else {
-			b.WriteByte(c)
 		}
 	}
 	return b.String()

@@ -107,18 +107,12 @@ func FuzzSafeNext(f *testing.F) {
 // into another URL is refused, whatever it would become. Each of these was
 // accepted and answered "Location: /\evil.example/…" (issue 14, item 1).
 func TestSafeNextRefusesWhatPathCleaningRewrites(t *testing.T) {
-	for _, next := range []string{
-		`/./\evil.example/phish`,
-		`/x/../\evil.example`,
-		`a/../\evil.example`,
-		`./\evil.example`,
-		`/.//evil.example`,
+	for _, next := range append([]string{
 		`/x/..//evil.example`,
-		`/x/%2e%2e//evil.example`,
 		`/x/.%2E//evil.example`,
 		`https://bulwark.test/x/..//evil.example`,
 		`https://bulwark.test/./\evil.example`,
-	} {
+	}, testenv.RewrittenOffSite...) {
 		if SafeNext(next, []string{"bulwark.test"}, true) {
 			t.Errorf("SafeNext(%q) = true: a later step rewrites it", next)
 		}

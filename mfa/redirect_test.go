@@ -5,26 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/mfa"
 )
-
-// rewritten are return paths that path cleaning or a browser's dot-segment
-// removal turns into a reference to another host (issue 14, item 1).
-var rewritten = []string{
-	`/./\evil.example/phish`,
-	`/x/../\evil.example`,
-	`a/../\evil.example`,
-	`./\evil.example`,
-	`/.//evil.example`,
-	`/x/%2e%2e//evil.example`,
-}
 
 // TestReturnPathRewrittenOffSiteIsNeverKept: a return path that a later
 // step would rewrite is refused by SetNext, and neither Complete nor the
 // fail-open bypass sends the user to it: both give the default landing
 // page.
 func TestReturnPathRewrittenOffSiteIsNeverKept(t *testing.T) {
-	for _, next := range rewritten {
+	for _, next := range testenv.RewrittenOffSite {
 		t.Run("Complete "+next, func(t *testing.T) {
 			st := newSite(t, &fakeVerifier{}, func(c *mfa.Config) { c.NextHosts = []string{"bulwark.test"} })
 			w := st.do("POST", "/login?"+url.Values{"u": {"alice"}, "next": {next}}.Encode(), "")

@@ -70,3 +70,18 @@ func OpenRedirectCases(t testing.TB) []RedirectCase {
 	}
 	return cases
 }
+
+// RewrittenOffSite are redirect targets that a step after the judge
+// rewrites into a reference to evil.example: http.Redirect's path.Clean
+// makes "/\evil.example…" of the first four (browsers read "\" as "/"), and
+// dot-segment removal makes "//evil.example" of the others (issue 14,
+// item 1). The corpus does not have them; every redirect test of the suite
+// must refuse them.
+var RewrittenOffSite = []string{
+	`/./\evil.example/phish`,
+	`/x/../\evil.example`,
+	`a/../\evil.example`,
+	`./\evil.example`,
+	`/.//evil.example`,
+	`/x/%2e%2e//evil.example`,
+}
