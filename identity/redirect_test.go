@@ -82,7 +82,7 @@ func TestRedirectStatusBodyAndContentType(t *testing.T) {
 // as another URL is never written; the answer is 500 without Location,
 // even when the handler set one.
 func TestRedirectRefusesARewritableTarget(t *testing.T) {
-	for _, target := range []string{"", `/./\evil.example`, `/\evil.example`, "/a/../b", "/%2e%2e/b", "/\t/evil.example", "/a\r\nSet-Cookie: x=y", "/\x7f", "/\xff"} {
+	for _, target := range []string{"", `/./\evil.example`, `/\evil.example`, "/a/../b", "/%2e%2e/b", "/\t/evil.example", "/a\r\nSet-Cookie: x=y", "/\x7f", "/\xff", "///../x", "https:///./x"} {
 		w := httptest.NewRecorder()
 		w.Header().Set("Location", "/set-before")
 		Redirect(w, httptest.NewRequest(http.MethodGet, "/", nil), target, http.StatusSeeOther)

@@ -150,17 +150,18 @@ func safeNext(v string, allowedHosts []string, requireHTTPS bool) bool {
 // reads one: an ASCII letter, then letters, digits, "+", "-" or ".", then
 // ":". The scheme is returned in lower case.
 func splitScheme(v string) (scheme, rest string) {
-	i := strings.IndexByte(v, ':')
-	if i <= 0 || !isAlpha(v[0]) {
+	if v == "" || !isAlpha(v[0]) {
 		return "", v
 	}
-	for j := 1; j < i; j++ {
-		c := v[j]
-		if !isAlpha(c) && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.' {
+	for j := 1; j < len(v); j++ {
+		switch c := v[j]; {
+		case c == ':':
+			return strings.ToLower(v[:j]), v[j+1:]
+		case !isAlpha(c) && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.':
 			return "", v
 		}
 	}
-	return strings.ToLower(v[:i]), v[i+1:]
+	return "", v
 }
 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

@@ -213,6 +213,30 @@ func TestSafeNextBoundaries(t *testing.T) {
 		{"a/b:x", true},
 		{"0a:x", true},
 		{"Zz9+-.:x", false},
+		// Every edge of the scheme's characters: letters, digits, "+",
+		// "-", "." on one side, their neighbours in ASCII on the other.
+		{"a:x", false},
+		{"z:x", false},
+		{"A:x", false},
+		{"Z:x", false},
+		{"`:x", true},
+		{"{:x", true},
+		{"@:x", true},
+		{"[:x", true},
+		{"a0:x", false},
+		{"a9:x", false},
+		{"a/:x", true},
+		{"a;:x", true},
+		{"a+:x", false},
+		{"a,:x", true},
+		{"a-:x", false},
+		{"a.:x", false},
+		{"a*:x", true},
+		{"abc", true}, // scheme characters and no ":": a path
+		// A query or fragment first: never a path.
+		{"?/..", true},
+		{"#/..", true},
+		{"?/\\", false}, // backslashes are refused even there
 	} {
 		if got := SafeNext(tc.next, hosts, true); got != tc.want {
 			t.Errorf("SafeNext(%q) = %v, want %v", tc.next, got, tc.want)
@@ -234,6 +258,12 @@ func TestSafeNextBoundaries(t *testing.T) {
 		{"//../a", []string{".."}, false, true},
 		{"//..", []string{".."}, false, true},
 		{"//../..", []string{".."}, false, false},
+		// A host is compared only when it is the whole authority.
+		{"//?a", []string{"?a"}, false, false},
+		{"//#a", []string{"#a"}, false, false},
+		{"https://[::1]/a", []string{"[::1]"}, true, true},
+		{"https://[::1/a", []string{"[::1"}, true, false},
+		{"https://::1]/a", []string{"::1]"}, true, false},
 	} {
 		if got := SafeNext(tc.next, tc.hosts, tc.https); got != tc.want {
 			t.Errorf("SafeNext(%q, %q, https=%v) = %v, want %v", tc.next, tc.hosts, tc.https, got, tc.want)
