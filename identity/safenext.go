@@ -154,10 +154,11 @@ func splitScheme(v string) (scheme, rest string) {
 		return "", v
 	}
 	for j := 1; j < len(v); j++ {
-		switch c := v[j]; {
-		case c == ':':
+		c := v[j]
+		if c == ':' {
 			return strings.ToLower(v[:j]), v[j+1:]
-		case !isAlpha(c) && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.':
+		}
+		if !isAlpha(c) && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.' {
 			return "", v
 		}
 	}
