@@ -73,7 +73,7 @@ func TestSecondFactorThenPasswordChange(t *testing.T) {
 		if err := ids.Login(r, bob); err != nil {
 			t.Error(err)
 		}
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		identity.Redirect(w, r, "/account", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /mfa", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := second.Begin(w, r); err != nil {
@@ -87,7 +87,7 @@ func TestSecondFactorThenPasswordChange(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusForbidden)
 			return
 		}
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		identity.Redirect(w, r, next, http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /password/change", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("change"))
@@ -96,7 +96,7 @@ func TestSecondFactorThenPasswordChange(t *testing.T) {
 		if err := pw.Changed(r, "bob"); err != nil {
 			t.Error(err)
 		}
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		identity.Redirect(w, r, "/account", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("account"))

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bulwark-go/bulwark/clearsite"
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 )
 
@@ -42,7 +43,7 @@ func TestBrowserClearsData(t *testing.T) {
 	mux.HandleFunc("GET /{$}", page("home"))
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "session", Value: "s3cret", Path: "/", Secure: true, HttpOnly: true})
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		identity.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
 		if c, err := r.Cookie("session"); err == nil {
@@ -55,7 +56,7 @@ func TestBrowserClearsData(t *testing.T) {
 		if err := clearsite.Trigger(w); err != nil {
 			t.Errorf("Trigger in the logout handler: %v", err)
 		}
-		http.Redirect(w, r, "/bye", http.StatusSeeOther)
+		identity.Redirect(w, r, "/bye", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /bye", page("bye"))
 	mux.HandleFunc("POST /forget", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "forgotten") })

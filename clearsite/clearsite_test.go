@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/bulwark-go/bulwark/clearsite"
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -263,7 +264,7 @@ func TestTrigger(t *testing.T) {
 	const def = `"cookies", "storage"`
 	logout := func(w http.ResponseWriter, r *http.Request) error {
 		err := clearsite.Trigger(w)
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		identity.Redirect(w, r, "/login", http.StatusSeeOther)
 		return err
 	}
 	for _, tc := range []struct {

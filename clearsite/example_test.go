@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bulwark-go/bulwark/clearsite"
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -32,7 +33,7 @@ func Example() {
 		// Before writing. An error means no header: plain HTTP (logged
 		// as a clearsite.not_sent event).
 		_ = cs.Send(w, r)
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		identity.Redirect(w, r, "/login", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /account/deleted", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "Your account is gone.")

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -288,7 +289,10 @@ func (h *SummaryHandler) mute(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the report store is unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
+	// Back to the page that posted: "?" is this very path with an empty
+	// query, so no part of the request (its decoded path least of all)
+	// is put in Location, and a proxy's path prefix is kept.
+	identity.Redirect(w, r, "?", http.StatusSeeOther)
 }
 
 var summaryPage = template.Must(template.New("").Funcs(template.FuncMap{

@@ -8,7 +8,8 @@
 //   - [Responder], the one way every gate answers a request it refuses,
 //     chosen by the kind of client: a navigation is redirected, a script
 //     gets 401 or 403 JSON, htmx gets HX-Redirect;
-//   - [SafeNext], the one check of a redirect target;
+//   - [SafeNext], the one check of a redirect target, and [Redirect],
+//     the one writer: the target goes out exactly as judged;
 //   - [Middleware], which finds the user with [Authenticator]s tried in
 //     order, as DRF does: [Sessions] (on scs: Login renews the session
 //     token, Logout destroys the session), [Bearer] and [BasicAuth]. A

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
@@ -21,6 +23,7 @@ func ExampleSafeNext() {
 		"https://bulwark.test/admin/",
 		"//evil.example/",
 		`/\evil.example`,
+		`/./\evil.example`,
 		"/\t/evil.example",
 		"https:evil.example",
 		"javascript:alert(1)",
@@ -36,9 +39,35 @@ func ExampleSafeNext() {
 	// "https://bulwark.test/admin/"  -> https://bulwark.test/admin/
 	// "//evil.example/"              -> /account
 	// "/\\evil.example"              -> /account
+	// "/./\\evil.example"            -> /account
 	// "/\t/evil.example"             -> /account
 	// "https:evil.example"           -> /account
 	// "javascript:alert(1)"          -> /account
+}
+
+// A login handler judges next with SafeNext and writes the target with
+// Redirect, which puts it in Location exactly as judged: http.Redirect
+// would clean "/./\evil.example" into "/\evil.example", which browsers
+// follow to evil.example.
+func ExampleRedirect() {
+	login := func(w http.ResponseWriter, r *http.Request) {
+		// … check the password, log the user in …
+		target := "/account"
+		if next := r.PostFormValue("next"); identity.SafeNext(next, []string{r.Host}, true) {
+			target = next
+		}
+		identity.Redirect(w, r, target, http.StatusSeeOther)
+	}
+	for _, next := range []string{"/reports//2026?q=a b", "/./\\evil.example"} {
+		r := httptest.NewRequest("POST", "https://bulwark.test/login", strings.NewReader(url.Values{"next": {next}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		login(w, r)
+		fmt.Println(w.Code, w.Header().Get("Location"))
+	}
+	// Output:
+	// 303 /reports//2026?q=a b
+	// 303 /account
 }
 
 // The scs-backed identity: Login after checking the password, Logout, and
@@ -73,7 +102,7 @@ func ExampleSessions() {
 			http.Error(w, "login failed", http.StatusInternalServerError)
 			return
 		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		identity.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if u := identity.FromRequest(r); u != nil {

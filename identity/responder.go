@@ -95,9 +95,10 @@ type ResponderConfig struct {
 // sessionexpiry, passwordexpiry, mfa), so that refusals look the same
 // whichever gate made them:
 //
-//   - a navigation gets 303 See Other to the refusal's Location, with
-//     "next" for GET and HEAD (303 turns any method into GET; a POST's
-//     "next" would land on a page that refuses GET);
+//   - a navigation gets 303 See Other to the refusal's Location, written
+//     by [Redirect] exactly as given, with "next" for GET and HEAD (303
+//     turns any method into GET; a POST's "next" would land on a page
+//     that refuses GET);
 //   - an API client gets 401 with the configured WWW-Authenticate challenge
 //     (403 when none is configured), or 403 when the user is known, and a
 //     JSON body {"error": code, "location": url};
@@ -220,12 +221,7 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 	}
 	switch kind {
 	case Navigation:
-		h.Set("Location", location)
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusSeeOther)
-		if r.Method != http.MethodHead {
-			w.Write([]byte("See Other\n"))
-		}
+		Redirect(w, r, location, http.StatusSeeOther)
 	case HTMX:
 		h.Set("HX-Redirect", location)
 		w.WriteHeader(http.StatusNoContent)

@@ -71,9 +71,9 @@ func Example() {
 		case err != nil:
 			http.Error(w, "no second factor", http.StatusForbidden)
 		case start.Bypassed:
-			http.Redirect(w, r, start.Next, http.StatusSeeOther)
+			identity.Redirect(w, r, start.Next, http.StatusSeeOther)
 		case start.Redirect != "":
-			http.Redirect(w, r, start.Redirect, http.StatusSeeOther)
+			identity.Redirect(w, r, start.Redirect, http.StatusSeeOther)
 		default:
 			fmt.Fprint(w, `<form method="post"><input name="code" autocomplete="one-time-code"></form>`)
 		}
@@ -86,7 +86,8 @@ func Example() {
 		case err != nil:
 			http.Error(w, "wrong code", http.StatusForbidden)
 		default:
-			http.Redirect(w, r, next, http.StatusSeeOther)
+			// Exactly the path judged: http.Redirect would clean it.
+			identity.Redirect(w, r, next, http.StatusSeeOther)
 		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "page") })

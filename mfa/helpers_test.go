@@ -170,7 +170,7 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 			case err == nil && start.Bypassed:
 				next = start.Next
 			case err == nil && start.Redirect != "":
-				http.Redirect(w, r, start.Redirect, http.StatusSeeOther)
+				identity.Redirect(w, r, start.Redirect, http.StatusSeeOther)
 				return
 			case err == nil:
 				fmt.Fprint(w, "challenge form")
@@ -187,10 +187,9 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 		case err != nil:
 			http.Error(w, "refused: "+err.Error(), http.StatusForbidden)
 		default:
-			// The return path as Complete gave it (http.Redirect would
-			// clean it, which the tests of the path itself do not want).
-			w.Header().Set("Location", next)
-			w.WriteHeader(http.StatusSeeOther)
+			// The return path as Complete gave it, written by the suite's
+			// writer (http.Redirect would clean it).
+			identity.Redirect(w, r, next, http.StatusSeeOther)
 		}
 	}
 	mux.HandleFunc("POST /tamper", func(w http.ResponseWriter, r *http.Request) {

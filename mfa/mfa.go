@@ -28,7 +28,9 @@
 // The application serves the challenge page ([Config.ChallengeURL]): on
 // GET it calls [Middleware.Begin] (and follows its redirect, or shows a
 // form), and on POST (or the provider's callback, [Config.CallbackURL]) it
-// calls [Middleware.Complete] and redirects to the path it returns.
+// calls [Middleware.Complete] and redirects to the path it returns, with
+// identity.Redirect (http.Redirect would clean the path after it was
+// judged, and make another URL of it).
 package mfa
 
 import (
@@ -464,13 +466,14 @@ func (m *Middleware) Status(r *http.Request) Status {
 
 // Start is what [Middleware.Begin] tells the challenge page to do.
 type Start struct {
-	// Redirect, if set, is where to send the user (the provider's prompt).
-	// Empty means: show your form (TOTP).
+	// Redirect, if set, is where to send the user (the provider's prompt),
+	// with identity.Redirect. Empty means: show your form (TOTP).
 	Redirect string
 	// Bypassed is true when the provider could not answer and fail mode
 	// Open let the user in: redirect to Next.
 	Bypassed bool
-	// Next is the return path, for Bypassed.
+	// Next is the return path, for Bypassed, judged as Complete's is:
+	// write it with identity.Redirect.
 	Next string
 	// Method is the verifier's method.
 	Method string
@@ -554,7 +557,8 @@ func (m *Middleware) requestEnded(r *http.Request, err error) (bool, error) {
 // provider's callback) against the challenge begun in this session. When
 // the user passes, the session token is renewed, the session marked
 // verified, and the return path returned (checked again by SafeNext;
-// Config.DefaultNext when none was kept): redirect to it with 303. A
+// Config.DefaultNext when none was kept): redirect to it with
+// identity.Redirect and 303, never http.Redirect. A
 // refused answer returns an error wrapping [ErrInvalid], [ErrReplay],
 // [ErrLocked], [ErrNotEnrolled] or [ErrState] (show the form again, or
 // begin again for ErrState); an error wrapping [ErrUnavailable] means the

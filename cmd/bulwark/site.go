@@ -164,7 +164,7 @@ func (s *site) routes() http.Handler {
 		// Clear-Site-Data on the 303: the browser drops the site's cookies
 		// and storage.
 		_ = clearsite.Trigger(w)
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		identity.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	// Log out everywhere: a new session epoch ends every session of the
 	// user, on every demo sharing the database, this one included.
@@ -256,7 +256,7 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 	if next != "" && identity.SafeNext(next, []string{r.Host}, true) {
 		target = next
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	identity.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
@@ -289,7 +289,7 @@ func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	identity.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
 // challenge is the second-factor page (GET): the gate begins a challenge.
@@ -299,13 +299,13 @@ func (s *site) challenge(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, mfa.ErrUnavailable):
 		s.mfa.WriteUnavailable(w, r)
 	case errors.Is(err, mfa.ErrNoSession):
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		identity.Redirect(w, r, "/login", http.StatusSeeOther)
 	case err != nil:
 		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "You have no second factor to check."})
 	case start.Bypassed:
-		http.Redirect(w, r, start.Next, http.StatusSeeOther)
+		identity.Redirect(w, r, start.Next, http.StatusSeeOther)
 	case start.Redirect != "":
-		http.Redirect(w, r, start.Redirect, http.StatusSeeOther)
+		identity.Redirect(w, r, start.Redirect, http.StatusSeeOther)
 	default:
 		s.render(w, r, http.StatusOK, "mfa", page{Title: "Second factor"})
 	}
@@ -318,7 +318,7 @@ func (s *site) completeChallenge(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, mfa.ErrUnavailable):
 		s.mfa.WriteUnavailable(w, r)
 	case errors.Is(err, mfa.ErrNoSession):
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		identity.Redirect(w, r, "/login", http.StatusSeeOther)
 	case errors.Is(err, mfa.ErrReplay):
 		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "That code was used already: wait for the next one."})
 	case errors.Is(err, mfa.ErrLocked):
@@ -326,7 +326,7 @@ func (s *site) completeChallenge(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "Wrong or expired code."})
 	default:
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		identity.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 

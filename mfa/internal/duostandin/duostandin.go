@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/bulwark-go/bulwark/identity"
 )
 
 // Server is the stand-in. Its fields may be changed between requests under
@@ -145,7 +147,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	cq.Set("duo_code", code)
 	cq.Set("state", str("state"))
 	cb.RawQuery = cq.Encode()
-	http.Redirect(w, r, cb.String(), http.StatusFound)
+	// The suite's writer, like every redirect in the module: the target
+	// goes out as built (http.Redirect would clean a relative one).
+	identity.Redirect(w, r, cb.String(), http.StatusFound)
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
