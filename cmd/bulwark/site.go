@@ -156,26 +156,10 @@ func (s *site) routes() http.Handler {
 		s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Next: r.URL.Query().Get("next")})
 	})
 	mux.HandleFunc("POST /login", s.login)
-	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.ids.Logout(r); err != nil {
-			http.Error(w, "could not log out", http.StatusInternalServerError)
-			return
-		}
-		// Clear-Site-Data on the 303: the browser drops the site's cookies
-		// and storage.
-		_ = clearsite.Trigger(w)
-		identity.Redirect(w, r, "/", http.StatusSeeOther)
-	})
+	mux.HandleFunc("POST /logout", s.logout(s.ids.Logout))
 	// Log out everywhere: a new session epoch ends every session of the
 	// user, on every demo sharing the database, this one included.
-	mux.HandleFunc("POST /logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.ids.LogoutEverywhere(r); err != nil {
-			http.Error(w, "could not log out everywhere", http.StatusInternalServerError)
-			return
-		}
-		_ = clearsite.Trigger(w)
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
+	mux.HandleFunc("POST /logout/everywhere", s.logout(s.ids.LogoutEverywhere))
 	mux.Handle("GET /ajax/ping", s.ajax.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"pong":true}`+"\n")
@@ -204,6 +188,19 @@ func (s *site) routes() http.Handler {
 	// Login and logout forms, and every other unsafe method, refuse
 	// cross-origin browser requests (CSRF).
 	return http.NewCrossOriginProtection().Handler(mux)
+}
+
+// logout ends the session with end, then sends the browser home with
+// Clear-Site-Data on the 303: it drops the site's cookies and storage.
+func (s *site) logout(end func(*http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := end(r); err != nil {
+			http.Error(w, "could not log out", http.StatusInternalServerError)
+			return
+		}
+		_ = clearsite.Trigger(w)
+		identity.Redirect(w, r, "/", http.StatusSeeOther)
+	}
 }
 
 func (s *site) health(w http.ResponseWriter, r *http.Request) {
@@ -300,6 +297,9 @@ func (s *site) challenge(w http.ResponseWriter, r *http.Request) {
 		s.mfa.WriteUnavailable(w, r)
 	case errors.Is(err, mfa.ErrNoSession):
 		identity.Redirect(w, r, "/login", http.StatusSeeOther)
+	case r.Context().Err() != nil:
+		// The client left during the check: nobody reads an answer, and
+		// the gate applied no fail mode (mfa.abandoned is logged).
 	case err != nil:
 		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "You have no second factor to check."})
 	case start.Bypassed:
