@@ -1,6 +1,7 @@
 package cspreport
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -52,18 +55,63 @@ func LoadSummary(ctx context.Context, s Store, q GroupQuery) (*Summary, error) {
 	return sum, nil
 }
 
-// WriteJSON writes the summary as one JSON object.
+// WriteJSON writes the summary as one JSON object. Every character that
+// [seclog.Escape] would escape (C1 controls, bidirectional and other
+// format characters, line separators) is written as a \u escape, so the
+// output shows no report's hidden characters to a terminal and still
+// decodes to the stored values.
 func (s *Summary) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(s)
+	if err := enc.Encode(s); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeHiddenJSON(buf.Bytes()))
+	return err
+}
+
+// escapeHiddenJSON rewrites, in JSON text, each non-ASCII character that
+// seclog escapes as a \u escape (a surrogate pair above U+FFFF). Such
+// characters can stand only inside JSON strings, where the escape means
+// the same character. encoding/json has already escaped C0 controls and
+// replaced invalid UTF-8.
+func escapeHiddenJSON(b []byte) []byte {
+	out := b[:0:0]
+	last := 0
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if s := string(r); seclog.Escape(s) == s {
+			i += size
+			continue
+		}
+		out = append(out, b[last:i]...)
+		if r > 0xffff {
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += size
+		last = i
+	}
+	if last == 0 {
+		return b
+	}
+	return append(out, b[last:]...)
 }
 
 // csvHeader is the header row of WriteCSV.
 var csvHeader = []string{"fingerprint", "effective_directive", "disposition", "blocked_kind", "blocked_origin",
 	"document_origin", "document_path", "count", "total", "first_seen", "last_seen", "new", "muted", "example_source", "browsers"}
 
-// WriteCSV writes the groups as CSV with a header row. Cells that a
+// WriteCSV writes the groups as CSV with a header row. Cells are escaped
+// as the table's are ([seclog.Escape]: CSV has no escapes of its own, and a
+// CSV file is read in terminals and viewers too), and cells that a
 // spreadsheet would run as a formula are prefixed with a quote.
 func (s *Summary) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
@@ -76,7 +124,7 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 			g.FirstSeen.Format(time.RFC3339), g.LastSeen.Format(time.RFC3339), strconv.FormatBool(g.New),
 			strconv.FormatBool(g.Muted), g.ExampleSource, browsers(g.Browsers)}
 		for i, c := range row {
-			row[i] = csvSafe(c)
+			row[i] = csvSafe(seclog.Escape(c))
 		}
 		if err := cw.Write(row); err != nil {
 			return err
