@@ -178,9 +178,9 @@ func New(cfg Config) (*Throttle, error) {
 		return nil, fmt.Errorf("throttle: Config.Scope %q: write up to 32 lower-case letters, digits and '-', such as \"login\"", cfg.Scope)
 	}
 	for i, r := range []struct {
-		name      string
-		given     Rule
-		fallback  Rule
+		name     string
+		given    Rule
+		fallback Rule
 	}{{"Pair", cfg.Pair, DefaultPair}, {"Client", cfg.Client, DefaultClient}, {"Account", cfg.Account, DefaultAccount}} {
 		rule, err := r.given.withDefaults(r.fallback)
 		if err != nil {
