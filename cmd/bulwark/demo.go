@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -352,7 +353,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		return nil, "", err
 	}
 	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax, mfa: second,
-		logins: logins, otp: otp, noStore: noStore, prof: prof, idle: idle, absolute: absoluteLimit}
+		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: noStore, prof: prof, idle: idle, absolute: absoluteLimit}
 	chain := bulwark.Chain{
 		Secure:         secure.New(bulwark.SecureOptions()),
 		Sessions:       sessions,

@@ -44,6 +44,11 @@ type site struct {
 	// is complete.
 	logins *throttle.Throttle
 	otp    *totp.Verifier
+	// strangers bounds the password hashes computed at once for clients
+	// without a device cookie: a flood of guesses, even within its free
+	// attempts, gets at most half the processors, and a browser that
+	// logged in before (which skips this queue) is not slowed by it.
+	strangers chan struct{}
 	// noStore tells which pages nocache marked (for the "what bulwark
 	// did here" box); idle and absolute are sessionexpiry's limits.
 	noStore        *nocache.Middleware
@@ -238,7 +243,7 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusTooManyRequests, "login", page{Title: "Log in", Next: next, Error: "Too many attempts: try again later."})
 		return
 	}
-	u, err := s.users.authenticate(r.Context(), name, password)
+	u, err := s.authenticate(r, attempt, name, password)
 	if err != nil {
 		s.sec.Log(r, seclog.IdentityUnavailable, zap.String("authenticator", "login-form"), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
@@ -273,6 +278,20 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 		target = next
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// authenticate checks the login form's credentials: one password hash,
+// queued behind other strangers' unless the client showed a device cookie.
+func (s *site) authenticate(r *http.Request, attempt throttle.Attempt, name, password string) (identity.User, error) {
+	if !attempt.Device {
+		select {
+		case s.strangers <- struct{}{}:
+			defer func() { <-s.strangers }()
+		case <-r.Context().Done():
+			return nil, r.Context().Err() // the client left; its attempt stays counted
+		}
+	}
+	return s.users.authenticate(r.Context(), name, password)
 }
 
 func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {

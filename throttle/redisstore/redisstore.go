@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -103,10 +104,15 @@ func (s *Store) Take(ctx context.Context, now time.Time, counters []throttle.Cou
 	if err != nil {
 		return throttle.Verdict{}, fmt.Errorf("throttle/redisstore: take: %w", err)
 	}
+	return verdict(res, len(counters), now.Location())
+}
+
+// verdict reads the answer of the take script for n counters.
+func verdict(res []int64, n int, loc *time.Location) (throttle.Verdict, error) {
 	switch {
-	case len(res) == 3 && res[0] == 0 && res[2] >= 1 && int(res[2]) <= len(counters):
-		return throttle.Verdict{Refused: int(res[2]) - 1, RetryAt: time.UnixMilli(res[1]).In(now.Location())}, nil
-	case len(res) == 1+len(counters) && res[0] == 1:
+	case len(res) == 3 && res[0] == 0 && res[2] >= 1 && res[2] <= int64(n):
+		return throttle.Verdict{Refused: int(res[2]) - 1, RetryAt: time.UnixMilli(res[1]).In(loc)}, nil
+	case len(res) == 1+n && res[0] == 1:
 		return throttle.Verdict{OK: true, Failures: res[1:]}, nil
 	}
 	return throttle.Verdict{}, errors.New("throttle/redisstore: take: unexpected answer " + strconv.Quote(fmt.Sprint(res)))
@@ -134,21 +140,15 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 	if prefix == "" {
 		return errors.New("throttle/redisstore: DeletePrefix: empty prefix")
 	}
+	var keys []string
 	iter := s.rdb.Scan(ctx, 0, escapeGlob(s.prefix+prefix)+"*", 1000).Iterator()
-	var batch []string
 	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			if err := s.rdb.Del(ctx, batch...).Err(); err != nil {
-				return fmt.Errorf("throttle/redisstore: delete prefix: %w", err)
-			}
-			batch = batch[:0]
-		}
+		keys = append(keys, iter.Val())
 	}
 	if err := iter.Err(); err != nil {
 		return fmt.Errorf("throttle/redisstore: delete prefix: %w", err)
 	}
-	if len(batch) > 0 {
+	for batch := range slices.Chunk(keys, 500) {
 		if err := s.rdb.Del(ctx, batch...).Err(); err != nil {
 			return fmt.Errorf("throttle/redisstore: delete prefix: %w", err)
 		}

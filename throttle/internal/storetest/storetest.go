@@ -91,6 +91,32 @@ func Run(t *testing.T, newStore func(t *testing.T) throttle.Store) {
 			t.Fatalf("after both waits: %+v, want [3 2]", v)
 		}
 	})
+	t.Run("LaterWaitWins", func(t *testing.T) {
+		// The first counter waits longer than the second: it is named.
+		s := newStore(t)
+		long := throttle.Counter{Key: "t:a:later-long", Rule: throttle.Rule{Free: 1, Base: time.Minute, Max: time.Minute, Forget: time.Hour}}
+		short := throttle.Counter{Key: "t:p:later-short", Rule: throttle.Rule{Free: 1, Base: time.Second, Max: time.Second, Forget: time.Hour}}
+		take(t, s, t0, []throttle.Counter{long, short})
+		v := take(t, s, t0, []throttle.Counter{long, short})
+		if v.OK || v.Refused != 0 || !v.RetryAt.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("%+v, want counter 0 until +1m", v)
+		}
+		v = take(t, s, t0, []throttle.Counter{short, long})
+		if v.OK || v.Refused != 1 || !v.RetryAt.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("%+v, want counter 1 until +1m", v)
+		}
+	})
+	t.Run("NoFreeAttempt", func(t *testing.T) {
+		// A counter without attempts never waits, even with Free 0.
+		s := newStore(t)
+		c := []throttle.Counter{{Key: "t:p:nofree", Rule: throttle.Rule{Free: 0, Base: time.Second, Max: time.Second, Forget: time.Hour}}}
+		if v := take(t, s, t0, c); !v.OK || v.Failures[0] != 1 {
+			t.Fatalf("first attempt: %+v", v)
+		}
+		if v := take(t, s, t0, c); v.OK {
+			t.Fatalf("second attempt: %+v, want a wait", v)
+		}
+	})
 	t.Run("Delete", func(t *testing.T) {
 		s := newStore(t)
 		c := []throttle.Counter{{Key: "t:p:del-1", Rule: rule}, {Key: "t:c:del-2", Rule: rule}}
@@ -108,6 +134,14 @@ func Run(t *testing.T, newStore func(t *testing.T) throttle.Store) {
 		if err := s.Delete(context.Background()); err != nil {
 			t.Fatalf("Delete of no key: %v", err)
 		}
+		take(t, s, t0, c[:1])
+		take(t, s, t0, c[:1])
+		if err := s.Delete(context.Background(), "t:p:del-1", "t:c:del-2"); err != nil {
+			t.Fatal(err)
+		}
+		if v := take(t, s, t0, c); !v.OK || v.Failures[0] != 1 || v.Failures[1] != 1 {
+			t.Fatalf("after deleting both: %+v, want fresh counts", v)
+		}
 	})
 	t.Run("DeletePrefix", func(t *testing.T) {
 		s := newStore(t)
@@ -122,6 +156,37 @@ func Run(t *testing.T, newStore func(t *testing.T) throttle.Store) {
 			v := take(t, s, t0, []throttle.Counter{{Key: k, Rule: throttle.Rule{Free: 1, Base: time.Second, Max: time.Second, Forget: time.Minute}}})
 			if wantOK := i < 2; v.OK != wantOK {
 				t.Errorf("%s after DeletePrefix(t:p:acct1:): OK %v, want %v", k, v.OK, wantOK)
+			}
+		}
+		if err := s.DeletePrefix(context.Background(), "t:p:nothing-here:"); err != nil {
+			t.Errorf("DeletePrefix matching nothing: %v", err)
+		}
+		if err := s.DeletePrefix(context.Background(), ""); err == nil {
+			t.Error("DeletePrefix of an empty prefix: no error (it would forget every counter)")
+		}
+		// Wildcards of LIKE and of Redis's MATCH are plain characters.
+		take(t, s, t0, []throttle.Counter{{Key: "t:p:acctX:y", Rule: throttle.Rule{Free: 1, Base: time.Second, Max: time.Second, Forget: time.Minute}}})
+		for _, p := range []string{"t:p:acct_:", "t:p:acct%", "t:p:acct*", "t:p:acct?:", "t:p:acct[X]:"} {
+			if err := s.DeletePrefix(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if v := take(t, s, t0, []throttle.Counter{{Key: "t:p:acctX:y", Rule: throttle.Rule{Free: 1, Base: time.Second, Max: time.Second, Forget: time.Minute}}}); v.OK {
+			t.Error("a wildcard in a prefix matched another key")
+		}
+	})
+	t.Run("DeletePrefixMany", func(t *testing.T) {
+		s := newStore(t)
+		r := throttle.Rule{Free: 1, Base: time.Hour, Max: time.Hour, Forget: 2 * time.Hour}
+		for i := range 600 {
+			take(t, s, t0, []throttle.Counter{{Key: fmt.Sprintf("t:p:many:%03d", i), Rule: r}})
+		}
+		if err := s.DeletePrefix(context.Background(), "t:p:many:"); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []int{0, 299, 499, 500, 599} {
+			if v := take(t, s, t0, []throttle.Counter{{Key: fmt.Sprintf("t:p:many:%03d", i), Rule: r}}); !v.OK {
+				t.Errorf("key %d of 600 survived DeletePrefix", i)
 			}
 		}
 	})
