@@ -177,3 +177,28 @@ func TestDeviceOptions(t *testing.T) {
 		t.Fatal("devices disabled, yet a cookie made a device")
 	}
 }
+
+// TestDeviceCookieNameAndPathCharacters: the characters a cookie name and
+// path may hold, at the edges of each range.
+func TestDeviceCookieNameAndPathCharacters(t *testing.T) {
+	for _, name := range []string{"aAzZ09-_", "a", "z", "A", "Z", "0", "9"} {
+		if _, err := throttle.New(throttle.Config{Device: throttle.Device{CookieName: name}}); err != nil {
+			t.Errorf("CookieName %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"`", "{", "@", "[", "/", ":", "a.b", "a=b", "é"} {
+		if _, err := throttle.New(throttle.Config{Device: throttle.Device{CookieName: name}}); err == nil {
+			t.Errorf("CookieName %q: no error", name)
+		}
+	}
+	for _, path := range []string{"/a b", "/~", "/!"} {
+		if _, err := throttle.New(throttle.Config{Device: throttle.Device{Path: path}}); err != nil {
+			t.Errorf("Path %q: %v", path, err)
+		}
+	}
+	for _, path := range []string{"/a\x1fb", "/a\x00", "/\x7f"} {
+		if _, err := throttle.New(throttle.Config{Device: throttle.Device{Path: path}}); err == nil {
+			t.Errorf("Path %q: no error", path)
+		}
+	}
+}

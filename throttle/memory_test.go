@@ -65,3 +65,12 @@ func TestMemoryStoreForgottenCountsAgain(t *testing.T) {
 		t.Fatalf("%+v, want a fresh count of 1", v)
 	}
 }
+
+// Equivalent mutants in MemoryStore.makeRoom, which picks a counter to
+// drop from a sample of eight: `fewest < 0` as `fewest <= 0` (a counter
+// holds at least one attempt, so fewest is never 0), `e.failures <
+// fewest` as `<=` (which of two counters with the fewest attempts goes
+// is not specified), and `n++` as `n--` (the whole map is sampled: the
+// same or a better choice, at a higher cost). TestMemoryStoreBounded
+// checks what is specified: the bound, forgotten counters first, and a
+// counter with attempts outliving a flood of one-attempt counters.

@@ -636,3 +636,7 @@ func TestLongNames(t *testing.T) {
 		t.Fatal("two long names shared a counter")
 	}
 }
+
+// Equivalent mutant in Rule.Wait: `d < r.Max` as `d <= r.Max` doubles a
+// wait that already equals Max once more, and min(d, r.Max) brings it back
+// to Max (TestRuleWait's "reaching Max exactly").

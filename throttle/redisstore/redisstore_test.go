@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"testing"
@@ -50,3 +51,21 @@ func TestStoreDown(t *testing.T) {
 }
 
 var storetestNow = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+// TestDefaultPrefix: a store made with the prefix "" writes its keys
+// under DefaultPrefix.
+//
+// Equivalent mutant: `1+4*len(counters)` as `1+4/len(counters)` in
+// Take's make only changes the capacity of the argument slice.
+func TestDefaultPrefix(t *testing.T) {
+	rdb, unique := client(t)
+	s := redisstore.New(rdb, "")
+	key := unique + "k"
+	t.Cleanup(func() { rdb.Del(context.Background(), redisstore.DefaultPrefix+key) })
+	if _, err := s.Take(t.Context(), storetestNow, []throttle.Counter{{Key: key, Rule: throttle.DefaultPair}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rdb.Exists(t.Context(), redisstore.DefaultPrefix+key).Result(); err != nil || n != 1 {
+		t.Fatalf("key %q under the default prefix: %d, %v", redisstore.DefaultPrefix+key, n, err)
+	}
+}
