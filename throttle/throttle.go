@@ -335,7 +335,7 @@ func (t *Throttle) Check(r *http.Request, account string) (Attempt, error) {
 			a.Allowed = true
 			return a, nil
 		}
-		return a, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return a, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if !v.OK {
 		a.RetryAfter = retryAfter(v.RetryAt.Sub(now))
@@ -373,7 +373,7 @@ func (t *Throttle) Succeeded(r *http.Request, a Attempt) error {
 	}
 	if err := t.store.Delete(ctx, a.pair); err != nil {
 		t.log.Log(r, seclog.ThrottleStoreError, zap.String("scope", t.scope), seclog.String("error", err.Error()), zap.Bool("fail_open", t.failOpen))
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
 }
@@ -393,7 +393,7 @@ func (t *Throttle) Reset(r *http.Request, account string) error {
 	}
 	if err != nil {
 		t.log.Log(r, seclog.ThrottleStoreError, zap.String("scope", t.scope), seclog.String("error", err.Error()), zap.Bool("fail_open", t.failOpen))
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	t.log.Log(r, seclog.ThrottleReset, zap.String("scope", t.scope), seclog.String("target_user", account))
 	return nil

@@ -640,3 +640,28 @@ func TestLongNames(t *testing.T) {
 // Equivalent mutant in Rule.Wait: `d < r.Max` as `d <= r.Max` doubles a
 // wait that already equals Max once more, and min(d, r.Max) brings it back
 // to Max (TestRuleWait's "reaching Max exactly").
+
+// TestRequestContext: the store is asked with the request's context (a
+// client that left cancels it), and a nil request (outside one) works.
+func TestRequestContext(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := req("192.0.2.1").WithContext(ctx)
+	if _, err := e.th.Check(r, "alice"); !errors.Is(err, throttle.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Check on a cancelled request: %v", err)
+	}
+	a := e.check(nil, "alice")
+	if !a.Allowed {
+		t.Fatal("Check outside a request refused")
+	}
+	if err := e.th.Succeeded(r, a); !errors.Is(err, context.Canceled) {
+		t.Errorf("Succeeded on a cancelled request: %v", err)
+	}
+	if err := e.th.Reset(r, "alice"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Reset on a cancelled request: %v", err)
+	}
+	if err := e.th.Reset(nil, "alice"); err != nil {
+		t.Errorf("Reset outside a request: %v", err)
+	}
+}
