@@ -244,6 +244,10 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.authenticate(r, attempt, name, password)
+	if errors.Is(err, errBusy) || r.Context().Err() != nil {
+		identity.Unavailable(w, r, nil) // 503, Retry-After: 5
+		return
+	}
 	if err != nil {
 		s.sec.Log(r, seclog.IdentityUnavailable, zap.String("authenticator", "login-form"), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
@@ -284,15 +288,26 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 // queued behind other strangers' unless the client showed a device cookie.
 func (s *site) authenticate(r *http.Request, attempt throttle.Attempt, name, password string) (identity.User, error) {
 	if !attempt.Device {
+		wait := time.NewTimer(strangerWait)
+		defer wait.Stop()
 		select {
 		case s.strangers <- struct{}{}:
 			defer func() { <-s.strangers }()
+		case <-wait.C:
+			return nil, errBusy
 		case <-r.Context().Done():
 			return nil, r.Context().Err() // the client left; its attempt stays counted
 		}
 	}
 	return s.users.authenticate(r.Context(), name, password)
 }
+
+// strangerWait bounds how long a stranger's login waits for a turn to be
+// hashed, well within the server's WriteTimeout; then it is answered 503
+// with Retry-After (its attempt stays counted).
+const strangerWait = 10 * time.Second
+
+var errBusy = errors.New("demo: too many logins being checked")
 
 func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
