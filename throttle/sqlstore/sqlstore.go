@@ -69,7 +69,7 @@ var _ throttle.Store = (*Store)(nil)
 // a file path), brings its schema up to date and returns the store. Close
 // it when the process ends.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s, err := isql.OpenFor(ctx, dsn, New)
+	s, err := isql.OpenFor(ctx, dsn, newStore)
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +77,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// New returns the store on db, an open database shared with the suite's
-// other stores, after bringing its schema up to date. Closing the store
-// does not close db.
-func New(ctx context.Context, db *isql.DB) (*Store, error) {
+// newStore returns the store on db, after bringing its schema up to date.
+// It is not exported: its parameter is an internal type (the public API
+// names none); Open is the way in, and tests reach it through
+// export_test.go.
+func newStore(ctx context.Context, db *isql.DB) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("throttle/sqlstore: New: db is nil: open one with Open(ctx, dsn)")
+		return nil, errors.New("throttle/sqlstore: db is nil: open one with Open(ctx, dsn)")
 	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("throttle/sqlstore: %w", err)
