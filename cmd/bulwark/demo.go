@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -33,6 +35,7 @@ import (
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
+	"github.com/bulwark-go/bulwark/throttle"
 	ptotp "github.com/pquerna/otp/totp"
 	"github.com/unrolled/secure"
 	"go.uber.org/zap"
@@ -285,7 +288,31 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	if err != nil {
 		return nil, "", fmt.Errorf("demo: TOTP store: %w", err)
 	}
-	otp, err := totp.New(totp.Config{Store: totpStore, Issuer: "bulwark demo", Logger: sec})
+	// Login throttling: the login form and the TOTP check each have a
+	// throttle (scopes "login" and "totp") on one memory store. They share
+	// the device cookies' key, made at start (a real site reads it from its
+	// secrets, so that every instance and restart knows its cookies): a
+	// browser that completed a login before, second factor included, keeps
+	// its own budget in both while strangers wait.
+	counters := throttle.NewMemoryStore(0)
+	device := throttle.Device{
+		Key: make([]byte, 32),
+		// The demo is served over plain HTTP (its session cookie is not
+		// Secure either); a real site leaves Insecure false.
+		Insecure: true,
+	}
+	if _, err := rand.Read(device.Key); err != nil {
+		return nil, "", err
+	}
+	logins, err := throttle.New(throttle.Config{Store: counters, Logger: sec, Device: device})
+	if err != nil {
+		return nil, "", err
+	}
+	codes, err := throttle.New(throttle.Config{Store: counters, Logger: sec, Device: device, Scope: "totp"})
+	if err != nil {
+		return nil, "", err
+	}
+	otp, err := totp.New(totp.Config{Store: totpStore, Issuer: "bulwark demo", Logger: sec, Throttle: codes})
 	if err != nil {
 		return nil, "", err
 	}
@@ -326,7 +353,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		return nil, "", err
 	}
 	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax, mfa: second,
-		noStore: noStore, prof: prof, idle: idle, absolute: absoluteLimit}
+		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: noStore, prof: prof, idle: idle, absolute: absoluteLimit}
 	chain := bulwark.Chain{
 		Logger:         sec,
 		Secure:         secure.New(bulwark.SecureOptions()),

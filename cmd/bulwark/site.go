@@ -18,10 +18,12 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/mfa"
+	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/profiling"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/throttle"
 	"go.uber.org/zap"
 )
 
@@ -37,6 +39,16 @@ type site struct {
 	expiry *passwordexpiry.Middleware
 	ajax   *ajaxonly.Middleware
 	mfa    *mfa.Middleware
+	// logins throttles password guesses (the login form); otp tells
+	// whether a user has a second factor still to pass before the login
+	// is complete.
+	logins *throttle.Throttle
+	otp    *totp.Verifier
+	// strangers bounds the password hashes computed at once for clients
+	// without a device cookie: a flood of guesses, even within its free
+	// attempts, gets at most half the processors, and a browser that
+	// logged in before (which skips this queue) is not slowed by it.
+	strangers chan struct{}
 	// noStore tells which pages nocache marked (for the "what bulwark
 	// did here" box); idle and absolute are sessionexpiry's limits.
 	noStore        *nocache.Middleware
@@ -226,7 +238,23 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password, next := r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("next")
-	u, err := s.users.authenticate(r.Context(), name, password)
+	// The throttle judges the attempt before any password hash, and
+	// answers alike whether the account exists or not.
+	attempt, err := s.logins.Check(r, name)
+	if err != nil {
+		identity.Unavailable(w, r, nil) // the throttle logged throttle.store_error
+		return
+	}
+	if !attempt.Allowed {
+		w.Header().Set("Retry-After", throttle.RetryAfterHeader(attempt.RetryAfter))
+		s.render(w, r, http.StatusTooManyRequests, "login", page{Title: "Log in", Next: next, Error: "Too many attempts: try again later."})
+		return
+	}
+	u, err := s.authenticate(r, attempt, name, password)
+	if errors.Is(err, errBusy) || r.Context().Err() != nil {
+		identity.Unavailable(w, r, nil) // 503, Retry-After: 5
+		return
+	}
 	if err != nil {
 		s.sec.Log(r, seclog.IdentityUnavailable, zap.String("authenticator", "login-form"), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
@@ -240,6 +268,13 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 	if err := s.ids.Login(r, u); err != nil {
 		http.Error(w, "could not log in", http.StatusInternalServerError)
 		return
+	}
+	// This account's attempts from this client are forgotten; the login
+	// is complete, and the browser trusted, only after the second factor
+	// when the user has one (completeChallenge).
+	_ = s.logins.Succeeded(r, attempt) // a store error is logged
+	if enrolled, err := s.otp.Enrolled(r.Context(), u.ID()); err == nil && !enrolled {
+		s.logins.TrustDevice(w, r, name)
 	}
 	// A user with a second factor is sent to the challenge first; the
 	// gate keeps next server-side and checks it again after the code.
@@ -255,6 +290,31 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 	}
 	identity.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+// authenticate checks the login form's credentials: one password hash,
+// queued behind other strangers' unless the client showed a device cookie.
+func (s *site) authenticate(r *http.Request, attempt throttle.Attempt, name, password string) (identity.User, error) {
+	if !attempt.Device {
+		wait := time.NewTimer(strangerWait)
+		defer wait.Stop()
+		select {
+		case s.strangers <- struct{}{}:
+			defer func() { <-s.strangers }()
+		case <-wait.C:
+			return nil, errBusy
+		case <-r.Context().Done():
+			return nil, r.Context().Err() // the client left; its attempt stays counted
+		}
+	}
+	return s.users.authenticate(r.Context(), name, password)
+}
+
+// strangerWait bounds how long a stranger's login waits for a turn to be
+// hashed, well within the server's WriteTimeout; then it is answered 503
+// with Retry-After (its attempt stays counted).
+const strangerWait = 10 * time.Second
+
+var errBusy = errors.New("demo: too many logins being checked")
 
 func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -322,10 +382,14 @@ func (s *site) completeChallenge(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, mfa.ErrReplay):
 		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "That code was used already: wait for the next one."})
 	case errors.Is(err, mfa.ErrLocked):
-		s.render(w, r, http.StatusTooManyRequests, "mfa", page{Title: "Second factor", Error: "Too many wrong codes: wait a few minutes."})
+		if wait, ok := throttle.RetryAfter(err); ok {
+			w.Header().Set("Retry-After", throttle.RetryAfterHeader(wait))
+		}
+		s.render(w, r, http.StatusTooManyRequests, "mfa", page{Title: "Second factor", Error: "Too many attempts: try again later."})
 	case err != nil:
 		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "Wrong or expired code."})
 	default:
+		s.logins.TrustDevice(w, r, identity.FromRequest(r).ID())
 		identity.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }

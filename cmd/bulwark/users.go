@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
@@ -67,9 +68,14 @@ func hashPassword(password string, iter int) (string, error) {
 	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", iter, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
+// passwordChecks counts the password hashes computed to check a login
+// (tests read it: a throttled attempt must cost no hash).
+var passwordChecks atomic.Int64
+
 // checkPassword reports whether password matches the stored hash, in
 // constant time with respect to the key.
 func checkPassword(stored, password string) bool {
+	passwordChecks.Add(1)
 	parts := strings.Split(stored, "$")
 	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
 		return false

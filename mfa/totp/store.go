@@ -90,6 +90,11 @@ type Store interface {
 	// Attempt counts an attempt at at, unless the user is over the limit
 	// (Max counted attempts, the last one less than Window before at): then
 	// it reports false and counts nothing. A user without a record: false.
+	//
+	// Deprecated: the Verifier no longer calls it: attempts are throttled
+	// per (user, client) by package throttle (Config.Throttle), so that a
+	// stranger's guesses do not lock the user out. Stores keep it for
+	// programs that call it.
 	Attempt(ctx context.Context, userID string, at time.Time, limit Limit) (bool, error)
 	// Accept records step as the last accepted step and clears the
 	// attempt counter, when the user's secret is confirmed and step is

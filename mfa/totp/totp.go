@@ -6,8 +6,11 @@
 //     code of that step or an earlier one is refused (RFC 6238 §5.2: "the
 //     verifier MUST NOT accept the second attempt of the same OTP"),
 //     atomically, so two concurrent requests never both pass with one code;
-//   - an attempt limit: every attempt counts until one succeeds; after
-//     [Config.MaxAttempts] the user may try once per [Config.LockWindow];
+//   - throttling through package throttle, the same rule as the login's:
+//     every attempt counts until one succeeds, per (user, client), with an
+//     exponential back-off after [Config.MaxAttempts], a ceiling per client
+//     and a cap per user across untrusted clients, so that someone who
+//     guesses codes from elsewhere slows themselves, not the user;
 //   - enrolment that is confirmed by a first code before it counts, with an
 //     otpauth:// URI and a QR code PNG;
 //   - recovery codes, 80 random bits each, stored as SHA-256 hashes and
@@ -19,6 +22,7 @@ package totp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -34,6 +38,7 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/throttle"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
 	"github.com/pquerna/otp/totp"
@@ -77,12 +82,21 @@ type Config struct {
 	// default also accepts the previous and the next step (clock drift,
 	// a code typed as it changes), as RFC 6238 §5.2 recommends.
 	StrictClock bool
-	// MaxAttempts is how many attempts without success a user has before
-	// the limit applies (default 5); then one attempt per LockWindow.
+	// MaxAttempts is how many attempts without success a user has from
+	// one client before each attempt waits, 1s, 2s, 4s … (default 5).
 	MaxAttempts int
-	// LockWindow is how long a user over the limit waits between attempts
-	// (default 15 minutes).
+	// LockWindow is the longest of these waits (default 15 minutes).
 	LockWindow time.Duration
+	// Throttle judges every attempt (Complete and Confirm) per (user,
+	// client), before the code is checked; its Scope keeps its counters
+	// apart from the login's. Nil means a throttle on a memory store
+	// (scope "totp", the rules of throttle.Config but for the pair rule,
+	// made of MaxAttempts and LockWindow, and no device cookies). Give one
+	// built on a shared store for a site with several instances, and with
+	// the login throttle's Device key so that the browser of a user who
+	// completed a login before keeps its own budget; then leave MaxAttempts
+	// and LockWindow zero and set its Pair rule.
+	Throttle *throttle.Throttle
 	// RecoveryCodes is how many codes NewRecoveryCodes issues (default 10).
 	RecoveryCodes int
 	// Field is the form field Complete reads the code from (default
@@ -102,7 +116,7 @@ type Verifier struct {
 	period   int64
 	alg      otp.Algorithm
 	skew     int64
-	limit    Limit
+	th       *throttle.Throttle
 	nCodes   int
 	field    string
 	log      *seclog.Logger
@@ -146,9 +160,9 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.MaxAttempts < 0 || cfg.LockWindow < 0 || cfg.RecoveryCodes < 0 {
 		return nil, errors.New("totp: Config.MaxAttempts, LockWindow and RecoveryCodes must not be negative (0 means the default)")
 	}
-	v.limit = Limit{Max: cfg.MaxAttempts, Window: orDefault(cfg.LockWindow, DefaultLockWindow)}
-	if v.limit.Max == 0 {
-		v.limit.Max = DefaultMaxAttempts
+	v.th = cfg.Throttle
+	if v.th != nil && (cfg.MaxAttempts != 0 || cfg.LockWindow != 0) {
+		return nil, errors.New("totp: Config.MaxAttempts and LockWindow are for the default throttle: with Config.Throttle, set its Pair rule instead")
 	}
 	v.nCodes = cfg.RecoveryCodes
 	if v.nCodes == 0 {
@@ -162,6 +176,17 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	if v.th == nil {
+		pair := throttle.DefaultPair
+		pair.Free = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+		pair.Max = orDefault(cfg.LockWindow, DefaultLockWindow)
+		pair.Forget = max(pair.Forget, pair.Max)
+		th, err := throttle.New(throttle.Config{Scope: Method, Pair: pair, Logger: v.log, Now: v.now, Device: throttle.Device{Disabled: true}})
+		if err != nil {
+			return nil, fmt.Errorf("totp: Config.MaxAttempts or LockWindow: %w", err)
+		}
+		v.th = th
 	}
 	v.hashOpts = hotp.ValidateOpts{Digits: v.digits, Algorithm: v.alg}
 	return v, nil
@@ -207,10 +232,11 @@ func (v *Verifier) Complete(r *http.Request, userID, _ string) error {
 	if !found || !rec.Confirmed {
 		return fmt.Errorf("totp: %w", mfa.ErrNotEnrolled)
 	}
-	now := v.now()
-	if err := v.attempt(ctx, userID, now); err != nil {
+	a, err := v.attempt(r, userID)
+	if err != nil {
 		return err
 	}
+	now := v.now()
 	code, isCode := normalizeCode(input, v.digits.Length())
 	if isCode {
 		step, matched, replay := v.match(rec.Secret, code, now, rec.LastStep)
@@ -228,6 +254,7 @@ func (v *Verifier) Complete(r *http.Request, userID, _ string) error {
 			// Another request took this step first (or a later one).
 			return fmt.Errorf("totp: %w", mfa.ErrReplay)
 		}
+		v.th.Succeeded(r, a) // a store error is logged; the code was right
 		mfa.SetFactor(r, "code")
 		return nil
 	}
@@ -242,22 +269,24 @@ func (v *Verifier) Complete(r *http.Request, userID, _ string) error {
 	if !used {
 		return fmt.Errorf("totp: %w: unknown or used recovery code", mfa.ErrInvalid)
 	}
+	v.th.Succeeded(r, a)
 	mfa.SetFactor(r, "recovery_code")
 	return nil
 }
 
-// attempt counts an attempt of userID at now, or returns an error
-// wrapping mfa.ErrLocked when the user is over the limit (or the store's
-// error).
-func (v *Verifier) attempt(ctx context.Context, userID string, now time.Time) error {
-	ok, err := v.store.Attempt(ctx, userID, now, v.limit)
+// attempt asks the throttle about an attempt of userID from r's client
+// (r may be nil), which counts it; it returns an error wrapping
+// mfa.ErrLocked and the throttle's wait (throttle.RetryAfter reads it)
+// when the attempt must wait, or the throttle's store error.
+func (v *Verifier) attempt(r *http.Request, userID string) (throttle.Attempt, error) {
+	a, err := v.th.Check(r, userID)
 	if err != nil {
-		return err
+		return a, err
 	}
-	if !ok {
-		return fmt.Errorf("totp: %w", mfa.ErrLocked)
+	if !a.Allowed {
+		return a, fmt.Errorf("totp: %w: %w", mfa.ErrLocked, a.Err())
 	}
-	return nil
+	return a, nil
 }
 
 // match checks code against the steps around now, latest first. It
@@ -448,10 +477,11 @@ func (v *Verifier) Confirm(r *http.Request, userID, code string) error {
 	if rec.Confirmed {
 		return ErrAlreadyEnrolled
 	}
-	now := v.now()
-	if err := v.attempt(ctx, userID, now); err != nil {
+	a, err := v.attempt(r, userID)
+	if err != nil {
 		return err
 	}
+	now := v.now()
 	c, isCode := normalizeCode(code, v.digits.Length())
 	if !isCode {
 		return fmt.Errorf("totp: Confirm: %w: malformed code", mfa.ErrInvalid)
@@ -467,6 +497,7 @@ func (v *Verifier) Confirm(r *http.Request, userID, code string) error {
 	if !done {
 		return fmt.Errorf("totp: Confirm: %w: the secret changed or the code was used", mfa.ErrInvalid)
 	}
+	v.th.Succeeded(r, a)
 	v.log.Log(r, seclog.MFAEnrolled, zap.String("mfa_method", Method), seclog.String("target_user", userID))
 	return nil
 }

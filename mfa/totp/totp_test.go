@@ -17,6 +17,7 @@ import (
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/throttle"
 	"github.com/pquerna/otp"
 	ptotp "github.com/pquerna/otp/totp"
 )
@@ -235,34 +236,56 @@ func TestNotEnrolled(t *testing.T) {
 	}
 }
 
-// TestAttemptLimit: brute force is stopped after MaxAttempts, even with
-// the right code, and one attempt per LockWindow is allowed afterwards.
+// TestAttemptLimit: from one client, brute force is stopped after
+// MaxAttempts, even with the right code; each later attempt waits, twice
+// as long as the one before, up to LockWindow; a success clears the count.
 func TestAttemptLimit(t *testing.T) {
 	e := newEnv(t, func(c *totp.Config) { c.MaxAttempts = 5; c.LockWindow = 15 * time.Minute })
 	wrong := "000000"
 	if wrong == e.code(0) || wrong == e.code(1) || wrong == e.code(-1) {
 		wrong = "111111"
 	}
-	for i := range 5 {
+	for range 5 {
 		wantErr(t, "wrong code", e.complete("alice", form(wrong)), mfa.ErrInvalid)
-		_ = i
 	}
-	wantErr(t, "right code when locked", e.complete("alice", form(e.code(0))), mfa.ErrLocked)
+	err := e.complete("alice", form(e.code(0)))
+	wantErr(t, "right code when locked", err, mfa.ErrLocked)
+	if d, ok := throttle.RetryAfter(err); !ok || d != time.Second {
+		t.Errorf("RetryAfter(%v) = %v, %v; want 1s", err, d, ok)
+	}
 	for range 1000 {
 		if err := e.complete("alice", form(wrong)); !errors.Is(err, mfa.ErrLocked) {
 			t.Fatalf("brute force: %v, want ErrLocked", err)
 		}
 	}
-	e.clock.Add(14 * time.Minute)
-	wantErr(t, "within the window", e.complete("alice", form(e.code(0))), mfa.ErrLocked)
-	e.clock.Add(time.Minute)
-	wantErr(t, "after the window", e.complete("alice", form(e.code(0))), nil)
+	// The waits: 1s, 2s, 4s … (the refused attempts above counted nothing).
+	for i, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		e.clock.Add(wait - time.Millisecond)
+		wantErr(t, "just before the wait's end", e.complete("alice", form(wrong)), mfa.ErrLocked)
+		e.clock.Add(time.Millisecond)
+		if i < 2 {
+			wantErr(t, "after the wait", e.complete("alice", form(wrong)), mfa.ErrInvalid)
+		}
+	}
+	wantErr(t, "right code after the wait", e.complete("alice", form(e.code(0))), nil)
 	// A success clears the counter.
 	e.clock.Add(30 * time.Second)
 	for range 4 {
 		wantErr(t, "wrong code", e.complete("alice", form(wrong)), mfa.ErrInvalid)
 	}
 	wantErr(t, "fifth attempt", e.complete("alice", form(e.code(0))), nil)
+}
+
+// TestAttemptLimitLongest: the wait never exceeds LockWindow.
+func TestAttemptLimitLongest(t *testing.T) {
+	e := newEnv(t, func(c *totp.Config) { c.MaxAttempts = 1; c.LockWindow = 3 * time.Second })
+	wantErr(t, "first", e.complete("alice", form("000001")), mfa.ErrInvalid)
+	for _, wait := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
+		e.clock.Add(wait - time.Millisecond)
+		wantErr(t, "before the wait's end", e.complete("alice", form("000001")), mfa.ErrLocked)
+		e.clock.Add(time.Millisecond)
+		wantErr(t, "after the wait", e.complete("alice", form("000001")), mfa.ErrInvalid)
+	}
 }
 
 func TestRecoveryCodes(t *testing.T) {
@@ -414,7 +437,7 @@ func (f *failing) Ping(context.Context) error {
 // TestStoreErrors: a store error at any call of Complete is an error that
 // is none of the refusals (the gate answers 503), never a pass.
 func TestStoreErrors(t *testing.T) {
-	for _, op := range []string{"Get", "Attempt", "Accept", "UseRecoveryCode", "Ping"} {
+	for _, op := range []string{"Get", "Accept", "UseRecoveryCode", "Ping"} {
 		t.Run(op, func(t *testing.T) {
 			f := &failing{Store: totp.NewMemoryStore()}
 			e := newEnv(t, func(c *totp.Config) { c.Store = f })
