@@ -21,30 +21,18 @@ import (
 // mutants alive because no input can tell them from the code as written;
 // positions are file:line:column at the commit that added this comment.
 //
-//   - clean.go:246:14 CONDITIONALS_BOUNDARY, len(dec) > 1 → >= 1: it also
-//     marks "/" as having a trailing slash. The trailing-slash reading then
-//     looks up "", which ServeMux answers with a redirect (not a rule) and
-//     which a regexp sees as "", the same subject as "/", which did not
-//     match: the verdict is the same.
-//   - clean.go:319:23 ARITHMETIC_BASE, len(np)+1 → len(np)-1: both
-//     branches return np+"/"; the first only avoids copying p. Pinned by
-//     TestCleanPathKeepsTrailingSlash's allocation count instead.
 //   - judge.go:37:27 and judge.go:119:20 CONDITIONALS_BOUNDARY,
 //     len(s.regexps) > 0 → >= 0: matchRegexp over no regexps returns "",
 //     false, as skipping it does.
 //   - judge.go:186:55, judge.go:188:40, judge.go:192:37
 //     CONDITIONALS_BOUNDARY, IndexByte(…) >= 0 → > 0: the byte looked for
-//     ("\", ";", NUL) can never be the first byte of a path, which is "/".
+//     (`\`, ";", NUL) can never be the first byte of a path, which is "/".
 //   - pathrule.go:240:8 and pathrule.go:244:8 CONDITIONALS_BOUNDARY in
 //     dropRegisteredAt, i < 0 → i <= 0 and j < 0 → j <= 0: ServeMux's
 //     message never starts with " (registered at ", and the ")" that ends
 //     the note is never its first byte.
 //   - readings.go:87:40 CONDITIONALS_BOUNDARY in stripParams, j >= 0 →
 //     j > 0: p starts with ";" there, so "/" is never at index 0.
-//   - readings.go:200:19 CONDITIONALS_BOUNDARY in overlong, cp >=
-//     minRune[n] → cp > minRune[n]: at cp == minRune[n] the sequence is the
-//     shortest form already, and utf8.AppendRune writes the same bytes back
-//     (for 5 and 6 bytes, cp is not a valid rune either way).
 //   - readings.go:232:8 CONDITIONALS_BOUNDARY in nfkc, r >= 0x80 → r >
 //     0x80: U+0080 has no ASCII form, so nfkcASCII would answer false.
 //   - readings.go:232:23 and readings.go:232:49 CONDITIONALS_NEGATION in
@@ -58,6 +46,14 @@ import (
 //     → c > utf8.RuneSelf: in valid UTF-8 the first byte ≥ 0x80 is a lead
 //     byte, never 0x80, and for invalid UTF-8 both versions end in
 //     asciiLower(p) (or p, which is then the same).
+//
+// Three more give the same answers and differ only in what they cost, so
+// allocation counts pin them: clean.go:246:14 (len(dec) > 1 → >= 1 looks
+// "/" up again without its slash: TestJudgeCleanDotCostsNoReading),
+// clean.go:319:23 (len(np)+1 → len(np)-1 copies a clean path that ends in
+// "/": TestCleanPathKeepsTrailingSlash) and readings.go:200:19 (cp >=
+// minRune[n] → cp > minRune[n] rewrites a shortest form with the same
+// bytes: TestReadingHelpersEdges).
 //
 // Mutants in the condition of a "case" of a tagless switch are reported
 // NOT COVERED by gremlins whatever the tests do: Go's coverage blocks start
@@ -282,19 +278,27 @@ func TestJudgeReadingBoundaries(t *testing.T) {
 }
 
 // TestJudgeCleanDotCostsNoReading checks the cost model of Judge: a dot
-// inside a segment (as in every file name) turns on no reading, so it
-// costs what the same path without it costs.
+// inside a segment (as in every file name), or the root path, turns on no
+// reading, so it costs what the same path without it costs.
 func TestJudgeCleanDotCostsNoReading(t *testing.T) {
 	set := MustCompile("/{$}", "/login", "/static/", "GET /health")
-	cost := func(target string) float64 {
+	cost := func(set *Set, target string) float64 {
 		r := newReq("GET", target, "")
-		if got := set.Judge(r); got.Verdict != Match {
+		if got := set.Judge(r); got.Verdict == Reject {
 			t.Fatalf("%s: %+v", target, got)
 		}
 		return testing.AllocsPerRun(50, func() { set.Judge(r) })
 	}
-	if dot, none := cost("/static/app.css"), cost("/static/appxcss"); dot != none {
+	if dot, none := cost(set, "/static/app.css"), cost(set, "/static/appxcss"); dot != none {
 		t.Errorf("Judge(/static/app.css) allocates %v times, /static/appxcss %v", dot, none)
+	}
+	// "/" has no trailing slash to read away: judging it costs the one
+	// ServeMux lookup.
+	other := MustCompile("/static/")
+	root := newReq("GET", "/", "")
+	lookup := testing.AllocsPerRun(50, func() { other.mux.Handler(root) })
+	if judge := cost(other, "/"); judge != lookup {
+		t.Errorf("Judge(/) allocates %v times, its ServeMux lookup %v", judge, lookup)
 	}
 }
 
@@ -419,6 +423,13 @@ func TestReadingHelpersEdges(t *testing.T) {
 		"/\xf8\x88\x80\x80\x80":     "/\xf8\x88\x80\x80\x80", // not a rune
 		"/ab":                       "/ab",
 	})
+	// A path with no overlong form comes back as it is, not copied: the
+	// shortest forms of U+0080, U+0800 and U+10000 included.
+	for _, p := range []string{"/\xc2\x80", "/\xe0\xa0\x80", "/\xf0\x90\x80\x80", "/caf\xc3\xa9"} {
+		if n := testing.AllocsPerRun(20, func() { overlong(p) }); n != 0 {
+			t.Errorf("overlong(%q) allocates %v times", p, n)
+		}
+	}
 	checkStrings(t, "nfkc", nfkc, stringCases{
 		// both ends of every range nfkcASCII computes, and one past
 		"/\uff01\uff5e":         "/!~",
