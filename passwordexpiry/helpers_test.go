@@ -41,17 +41,10 @@ func newLogger(t testing.TB) (*seclog.Logger, sink) {
 	return l, sink{r}
 }
 
-// clock is a fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the suite's test clock.
+type clock = testenv.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+func newClock() *clock { return testenv.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)) }
 
 // faultyStore wraps a MemoryStore, counts calls and fails those that fail
 // says to fail.

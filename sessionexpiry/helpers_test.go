@@ -3,6 +3,7 @@ package sessionexpiry_test
 import (
 	"context"
 	"errors"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,24 +20,9 @@ import (
 )
 
 // clock is a settable clock shared by the middleware and the login.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testenv.Clock
 
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return testenv.NewClock(time.Now()) }
 
 // events reads back the security log (internal/seclogtest), keeping the
 // last batch taken for field look-ups.

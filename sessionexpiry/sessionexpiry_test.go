@@ -659,9 +659,7 @@ func TestDecide(t *testing.T) {
 				sm.Put(ctx, k, v)
 			}
 			before := sm.Status(ctx)
-			clk.mu.Lock()
-			clk.t = login.Add(tc.after)
-			clk.mu.Unlock()
+			clk.Set(login.Add(tc.after))
 			d := mw.Decide(httptest.NewRequest("GET", "/", nil).WithContext(ctx))
 			if d.Outcome != tc.want || d.Reason != tc.reason {
 				t.Fatalf("%v %q, want %v %q", d.Outcome, d.Reason, tc.want, tc.reason)

@@ -3,6 +3,7 @@ package throttle_test
 import (
 	"context"
 	"errors"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -16,14 +17,8 @@ import (
 	"github.com/bulwark-go/bulwark/throttle"
 )
 
-// clock is a fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+// clock is the suite's test clock.
+type clock = testenv.Clock
 
 // env is a throttle on a memory store with a fake clock and a recorded
 // security log.
@@ -38,7 +33,7 @@ type env struct {
 func newEnv(t *testing.T, mod func(*throttle.Config)) *env {
 	t.Helper()
 	sec, rec := seclogtest.New(t)
-	e := &env{t: t, clock: &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}, log: rec, store: throttle.NewMemoryStore(0)}
+	e := &env{t: t, clock: testenv.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)), log: rec, store: throttle.NewMemoryStore(0)}
 	cfg := throttle.Config{Store: e.store, Logger: sec, Now: e.clock.Now}
 	if mod != nil {
 		mod(&cfg)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base32"
 	"errors"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 	"image/png"
 	"net/http/httptest"
 	"net/url"
@@ -75,14 +76,8 @@ func nopLog(t testing.TB) *seclog.Logger {
 	return l
 }
 
-// clock is a fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+// clock is the suite's test clock.
+type clock = testenv.Clock
 
 // env is a verifier on a memory store with a fake clock and alice enrolled
 // and confirmed.
@@ -96,7 +91,7 @@ type env struct {
 
 func newEnv(t *testing.T, mod func(*totp.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{now: time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)}}
+	e := &env{t: t, clock: testenv.NewClock(time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))}
 	if e.store == nil {
 		e.store = totp.NewMemoryStore()
 	}
