@@ -18,12 +18,6 @@ import (
 // is CSI, an escape sequence on its own), bidirectional overrides and the
 // other characters seclog escapes come out escaped, never raw.
 func TestReportsTableEscapesTerminalControls(t *testing.T) {
-	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "reports.db")
-	store, err := cspsql.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	r := cspreport.Report{
 		GroupFP: "0123456789abcdef0123456789abcdef", DetailFP: "fedcba9876543210fedcba9876543210",
@@ -31,14 +25,8 @@ func TestReportsTableEscapesTerminalControls(t *testing.T) {
 		BlockedOrigin: "https://evil.example\u009b2J\u009b31m", DocumentOrigin: "https://app.example",
 		DocumentPath: "/a\x1b]8;;https://evil.example\x07b\u200b", ReceivedAt: now, OccurredAt: now,
 	}
-	b := &cspreport.Batch{At: now, Reports: []cspreport.Report{r},
-		Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "custom:\u0085\u2028x", Count: 1}}}
-	if _, err := store.Save(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
+	db := reportsDB(t, &cspreport.Batch{At: now, Reports: []cspreport.Report{r},
+		Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "custom:\u0085\u2028x", Count: 1}}})
 	got := reportsOutput(t, db, "table")
 	for _, raw := range []string{"\u009b", "\u202e", "\x1b", "\x07", "\u200b", "\u0085", "\u2028"} {
 		if strings.Contains(got, raw) {
@@ -50,6 +38,24 @@ func TestReportsTableEscapesTerminalControls(t *testing.T) {
 			t.Errorf("the table lacks %s:\n%s", escaped, got)
 		}
 	}
+}
+
+// reportsDB returns a new SQLite file holding b.
+func reportsDB(t *testing.T, b *cspreport.Batch) string {
+	t.Helper()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "reports.db")
+	store, err := cspsql.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Save(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // reportsOutput runs `bulwark reports -format format` on db.
@@ -69,12 +75,6 @@ func reportsOutput(t *testing.T, db, format string) string {
 // JSON writes them as \u escapes, so the data decodes back unchanged; CSV,
 // which has no escapes, writes them as the table does.
 func TestReportsJSONAndCSVEscapeTerminalControls(t *testing.T) {
-	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "reports.db")
-	store, err := cspsql.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	path := "/a\u009b2J\u202eb\u200b\u2028\U000e0041c"
 	r := cspreport.Report{
@@ -82,12 +82,7 @@ func TestReportsJSONAndCSVEscapeTerminalControls(t *testing.T) {
 		Directive: "script-src", Disposition: "enforce", BlockedKind: "inline",
 		DocumentOrigin: "https://app.example", DocumentPath: path, ReceivedAt: now, OccurredAt: now,
 	}
-	if _, err := store.Save(ctx, &cspreport.Batch{At: now, Reports: []cspreport.Report{r}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
+	db := reportsDB(t, &cspreport.Batch{At: now, Reports: []cspreport.Report{r}})
 	hidden := []string{"\u009b", "\u202e", "\u200b", "\u2028", "\U000e0041"}
 	for _, format := range []string{"json", "csv"} {
 		got := reportsOutput(t, db, format)
