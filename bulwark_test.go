@@ -91,7 +91,7 @@ func TestChainSkipsEmptySlots(t *testing.T) {
 // TestSecureOptions: the headers of SecureOptions in a Chain whose Logger
 // trusts the proxy 10.0.0.1; HSTS only on what seclog's rule calls HTTPS.
 func TestSecureOptions(t *testing.T) {
-	sec, err := seclog.NewWithConfig(seclog.Config{TrustedProxies: []string{"10.0.0.1"}})
+	sec, err := seclog.New(seclog.Config{TrustedProxies: []string{"10.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,17 @@ package bulwark_test
 
 import (
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/bulwark-go/bulwark"
-	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/justinas/alice"
 	"github.com/unrolled/secure"
 	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // The recommended chain: fill the slots you use, in any order; the chain
@@ -18,7 +20,10 @@ import (
 // your own middlewares compose with it.
 func ExampleChain() {
 	z := zap.NewNop() // your zap logger
-	sec := seclog.New(z)
+	sec, err := seclog.New(seclog.Config{Logger: z})
+	if err != nil {
+		log.Fatal(err)
+	}
 	_ = sec // give sec to every middleware's Config
 
 	sessions := scs.New()

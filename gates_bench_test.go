@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/headerbench"
@@ -15,7 +16,6 @@ import (
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
-	"go.uber.org/zap"
 )
 
 // gatedSite is scs LoadAndSave with the in-memory store, alone or with
@@ -23,7 +23,7 @@ import (
 // passwordexpiry), and a logged-in request to serve through it.
 func gatedSite(b *testing.B, gates bool, codec scs.Codec) (http.Handler, *http.Request) {
 	b.Helper()
-	sec := seclog.New(zap.NewNop())
+	sec := seclog.Discard()
 	sm := scs.New()
 	if codec != nil {
 		sm.Codec = codec
@@ -31,7 +31,7 @@ func gatedSite(b *testing.B, gates bool, codec scs.Codec) (http.Handler, *http.R
 	sm.Lifetime = 24 * time.Hour
 	alice := identity.Basic{UserID: "alice", Name: "Alice", IsActive: true}
 	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Manager: sm, Logger: sec,
+		Sessions: sm, Logger: sec,
 		Lookup: func(context.Context, string) (identity.User, error) { return alice, nil },
 	})
 	if err != nil {
@@ -56,7 +56,7 @@ func gatedSite(b *testing.B, gates bool, codec scs.Codec) (http.Handler, *http.R
 	if err != nil {
 		b.Fatal(err)
 	}
-	expire, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Responder: rs, Logger: sec})
+	expire, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Responder: rs, Logger: sec})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func gatedSite(b *testing.B, gates bool, codec scs.Codec) (http.Handler, *http.R
 	if err != nil {
 		b.Fatal(err)
 	}
-	gate, err := loginrequired.New(loginrequired.Config{Allow: []string{"/{$}", "/static/"}, Responder: rs, Logger: sec})
+	gate, err := loginrequired.New(loginrequired.Config{Exempt: []string{"/{$}", "/static/"}, Responder: rs, Logger: sec})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"go.uber.org/zap"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/identity"
@@ -43,10 +42,10 @@ func (codeVerifier) Health(context.Context) error { return nil }
 // change page, then where they were going, without the two gates sending
 // them back and forth.
 func TestSecondFactorThenPasswordChange(t *testing.T) {
-	sec := seclog.New(zap.NewNop())
+	sec := seclog.Discard()
 	sm := scs.New()
 	bob := identity.Basic{UserID: "bob", IsActive: true}
-	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sm, Logger: sec,
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sm, Logger: sec,
 		Lookup: func(context.Context, string) (identity.User, error) { return bob, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ import (
 // are security events in the one logger.
 func TestHeaderMiddlewaresInChain(t *testing.T) {
 	core, events := observer.New(zapcore.DebugLevel)
-	log, err := seclog.NewWithConfig(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
+	log, err := seclog.New(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,14 +38,15 @@ func TestHeaderMiddlewaresInChain(t *testing.T) {
 	sessions.Cookie.Secure = true
 	loggedIn := func(r *http.Request) bool { return sessions.GetString(r.Context(), "user") != "" }
 
-	ref := referrer.MustNew(referrer.Config{Logger: log})
-	nc := nocache.MustNew(nocache.Config{
+	ref := testenv.Must(referrer.New(referrer.Config{Logger: log}))
+	nc := testenv.Must(nocache.New(nocache.Config{
 		Exempt:        nocache.Rules{Patterns: []string{"GET /static/"}},
 		Authenticated: loggedIn,
 		Legacy:        true,
 		Logger:        log,
-	})
-	cs := clearsite.MustNew(clearsite.Config{Trigger: true, Logger: log})
+	}))
+
+	cs := testenv.Must(clearsite.New(clearsite.Config{Trigger: true, Logger: log}))
 	ajax, err := ajaxonly.New(ajaxonly.Config{Logger: log})
 	if err != nil {
 		t.Fatal(err)

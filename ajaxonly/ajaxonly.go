@@ -105,7 +105,7 @@ type Config struct {
 	AllowOrigins []string
 	// Logger receives the ajaxonly.refused events, and decides with its
 	// trusted proxies (seclog.Config.TrustedProxies) whether a request
-	// came over HTTPS, for its own origin; nil means seclog.New(zap.L()),
+	// came over HTTPS, for its own origin; nil means seclog.Default(),
 	// which trusts no proxy.
 	Logger *seclog.Logger
 }
@@ -134,7 +134,7 @@ var (
 func New(cfg Config) (*Middleware, error) {
 	m := &Middleware{refused: cfg.Refused, log: cfg.Logger}
 	if m.log == nil {
-		m.log = seclog.New(zap.L())
+		m.log = seclog.Default()
 	}
 	for i, o := range cfg.AllowOrigins {
 		if err := checkOrigin(o); err != nil {
@@ -207,16 +207,6 @@ func checkOrigin(o string) error {
 		return fmt.Errorf("is not written as browsers send it (lower case, no default port): write %q", want)
 	}
 	return nil
-}
-
-// MustNew is like [New] but panics on error, for package-level variables
-// and tests.
-func MustNew(cfg Config) *Middleware {
-	m, err := New(cfg)
-	if err != nil {
-		panic(err)
-	}
-	return m
 }
 
 // Check reports whether r is AJAX from this origin (or one of

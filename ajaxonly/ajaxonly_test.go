@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -20,7 +22,7 @@ import (
 func newLogger(t testing.TB) (*seclog.Logger, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	l, err := seclog.NewWithConfig(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
+	l, err := seclog.New(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestDecision(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, logs := newLogger(t)
-			m := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+			m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 
 			err := m.Check(tc.r)
 			if tc.ajax && err != nil || !tc.ajax && !errors.Is(err, ajaxonly.ErrNotAJAX) {
@@ -218,7 +220,7 @@ func TestVary(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, _ := newLogger(t)
-			m := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+			m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				for _, v := range tc.handler {
 					w.Header().Add("Vary", v)
@@ -242,7 +244,7 @@ func TestVary(t *testing.T) {
 // left alone.
 func TestOneHandler(t *testing.T) {
 	l, _ := newLogger(t)
-	m := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/items", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "[]") })))
 	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })
@@ -274,20 +276,11 @@ func TestOneHandler(t *testing.T) {
 
 func TestHostileHeadersLoggedBounded(t *testing.T) {
 	l, logs := newLogger(t)
-	m := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	r := hdr("GET", "X-Requested-With", "x\r\nforged: 1"+strings.Repeat("a", 1000))
 	m.Handler(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), r)
 	got := logs.TakeAll()[0].ContextMap()["x_requested_with"].(string)
 	if strings.ContainsAny(got, "\r\n") || len(got) > seclog.MaxValueLen+32 {
 		t.Errorf("x_requested_with logged as %q", got)
 	}
-}
-
-func TestMustNewPanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("MustNew with a bad config did not panic")
-		}
-	}()
-	ajaxonly.MustNew(ajaxonly.Config{ContentType: "nope"})
 }

@@ -5,8 +5,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"go.uber.org/zap"
-
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -27,7 +25,7 @@ func fetchRequest() *http.Request {
 func benchMiddleware(b *testing.B) *ajaxonly.Middleware {
 	// Events are measured in seclog's own benchmarks: a logger that
 	// writes nothing keeps them out of these figures.
-	m, err := ajaxonly.New(ajaxonly.Config{Logger: seclog.New(zap.NewNop())})
+	m, err := ajaxonly.New(ajaxonly.Config{Logger: seclog.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestBrowserDecision(t *testing.T) {
 	defer cancel()
 
 	l, logs := newLogger(t)
-	ajax := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+	ajax := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -92,7 +92,7 @@ func TestBrowserCrossOriginFetchRefused(t *testing.T) {
 	defer cancel()
 
 	l, logs := newLogger(t)
-	ajax := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+	ajax := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, `<!doctype html><html><head><meta charset="utf-8"><title>page</title></head><body></body></html>`)
@@ -118,7 +118,7 @@ func TestBrowserCrossOriginFetchRefused(t *testing.T) {
 	port = port[strings.LastIndexByte(port, ':')+1:]
 	sameSite, crossSite := "https://127.0.0.1:"+port, "https://localhost:"+port
 	// A route shared with the same-site page through AllowOrigins.
-	shared := ajaxonly.MustNew(ajaxonly.Config{Logger: l, AllowOrigins: []string{sameSite}})
+	shared := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l, AllowOrigins: []string{sameSite}}))
 	api.Handle("GET /api/shared", shared.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"shared":true}`)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -55,7 +57,7 @@ func TestCrossOriginRefusedByDefault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, logs := newLogger(t)
-			m := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+			m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 			ran := false
 			rec := httptest.NewRecorder()
 			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +87,7 @@ func TestCrossOriginRefusedByDefault(t *testing.T) {
 // the refusal path, with the reason and the headers that decided it.
 func TestCrossOriginEvent(t *testing.T) {
 	l, logs := newLogger(t)
-	m := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	r := hdr("GET", "Sec-Fetch-Mode", "cors", "Sec-Fetch-Dest", "empty", "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	if err := m.Check(r); !errors.Is(err, ajaxonly.ErrCrossOrigin) {
 		t.Errorf("Check = %v, want ErrCrossOrigin", err)
@@ -110,7 +112,7 @@ func TestCrossOriginEvent(t *testing.T) {
 // like it, may not.
 func TestAllowOrigins(t *testing.T) {
 	l, _ := newLogger(t)
-	m := ajaxonly.MustNew(ajaxonly.Config{Logger: l, AllowOrigins: []string{"https://app.example.com", "http://localhost:8080"}})
+	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l, AllowOrigins: []string{"https://app.example.com", "http://localhost:8080"}}))
 	for _, tc := range []struct {
 		name string
 		r    *http.Request
@@ -139,11 +141,11 @@ func TestAllowOrigins(t *testing.T) {
 // proxy only. The Host's default port is the origin's.
 func TestOwnOriginBehindProxy(t *testing.T) {
 	core, _ := observer.New(zapcore.DebugLevel)
-	l, err := seclog.NewWithConfig(seclog.Config{Logger: zap.New(core), TrustedProxies: []string{"10.0.0.1"}})
+	l, err := seclog.New(seclog.Config{Logger: zap.New(core), TrustedProxies: []string{"10.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := ajaxonly.MustNew(ajaxonly.Config{Logger: l})
+	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	req := func(target, peer, proto, origin string) *http.Request {
 		r := httptest.NewRequest("GET", target, nil)
 		r.RemoteAddr = peer

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"go.uber.org/zap"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -19,7 +19,7 @@ func Example() {
 	ajax, err := ajaxonly.New(ajaxonly.Config{
 		Body:        `{"error":"this endpoint answers scripts only"}`,
 		ContentType: "application/json",
-		Logger:      seclog.New(zap.NewNop()), // in production, one logger for the whole suite
+		Logger:      seclog.Discard(), // in production, one logger for the whole suite
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -62,7 +62,7 @@ func Example() {
 func ExampleConfig_allowOrigins() {
 	ajax, err := ajaxonly.New(ajaxonly.Config{
 		AllowOrigins: []string{"https://app.example.com"},
-		Logger:       seclog.New(zap.NewNop()),
+		Logger:       seclog.Discard(),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -86,7 +86,7 @@ func ExampleConfig_allowOrigins() {
 // Check decides without a handler chain, as http.CrossOriginProtection's
 // Check does.
 func ExampleMiddleware_Check() {
-	ajax := ajaxonly.MustNew(ajaxonly.Config{Logger: seclog.New(zap.NewNop())})
+	ajax := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: seclog.Discard()}))
 	r := httptest.NewRequest("GET", "/api/items", nil)
 	fmt.Println(ajax.Check(r) == nil)
 	r.Header.Set("X-Requested-With", "XMLHttpRequest")

@@ -13,7 +13,6 @@ import (
 	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/unrolled/secure"
-	"go.uber.org/zap"
 )
 
 // The same ~300-byte realistic policy for every library (the anchors'
@@ -65,7 +64,7 @@ func run(b *testing.B, h http.Handler) {
 }
 
 func bulwark(b *testing.B, policy string) *csp.Middleware {
-	m, err := csp.New(csp.Config{Enforce: csp.Raw(policy), Logger: seclog.New(zap.NewNop())})
+	m, err := csp.New(csp.Config{Enforce: csp.Raw(policy), Logger: seclog.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -132,7 +131,7 @@ func TestSamePolicy(t *testing.T) {
 		var got [2]string
 		for i, h := range []http.Handler{
 			func() http.Handler {
-				m, err := csp.New(csp.Config{Enforce: csp.Raw(p), Logger: seclog.New(zap.NewNop())})
+				m, err := csp.New(csp.Config{Enforce: csp.Raw(p), Logger: seclog.Discard()})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -162,7 +161,7 @@ func TestPercentSurvives(t *testing.T) {
 	if !strings.Contains(got, "%!") {
 		t.Errorf("unrolled/secure no longer mangles %%: %q", got)
 	}
-	m, err := csp.New(csp.Config{Enforce: csp.Raw(p), Logger: seclog.New(zap.NewNop())})
+	m, err := csp.New(csp.Config{Enforce: csp.Raw(p), Logger: seclog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"go.uber.org/zap"
-
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -18,7 +16,7 @@ var prebuilt = []string{`"cookies", "storage"`}
 func benchMiddleware(b *testing.B, cfg clearsite.Config) *clearsite.Middleware {
 	// Events are measured in seclog's own benchmarks: a logger that
 	// writes nothing keeps them out of these figures.
-	cfg.Logger = seclog.New(zap.NewNop())
+	cfg.Logger = seclog.Discard()
 	m, err := clearsite.New(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -142,7 +142,7 @@ type Config struct {
 	// meant for development servers; production traffic never qualifies.
 	AllowLoopbackHTTP bool
 
-	// Logger receives the security events; nil means seclog.New(zap.L()).
+	// Logger receives the security events; nil means seclog.Default().
 	// Its trusted-proxy setting decides which requests came over HTTPS.
 	Logger *seclog.Logger
 }
@@ -185,7 +185,7 @@ var (
 func New(cfg Config) (*Middleware, error) {
 	log := cfg.Logger
 	if log == nil {
-		log = seclog.New(zap.L())
+		log = seclog.Default()
 	}
 	ds := cfg.Directives
 	if len(ds) == 0 {
@@ -222,16 +222,6 @@ func New(cfg Config) (*Middleware, error) {
 		}
 	}
 	return m, nil
-}
-
-// MustNew is like [New] but panics on error, for package-level variables
-// and tests.
-func MustNew(cfg Config) *Middleware {
-	m, err := New(cfg)
-	if err != nil {
-		panic(err)
-	}
-	return m
 }
 
 func checkDirectives(ds []Directive) error {

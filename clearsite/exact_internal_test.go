@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/zap"
-
 	"github.com/bulwark-go/bulwark/internal/pathconfusion"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -29,7 +27,7 @@ func exactMiddleware(t testing.TB, many bool) *Middleware {
 	if many {
 		paths = append(paths[:len(paths):len(paths)], "/p1", "/p2", "/p3", "/p4/{$}")
 	}
-	m, err := New(Config{Paths: paths, Logger: seclog.New(zap.NewNop())})
+	m, err := New(Config{Paths: paths, Logger: seclog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +73,7 @@ func TestExactLiterals(t *testing.T) {
 		{"/logout", "example.com/bye"},
 		{"/logout", "/Mixed"},
 	} {
-		m, err := New(Config{Paths: paths, Logger: seclog.New(zap.NewNop())})
+		m, err := New(Config{Paths: paths, Logger: seclog.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"go.uber.org/zap"
-
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -18,7 +16,7 @@ import (
 // storage before it follows the redirect. A listed path gets the header
 // without asking.
 func Example() {
-	sec := seclog.New(zap.NewNop()) // in production, one logger for the whole suite
+	sec := seclog.Discard() // in production, one logger for the whole suite
 	cs, err := clearsite.New(clearsite.Config{
 		Paths:  []string{"/account/deleted"},
 		Logger: sec,

@@ -4,8 +4,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"go.uber.org/zap"
-
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -14,7 +12,7 @@ import (
 // what a full judgement gives.
 func TestPrefilterAgreesWithJudge(t *testing.T) {
 	patterns := []string{"/logout", "/account/forget/{$}", "POST /signout", "example.com/bye", "/Mixed/Case", "/a.b/c-d_e~f"}
-	m, err := New(Config{Paths: patterns, Logger: seclog.New(zap.NewNop())})
+	m, err := New(Config{Paths: patterns, Logger: seclog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

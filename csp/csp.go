@@ -126,7 +126,7 @@ type Config struct {
 	// Lazy, Force and Presets; without any of them a static policy is
 	// served with no per-request state at all (no allocation).
 	PerRequest bool
-	// Logger is the security logger; nil means seclog.New(zap.L()). Its
+	// Logger is the security logger; nil means seclog.Default(). Its
 	// trusted-proxy setting decides whether a request came over HTTPS
 	// (upgrade-insecure-requests is left out of plain-HTTP responses).
 	Logger *seclog.Logger
@@ -174,7 +174,7 @@ var (
 func New(cfg Config) (*Middleware, error) {
 	m := &Middleware{log: cfg.Logger, lazy: cfg.Lazy, force: cfg.Force}
 	if m.log == nil {
-		m.log = seclog.New(zap.L())
+		m.log = seclog.Default()
 	}
 	m.nonceBytes = cfg.NonceBytes
 	switch {

@@ -11,9 +11,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 var nonceRE = regexp.MustCompile(`'nonce-([A-Za-z0-9_-]+)'`)
@@ -109,7 +111,7 @@ func TestNonceInBothHeadersAndPercentSurvives(t *testing.T) {
 }
 
 func TestUpgradeInsecureRequestsOnlyOverHTTPS(t *testing.T) {
-	sec, err := seclog.NewWithConfig(seclog.Config{TrustedProxies: []string{"10.0.0.0/8"}})
+	sec, err := seclog.New(seclog.Config{TrustedProxies: []string{"10.0.0.0/8"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +373,7 @@ func TestWith(t *testing.T) {
 
 func TestLazy(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	m := mustNew(t, Config{Lazy: true, Logger: seclog.New(zap.New(core))})
+	m := mustNew(t, Config{Lazy: true, Logger: seclogtest.From(zap.New(core))})
 	// Nothing asks for the nonce: the header has none, the page may be cached.
 	w := serve(t, m, ok)
 	h := w.Header().Get("Content-Security-Policy")
@@ -474,7 +476,7 @@ func TestStartupEvents(t *testing.T) {
 	_, err := New(Config{
 		Enforce:    Raw("default-src 'self'; script-src 'self' 'unsafe-inline'; plugin-types application/pdf"),
 		ReportOnly: Raw("default-src 'self'; sandbox"),
-		Logger:     seclog.New(zap.New(core)),
+		Logger:     seclogtest.From(zap.New(core)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -546,7 +548,7 @@ func TestConcurrent(t *testing.T) {
 }
 
 // quiet is a security logger that writes nothing.
-var quiet = seclog.New(zap.NewNop())
+var quiet = seclog.Discard()
 
 // TestAllocs guards the costs the benchmarks measure: a static policy
 // allocates nothing; a nonce policy allocates the per-request state (which
@@ -588,7 +590,7 @@ func TestAllocs(t *testing.T) {
 func TestOuterPolicyKeptIsWarnedOnce(t *testing.T) {
 	for _, enforce := range []Policy{Strict(), {Dir(DefaultSrc, Self)}} {
 		core, logs := observer.New(zap.WarnLevel)
-		m := mustNew(t, Config{Enforce: enforce, Logger: seclog.New(zap.New(core))})
+		m := mustNew(t, Config{Enforce: enforce, Logger: seclogtest.From(zap.New(core))})
 		outer := func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Security-Policy", "default-src *")

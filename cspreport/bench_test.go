@@ -13,7 +13,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // chromeBatch is the 3-report Chrome 125 batch of the corpus (2.4 KB).
@@ -38,7 +37,7 @@ func BenchmarkReceiver(b *testing.B) {
 		{"batch3", "application/reports+json", chromeBatch(b)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			rc, err := cspreport.New(cspreport.Config{Store: cspreport.NewMemoryStore(), Logger: seclog.New(zap.NewNop()),
+			rc, err := cspreport.New(cspreport.Config{Store: cspreport.NewMemoryStore(), Logger: seclog.Discard(),
 				RateLimit: cspreport.RateLimit{Disabled: true}})
 			if err != nil {
 				b.Fatal(err)

@@ -91,7 +91,7 @@ type Config struct {
 	// Store keeps the reports. Required: NewMemoryStore() for tests and
 	// one process, cspreport/sqlstore for SQLite or PostgreSQL.
 	Store Store
-	// Logger is the security logger; nil means seclog.New(zap.L()). Its
+	// Logger is the security logger; nil means seclog.Default(). Its
 	// trusted-proxy setting decides the client's address.
 	Logger *seclog.Logger
 	// MaxBodyBytes bounds a request body (default 1 MiB: 100 reports with
@@ -202,7 +202,7 @@ func New(cfg Config) (*Receiver, error) {
 		return nil, errors.New("cspreport: Config.Store is nil: use cspreport.NewMemoryStore() or cspreport/sqlstore.Open(ctx, dsn)")
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = seclog.New(zap.L())
+		cfg.Logger = seclog.Default()
 	}
 	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.MaxItems < 0 || cfg.FlushInterval < 0 ||
 		cfg.FlushReports < 0 || cfg.QueueSize < 0 || cfg.RetryAfter < 0 {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // Mount the receiver at the CSP report path, outside the login gate, and
@@ -18,7 +17,7 @@ import (
 // filtered and counted, and still answered 204.
 func Example() {
 	store := cspreport.NewMemoryStore() // cspreport/sqlstore for SQLite or PostgreSQL
-	rcv, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.New(zap.NewNop())})
+	rcv, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.Discard()})
 	if err != nil {
 		panic(err)
 	}

@@ -43,7 +43,7 @@ type Config struct {
 	// FailOpen serves a request as anonymous when an authenticator could
 	// not decide (a store error). The default, false, answers 503.
 	FailOpen bool
-	// Logger is the security logger; nil means seclog.New(zap.L()).
+	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 }
 
@@ -76,7 +76,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.names = append(m.names, fmt.Sprintf("%T", a))
 	}
 	if m.log == nil {
-		m.log = seclog.New(nil)
+		m.log = seclog.Default()
 	}
 	return m, nil
 }

@@ -175,7 +175,7 @@ func TestNewErrors(t *testing.T) {
 	if _, err := NewSessions(SessionsConfig{Lookup: newUsers().lookup}); err == nil {
 		t.Error("NewSessions without a Manager: no error")
 	}
-	if _, err := NewSessions(SessionsConfig{Manager: scs.New()}); err == nil {
+	if _, err := NewSessions(SessionsConfig{Sessions: scs.New()}); err == nil {
 		t.Error("NewSessions without Lookup: no error")
 	}
 }
@@ -187,7 +187,7 @@ func sessionSite(t *testing.T, store *users) (http.Handler, *Sessions, *logSink)
 	log, sink := testLogger(t)
 	sm := scs.New()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s, err := NewSessions(SessionsConfig{Manager: sm, Lookup: store.lookup, Logger: log, Now: func() time.Time { return now }})
+	s, err := NewSessions(SessionsConfig{Sessions: sm, Lookup: store.lookup, Logger: log, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

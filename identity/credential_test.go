@@ -63,7 +63,7 @@ func credSite(t *testing.T, store scs.Store, us *users) (http.Handler, *logSink)
 	log, sink := testLogger(t)
 	sm := scs.New()
 	sm.Store = store
-	s, err := NewSessions(SessionsConfig{Manager: sm, Lookup: us.lookup, Revoke: us.revoke, Logger: log})
+	s, err := NewSessions(SessionsConfig{Sessions: sm, Lookup: us.lookup, Revoke: us.revoke, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestCredentialBoundaries(t *testing.T) {
 	h, _ := credSite(t, store, us)
 	sm := scs.New()
 	sm.Store = store
-	s, err := NewSessions(SessionsConfig{Manager: sm, Lookup: us.lookup, Revoke: us.revoke})
+	s, err := NewSessions(SessionsConfig{Sessions: sm, Lookup: us.lookup, Revoke: us.revoke})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestCredentialBoundaries(t *testing.T) {
 		}
 	})
 	t.Run("no Revoke configured", func(t *testing.T) {
-		s, _ := NewSessions(SessionsConfig{Manager: sm, Lookup: us.lookup})
+		s, _ := NewSessions(SessionsConfig{Sessions: sm, Lookup: us.lookup})
 		_, tok := do(t, h, "POST", "/login?user=alice", "")
 		_, err := direct(t, sm, tok, s.LogoutEverywhere)
 		if err == nil || !strings.Contains(err.Error(), "SessionsConfig.Revoke is nil") {
@@ -414,7 +414,7 @@ func TestReauthenticateRefusesAnotherUser(t *testing.T) {
 	_, tok := do(t, h, "POST", "/login?user=alice", "")
 	sm := scs.New()
 	sm.Store = store
-	s, _ := NewSessions(SessionsConfig{Manager: sm, Lookup: func(ctx context.Context, id string) (User, error) {
+	s, _ := NewSessions(SessionsConfig{Sessions: sm, Lookup: func(ctx context.Context, id string) (User, error) {
 		return us.lookup(ctx, "bob")
 	}})
 	if _, err := direct(t, sm, tok, s.Reauthenticate); err == nil {

@@ -8,9 +8,9 @@ import (
 	"sync"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // account is an application's user whose sessions end when its password
@@ -38,11 +38,11 @@ func ExampleCredentialStamper() {
 		return alice, nil // read from the database on every request
 	}
 	sessions := scs.New()
-	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sessions, Lookup: lookup, Logger: seclog.New(zap.NewNop())})
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sessions, Lookup: lookup, Logger: seclog.Discard()})
 	if err != nil {
 		panic(err)
 	}
-	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: seclog.New(zap.NewNop())})
+	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: seclog.Discard()})
 	if err != nil {
 		panic(err)
 	}

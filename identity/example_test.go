@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // A login handler follows "next" only when SafeNext accepts it, and
@@ -78,18 +78,18 @@ func ExampleSessions() {
 	}
 	sessions := scs.New()
 	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Manager: sessions,
+		Sessions: sessions,
 		Lookup: func(ctx context.Context, id string) (identity.User, error) {
 			return users[id], nil // nil, nil: no such user
 		},
-		Logger: seclog.New(zap.NewNop()),
+		Logger: seclog.Discard(),
 	})
 	if err != nil {
 		panic(err)
 	}
 	who, err := identity.New(identity.Config{
 		Authenticators: []identity.Authenticator{ids},
-		Logger:         seclog.New(zap.NewNop()),
+		Logger:         seclog.Discard(),
 	})
 	if err != nil {
 		panic(err)

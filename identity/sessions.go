@@ -26,9 +26,9 @@ const (
 
 // SessionsConfig configures [Sessions].
 type SessionsConfig struct {
-	// Manager is the scs session manager; its LoadAndSave must run before
+	// Sessions is the scs session manager; its LoadAndSave must run before
 	// the identity middleware (the bulwark.Chain does this). Required.
-	Manager *scs.SessionManager
+	Sessions *scs.SessionManager
 	// Lookup returns the user with the given id, (nil, nil) when there is
 	// none, or an error when it cannot tell (the request then gets 503, or
 	// goes on as anonymous with FailOpen). Called once per request that
@@ -40,7 +40,7 @@ type SessionsConfig struct {
 	// before ends at its next request, on every instance. Optional: only
 	// [Sessions.LogoutEverywhere] and [Sessions.LogoutOthers] need it.
 	Revoke func(ctx context.Context, id string) error
-	// Logger is the security logger; nil means seclog.New(zap.L()).
+	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now.
 	Now func() time.Time
@@ -62,15 +62,15 @@ type Sessions struct {
 
 // NewSessions returns the scs-backed identity for cfg.
 func NewSessions(cfg SessionsConfig) (*Sessions, error) {
-	if cfg.Manager == nil {
+	if cfg.Sessions == nil {
 		return nil, errors.New("identity: SessionsConfig.Manager is nil: give the *scs.SessionManager whose LoadAndSave runs before the gates")
 	}
 	if cfg.Lookup == nil {
 		return nil, errors.New("identity: SessionsConfig.Lookup is nil: give a func that loads a user by id")
 	}
-	s := &Sessions{sm: cfg.Manager, lookup: cfg.Lookup, revoke: cfg.Revoke, log: cfg.Logger, now: cfg.Now}
+	s := &Sessions{sm: cfg.Sessions, lookup: cfg.Lookup, revoke: cfg.Revoke, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
-		s.log = seclog.New(nil)
+		s.log = seclog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -8,18 +8,17 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/loginrequired"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // Deny by default: only the listed routes are public, staff pages need
 // staff, and everything else needs a login.
 func Example() {
 	gate, err := loginrequired.New(loginrequired.Config{
-		Allow:     []string{"/{$}", "/static/", "GET /health"},
+		Exempt:    []string{"/{$}", "/static/", "GET /health"},
 		Rules:     []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
 		LoginURL:  "/login", // allowed automatically
 		LogoutURL: "/logout",
-		Logger:    seclog.New(zap.NewNop()),
+		Logger:    seclog.Discard(),
 	})
 	if err != nil {
 		panic(err)

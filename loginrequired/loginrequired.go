@@ -42,13 +42,13 @@ type Rule struct {
 // Config configures the login gate. The zero value requires a login for
 // every route but /login.
 type Config struct {
-	// Allow lists the public routes, as ServeMux patterns. It is a
+	// Exempt lists the public routes, as ServeMux patterns. It is a
 	// shorthand for Rules with [Public].
-	Allow []string
-	// AllowRegexps lists public routes as Django-style regular expressions
+	Exempt []string
+	// ExemptRegexps lists public routes as Django-style regular expressions
 	// matched from the start of the clean path without its leading "/",
 	// for porting a django-security LOGIN_EXEMPT_URLS. Prefer Allow.
-	AllowRegexps []string
+	ExemptRegexps []string
 	// Rules give routes their own authorizer. A request is judged by the
 	// one pattern it would be routed to, so "/admin/" with Staff and "/"
 	// with LoggedIn mean what they say.
@@ -66,7 +66,7 @@ type Config struct {
 	// defaults (no WWW-Authenticate challenge: API clients get 403). Share
 	// one Responder between all the gates of an application.
 	Responder *identity.Responder
-	// Logger is the security logger; nil means seclog.New(zap.L()).
+	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 }
 
@@ -119,7 +119,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.loginURL = "/login"
 	}
 	if m.log == nil {
-		m.log = seclog.New(nil)
+		m.log = seclog.Default()
 	}
 	if m.responder == nil {
 		m.responder = identity.DefaultResponder()
@@ -136,7 +136,7 @@ func New(cfg Config) (*Middleware, error) {
 		patterns = append(patterns, pattern)
 		return nil
 	}
-	for _, p := range cfg.Allow {
+	for _, p := range cfg.Exempt {
 		if err := add("Allow", p, Public); err != nil {
 			return nil, err
 		}
@@ -162,10 +162,10 @@ func New(cfg Config) (*Middleware, error) {
 			patterns = append(patterns, p)
 		}
 	}
-	for _, re := range cfg.AllowRegexps {
+	for _, re := range cfg.ExemptRegexps {
 		m.authz[re] = Public
 	}
-	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.AllowRegexps})
+	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.ExemptRegexps})
 	if err != nil {
 		return nil, fmt.Errorf("loginrequired: %w", err)
 	}

@@ -51,7 +51,7 @@ var (
 func TestPathConfusion(t *testing.T) {
 	dir := testenv.Testdata(t, "path-confusion")
 	log, events := newLogger(t)
-	gate, err := New(Config{Allow: []string{"/{$}", "/static/", "GET /health"}, LoginURL: "/login", Logger: log})
+	gate, err := New(Config{Exempt: []string{"/{$}", "/static/", "GET /health"}, LoginURL: "/login", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestDecide(t *testing.T) {
 		return strings.HasPrefix(r.URL.Path, "/users/"+u.ID()+"/")
 	})
 	cfg := Config{
-		Allow:     []string{"/{$}", "/static/", "GET /health"},
+		Exempt:    []string{"/{$}", "/static/", "GET /health"},
 		LogoutURL: "/logout",
 		Rules: []Rule{
 			{"/admin/", Staff},
@@ -201,14 +201,14 @@ func TestNewErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Allow: []string{"/x", "/x"}}, `pattern "/x" is given twice`},
-		{Config{Allow: []string{"/x"}, Rules: []Rule{{"/x", Staff}}}, "given twice"},
+		{Config{Exempt: []string{"/x", "/x"}}, `pattern "/x" is given twice`},
+		{Config{Exempt: []string{"/x"}, Rules: []Rule{{"/x", Staff}}}, "given twice"},
 		{Config{Rules: []Rule{{"/x", Authorizer{}}}}, "has no authorizer"},
 		{Config{Rules: []Rule{{"/login", Staff}}}, "must be public"},
 		{Config{LoginURL: "login"}, `starts with one "/"`},
 		{Config{LoginURL: "//evil.example/login"}, ""},
-		{Config{Allow: []string{"GET"}}, "loginrequired:"},
-		{Config{AllowRegexps: []string{"("}}, "loginrequired:"},
+		{Config{Exempt: []string{"GET"}}, "loginrequired:"},
+		{Config{ExemptRegexps: []string{"("}}, "loginrequired:"},
 	} {
 		_, err := New(tc.cfg)
 		if tc.want == "" {
@@ -236,7 +236,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 func TestAllowRegexps(t *testing.T) {
-	m, err := New(Config{AllowRegexps: []string{`^about/`, `^public-[a-z]+$`}})
+	m, err := New(Config{ExemptRegexps: []string{`^about/`, `^public-[a-z]+$`}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 type nopWriter struct{ h http.Header }
@@ -36,11 +36,11 @@ type benchChain struct {
 }
 
 func newBenchChain(b *testing.B, verified bool) *benchChain {
-	nop := seclog.New(zap.NewNop())
+	nop := seclog.Discard()
 	c := &benchChain{sm: scs.New()}
 	alice := identity.Basic{UserID: "alice", Name: "Alice", IsActive: true}
 	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Manager: c.sm, Logger: nop,
+		Sessions: c.sm, Logger: nop,
 		Lookup: func(context.Context, string) (identity.User, error) { return alice, nil },
 	})
 	if err != nil {

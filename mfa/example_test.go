@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	ptotp "github.com/pquerna/otp/totp"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/seclog"
-	ptotp "github.com/pquerna/otp/totp"
-	"go.uber.org/zap"
 )
 
 // Carol has TOTP; after her password she is sent to the challenge until
@@ -25,10 +25,10 @@ import (
 func Example() {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	sec := seclog.New(zap.NewNop())
+	sec := seclog.Discard()
 	sm := scs.New()
 	carol := identity.Basic{UserID: "carol", IsActive: true}
-	ids, _ := identity.NewSessions(identity.SessionsConfig{Manager: sm, Logger: sec,
+	ids, _ := identity.NewSessions(identity.SessionsConfig{Sessions: sm, Logger: sec,
 		Lookup: func(context.Context, string) (identity.User, error) { return carol, nil }})
 	who, _ := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: sec})
 

@@ -110,7 +110,7 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 	}
 	var err error
 	st.ids, err = identity.NewSessions(identity.SessionsConfig{
-		Manager: st.sm, Logger: log, Now: st.clock.Now,
+		Sessions: st.sm, Logger: log, Now: st.clock.Now,
 		Lookup: func(_ context.Context, id string) (identity.User, error) { return st.users[id], nil },
 	})
 	if err != nil {

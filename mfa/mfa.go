@@ -125,7 +125,7 @@ type Config struct {
 	// Unavailable, if set, writes the 503 answer instead of the built-in
 	// small JSON one.
 	Unavailable http.Handler
-	// Logger is the security logger; nil means seclog.New(zap.L()).
+	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now.
 	Now func() time.Time
@@ -254,7 +254,7 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, fmt.Errorf("mfa: Config.DefaultNext %q is not a safe redirect target (identity.SafeNext): write a path such as \"/\"", cfg.DefaultNext)
 	}
 	if m.log == nil {
-		m.log = seclog.New(nil)
+		m.log = seclog.Default()
 	}
 	if m.now == nil {
 		m.now = time.Now

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
+
 	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/nocache"
 )
@@ -24,19 +26,19 @@ func BenchmarkIdeal(b *testing.B) {
 // BenchmarkMarked: the zero Config (every response marked): decision,
 // pooled wrapper, header set at WriteHeader, validators removed.
 func BenchmarkMarked(b *testing.B) {
-	run(b, nocache.MustNew(nocache.Config{}).Handler(headerbench.Bare), "/account/settings", false)
+	run(b, testenv.Must(nocache.New(nocache.Config{})).Handler(headerbench.Bare), "/account/settings", false)
 }
 
 // BenchmarkAuthenticated: Config{Authenticated}, a logged-in request
 // (marked).
 func BenchmarkAuthenticated(b *testing.B) {
-	run(b, nocache.MustNew(nocache.Config{Authenticated: loggedIn}).Handler(headerbench.Bare), "/account/settings", true)
+	run(b, testenv.Must(nocache.New(nocache.Config{Authenticated: loggedIn})).Handler(headerbench.Bare), "/account/settings", true)
 }
 
 // BenchmarkAnonymous: Config{Authenticated}, an anonymous request: not
 // marked, no wrapper.
 func BenchmarkAnonymous(b *testing.B) {
-	run(b, nocache.MustNew(nocache.Config{Authenticated: loggedIn}).Handler(headerbench.Bare), "/account/settings", false)
+	run(b, testenv.Must(nocache.New(nocache.Config{Authenticated: loggedIn})).Handler(headerbench.Bare), "/account/settings", false)
 }
 
 var rules = nocache.Rules{Patterns: []string{"/static/", "/{$}", "GET /health", "/account/", "/users/{id}/invoices"}}
@@ -44,13 +46,13 @@ var rules = nocache.Rules{Patterns: []string{"/static/", "/{$}", "GET /health", 
 // BenchmarkConfidentialPath: Confidential rules, a request on one of them
 // (path judged by pathrule, then marked).
 func BenchmarkConfidentialPath(b *testing.B) {
-	run(b, nocache.MustNew(nocache.Config{Confidential: rules}).Handler(headerbench.Bare), "/account/settings", false)
+	run(b, testenv.Must(nocache.New(nocache.Config{Confidential: rules})).Handler(headerbench.Bare), "/account/settings", false)
 }
 
 // BenchmarkExemptPath: Exempt rules, a request on an exempt path (path
 // judged, not marked, no wrapper).
 func BenchmarkExemptPath(b *testing.B) {
-	run(b, nocache.MustNew(nocache.Config{Exempt: rules}).Handler(headerbench.Bare), "/static/app.css", false)
+	run(b, testenv.Must(nocache.New(nocache.Config{Exempt: rules})).Handler(headerbench.Bare), "/static/app.css", false)
 }
 
 // BenchmarkRatio is the middleware against the ideal, interleaved in one
@@ -64,8 +66,8 @@ func BenchmarkExemptPath(b *testing.B) {
 func BenchmarkRatio(b *testing.B) {
 	headerbench.Ratio(b, req("/account/settings", true),
 		headerbench.Ideal("Cache-Control", []string{nocache.CacheControl}), []string{"marked", "authenticated", "writetime", "writetime+cond"},
-		nocache.MustNew(nocache.Config{}).Handler(headerbench.Bare),
-		nocache.MustNew(nocache.Config{Authenticated: loggedIn}).Handler(headerbench.Bare),
+		testenv.Must(nocache.New(nocache.Config{})).Handler(headerbench.Bare),
+		testenv.Must(nocache.New(nocache.Config{Authenticated: loggedIn})).Handler(headerbench.Bare),
 		writeTime(headerbench.Bare), unconditional(writeTime(headerbench.Bare)))
 }
 

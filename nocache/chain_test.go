@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/unrolled/secure"
+
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
-	"github.com/unrolled/secure"
-	"go.uber.org/zap"
 )
 
 // TestChain runs nocache and referrer in the suite's recommended chain
@@ -25,7 +25,7 @@ import (
 func TestChain(t *testing.T) {
 	sessions := scs.New()
 	loggedIn := func(r *http.Request) bool { return sessions.GetString(r.Context(), "user") != "" }
-	strict := referrer.MustNew(referrer.Config{Policy: referrer.NoReferrer})
+	strict := testenv.Must(referrer.New(referrer.Config{Policy: referrer.NoReferrer}))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
@@ -43,11 +43,11 @@ func TestChain(t *testing.T) {
 	chain := bulwark.Chain{
 		Secure:   secure.New(bulwark.SecureOptions()),
 		Sessions: sessions,
-		Referrer: referrer.MustNew(referrer.Config{}),
-		NoCache: nocache.MustNew(nocache.Config{
+		Referrer: testenv.Must(referrer.New(referrer.Config{})),
+		NoCache: testenv.Must(nocache.New(nocache.Config{
 			Exempt:        nocache.Rules{Patterns: []string{"/static/", "/reset/"}},
 			Authenticated: loggedIn,
-		}),
+		})),
 	}
 	srv := httptest.NewServer(chain.Then(mux))
 	defer srv.Close()
@@ -98,11 +98,11 @@ func TestChain(t *testing.T) {
 // Cache-Control: no-store on a response with a nonce; nocache keeps that
 // value and still removes the validators and adds the legacy headers.
 func TestChainWithNonce(t *testing.T) {
-	policy, err := csp.New(csp.Config{Enforce: csp.Strict(), Logger: seclog.New(zap.NewNop())})
+	policy, err := csp.New(csp.Config{Enforce: csp.Strict(), Logger: seclog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := bulwark.Chain{CSP: policy, NoCache: nocache.MustNew(nocache.Config{Legacy: true})}.Then(
+	h := bulwark.Chain{CSP: policy, NoCache: testenv.Must(nocache.New(nocache.Config{Legacy: true}))}.Then(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("ETag", `"v1"`)
 			w.Header().Set("Last-Modified", "Mon, 23 Nov 2026 10:00:00 GMT")

@@ -53,7 +53,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // CacheControl is the Cache-Control value set on marked responses.
@@ -117,7 +116,7 @@ type Config struct {
 	Legacy bool
 	// Logger receives the package's warnings: once per middleware, when
 	// it backs off from a handler's Cache-Control that lacks no-store on
-	// a confidential response. Nil means seclog.New(zap.L()). The
+	// a confidential response. Nil means seclog.Default(). The
 	// middleware logs no security event per request.
 	Logger *seclog.Logger
 }
@@ -168,7 +167,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.pragma, m.expires = []string{"no-cache"}, []string{"0"}
 	}
 	if m.logger == nil {
-		m.logger = seclog.New(zap.L())
+		m.logger = seclog.Default()
 	}
 	return m, nil
 }
@@ -179,16 +178,6 @@ func compile(field string, r Rules) (*pathrule.Set, error) {
 		return nil, errors.New("nocache: " + field + ": " + strings.TrimPrefix(err.Error(), "pathrule: "))
 	}
 	return s, nil
-}
-
-// MustNew is like [New] but panics on error. It is meant for package-level
-// variables and tests whose Config is a constant.
-func MustNew(cfg Config) *Middleware {
-	m, err := New(cfg)
-	if err != nil {
-		panic(err)
-	}
-	return m
 }
 
 // Confidential reports whether the response to r is to be marked: the

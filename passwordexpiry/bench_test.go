@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	pwsql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 type nopWriter struct{ h http.Header }
@@ -38,11 +38,11 @@ type benchChain struct {
 }
 
 func newBenchChain(b *testing.B) *benchChain {
-	nop := seclog.New(zap.NewNop())
+	nop := seclog.Discard()
 	c := &benchChain{sm: scs.New(), store: passwordexpiry.NewMemoryStore()}
 	alice := identity.Basic{UserID: "alice", Name: "Alice", IsActive: true}
 	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Manager: c.sm, Logger: nop,
+		Sessions: c.sm, Logger: nop,
 		Lookup: func(context.Context, string) (identity.User, error) { return alice, nil },
 	})
 	if err != nil {
@@ -66,7 +66,7 @@ func newBenchChain(b *testing.B) *benchChain {
 }
 
 func (c *benchChain) gate(b *testing.B, cache bool) http.Handler {
-	cfg := passwordexpiry.Config{Store: c.store, Logger: seclog.New(zap.NewNop())}
+	cfg := passwordexpiry.Config{Store: c.store, Logger: seclog.Discard()}
 	if cache {
 		cfg.Sessions = c.sm
 	}
@@ -134,7 +134,7 @@ func benchGateAlone(b *testing.B, store passwordexpiry.Store, cache bool) {
 	if err := store.Changed(context.Background(), "alice", time.Now()); err != nil {
 		b.Fatal(err)
 	}
-	cfg := passwordexpiry.Config{Store: store, Logger: seclog.New(zap.NewNop())}
+	cfg := passwordexpiry.Config{Store: store, Logger: seclog.Discard()}
 	if cache {
 		cfg.Sessions = c.sm
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // FuzzCachedValue: whatever the session holds under SessionKey, reading it
@@ -25,7 +25,7 @@ func FuzzCachedValue(f *testing.F) {
 		f.Add(seed)
 	}
 	sm := scs.New()
-	m, err := New(Config{Store: NewMemoryStore(), Sessions: sm, Logger: seclog.New(zap.NewNop()), Now: func() time.Time { return now }})
+	m, err := New(Config{Store: NewMemoryStore(), Sessions: sm, Logger: seclog.Discard(), Now: func() time.Time { return now }})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func FuzzCachedValue(f *testing.F) {
 
 // TestCachedWithoutSession: no session loaded, no panic.
 func TestCachedWithoutSession(t *testing.T) {
-	m, err := New(Config{Store: NewMemoryStore(), Sessions: scs.New(), Logger: seclog.New(zap.NewNop())})
+	m, err := New(Config{Store: NewMemoryStore(), Sessions: scs.New(), Logger: seclog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

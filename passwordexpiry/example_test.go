@@ -10,7 +10,6 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // A user flagged at account creation is sent to the change page until the
@@ -23,7 +22,7 @@ func Example() {
 		Store:     store,
 		ChangeURL: "/password/change", // exempt automatically, as /login and /logout
 		Exempt:    []string{"/static/"},
-		Logger:    seclog.New(zap.NewNop()),
+		Logger:    seclog.Discard(),
 	})
 	if err != nil {
 		panic(err)

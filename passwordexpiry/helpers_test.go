@@ -128,7 +128,7 @@ func newSite(t *testing.T, mod func(*passwordexpiry.Config)) *site {
 	st := &site{t: t, sm: scs.New(), store: &faultyStore{}, clock: newClock(), log: s, users: map[string]identity.User{}}
 	var err error
 	st.ids, err = identity.NewSessions(identity.SessionsConfig{
-		Manager: st.sm,
+		Sessions: st.sm,
 		Lookup: func(_ context.Context, id string) (identity.User, error) {
 			return st.users[id], nil
 		},

@@ -104,7 +104,7 @@ type Config struct {
 	// Unavailable, if set, writes the 503 answer instead of the built-in
 	// small JSON one.
 	Unavailable http.Handler
-	// Logger is the security logger; nil means seclog.New(zap.L()).
+	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now.
 	Now func() time.Time
@@ -200,7 +200,7 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m.cache = m.sm != nil && m.ttl > 0
 	if m.log == nil {
-		m.log = seclog.New(nil)
+		m.log = seclog.Default()
 	}
 	if m.now == nil {
 		m.now = time.Now

@@ -39,7 +39,7 @@ func TestChangedKeepsThisSessionEndsOthers(t *testing.T) {
 	}
 	log, _ := newLogger(t)
 	sm := scs.New()
-	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sm, Lookup: lookup, Logger: log})
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sm, Lookup: lookup, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestChangedKeepsThisSessionEndsOthers(t *testing.T) {
 }
 
 func TestIdentityMustUseTheSessionsManager(t *testing.T) {
-	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: scs.New(), Lookup: func(context.Context, string) (identity.User, error) { return nil, nil }})
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: scs.New(), Lookup: func(context.Context, string) (identity.User, error) { return nil, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

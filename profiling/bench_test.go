@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/profiling"
@@ -37,7 +35,7 @@ func benchRequest(target string) *http.Request {
 func benchMiddleware(b *testing.B) *profiling.Middleware {
 	// Events are measured in seclog's own benchmarks: a logger that
 	// writes nothing keeps them out of these figures.
-	m, err := profiling.New(profiling.Config{Logger: seclog.New(zap.NewNop())})
+	m, err := profiling.New(profiling.Config{Logger: seclog.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -155,7 +153,7 @@ func BenchmarkRatioRefused(b *testing.B) {
 // trigger turned off (DisableHeader): no header lookup, only the query's
 // emptiness is read.
 func BenchmarkRatioNotAskingHeaderOff(b *testing.B) {
-	m, err := profiling.New(profiling.Config{DisableHeader: true, Logger: seclog.New(zap.NewNop())})
+	m, err := profiling.New(profiling.Config{DisableHeader: true, Logger: seclog.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}

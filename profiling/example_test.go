@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"go.uber.org/zap"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/profiling"
@@ -34,7 +34,7 @@ func fakeLogin(next http.Handler) http.Handler {
 // another user's request is served without profiling.
 func Example() {
 	prof, err := profiling.New(profiling.Config{
-		Logger: seclog.New(zap.NewNop()), // in production, one logger for the whole suite
+		Logger: seclog.Discard(), // in production, one logger for the whole suite
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -66,7 +66,7 @@ func Example() {
 // Spans name the parts of a request in its Server-Timing header. Outside
 // a profiled request they cost nothing, so they stay in production code.
 func ExampleSpan() {
-	prof := profiling.MustNew(profiling.Config{Logger: seclog.New(zap.NewNop())})
+	prof := testenv.Must(profiling.New(profiling.Config{Logger: seclog.Discard()}))
 	h := fakeLogin(prof.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		for range 2 {
@@ -103,7 +103,7 @@ func ExampleSpan() {
 // Check is the decision alone: what the request asks for, or why it is
 // not profiled.
 func ExampleMiddleware_Check() {
-	prof := profiling.MustNew(profiling.Config{Logger: seclog.New(zap.NewNop())})
+	prof := testenv.Must(profiling.New(profiling.Config{Logger: seclog.Discard()}))
 	staff := identity.Basic{UserID: "ada", IsActive: true, IsStaff: true}
 	for _, target := range []string{"/", "/?profile=cpu", "/?profile=trace,cpu", "/?profile=off"} {
 		r := httptest.NewRequest("GET", target, nil)
@@ -123,7 +123,7 @@ func ExampleMiddleware_Check() {
 // The profiles page lists the captures to staff and serves each as a
 // file for go tool trace or go tool pprof; anyone else gets a 403.
 func ExampleMiddleware_Profiles() {
-	prof := profiling.MustNew(profiling.Config{Logger: seclog.New(zap.NewNop())})
+	prof := testenv.Must(profiling.New(profiling.Config{Logger: seclog.Discard()}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/profiles/", prof.Profiles())
 	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "report") })

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
 )
@@ -134,7 +136,7 @@ func TestNextID(t *testing.T) {
 // the process can capture again.
 func TestTooLarge(t *testing.T) {
 	l, rec := seclogtest.New(t)
-	m := MustNew(Config{Logger: l})
+	m := testenv.Must(New(Config{Logger: l}))
 	m.maxBytes = 100 // below what New accepts, to make any capture too large
 	staff := identity.Basic{UserID: "ada", IsActive: true, IsStaff: true}
 	r := httptest.NewRequest("GET", "/?profile=trace,cpu", nil)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
 )
@@ -126,7 +124,7 @@ type Config struct {
 	// go first). Zero means [DefaultKeepBytes]; at least MaxCaptureBytes.
 	KeepBytes int
 
-	// Logger receives the profiling.* events; nil means seclog.New(zap.L()).
+	// Logger receives the profiling.* events; nil means seclog.Default().
 	Logger *seclog.Logger
 }
 
@@ -151,7 +149,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.authorize = IsStaff
 	}
 	if m.log == nil {
-		m.log = seclog.New(zap.L())
+		m.log = seclog.Default()
 	}
 
 	var err error
@@ -200,16 +198,6 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m.ring = ring{max: keep, maxBytes: keepBytes}
 	return m, nil
-}
-
-// MustNew is like [New] but panics on error, for package-level variables
-// and tests.
-func MustNew(cfg Config) *Middleware {
-	m, err := New(cfg)
-	if err != nil {
-		panic(err)
-	}
-	return m
 }
 
 // IsStaff is the default authorizer: the request's identity user (see

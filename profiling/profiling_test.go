@@ -108,15 +108,6 @@ func TestNewAccepts(t *testing.T) {
 	}
 }
 
-func TestMustNewPanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("MustNew with a bad Config did not panic")
-		}
-	}()
-	profiling.MustNew(profiling.Config{Keep: -1})
-}
-
 func TestCheck(t *testing.T) {
 	allowAll := func(*http.Request) bool { return true }
 	for _, c := range []struct {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
+
 	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/referrer"
 )
@@ -23,22 +25,23 @@ func BenchmarkIdeal(b *testing.B) {
 
 // BenchmarkMiddleware: the zero Config (same-origin) around the bare handler.
 func BenchmarkMiddleware(b *testing.B) {
-	run(b, referrer.MustNew(referrer.Config{}).Handler(headerbench.Bare))
+	run(b, testenv.Must(referrer.New(referrer.Config{})).Handler(headerbench.Bare))
 }
 
 // BenchmarkFallbacks: a policy with two fallbacks (the value is prebuilt, so
 // it costs the same).
 func BenchmarkFallbacks(b *testing.B) {
-	m := referrer.MustNew(referrer.Config{
+	m := testenv.Must(referrer.New(referrer.Config{
 		Policy:    referrer.StrictOriginWhenCrossOrigin,
 		Fallbacks: []referrer.Policy{referrer.NoReferrer, referrer.SameOrigin},
-	})
+	}))
+
 	run(b, m.Handler(headerbench.Bare))
 }
 
 // BenchmarkOff: the header turned off (a delete from the header map).
 func BenchmarkOff(b *testing.B) {
-	run(b, referrer.MustNew(referrer.Config{Off: true}).Handler(headerbench.Bare))
+	run(b, testenv.Must(referrer.New(referrer.Config{Off: true})).Handler(headerbench.Bare))
 }
 
 // BenchmarkRatio is the middleware against the ideal, interleaved in one
@@ -46,5 +49,5 @@ func BenchmarkOff(b *testing.B) {
 func BenchmarkRatio(b *testing.B) {
 	r, _ := http.NewRequest(http.MethodGet, "/page", nil)
 	headerbench.Ratio(b, r, headerbench.Ideal(referrer.Header, []string{"same-origin"}), []string{"referrer"},
-		referrer.MustNew(referrer.Config{}).Handler(headerbench.Bare))
+		testenv.Must(referrer.New(referrer.Config{})).Handler(headerbench.Bare))
 }

@@ -106,7 +106,7 @@ type Config struct {
 	// combined with Policy or Fallbacks.
 	Off bool
 	// Logger receives the warnings of New (a policy that sends full URLs
-	// to other sites). Nil means seclog.New(zap.L()). The middleware logs
+	// to other sites). Nil means seclog.Default(). The middleware logs
 	// no security event per request: setting a header is not one.
 	Logger *seclog.Logger
 }
@@ -162,7 +162,7 @@ func New(cfg Config) (*Middleware, error) {
 
 	logger := cfg.Logger
 	if logger == nil {
-		logger = seclog.New(zap.L())
+		logger = seclog.Default()
 	}
 	if preferred == UnsafeURL || preferred == NoReferrerWhenDowngrade {
 		logger.Zap().Warn("referrer: the policy sends the full URL of your pages, path and query included, to other sites",
@@ -171,16 +171,6 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	v := strings.Join(tokens, ", ")
 	return &Middleware{value: []string{v}}, nil
-}
-
-// MustNew is like [New] but panics on error. It is meant for package-level
-// variables and tests whose Config is a constant.
-func MustNew(cfg Config) *Middleware {
-	m, err := New(cfg)
-	if err != nil {
-		panic(err)
-	}
-	return m
 }
 
 // check reports an error for a token that is not one of the eight, with a

@@ -11,7 +11,7 @@ import (
 
 func benchLogger(b *testing.B, level zapcore.Level, s Sampling) *Logger {
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	l, err := NewWithConfig(Config{
+	l, err := New(Config{
 		Logger:   zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), level)),
 		Sampling: s,
 	})

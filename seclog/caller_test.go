@@ -15,7 +15,7 @@ import (
 // where it was decided.
 func TestCallerIsLogsCaller(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	l, err := NewWithConfig(Config{Logger: zap.New(core, zap.AddCaller())})
+	l, err := New(Config{Logger: zap.New(core, zap.AddCaller())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestCallerIsLogsCaller(t *testing.T) {
 func TestLevelOff(t *testing.T) {
 	level := zap.NewAtomicLevelAt(zapcore.WarnLevel)
 	core, logs := observer.New(level)
-	l, err := NewWithConfig(Config{Logger: zap.New(core)})
+	l, err := New(Config{Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}

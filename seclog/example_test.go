@@ -18,7 +18,7 @@ func Example() {
 	enc.TimeKey = ""
 	z := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(os.Stdout), zapcore.InfoLevel))
 
-	sec, err := seclog.NewWithConfig(seclog.Config{
+	sec, err := seclog.New(seclog.Config{
 		Logger:         z,
 		TrustedProxies: []string{"10.0.0.0/8"},
 	})

@@ -8,7 +8,7 @@
 //	zc := zap.NewProductionConfig()
 //	zc.Sampling = nil // the security logger samples only what may flood
 //	z, _ := zc.Build()
-//	sec, err := seclog.NewWithConfig(seclog.Config{
+//	sec, err := seclog.New(seclog.Config{
 //		Logger:         z,
 //		TrustedProxies: []string{"10.0.0.0/8"},
 //	})
@@ -28,6 +28,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,7 +79,7 @@ type Config struct {
 }
 
 // A Logger writes security events. It is safe for concurrent use. The nil
-// *Logger is not valid: use [New] or [NewWithConfig].
+// *Logger is not valid: use [New], [Default] or [Discard].
 type Logger struct {
 	all       *zap.Logger  // the logger as given (Zap)
 	events    *zap.Logger  // every event that is not high-volume; caller: Log's caller
@@ -95,20 +96,33 @@ type Logger struct {
 	lastReport   atomic.Int64 // unix nanoseconds
 }
 
-// New returns a security logger that writes to z (nil means zap.L()) with
-// the default configuration: default sampling, no trusted proxies.
-func New(z *zap.Logger) *Logger {
-	l, err := NewWithConfig(Config{Logger: z})
-	if err != nil {
-		panic(err) // unreachable: the zero Config is valid
-	}
+// Default returns the security logger of a middleware whose Config names
+// none: events go to zap.L() with the default configuration (default
+// sampling, no trusted proxies). It is one logger, made once.
+func Default() *Logger {
+	defaultOnce.Do(func() {
+		defaultLogger, _ = New(Config{Logger: zap.L()})
+	})
+	return defaultLogger
+}
+
+var (
+	defaultOnce   sync.Once
+	defaultLogger *Logger
+)
+
+// Discard returns a security logger that writes nothing: for tests and
+// examples, and for programs that mean to drop the events. Say so with
+// Discard rather than leave a Config's Logger nil.
+func Discard() *Logger {
+	l, _ := New(Config{Logger: zap.NewNop()})
 	return l
 }
 
-// NewWithConfig returns a security logger for cfg. It reports an error for
+// New returns a security logger for cfg. It reports an error for
 // a trusted proxy that is not an address or CIDR prefix, or for negative
 // sampling values.
-func NewWithConfig(cfg Config) (*Logger, error) {
+func New(cfg Config) (*Logger, error) {
 	z := cfg.Logger
 	if z == nil {
 		z = zap.L()

@@ -52,7 +52,7 @@ func newTestLogger(t *testing.T, cfg Config) (*Logger, *syncBuffer) {
 	buf := &syncBuffer{}
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 	cfg.Logger = zap.New(zapcore.NewCore(enc, buf, zapcore.DebugLevel))
-	l, err := NewWithConfig(cfg)
+	l, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,14 +210,20 @@ func TestNewDefaults(t *testing.T) {
 	defer zap.ReplaceGlobals(prev)
 	buf := &syncBuffer{}
 	zap.ReplaceGlobals(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), buf, zapcore.InfoLevel)))
-	l := New(nil)
+	l, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	l.Log(nil, SystemShutdown, zap.String("reason", "test"))
 	lines := buf.lines(t)
 	if len(lines) != 1 || lines[0]["logger"] != "security" {
-		t.Fatalf("New(nil) did not log to zap.L() as \"security\": %v", lines)
+		t.Fatalf("New(Config{}) did not log to zap.L() as \"security\": %v", lines)
 	}
 	// A logger already named "security" is not renamed "security.security".
-	l = New(zap.L().Named(Name))
+	l, err = New(Config{Logger: zap.L().Named(Name)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if l.Zap().Name() != Name {
 		t.Errorf("name %q", l.Zap().Name())
 	}
@@ -230,8 +236,8 @@ func TestConfigErrors(t *testing.T) {
 		{TrustedProxies: []string{"proxy.internal"}},
 		{Sampling: Sampling{First: -1}},
 	} {
-		if _, err := NewWithConfig(cfg); err == nil {
-			t.Errorf("NewWithConfig(%+v) = nil error", cfg)
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) = nil error", cfg)
 		} else if !strings.HasPrefix(err.Error(), "seclog: ") {
 			t.Errorf("error %q does not name the package", err)
 		}

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
-	"go.uber.org/zap"
 )
 
 // benchSession stores a logged-in session (user id and login time, as
@@ -50,7 +50,7 @@ func BenchmarkChain(b *testing.B) {
 	}{
 		{"session=logged-in/mw=scs", true, func(sm *scs.SessionManager) http.Handler { return sm.LoadAndSave(headerbench.Bare) }},
 		{"session=logged-in/mw=scs+sessionexpiry", true, func(sm *scs.SessionManager) http.Handler {
-			mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Logger: seclog.New(zap.NewNop()), Now: now})
+			mw, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: seclog.Discard(), Now: now})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func BenchmarkChain(b *testing.B) {
 		}},
 		{"session=logged-in/mw=scs+sessionexpiry+codec", true, func(sm *scs.SessionManager) http.Handler {
 			sm.Codec = sessionexpiry.Codec{}
-			mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Logger: seclog.New(zap.NewNop()), Now: now})
+			mw, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: seclog.Discard(), Now: now})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -70,7 +70,7 @@ func BenchmarkChain(b *testing.B) {
 		}},
 		{"session=anonymous/mw=scs", false, func(sm *scs.SessionManager) http.Handler { return sm.LoadAndSave(headerbench.Bare) }},
 		{"session=anonymous/mw=scs+sessionexpiry", false, func(sm *scs.SessionManager) http.Handler {
-			mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Logger: seclog.New(zap.NewNop()), Now: now})
+			mw, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: seclog.Discard(), Now: now})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func BenchmarkRatio(b *testing.B) {
 		}
 		h := sm.LoadAndSave(headerbench.Bare)
 		if gated {
-			mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Logger: seclog.New(zap.NewNop()), Now: now})
+			mw, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: seclog.Discard(), Now: now})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -26,14 +26,14 @@ func TestInChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expiry, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Absolute: 8 * time.Hour, Idle: 20 * time.Minute, Responder: rs, Logger: log, Now: clk.Now})
+	expiry, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Absolute: 8 * time.Hour, Idle: 20 * time.Minute, Responder: rs, Logger: log, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Manager: sm,
-		Lookup:  func(context.Context, string) (identity.User, error) { return alice, nil },
-		Logger:  log, Now: clk.Now,
+		Sessions: sm,
+		Lookup:   func(context.Context, string) (identity.User, error) { return alice, nil },
+		Logger:   log, Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestInChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate, err := loginrequired.New(loginrequired.Config{Allow: []string{"/{$}"}, LoginURL: "/login", Responder: rs, Logger: log})
+	gate, err := loginrequired.New(loginrequired.Config{Exempt: []string{"/{$}"}, LoginURL: "/login", Responder: rs, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,17 +8,17 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
-	"go.uber.org/zap"
 )
 
 // Sessions end after 8 hours from login, or 15 minutes without a request;
 // the expiry page is the shared responder's: a navigation is sent to log
 // in again, with "next".
 func Example() {
-	sec := seclog.New(zap.NewNop())
+	sec := seclog.Discard()
 	sessions := scs.New()
 	sessions.Lifetime = 9 * time.Hour // longer than Absolute: sessionexpiry ends them, and logs it
 	sessions.Cookie.Secure = true
@@ -27,7 +27,7 @@ func Example() {
 	clock := func() time.Time { return now }
 
 	expiry, err := sessionexpiry.New(sessionexpiry.Config{
-		Manager:  sessions,
+		Sessions: sessions,
 		Absolute: 8 * time.Hour,
 		Idle:     15 * time.Minute,
 		OnExpire: func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +41,7 @@ func Example() {
 		panic(err)
 	}
 	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Manager: sessions,
+		Sessions: sessions,
 		Lookup: func(ctx context.Context, id string) (identity.User, error) {
 			return identity.Basic{UserID: id, IsActive: true}, nil
 		},

@@ -94,7 +94,7 @@ func newSite(t testing.TB, sm *scs.SessionManager, clk *clock, log *seclog.Logge
 	t.Helper()
 	s := &site{sm: sm, hold: make(chan struct{}), entered: make(chan struct{}, 1)}
 	cfg := sessionexpiry.Config{
-		Manager:  sm,
+		Sessions: sm,
 		Absolute: 8 * time.Hour,
 		Idle:     20 * time.Minute,
 		Logger:   log,
@@ -114,7 +114,7 @@ func newSite(t testing.TB, sm *scs.SessionManager, clk *clock, log *seclog.Logge
 		t.Fatal(err)
 	}
 	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Manager: sm,
+		Sessions: sm,
 		Lookup: func(ctx context.Context, id string) (identity.User, error) {
 			if id == alice.UserID {
 				return alice, nil

@@ -80,11 +80,11 @@ func newRenewSite(t *testing.T, store scs.Store) *renewSite {
 	log, ev := newLogger(t)
 	sm := newManager()
 	sm.Store = store
-	mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Absolute: 8 * time.Hour, Logger: log})
+	mw, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Absolute: 8 * time.Hour, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sm, Logger: log,
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sm, Logger: log,
 		Lookup: func(_ context.Context, id string) (identity.User, error) {
 			if id == alice.UserID {
 				return alice, nil

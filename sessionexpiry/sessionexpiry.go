@@ -79,7 +79,7 @@ const (
 // Config configures the middleware. Only Manager is required; the zero
 // value of every other field is the secure default.
 type Config struct {
-	// Manager is the scs session manager whose LoadAndSave runs before the
+	// Sessions is the scs session manager whose LoadAndSave runs before the
 	// middleware. Required. New changes it, once, before it serves:
 	//
 	//   - Store is wrapped in the resurrection guard (unless it already
@@ -88,11 +88,11 @@ type Config struct {
 	//     that answers 503 and logs sessionexpiry.store_error;
 	//   - Cookie.Persist is set to false with ExpireAtBrowserClose.
 	//
-	// Manager.IdleTimeout must be 0 (it makes every request a store write;
-	// use Idle instead) and Manager.Lifetime longer than Absolute (so that
+	// Sessions.IdleTimeout must be 0 (it makes every request a store write;
+	// use Idle instead) and Sessions.Lifetime longer than Absolute (so that
 	// a session reaches the middleware to be ended and logged, instead of
 	// vanishing from the store).
-	Manager *scs.SessionManager
+	Sessions *scs.SessionManager
 	// Absolute is the longest a logged-in session lives, counted from
 	// login (identity.SessionLoginKey), whatever the activity. Renewing the
 	// token does not extend it. Default 12 hours.
@@ -134,7 +134,7 @@ type Config struct {
 	// served, and a session that cannot be loaded or destroyed is a 503.
 	// Default false: 503, and the copy is deleted.
 	FailOpen bool
-	// Logger is the security logger; nil means seclog.New(zap.L()).
+	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now.
 	Now func() time.Time
@@ -220,7 +220,7 @@ type Middleware struct {
 // wrong. It installs the resurrection guard on cfg.Manager.Store (see
 // [Config.Manager]): call it before the manager serves requests.
 func New(cfg Config) (*Middleware, error) {
-	sm := cfg.Manager
+	sm := cfg.Sessions
 	if sm == nil {
 		return nil, errors.New("sessionexpiry: Config.Manager is nil: give the *scs.SessionManager whose LoadAndSave runs before this middleware")
 	}
@@ -273,7 +273,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.responder = identity.DefaultResponder()
 	}
 	if m.log == nil {
-		m.log = seclog.New(nil)
+		m.log = seclog.Default()
 	}
 	if m.now == nil {
 		m.now = time.Now

@@ -25,25 +25,25 @@ func TestNewRejects(t *testing.T) {
 		{"no manager", func(*scs.SessionManager) sessionexpiry.Config { return sessionexpiry.Config{} }, "Config.Manager is nil"},
 		{"scs idle timeout", func(sm *scs.SessionManager) sessionexpiry.Config {
 			sm.IdleTimeout = 20 * time.Minute
-			return sessionexpiry.Config{Manager: sm}
+			return sessionexpiry.Config{Sessions: sm}
 		}, "Manager.IdleTimeout is 20m0s: set it to 0 and Config.Idle to 20m0s"},
 		{"lifetime not longer than absolute", func(sm *scs.SessionManager) sessionexpiry.Config {
-			return sessionexpiry.Config{Manager: sm, Absolute: 24 * time.Hour}
+			return sessionexpiry.Config{Sessions: sm, Absolute: 24 * time.Hour}
 		}, "Manager.Lifetime (24h0m0s) must be longer than Config.Absolute (24h0m0s)"},
 		{"negative absolute", func(sm *scs.SessionManager) sessionexpiry.Config {
-			return sessionexpiry.Config{Manager: sm, Absolute: -1}
+			return sessionexpiry.Config{Sessions: sm, Absolute: -1}
 		}, "Config.Absolute is -1ns: write a positive duration"},
 		{"negative idle", func(sm *scs.SessionManager) sessionexpiry.Config {
-			return sessionexpiry.Config{Manager: sm, Idle: -time.Second}
+			return sessionexpiry.Config{Sessions: sm, Idle: -time.Second}
 		}, "Config.Idle is -1s"},
 		{"idle over absolute", func(sm *scs.SessionManager) sessionexpiry.Config {
-			return sessionexpiry.Config{Manager: sm, Absolute: time.Hour, Idle: 2 * time.Hour}
+			return sessionexpiry.Config{Sessions: sm, Absolute: time.Hour, Idle: 2 * time.Hour}
 		}, "Config.Idle (2h0m0s) is longer than Config.Absolute (1h0m0s)"},
 		{"granularity too coarse", func(sm *scs.SessionManager) sessionexpiry.Config {
-			return sessionexpiry.Config{Manager: sm, Idle: 10 * time.Minute, Granularity: 6 * time.Minute}
+			return sessionexpiry.Config{Sessions: sm, Idle: 10 * time.Minute, Granularity: 6 * time.Minute}
 		}, "Config.Granularity is 6m0s: write a duration between 0 (the default, 1m0s) and Idle/2 (5m0s)"},
 		{"bad passive pattern", func(sm *scs.SessionManager) sessionexpiry.Config {
-			return sessionexpiry.Config{Manager: sm, Passive: []string{"poll"}}
+			return sessionexpiry.Config{Sessions: sm, Passive: []string{"poll"}}
 		}, "Config.Passive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,14 +59,14 @@ func TestNewInstalls(t *testing.T) {
 	sm := scs.New()
 	inner := sm.Store
 	log, _ := newLogger(t)
-	if _, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Logger: log, ExpireAtBrowserClose: true}); err != nil {
+	if _, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: log, ExpireAtBrowserClose: true}); err != nil {
 		t.Fatal(err)
 	}
 	if sm.Store == inner {
 		t.Fatal("the store was not guarded")
 	}
 	guarded := sm.Store
-	if _, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Logger: log}); err != nil {
+	if _, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: log}); err != nil {
 		t.Fatal(err)
 	}
 	if sm.Store != guarded {
@@ -85,7 +85,7 @@ func TestNewInstalls(t *testing.T) {
 	sm2 := scs.New()
 	mine := func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(418) }
 	sm2.ErrorFunc = mine
-	if _, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm2, Logger: log}); err != nil {
+	if _, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm2, Logger: log}); err != nil {
 		t.Fatal(err)
 	}
 	rec = httptest.NewRecorder()
@@ -420,7 +420,7 @@ func TestSessionFixation(t *testing.T) {
 
 func TestNoLoadAndSave(t *testing.T) {
 	log, _ := newLogger(t)
-	mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: scs.New(), Logger: log})
+	mw, err := sessionexpiry.New(sessionexpiry.Config{Sessions: scs.New(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,7 +630,7 @@ func TestDecide(t *testing.T) {
 	log, _ := newLogger(t)
 	clk := newClock()
 	sm := newManager()
-	mw, err := sessionexpiry.New(sessionexpiry.Config{Manager: sm, Absolute: 8 * time.Hour, Idle: 20 * time.Minute, Logger: log, Now: clk.Now})
+	mw, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Absolute: 8 * time.Hour, Idle: 20 * time.Minute, Logger: log, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

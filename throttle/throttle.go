@@ -113,7 +113,7 @@ type Config struct {
 	// than one instance, or each instance counts alone.
 	Store Store
 	// Logger is the security logger; its trusted proxies decide the client
-	// address. Nil means seclog.New(nil), which trusts no proxy.
+	// address. Nil means seclog.Default(), which trusts no proxy.
 	Logger *seclog.Logger
 	// Scope names what is checked, in keys and events: "login" (default),
 	// "totp"… Throttles of different scopes count apart on one store.
@@ -203,7 +203,7 @@ func New(cfg Config) (*Throttle, error) {
 		t.store = NewMemoryStore(0)
 	}
 	if t.log == nil {
-		t.log = seclog.New(nil)
+		t.log = seclog.Default()
 	}
 	if t.normalize == nil {
 		t.normalize = defaultNormalize

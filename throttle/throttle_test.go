@@ -264,7 +264,7 @@ func TestSpoofedXForwardedFor(t *testing.T) {
 		t.Fatal("a spoofed X-Forwarded-For gave a fresh budget")
 	}
 
-	sec, _ := seclog.NewWithConfig(seclog.Config{TrustedProxies: []string{"10.0.0.0/8"}})
+	sec, _ := seclog.New(seclog.Config{TrustedProxies: []string{"10.0.0.0/8"}})
 	th, err := throttle.New(throttle.Config{Logger: sec})
 	if err != nil {
 		t.Fatal(err)

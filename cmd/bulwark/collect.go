@@ -77,7 +77,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	_, z := newSecurityLogger(stderr)
 	defer z.Sync() //nolint:errcheck // stderr
-	sec, err := seclog.NewWithConfig(seclog.Config{Logger: z, TrustedProxies: splitList(*proxies)})
+	sec, err := seclog.New(seclog.Config{Logger: z, TrustedProxies: splitList(*proxies)})
 	if err != nil {
 		return fmt.Errorf("collect: -trusted-proxies: %w", err)
 	}

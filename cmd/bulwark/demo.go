@@ -58,7 +58,11 @@ func newSecurityLogger(w io.Writer) (*seclog.Logger, *zap.Logger) {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	z := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), zapcore.InfoLevel))
-	return seclog.New(z), z
+	sec, err := seclog.New(seclog.Config{Logger: z})
+	if err != nil {
+		panic(err) // the default configuration has no error
+	}
+	return sec, z
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -189,7 +193,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	sessions.Lifetime = 24 * time.Hour // longer than the absolute limit below, as sessionexpiry asks
 	sessions.Codec = sessionexpiry.Codec{}
 
-	ids, err := identity.NewSessions(identity.SessionsConfig{Manager: sessions, Lookup: users.lookup, Revoke: users.revoke, Logger: sec})
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sessions, Lookup: users.lookup, Revoke: users.revoke, Logger: sec})
 	if err != nil {
 		return nil, "", err
 	}
@@ -209,7 +213,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		// The CSP report path is public (browsers send reports without
 		// cookies); its receiver, package cspreport, is mounted outside
 		// the chain below.
-		Allow:     []string{"/{$}", "/static/", "GET /health", "/csp-report"},
+		Exempt:    []string{"/{$}", "/static/", "GET /health", "/csp-report"},
 		Rules:     []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
 		LoginURL:  "/login",
 		LogoutURL: "/logout",
@@ -256,7 +260,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		return nil, "", err
 	}
 	expire, err := sessionexpiry.New(sessionexpiry.Config{
-		Manager:   sessions,
+		Sessions:  sessions,
 		Absolute:  absoluteLimit,
 		Idle:      idle,
 		LoginURL:  "/login",

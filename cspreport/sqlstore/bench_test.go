@@ -14,7 +14,6 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 const benchLegacy = `{"csp-report":{"document-uri":"https://shop.example/cart/%d?session=abc","referrer":"https://shop.example/","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"default-src 'self'; script-src 'self' 'nonce-abc'; object-src 'none'; base-uri 'none'; report-uri /csp-report; report-to csp","disposition":"enforce","blocked-uri":"https://cdn%d.evil.example/x.js?v=1","line-number":%d,"column-number":7,"source-file":"https://shop.example/app.js","status-code":200,"script-sample":""}}`
@@ -40,7 +39,7 @@ func BenchmarkReceiverSQLite(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer store.Close()
-			rc, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.New(zap.NewNop()), RateLimit: cspreport.RateLimit{Disabled: true}, Linger: c.linger})
+			rc, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.Discard(), RateLimit: cspreport.RateLimit{Disabled: true}, Linger: c.linger})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -12,7 +12,6 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // Open a store on an SQLite file (the schema is created or brought up to
@@ -31,7 +30,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	rcv, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.New(zap.NewNop())})
+	rcv, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.Discard()})
 	if err != nil {
 		log.Fatal(err)
 	}

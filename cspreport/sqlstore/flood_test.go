@@ -18,7 +18,6 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // TestFloodLoopback: 16 connections post distinct legacy reports and
@@ -43,7 +42,7 @@ func TestFloodLoopback(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer store.Close()
-			rc, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.New(zap.NewNop()), QueueSize: max(queue, 0),
+			rc, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.Discard(), QueueSize: max(queue, 0),
 				RateLimit: cspreport.RateLimit{Disabled: true}})
 			if err != nil {
 				t.Fatal(err)

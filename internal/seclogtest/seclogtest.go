@@ -28,7 +28,7 @@ type Event struct {
 func New(t testing.TB) (*seclog.Logger, *Recorder) {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	l, err := seclog.NewWithConfig(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
+	l, err := seclog.New(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,4 +53,15 @@ func (r *Recorder) Names() []string {
 		names = append(names, e.Name)
 	}
 	return names
+}
+
+// From returns a security logger that writes to z with the default
+// configuration. It panics on an error, which the default configuration
+// cannot have.
+func From(z *zap.Logger) *seclog.Logger {
+	l, err := seclog.New(seclog.Config{Logger: z})
+	if err != nil {
+		panic(err)
+	}
+	return l
 }

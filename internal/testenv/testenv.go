@@ -104,3 +104,12 @@ func Testdata(t testing.TB, corpus string) string {
 	Missing(t, "shared/testdata/"+corpus+" not found beside the repository (set "+EnvTestdata+")")
 	return ""
 }
+
+// Must returns v, and panics if err is not nil: for test set-ups whose
+// configuration is known good.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
+	ptotp "github.com/pquerna/otp/totp"
+
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/seclog"
-	ptotp "github.com/pquerna/otp/totp"
-	"go.uber.org/zap"
 )
 
 // post is the challenge form as the browser sends it: the code in the
@@ -36,7 +36,7 @@ func Example() {
 	v, err := totp.New(totp.Config{
 		Store:  totp.NewMemoryStore(), // mfa/totp/sqlstore in production
 		Issuer: "Example Corp",
-		Logger: seclog.New(zap.NewNop()), // the application's one security logger
+		Logger: seclog.Discard(), // the application's one security logger
 		Now:    func() time.Time { return now },
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func Example() {
 // authenticator apps read, as a QR code PNG, and the secret for manual
 // entry. Only the secret changes from one call to the next.
 func ExampleVerifier_Enroll() {
-	v, err := totp.New(totp.Config{Store: totp.NewMemoryStore(), Issuer: "Example Corp", Logger: seclog.New(zap.NewNop())})
+	v, err := totp.New(totp.Config{Store: totp.NewMemoryStore(), Issuer: "Example Corp", Logger: seclog.Discard()})
 	if err != nil {
 		panic(err)
 	}
@@ -116,7 +116,7 @@ func ExampleVerifier_NewRecoveryCodes() {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	v, err := totp.New(totp.Config{Store: totp.NewMemoryStore(), Issuer: "Example Corp",
-		Logger: seclog.New(zap.NewNop()), Now: func() time.Time { return now }})
+		Logger: seclog.Discard(), Now: func() time.Time { return now }})
 	if err != nil {
 		panic(err)
 	}

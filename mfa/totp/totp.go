@@ -102,7 +102,7 @@ type Config struct {
 	// Field is the form field Complete reads the code from (default
 	// "code"); a recovery code may be typed in the same field.
 	Field string
-	// Logger is the security logger; nil means seclog.New(zap.L()).
+	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now.
 	Now func() time.Time
@@ -172,7 +172,7 @@ func New(cfg Config) (*Verifier, error) {
 		v.field = DefaultField
 	}
 	if v.log == nil {
-		v.log = seclog.New(nil)
+		v.log = seclog.Default()
 	}
 	if v.now == nil {
 		v.now = time.Now

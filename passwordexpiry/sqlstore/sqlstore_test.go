@@ -9,7 +9,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 
 	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
@@ -116,7 +115,7 @@ func TestGateOnSQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gate, err := passwordexpiry.New(passwordexpiry.Config{Store: s, Logger: seclog.New(zap.NewNop())})
+		gate, err := passwordexpiry.New(passwordexpiry.Config{Store: s, Logger: seclog.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // T0 is the suite's reference time.
@@ -472,7 +471,7 @@ func Post(t *testing.T, rc *cspreport.Receiver, body string) string {
 func fingerprint(t *testing.T, body string) string {
 	t.Helper()
 	m := cspreport.NewMemoryStore()
-	rc, err := cspreport.New(cspreport.Config{Store: m, Logger: seclog.New(zap.NewNop()), RateLimit: cspreport.RateLimit{Disabled: true}})
+	rc, err := cspreport.New(cspreport.Config{Store: m, Logger: seclog.Discard(), RateLimit: cspreport.RateLimit{Disabled: true}})
 	must(t, err)
 	defer rc.Close(context.Background()) //nolint:errcheck // a memory store
 	r := httptest.NewRequest(http.MethodPost, "/csp-report", strings.NewReader(body))

@@ -13,12 +13,12 @@ import (
 	"strings"
 	"time"
 
+	ptotp "github.com/pquerna/otp/totp"
+
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/mfa/totp/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
-	ptotp "github.com/pquerna/otp/totp"
-	"go.uber.org/zap"
 )
 
 // post is the challenge form as the browser sends it.
@@ -44,7 +44,7 @@ func Example() {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	newVerifier := func(store totp.Store) *totp.Verifier {
 		v, err := totp.New(totp.Config{Store: store, Issuer: "Example Corp",
-			Logger: seclog.New(zap.NewNop()), Now: func() time.Time { return now }})
+			Logger: seclog.Discard(), Now: func() time.Time { return now }})
 		if err != nil {
 			log.Fatal(err)
 		}
