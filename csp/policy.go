@@ -120,7 +120,11 @@ const (
 // A Directive is one directive of a policy: its name and its value's
 // sources, in order.
 type Directive struct {
-	Name    string
+	// Name is the directive's name in lower case, best written with the
+	// constants above (csp.ScriptSrc).
+	Name string
+	// Sources is the directive's value, in order; empty for a directive
+	// that takes none (upgrade-insecure-requests, sandbox alone).
 	Sources []Source
 }
 
