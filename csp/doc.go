@@ -2,6 +2,16 @@
 // Content-Security-Policy-Report-Only headers, with a fresh nonce per
 // response, reporting, and per-route changes.
 //
+//	m, err := csp.New(csp.Config{Logger: sec}) // csp.Strict(): a nonce policy
+//	if err != nil {
+//		log.Fatal(err) // a policy mistake, named, with what to write
+//	}
+//	handler := m.Handler(mux)
+//
+// and in templates parsed with [TemplateFuncs]:
+//
+//	<script nonce="{{cspNonce .Request}}">…</script>
+//
 // Policies are typed values ([Policy], [Directive], [Source]) or strings
 // ([Raw]), checked once by [New]: a bare keyword ("self" for "'self'"), a
 // scheme without its colon ("data" for "data:"), a ";", ",", CR, LF or

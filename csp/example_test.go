@@ -129,3 +129,16 @@ func ExampleRaw() {
 	// csp: Config.Enforce: default-src: "self" must be quoted: write "'self'" (unquoted, it is read as a host named "self")
 	// script-src 'nonce-…' 'strict-dynamic'; object-src 'none'; base-uri 'none'; trusted-types app-%
 }
+
+// A policy mistake is an error at construction that says what to write:
+// here a scheme without its colon, which a browser would read as a host
+// named "data" and so block every data: image.
+func ExampleParse() {
+	_, err := csp.Parse("default-src 'self'; img-src 'self' data")
+	fmt.Println(err)
+	p, err := csp.Parse("default-src 'self'; img-src 'self' data:")
+	fmt.Println(p, err)
+	// Output:
+	// csp: policy: img-src: "data" is a scheme without its colon: write "data:"
+	// default-src 'self'; img-src 'self' data: <nil>
+}
