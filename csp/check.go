@@ -282,6 +282,11 @@ func checkValue(where, name string, info directiveInfo, srcs []Source) error {
 			if strings.ContainsAny(string(s), `"'<>\`) {
 				return fmt.Errorf("csp: %s: %q is not a URI reference; write a path or an https URL without quotes", at, s)
 			}
+			// A relative URL is resolved against each page's own URL, so
+			// reports would go to a different place from every page.
+			if lv := strings.ToLower(string(s)); s[0] != '/' && !strings.HasPrefix(lv, "https://") && !strings.HasPrefix(lv, "http://") {
+				return fmt.Errorf("csp: %s: %q is a relative URL, read from each page's own path: write %q, or an https URL", at, s, "/"+strings.TrimPrefix(string(s), "./"))
+			}
 		}
 	case kindSandbox:
 		for _, s := range srcs {
@@ -345,6 +350,9 @@ func checkSource(at, name string, info directiveInfo, s Source) error {
 				return fmt.Errorf("csp: %s: browsers ignore hashes in %s; put them in script-src or style-src", at, name)
 			}
 			return checkHash(at, inner)
+		}
+		if lv := Source(strings.ToLower(v)); lv != s && (sourceKeywords[lv] || lv == NonceSource) {
+			return fmt.Errorf("csp: %s: %q is a keyword in upper case: write %q", at, v, lv)
 		}
 		if !sourceKeywords[s] {
 			// Quotes are for keywords, nonces and hashes only: a quoted

@@ -236,6 +236,8 @@ func TestSourceMistakes(t *testing.T) {
 		{"img-scr 'self'", `did you mean "img-src"?`},
 		{"default-scr 'self'", `did you mean "default-src"?`},
 		{"frame-ancestor 'self'", `did you mean "frame-ancestors"?`},
+		{"script-src 'SELF'", `"'SELF'" is a keyword in upper case: write "'self'"`},
+		{"default-src 'self'; report-uri csp-report", `"csp-report" is a relative URL, read from each page's own path: write "/csp-report"`},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.policy)
