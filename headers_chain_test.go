@@ -8,13 +8,11 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/unrolled/secure"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/clearsite"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/referrer"
@@ -29,11 +27,7 @@ import (
 // carries what every package promises, and the refusals and the clearing
 // are security events in the one logger.
 func TestHeaderMiddlewaresInChain(t *testing.T) {
-	core, events := observer.New(zapcore.DebugLevel)
-	log, err := seclog.New(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log, events := seclogtest.New(t)
 	sessions := scs.New()
 	sessions.Cookie.Secure = true
 	loggedIn := func(r *http.Request) bool { return sessions.GetString(r.Context(), "user") != "" }
@@ -144,7 +138,7 @@ func TestHeaderMiddlewaresInChain(t *testing.T) {
 		t.Errorf("navigation to the API: %d, want 403", res.StatusCode)
 	}
 	marked(res, true)
-	if n := events.FilterMessage(seclog.AjaxOnlyRefused.Name).Len(); n != 1 {
+	if n := len(events.Named(seclog.AjaxOnlyRefused.Name)); n != 1 {
 		t.Errorf("%d %s events, want 1", n, seclog.AjaxOnlyRefused.Name)
 	}
 
@@ -153,8 +147,8 @@ func TestHeaderMiddlewaresInChain(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Clear-Site-Data") != `"cookies", "storage"` {
 		t.Errorf("logout: %d, Clear-Site-Data %q", res.StatusCode, res.Header.Get("Clear-Site-Data"))
 	}
-	sent := events.FilterMessage(seclog.ClearSiteSent.Name).All()
-	if len(sent) != 1 || sent[0].ContextMap()["path"] != "/logout" {
+	sent := events.Named(seclog.ClearSiteSent.Name)
+	if len(sent) != 1 || sent[0].Field("path") != "/logout" {
 		t.Errorf("%s events: %v, want one for /logout", seclog.ClearSiteSent.Name, sent)
 	}
 	// Anonymous again: the asset is cacheable again; other pages never.

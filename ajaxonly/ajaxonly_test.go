@@ -9,25 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/seclog"
 )
-
-func newLogger(t testing.TB) (*seclog.Logger, *observer.ObservedLogs) {
-	t.Helper()
-	core, logs := observer.New(zapcore.DebugLevel)
-	l, err := seclog.New(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, logs
-}
 
 func TestNewErrors(t *testing.T) {
 	for _, tc := range []struct {
@@ -99,7 +88,7 @@ func TestDecision(t *testing.T) {
 		{"no headers (curl, old browser navigation)", hdr("GET"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, logs := newLogger(t)
+			l, logs := seclogtest.New(t)
 			m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 
 			err := m.Check(tc.r)
@@ -133,11 +122,11 @@ func TestDecision(t *testing.T) {
 				rec.Header().Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("refusal: %d %q %v", rec.Code, rec.Body, rec.Header())
 			}
-			evs := logs.TakeAll()
-			if len(evs) != 1 || evs[0].Message != "ajaxonly.refused" || evs[0].Level != zapcore.WarnLevel {
+			evs := logs.Take()
+			if len(evs) != 1 || evs[0].Name != "ajaxonly.refused" || evs[0].Level != zapcore.WarnLevel {
 				t.Fatalf("events %v, want one ajaxonly.refused at warn", evs)
 			}
-			f := evs[0].ContextMap()
+			f := evs[0].Fields
 			if f["owasp"] != "authz_fail" || f["path"] != "/api/items" || f["reason"] != "not_ajax" ||
 				f["sec_fetch_mode"] != tc.r.Header.Get("Sec-Fetch-Mode") ||
 				f["sec_fetch_dest"] != tc.r.Header.Get("Sec-Fetch-Dest") ||
@@ -169,7 +158,7 @@ func TestRefusal(t *testing.T) {
 		{"Refused handler", ajaxonly.Config{Refused: teapot}, "GET", "application/problem+json", `{"title":"scripts only"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, logs := newLogger(t)
+			l, logs := seclogtest.New(t)
 			tc.cfg.Logger = l
 			m, err := ajaxonly.New(tc.cfg)
 			if err != nil {
@@ -219,7 +208,7 @@ func TestVary(t *testing.T) {
 		{"handler adds", nil, []string{"Origin"}, []string{ajaxonly.VaryValue, "Origin"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, _ := newLogger(t)
+			l, _ := seclogtest.New(t)
 			m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				for _, v := range tc.handler {
@@ -243,7 +232,7 @@ func TestVary(t *testing.T) {
 // TestOneHandler shows the middleware on one route of a mux, the others
 // left alone.
 func TestOneHandler(t *testing.T) {
-	l, _ := newLogger(t)
+	l, _ := seclogtest.New(t)
 	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/items", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "[]") })))
@@ -275,11 +264,11 @@ func TestOneHandler(t *testing.T) {
 }
 
 func TestHostileHeadersLoggedBounded(t *testing.T) {
-	l, logs := newLogger(t)
+	l, logs := seclogtest.New(t)
 	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	r := hdr("GET", "X-Requested-With", "x\r\nforged: 1"+strings.Repeat("a", 1000))
 	m.Handler(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), r)
-	got := logs.TakeAll()[0].ContextMap()["x_requested_with"].(string)
+	got := logs.Take()[0].Fields["x_requested_with"].(string)
 	if strings.ContainsAny(got, "\r\n") || len(got) > seclog.MaxValueLen+32 {
 		t.Errorf("x_requested_with logged as %q", got)
 	}

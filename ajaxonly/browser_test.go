@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bulwark-go/bulwark/ajaxonly"
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 )
 
@@ -25,7 +26,7 @@ func TestBrowserDecision(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
 
-	l, logs := newLogger(t)
+	l, logs := seclogtest.New(t)
 	ajax := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -70,10 +71,10 @@ func TestBrowserDecision(t *testing.T) {
 	if body+"\n" != ajaxonly.DefaultBody {
 		t.Errorf("navigation to the endpoint shows %q, want the refusal", body)
 	}
-	for _, e := range logs.FilterMessage("ajaxonly.refused").All() {
-		t.Logf("refused: mode=%v dest=%v", e.ContextMap()["sec_fetch_mode"], e.ContextMap()["sec_fetch_dest"])
+	for _, e := range logs.Named("ajaxonly.refused") {
+		t.Logf("refused: mode=%v dest=%v", e.Fields["sec_fetch_mode"], e.Fields["sec_fetch_dest"])
 	}
-	if n := len(logs.FilterMessage("ajaxonly.refused").All()); n != 3 {
+	if n := len(logs.Named("ajaxonly.refused")); n != 3 {
 		t.Errorf("%d refusals logged, want 3 (script, iframe, navigation)", n)
 	}
 }
@@ -91,7 +92,7 @@ func TestBrowserCrossOriginFetchRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
 
-	l, logs := newLogger(t)
+	l, logs := seclogtest.New(t)
 	ajax := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -184,12 +185,12 @@ func TestBrowserCrossOriginFetchRefused(t *testing.T) {
 			t.Errorf("the handler answered a fetch from %s (Sec-Fetch-Site %s)", origin, site)
 		}
 	}
-	refusals := logs.FilterMessage("ajaxonly.refused").All()
+	refusals := logs.Named("ajaxonly.refused")
 	if len(refusals) != 3 {
 		t.Errorf("%d refusals logged, want 3", len(refusals))
 	}
 	for _, e := range refusals {
-		if f := e.ContextMap(); f["reason"] != "cross_origin" {
+		if f := e.Fields; f["reason"] != "cross_origin" {
 			t.Errorf("refusal %v, want reason cross_origin", f)
 		}
 	}

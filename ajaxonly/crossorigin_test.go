@@ -8,11 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -56,7 +53,7 @@ func TestCrossOriginRefusedByDefault(t *testing.T) {
 		{"plain HTTP, X-Forwarded-Proto from an untrusted peer", xhr("http://example.com/api", "Origin", "https://example.com", "X-Forwarded-Proto", "https"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, logs := newLogger(t)
+			l, logs := seclogtest.New(t)
 			m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 			ran := false
 			rec := httptest.NewRecorder()
@@ -73,7 +70,7 @@ func TestCrossOriginRefusedByDefault(t *testing.T) {
 			if ran || rec.Code != 403 {
 				t.Fatalf("cross-origin request: handler ran %v, status %d %q; want a 403", ran, rec.Code, rec.Body)
 			}
-			if logs.FilterMessage("ajaxonly.refused").Len() != 1 {
+			if len(logs.Named("ajaxonly.refused")) != 1 {
 				t.Errorf("events %v, want one ajaxonly.refused", logs.All())
 			}
 			if m.Check(tc.r) == nil {
@@ -86,7 +83,7 @@ func TestCrossOriginRefusedByDefault(t *testing.T) {
 // TestCrossOriginEvent: the refusal of a cross-origin request goes through
 // the refusal path, with the reason and the headers that decided it.
 func TestCrossOriginEvent(t *testing.T) {
-	l, logs := newLogger(t)
+	l, logs := seclogtest.New(t)
 	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	r := hdr("GET", "Sec-Fetch-Mode", "cors", "Sec-Fetch-Dest", "empty", "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	if err := m.Check(r); !errors.Is(err, ajaxonly.ErrCrossOrigin) {
@@ -97,11 +94,11 @@ func TestCrossOriginEvent(t *testing.T) {
 	if rec.Code != 403 || rec.Body.String() != ajaxonly.DefaultBody || rec.Header().Get("Vary") != ajaxonly.VaryValue {
 		t.Errorf("refusal %d %q, Vary %q", rec.Code, rec.Body, rec.Header().Get("Vary"))
 	}
-	evs := logs.FilterMessage("ajaxonly.refused").All()
+	evs := logs.Named("ajaxonly.refused")
 	if len(evs) != 1 {
 		t.Fatalf("events %v", logs.All())
 	}
-	f := evs[0].ContextMap()
+	f := evs[0].Fields
 	if f["reason"] != "cross_origin" || f["sec_fetch_site"] != "cross-site" || f["origin"] != "https://evil.example" || f["sec_fetch_mode"] != "cors" {
 		t.Errorf("event fields %v", f)
 	}
@@ -111,7 +108,7 @@ func TestCrossOriginEvent(t *testing.T) {
 // or by Origin; an origin that is not listed, or one that merely looks
 // like it, may not.
 func TestAllowOrigins(t *testing.T) {
-	l, _ := newLogger(t)
+	l, _ := seclogtest.New(t)
 	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l, AllowOrigins: []string{"https://app.example.com", "http://localhost:8080"}}))
 	for _, tc := range []struct {
 		name string
@@ -140,11 +137,7 @@ func TestAllowOrigins(t *testing.T) {
 // suite's trusted-proxy rule: X-Forwarded-Proto counts from a trusted
 // proxy only. The Host's default port is the origin's.
 func TestOwnOriginBehindProxy(t *testing.T) {
-	core, _ := observer.New(zapcore.DebugLevel)
-	l, err := seclog.New(seclog.Config{Logger: zap.New(core), TrustedProxies: []string{"10.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, _ := seclogtest.NewConfig(t, seclog.Config{TrustedProxies: []string{"10.0.0.1"}})
 	m := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: l}))
 	req := func(target, peer, proto, origin string) *http.Request {
 		r := httptest.NewRequest("GET", target, nil)

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/bulwark-go/bulwark/internal/testenv"
-
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/seclog"
 )
@@ -86,7 +84,10 @@ func ExampleConfig_allowOrigins() {
 // Check decides without a handler chain, as http.CrossOriginProtection's
 // Check does.
 func ExampleMiddleware_Check() {
-	ajax := testenv.Must(ajaxonly.New(ajaxonly.Config{Logger: seclog.Discard()}))
+	ajax, err := ajaxonly.New(ajaxonly.Config{Logger: seclog.Discard()})
+	if err != nil {
+		log.Fatal(err)
+	}
 	r := httptest.NewRequest("GET", "/api/items", nil)
 	fmt.Println(ajax.Check(r) == nil)
 	r.Header.Set("X-Requested-With", "XMLHttpRequest")

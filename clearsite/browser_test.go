@@ -119,7 +119,7 @@ func TestBrowserClearsData(t *testing.T) {
 		t.Errorf("after fetch(\"/forget\"), the browser holds %q, want %q", got, cleared)
 	}
 
-	if n := len(logs.FilterMessage("clearsite.sent").All()); n != 2 {
+	if n := len(logs.Named("clearsite.sent")); n != 2 {
 		t.Errorf("%d clearsite.sent events, want 2", n)
 	}
 }

@@ -66,7 +66,7 @@ func TestChain(t *testing.T) {
 			t.Errorf("%s %s: unrolled/secure's headers missing: %v", tc.method, tc.path, res.Header)
 		}
 	}
-	if n := len(logs.FilterMessage("clearsite.sent").All()); n != 2 {
+	if n := len(logs.Named("clearsite.sent")); n != 2 {
 		t.Errorf("%d clearsite.sent events, want 2", n)
 	}
 }

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/identity"
@@ -23,22 +22,13 @@ import (
 
 // newLogger returns a security logger that records every event (sampling
 // off), trusting the proxy 10.0.0.1.
-func newLogger(t testing.TB) (*seclog.Logger, *observer.ObservedLogs) {
+func newLogger(t testing.TB) (*seclog.Logger, *seclogtest.Recorder) {
 	t.Helper()
-	core, logs := observer.New(zapcore.DebugLevel)
-	l, err := seclog.New(seclog.Config{
-		Logger:         zap.New(core),
-		TrustedProxies: []string{"10.0.0.1"},
-		Sampling:       seclog.Sampling{Disabled: true},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, logs
+	return seclogtest.NewConfig(t, seclog.Config{TrustedProxies: []string{"10.0.0.1"}})
 }
 
 // newMiddleware builds a middleware for cfg that logs to a recorder.
-func newMiddleware(t testing.TB, cfg clearsite.Config) (*clearsite.Middleware, *observer.ObservedLogs) {
+func newMiddleware(t testing.TB, cfg clearsite.Config) (*clearsite.Middleware, *seclogtest.Recorder) {
 	t.Helper()
 	l, logs := newLogger(t)
 	cfg.Logger = l
@@ -47,24 +37,6 @@ func newMiddleware(t testing.TB, cfg clearsite.Config) (*clearsite.Middleware, *
 		t.Fatal(err)
 	}
 	return m, logs
-}
-
-// events returns the names of the events logged, in order.
-func events(logs *observer.ObservedLogs) []string {
-	var names []string
-	for _, e := range logs.TakeAll() {
-		names = append(names, e.Message)
-	}
-	return names
-}
-
-func field(e observer.LoggedEntry, key string) string {
-	for _, f := range e.Context {
-		if f.Key == key {
-			return f.String
-		}
-	}
-	return ""
 }
 
 func TestNewErrors(t *testing.T) {
@@ -130,15 +102,15 @@ func TestValueAndWarnings(t *testing.T) {
 				t.Errorf("Value() = %s, want %s", got, tc.want)
 			}
 			var warned []string
-			for _, e := range logs.TakeAll() {
-				if e.Message != seclog.ClearSiteDirective.Name || e.Level != zapcore.WarnLevel {
-					t.Errorf("unexpected event %s at %v", e.Message, e.Level)
+			for _, e := range logs.Take() {
+				if e.Name != seclog.ClearSiteDirective.Name || e.Level != zapcore.WarnLevel {
+					t.Errorf("unexpected event %s at %v", e.Name, e.Level)
 					continue
 				}
-				if field(e, "reason") == "" {
-					t.Errorf("warning for %q has no reason", field(e, "directive"))
+				if e.Field("reason") == "" {
+					t.Errorf("warning for %q has no reason", e.Field("directive"))
 				}
-				warned = append(warned, field(e, "directive"))
+				warned = append(warned, e.Field("directive"))
 			}
 			if strings.Join(warned, " ") != strings.Join(tc.warnings, " ") {
 				t.Errorf("warnings for %q, want %q", warned, tc.warnings)
@@ -228,7 +200,7 @@ func TestPaths(t *testing.T) {
 			if rec.Code != 200 || rec.Body.String() != "ok" {
 				t.Errorf("response %d %q: the handler did not run as usual", rec.Code, rec.Body)
 			}
-			if got := strings.Join(events(logs), " "); got != tc.wantEvnt {
+			if got := strings.Join(logs.Names(), " "); got != tc.wantEvnt {
 				t.Errorf("events %q, want %q", got, tc.wantEvnt)
 			}
 		})
@@ -241,16 +213,16 @@ func TestSentEvent(t *testing.T) {
 	m := testenv.Must(clearsite.New(clearsite.Config{Paths: []string{"/logout"}, Logger: l}))
 	m.Handler(http.HandlerFunc(ok)).ServeHTTP(httptest.NewRecorder(), req("GET", "https://example.com/logout", ""))
 	m.Handler(http.HandlerFunc(ok)).ServeHTTP(httptest.NewRecorder(), req("GET", "http://example.com/logout", ""))
-	all := logs.TakeAll()
+	all := logs.Take()
 	if len(all) != 2 {
 		t.Fatalf("%d events, want 2", len(all))
 	}
-	if e := all[0]; e.Message != "clearsite.sent" || e.Level != zapcore.InfoLevel || field(e, "trigger") != "path" ||
-		field(e, "directives") != `"cookies", "storage"` || field(e, "owasp") != "authn_token_delete" || field(e, "path") != "/logout" {
-		t.Errorf("sent event: %s %v %v", e.Message, e.Level, e.ContextMap())
+	if e := all[0]; e.Name != "clearsite.sent" || e.Level != zapcore.InfoLevel || e.Field("trigger") != "path" ||
+		e.Field("directives") != `"cookies", "storage"` || e.Field("owasp") != "authn_token_delete" || e.Field("path") != "/logout" {
+		t.Errorf("sent event: %s %v %v", e.Name, e.Level, e.Fields)
 	}
-	if e := all[1]; e.Message != "clearsite.not_sent" || e.Level != zapcore.WarnLevel || field(e, "trigger") != "path" || field(e, "reason") != "insecure" {
-		t.Errorf("not_sent event: %s %v %v", e.Message, e.Level, e.ContextMap())
+	if e := all[1]; e.Name != "clearsite.not_sent" || e.Level != zapcore.WarnLevel || e.Field("trigger") != "path" || e.Field("reason") != "insecure" {
+		t.Errorf("not_sent event: %s %v %v", e.Name, e.Level, e.Fields)
 	}
 }
 
@@ -344,7 +316,7 @@ func TestTrigger(t *testing.T) {
 			if got := strings.Join(rec.Header().Values(clearsite.HeaderName), "|"); got != tc.want {
 				t.Errorf("Clear-Site-Data = %q, want %q", got, tc.want)
 			}
-			if got := strings.Join(events(logs), " "); got != tc.wantEvent {
+			if got := strings.Join(logs.Names(), " "); got != tc.wantEvent {
 				t.Errorf("events %q, want %q", got, tc.wantEvent)
 			}
 		})
@@ -389,7 +361,7 @@ func TestSend(t *testing.T) {
 	if got := rec.Header().Get(clearsite.HeaderName); got != "" {
 		t.Errorf("Send over HTTP set %q", got)
 	}
-	if got := strings.Join(events(logs), " "); got != "clearsite.sent clearsite.not_sent" {
+	if got := strings.Join(logs.Names(), " "); got != "clearsite.sent clearsite.not_sent" {
 		t.Errorf("events %q", got)
 	}
 }

@@ -95,6 +95,16 @@ var sourceKeywords = map[Source]bool{
 	"'unsafe-allow-redirects'": true, "'unsafe-webtransport-hashes'": true,
 }
 
+// schemes are the schemes a browser loads from, by name without the colon.
+// Each is also a valid host name, so "data" where "data:" was meant would
+// be read as a host and match nothing: [checkSource] refuses them as hosts.
+// A host really named so is written with its scheme ("https://data").
+var schemes = map[string]bool{
+	"http": true, "https": true, "ws": true, "wss": true,
+	"data": true, "blob": true, "filesystem": true, "mediastream": true,
+	"file": true, "ftp": true,
+}
+
 var (
 	schemeRE    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.\-]*:$`)
 	hostRE      = regexp.MustCompile(`^(?:[a-zA-Z][a-zA-Z0-9+.\-]*://)?(?:\*|(?:\*\.)?[a-zA-Z0-9\-]+(?:\.[a-zA-Z0-9\-]+)*)(?::(?:[0-9]+|\*))?(?:/[^;,]*)?$`)
@@ -144,15 +154,60 @@ func knownNames() string {
 	return "default-src, script-src, style-src, img-src, connect-src, font-src, object-src, base-uri, form-action, frame-ancestors, sandbox, report-to, …"
 }
 
+// suggest returns "; did you mean …?" for a name that is one slip away from
+// a directive: "_" for "-", a missing "-src", "-source" for "-src", or up to
+// two letters changed, added, removed or swapped ("scripts-src",
+// "img-scr"). Deprecated directives are not suggested.
 func suggest(name string) string {
 	n := strings.ReplaceAll(strings.ReplaceAll(name, "_", "-"), " ", "-")
-	if _, ok := directives[n]; ok && n != name {
-		return fmt.Sprintf("; did you mean %q?", n)
+	for _, c := range []string{n, n + "-src", strings.TrimSuffix(n, "-source") + "-src"} {
+		if info, ok := directives[c]; ok && c != name && info.deprecated == "" {
+			return fmt.Sprintf("; did you mean %q?", c)
+		}
 	}
-	if _, ok := directives[n+"-src"]; ok {
-		return fmt.Sprintf("; did you mean %q?", n+"-src")
+	best, bestD := "", 3
+	for c, info := range directives {
+		if info.deprecated != "" {
+			continue
+		}
+		if d := distance(n, c); d < bestD || (d == bestD && c < best) {
+			best, bestD = c, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
 	return ""
+}
+
+// distance is the optimal string alignment distance of a and b: letters
+// changed, added, removed, or two neighbours swapped, each counting one.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return len(a) + len(b)
+	}
+	// d[i][j] is the distance of a[:i] and b[:j].
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 // checkChars rejects what can break out of a value or the header: ";" ",",
@@ -227,6 +282,11 @@ func checkValue(where, name string, info directiveInfo, srcs []Source) error {
 			if strings.ContainsAny(string(s), `"'<>\`) {
 				return fmt.Errorf("csp: %s: %q is not a URI reference; write a path or an https URL without quotes", at, s)
 			}
+			// A relative URL is resolved against each page's own URL, so
+			// reports would go to a different place from every page.
+			if lv := strings.ToLower(string(s)); s[0] != '/' && !strings.HasPrefix(lv, "https://") && !strings.HasPrefix(lv, "http://") {
+				return fmt.Errorf("csp: %s: %q is a relative URL, read from each page's own path: write %q, or an https URL", at, s, "/"+strings.TrimPrefix(string(s), "./"))
+			}
 		}
 	case kindSandbox:
 		for _, s := range srcs {
@@ -274,7 +334,7 @@ func checkSource(at, name string, info directiveInfo, s Source) error {
 	v := string(s)
 	if v[0] == '\'' {
 		if len(v) < 3 || v[len(v)-1] != '\'' {
-			return fmt.Errorf("csp: %s: %s has an unbalanced quote; write it as 'keyword'", at, v)
+			return fmt.Errorf("csp: %s: %q has an unbalanced quote: write %q", at, v, "'"+strings.Trim(v, "'")+"'")
 		}
 		inner := v[1 : len(v)-1]
 		switch {
@@ -291,6 +351,20 @@ func checkSource(at, name string, info directiveInfo, s Source) error {
 			}
 			return checkHash(at, inner)
 		}
+		if lv := Source(strings.ToLower(v)); lv != s && (sourceKeywords[lv] || lv == NonceSource) {
+			return fmt.Errorf("csp: %s: %q is a keyword in upper case: write %q", at, v, lv)
+		}
+		if !sourceKeywords[s] {
+			// Quotes are for keywords, nonces and hashes only: a quoted
+			// scheme or host is read as an unknown keyword and matches
+			// nothing.
+			switch {
+			case schemeRE.MatchString(inner):
+				return fmt.Errorf("csp: %s: %q is a scheme in quotes: write %q without quotes", at, v, inner)
+			case strings.ContainsAny(inner, ".:*") && hostRE.MatchString(inner):
+				return fmt.Errorf("csp: %s: %q is a host in quotes: write %q without quotes", at, v, inner)
+			}
+		}
 		if info.kind != kindSources {
 			if s == Self || s == None {
 				return nil
@@ -302,7 +376,20 @@ func checkSource(at, name string, info directiveInfo, s Source) error {
 		}
 		return nil
 	}
-	if v == "*" || schemeRE.MatchString(v) || hostRE.MatchString(v) {
+	if v == "*" || schemeRE.MatchString(v) {
+		return nil
+	}
+	lv := strings.ToLower(v)
+	if schemes[lv] {
+		return fmt.Errorf("csp: %s: %q is a scheme without its colon: write %q", at, v, lv+":")
+	}
+	if sch, ok := strings.CutSuffix(lv, "://"); ok && schemeRE.MatchString(sch+":") {
+		return fmt.Errorf("csp: %s: %q has no host: write %q for every host on that scheme, or a host such as %q", at, v, sch+":", sch+"://cdn.example.com")
+	}
+	if strings.HasSuffix(v, "'") {
+		return fmt.Errorf("csp: %s: %q has an unbalanced quote: write %q", at, v, "'"+strings.Trim(v, "'")+"'")
+	}
+	if hostRE.MatchString(v) {
 		return nil
 	}
 	return fmt.Errorf("csp: %s: %q is not a host, scheme or keyword; write a host such as \"cdn.example.com\", a scheme such as \"https:\", or a quoted keyword such as \"'self'\"", at, v)

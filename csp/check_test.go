@@ -1,6 +1,7 @@
 package csp
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -158,5 +159,90 @@ func TestLints(t *testing.T) {
 	}
 	if ls := Strict().lints(false, false); len(ls) != 0 {
 		t.Errorf("Strict() has lints: %v", ls)
+	}
+}
+
+// TestSchemeWithoutColon holds the mistake a host-source hides: a scheme
+// written without its colon ("data", "https") is a valid host name, so a
+// browser would read img-src data as "the host named data" and block
+// every data: image. Every way a policy reaches the checks must refuse it
+// and say what to write.
+func TestSchemeWithoutColon(t *testing.T) {
+	schemes := []string{"data", "https", "http", "blob", "wss", "ws", "filesystem", "mediastream", "DATA"}
+	type build func(s string) error
+	ways := []struct {
+		name  string
+		build build
+		where string // the field the error must name
+	}{
+		{"Parse", func(s string) error { _, err := Parse("img-src 'self' " + s); return err }, "policy"},
+		{"Enforce Host", func(s string) error {
+			_, err := New(Config{Enforce: Policy{Dir(ImgSrc, Self, Host(s))}})
+			return err
+		}, "Config.Enforce"},
+		{"Enforce Raw", func(s string) error { _, err := New(Config{Enforce: Raw("img-src " + s)}); return err }, "Config.Enforce"},
+		{"ReportOnly Dir", func(s string) error {
+			_, err := New(Config{ReportOnly: Policy{Dir(ImgSrc, Source(s))}})
+			return err
+		}, "Config.ReportOnly"},
+		{"Presets", func(s string) error {
+			_, err := New(Config{Presets: map[string]Change{"embed": {Append: Policy{Dir(ImgSrc, Host(s))}}}})
+			return err
+		}, `Config.Presets["embed"]`},
+		{"base-uri", func(s string) error { _, err := New(Config{Enforce: Policy{Dir(BaseURI, Host(s))}}); return err }, "Config.Enforce"},
+		{"frame-ancestors", func(s string) error {
+			_, err := New(Config{Enforce: Policy{Dir(FrameAncestors, Host(s))}})
+			return err
+		}, "Config.Enforce"},
+	}
+	for _, w := range ways {
+		for _, s := range schemes {
+			t.Run(w.name+"/"+s, func(t *testing.T) {
+				err := w.build(s)
+				if err == nil {
+					t.Fatalf("%q accepted as a host", s)
+				}
+				want := fmt.Sprintf("%q is a scheme without its colon: write %q", s, strings.ToLower(s)+":")
+				for _, sub := range []string{"csp: " + w.where + ": ", want} {
+					if !strings.Contains(err.Error(), sub) {
+						t.Errorf("error %q does not contain %q", err, sub)
+					}
+				}
+			})
+		}
+	}
+	// The same names are fine as schemes, in a URL, or as part of a
+	// longer host.
+	for _, ok := range []string{"img-src data: blob: https://data https://data.example.com wss://ws.example.com", "connect-src ws: wss: http://blob:8080"} {
+		if _, err := Parse(ok); err != nil {
+			t.Errorf("Parse(%q): %v", ok, err)
+		}
+	}
+}
+
+// TestSourceMistakes holds the other shapes of one mistake: something
+// that is not a host, written where a host is read. Each error says what
+// to write.
+func TestSourceMistakes(t *testing.T) {
+	tests := []struct {
+		policy string
+		want   string
+	}{
+		{"img-src https://", `"https://" has no host: write "https:" for every host on that scheme, or a host such as "https://cdn.example.com"`},
+		{"connect-src 'wss:'", `"'wss:'" is a scheme in quotes: write "wss:" without quotes`},
+		{"script-src 'cdn.example.com'", `"'cdn.example.com'" is a host in quotes: write "cdn.example.com" without quotes`},
+		{"script-src self'", `"self'" has an unbalanced quote: write "'self'"`},
+		{"scripts-src 'self'", `did you mean "script-src"?`},
+		{"img-scr 'self'", `did you mean "img-src"?`},
+		{"default-scr 'self'", `did you mean "default-src"?`},
+		{"frame-ancestor 'self'", `did you mean "frame-ancestors"?`},
+		{"script-src 'SELF'", `"'SELF'" is a keyword in upper case: write "'self'"`},
+		{"default-src 'self'; report-uri csp-report", `"csp-report" is a relative URL, read from each page's own path: write "/csp-report"`},
+	}
+	for _, tt := range tests {
+		_, err := Parse(tt.policy)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v; want an error containing %s", tt.policy, err, tt.want)
+		}
 	}
 }

@@ -11,9 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
-
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/seclog"
 )
@@ -372,8 +369,8 @@ func TestWith(t *testing.T) {
 }
 
 func TestLazy(t *testing.T) {
-	core, logs := observer.New(zap.InfoLevel)
-	m := mustNew(t, Config{Lazy: true, Logger: seclogtest.From(zap.New(core))})
+	l, logs := seclogtest.New(t)
+	m := mustNew(t, Config{Lazy: true, Logger: l})
 	// Nothing asks for the nonce: the header has none, the page may be cached.
 	w := serve(t, m, ok)
 	h := w.Header().Get("Content-Security-Policy")
@@ -399,7 +396,7 @@ func TestLazy(t *testing.T) {
 			t.Errorf("late Append: %v", err)
 		}
 	})
-	if logs.FilterMessage("csp.nonce_late").Len() != 1 || logs.FilterMessage("csp.change_refused").Len() != 1 {
+	if len(logs.Named("csp.nonce_late")) != 1 || len(logs.Named("csp.change_refused")) != 1 {
 		t.Errorf("events: %v", logs.All())
 	}
 	// No write at all: headers still decided when the handler returns.
@@ -472,23 +469,23 @@ func TestTemplateFuncs(t *testing.T) {
 }
 
 func TestStartupEvents(t *testing.T) {
-	core, logs := observer.New(zap.InfoLevel)
+	l, logs := seclogtest.New(t)
 	_, err := New(Config{
 		Enforce:    Raw("default-src 'self'; script-src 'self' 'unsafe-inline'; plugin-types application/pdf"),
 		ReportOnly: Raw("default-src 'self'; sandbox"),
-		Logger:     seclogtest.From(zap.New(core)),
+		Logger:     l,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	weak := logs.FilterMessage("csp.policy_weak").All()
-	dep := logs.FilterMessage("csp.directive_deprecated").All()
+	weak := logs.Named("csp.policy_weak")
+	dep := logs.Named("csp.directive_deprecated")
 	if len(dep) != 1 || len(weak) < 5 {
 		t.Fatalf("weak %d, deprecated %d: %v", len(weak), len(dep), logs.All())
 	}
 	var ro int
 	for _, e := range weak {
-		if e.ContextMap()["policy"] == "report-only" {
+		if e.Field("policy") == "report-only" {
 			ro++
 		}
 	}
@@ -589,8 +586,8 @@ func TestAllocs(t *testing.T) {
 // middleware says so once, for the static and the nonce path alike.
 func TestOuterPolicyKeptIsWarnedOnce(t *testing.T) {
 	for _, enforce := range []Policy{Strict(), {Dir(DefaultSrc, Self)}} {
-		core, logs := observer.New(zap.WarnLevel)
-		m := mustNew(t, Config{Enforce: enforce, Logger: seclogtest.From(zap.New(core))})
+		l, logs := seclogtest.New(t)
+		m := mustNew(t, Config{Enforce: enforce, Logger: l})
 		outer := func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Security-Policy", "default-src *")
@@ -607,7 +604,7 @@ func TestOuterPolicyKeptIsWarnedOnce(t *testing.T) {
 		}
 		var warnings int
 		for _, e := range logs.All() {
-			if strings.Contains(e.Message, "already set") {
+			if strings.Contains(e.Name, "already set") {
 				warnings++
 			}
 		}

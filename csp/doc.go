@@ -2,12 +2,23 @@
 // Content-Security-Policy-Report-Only headers, with a fresh nonce per
 // response, reporting, and per-route changes.
 //
+//	m, err := csp.New(csp.Config{Logger: sec}) // csp.Strict(): a nonce policy
+//	if err != nil {
+//		log.Fatal(err) // a policy mistake, named, with what to write
+//	}
+//	handler := m.Handler(mux)
+//
+// and in templates parsed with [TemplateFuncs]:
+//
+//	<script nonce="{{cspNonce .Request}}">…</script>
+//
 // Policies are typed values ([Policy], [Directive], [Source]) or strings
 // ([Raw]), checked once by [New]: a bare keyword ("self" for "'self'"), a
-// ";", ",", CR, LF or non-ASCII byte in any value, a repeated directive,
-// 'none' beside other sources, more than one report-to endpoint or an
-// unknown directive is an error that names the Config field and the
-// directive and says what to write instead. Weak but valid policies are
+// scheme without its colon ("data" for "data:"), a ";", ",", CR, LF or
+// non-ASCII byte in any value, a repeated directive, 'none' beside other
+// sources, more than one report-to endpoint or an unknown directive is an
+// error that names the Config field and the directive and says what to
+// write instead. Weak but valid policies are
 // served and logged once at startup (csp.policy_weak,
 // csp.directive_deprecated).
 //

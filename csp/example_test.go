@@ -3,11 +3,13 @@ package csp_test
 import (
 	"fmt"
 	"html/template"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 
 	"github.com/bulwark-go/bulwark/csp"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 var nonceRE = regexp.MustCompile(`nonce-[A-Za-z0-9_-]+`)
@@ -26,9 +28,11 @@ func Example_strictNonceWithTemplates() {
 	page := template.Must(template.New("page").Funcs(csp.TemplateFuncs()).Parse(
 		`<script nonce="{{cspNonce .Request}}">hello()</script>`))
 
-	m, err := csp.New(csp.Config{}) // csp.Strict(), a fresh nonce per response
+	m, err := csp.New(csp.Config{
+		Logger: seclog.Discard(), // in production, the suite's one security logger
+	}) // csp.Strict(), a fresh nonce per response
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page.Execute(w, map[string]any{"Request": r})
@@ -128,4 +132,17 @@ func ExampleRaw() {
 	// Output:
 	// csp: Config.Enforce: default-src: "self" must be quoted: write "'self'" (unquoted, it is read as a host named "self")
 	// script-src 'nonce-…' 'strict-dynamic'; object-src 'none'; base-uri 'none'; trusted-types app-%
+}
+
+// A policy mistake is an error at construction that says what to write:
+// here a scheme without its colon, which a browser would read as a host
+// named "data" and so block every data: image.
+func ExampleParse() {
+	_, err := csp.Parse("default-src 'self'; img-src 'self' data")
+	fmt.Println(err)
+	p, err := csp.Parse("default-src 'self'; img-src 'self' data:")
+	fmt.Println(p, err)
+	// Output:
+	// csp: policy: img-src: "data" is a scheme without its colon: write "data:"
+	// default-src 'self'; img-src 'self' data: <nil>
 }

@@ -50,7 +50,9 @@ const (
 const NonceSource Source = "'nonce'"
 
 // Host returns a host-source: "cdn.example.com", "*.example.com",
-// "https://cdn.example.com:443/js/". [New] checks its grammar.
+// "https://cdn.example.com:443/js/". [New] checks its grammar, and
+// refuses a scheme name alone (Host("data") would match a host named
+// data, not data: URLs): write [Scheme]("data") for that.
 func Host(h string) Source { return Source(h) }
 
 // Scheme returns a scheme-source: Scheme("https") is "https:".
@@ -120,7 +122,11 @@ const (
 // A Directive is one directive of a policy: its name and its value's
 // sources, in order.
 type Directive struct {
-	Name    string
+	// Name is the directive's name in lower case, best written with the
+	// constants above (csp.ScriptSrc).
+	Name string
+	// Sources is the directive's value, in order; empty for a directive
+	// that takes none (upgrade-insecure-requests, sandbox alone).
 	Sources []Source
 }
 

@@ -39,7 +39,7 @@ type Filters struct {
 
 // DefaultSchemes are the schemes of extensions, browser internals,
 // toolbars and in-app web views that the receiver drops by default
-// (research note §4.1: sentry, nelmio, go-csp-collector, csp-report-norm).
+// (the lists of sentry, nelmio, go-csp-collector and csp-report-norm).
 var DefaultSchemes = []string{
 	"chrome-extension", "moz-extension", "safari-extension", "safari-web-extension",
 	"ms-browser-extension", "chrome", "chromenull", "chromeinvoke", "chromeinvokeimmediate",

@@ -86,9 +86,14 @@ const (
 // by kind ([KindFiltered], [KindOther], [KindInvalid]) and name (the
 // filter's reason, the report type, or "item").
 type Counter struct {
-	Kind  string `json:"kind"`
-	Name  string `json:"name"`
-	Count int64  `json:"count"`
+	// Kind is why the reports were not stored: [KindFiltered],
+	// [KindOther] or [KindInvalid].
+	Kind string `json:"kind"`
+	// Name tells the reports of one kind apart: the filter's reason, the
+	// Reporting API type, or "item" for an unreadable batch item.
+	Name string `json:"name"`
+	// Count is the number of reports, summed over the queried window.
+	Count int64 `json:"count"`
 }
 
 // An OtherReport is a Reporting API report of another type than
@@ -100,21 +105,28 @@ type OtherReport struct {
 	Type string `json:"type"`
 	// URL is the page's URL, without query nor fragment unless
 	// [Config.KeepQuery].
-	URL          string `json:"url"`
-	UserAgent    string `json:"user_agent"`
+	URL string `json:"url"`
+	// UserAgent is the envelope's user_agent, else the request's header.
+	UserAgent string `json:"user_agent"`
+	// ClientPrefix is the client's address cut to /24 (IPv4) or /64
+	// (IPv6): enough to see a flood from one network, not who sent it.
 	ClientPrefix string `json:"client_prefix"`
 	// Body is the report's body as the browser sent it (JSON), or empty
 	// when it was longer than [MaxOtherBodyLen]. It is attacker-controlled
 	// and may hold URLs with their queries.
-	Body       string    `json:"body"`
+	Body string `json:"body"`
+	// ReceivedAt is when the request arrived.
 	ReceivedAt time.Time `json:"received_at"`
 }
 
 // An Event is one violation report as the browser sent it, kept when
 // [Config.RawEvents] is set, at most that many per detail key and hour.
 type Event struct {
-	GroupFP    string    `json:"group"`
-	DetailFP   string    `json:"detail"`
+	// GroupFP is the group fingerprint ([Report.GroupFP]).
+	GroupFP string `json:"group"`
+	// DetailFP is the detail fingerprint ([Report.DetailFP]).
+	DetailFP string `json:"detail"`
+	// ReceivedAt is when the request arrived.
 	ReceivedAt time.Time `json:"received_at"`
 	// Raw is the report's JSON (the legacy object, or one element of a
 	// Reporting API batch), at most [MaxRawLen] bytes. It is
@@ -138,23 +150,39 @@ type Batch struct {
 
 // A Group is one violation group as the summary shows it.
 type Group struct {
-	Fingerprint    string `json:"fingerprint"`
-	Directive      string `json:"effective_directive"`
-	Disposition    string `json:"disposition"`
-	BlockedKind    string `json:"blocked_kind"`
-	BlockedOrigin  string `json:"blocked_origin"`
+	// Fingerprint identifies the group ([Report.GroupFP]): the key to
+	// its details, to mute it, and to link to it (?group=).
+	Fingerprint string `json:"fingerprint"`
+	// Directive is the effective directive the reports share; it and
+	// the five fields below are what makes them one group.
+	Directive string `json:"effective_directive"`
+	// Disposition is "enforce" (blocked), "report" (report-only) or
+	// "unknown".
+	Disposition string `json:"disposition"`
+	// BlockedKind is [Report.BlockedKind]: "url", "scheme", "inline" …
+	BlockedKind string `json:"blocked_kind"`
+	// BlockedOrigin is [Report.BlockedOrigin].
+	BlockedOrigin string `json:"blocked_origin"`
+	// DocumentOrigin is the origin of the pages that reported.
 	DocumentOrigin string `json:"document_origin"`
-	DocumentPath   string `json:"document_path"`
-	// Count is the number of reports in the queried window (by the hour);
-	// Total since the group was first seen.
-	Count     int64     `json:"count"`
-	Total     int64     `json:"total"`
+	// DocumentPath is their templated path (ids replaced with ":id").
+	DocumentPath string `json:"document_path"`
+	// Count is the number of reports in the queried window (by the hour).
+	Count int64 `json:"count"`
+	// Total is the number of reports since the group was first seen.
+	Total int64 `json:"total"`
+	// FirstSeen is when the group's first violation happened
+	// ([Report.OccurredAt]).
 	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
-	Muted     bool      `json:"muted"`
-	// ExampleBlocked and ExampleSource come from the first report.
+	// LastSeen is when its latest violation happened.
+	LastSeen time.Time `json:"last_seen"`
+	// Muted groups are still counted but left out of the summary unless
+	// asked for ([GroupQuery.Muted]): for known noise.
+	Muted bool `json:"muted"`
+	// ExampleBlocked is the blocked value of the group's first report.
 	ExampleBlocked string `json:"example_blocked"`
-	ExampleSource  string `json:"example_source"`
+	// ExampleSource is the source file of the group's first report.
+	ExampleSource string `json:"example_source"`
 	// Browsers counts the group's reports by [BrowserFamily] of their
 	// User-Agent since it was first seen, most frequent first.
 	Browsers []BrowserCount `json:"browsers"`
@@ -162,8 +190,10 @@ type Group struct {
 
 // A BrowserCount is the number of reports from one browser family.
 type BrowserCount struct {
+	// Family is the [BrowserFamily] of the reports' User-Agent.
 	Family string `json:"family"`
-	Count  int64  `json:"count"`
+	// Count is the number of reports from that family.
+	Count int64 `json:"count"`
 }
 
 // SortBrowsers returns the counts of m, most frequent first, then by
@@ -184,20 +214,39 @@ func SortBrowsers(m map[string]int64) []BrowserCount {
 
 // A Detail is one detail key of a group: a source location and sample.
 type Detail struct {
-	Fingerprint     string    `json:"fingerprint"`
-	GroupFP         string    `json:"group"`
-	SourceFile      string    `json:"source_file"`
-	Line            int       `json:"line"`
-	Column          int       `json:"column"`
-	Sample          string    `json:"sample"`
-	PolicyHash      string    `json:"policy_hash"`
-	PolicyVersion   string    `json:"policy_version"`
-	ExampleDocument string    `json:"example_document"`
-	ExampleBlocked  string    `json:"example_blocked"`
-	ExampleUA       string    `json:"example_user_agent"`
-	Count           int64     `json:"count"`
-	FirstSeen       time.Time `json:"first_seen"`
-	LastSeen        time.Time `json:"last_seen"`
+	// Fingerprint identifies the detail ([Report.DetailFP]).
+	Fingerprint string `json:"fingerprint"`
+	// GroupFP is the fingerprint of the [Group] it belongs to.
+	GroupFP string `json:"group"`
+	// SourceFile, Line and Column locate the code that caused the
+	// violation, when the browser said ([Report.SourceFile]).
+	SourceFile string `json:"source_file"`
+	// Line is the line in SourceFile, 0 when absent.
+	Line int `json:"line"`
+	// Column is the column in SourceFile, 0 when absent.
+	Column int `json:"column"`
+	// Sample is the start of the blocked code ([Report.Sample]). It is
+	// attacker-controlled: escape it on output.
+	Sample string `json:"sample"`
+	// PolicyHash is the SHA-256 (hex) of the violated policy, from the
+	// detail's first report: stores keep each policy once under its hash.
+	PolicyHash string `json:"policy_hash"`
+	// PolicyVersion is the ?v= of the report URL, as last reported: it
+	// tells whether a violation survived a policy change.
+	PolicyVersion string `json:"policy_version"`
+	// ExampleDocument is the page URL of the detail's first report.
+	ExampleDocument string `json:"example_document"`
+	// ExampleBlocked is the blocked value of the first report.
+	ExampleBlocked string `json:"example_blocked"`
+	// ExampleUA is the User-Agent of the first report.
+	ExampleUA string `json:"example_user_agent"`
+	// Count is the number of reports with this detail, ever.
+	Count int64 `json:"count"`
+	// FirstSeen is when the detail's first violation happened
+	// ([Report.OccurredAt]).
+	FirstSeen time.Time `json:"first_seen"`
+	// LastSeen is when its latest violation happened.
+	LastSeen time.Time `json:"last_seen"`
 }
 
 // A GroupQuery selects groups for the summary.

@@ -26,15 +26,21 @@ import (
 // what was not stored, as the summary page and `bulwark reports` show
 // them.
 type Summary struct {
-	Since    time.Time      `json:"since"`
-	Groups   []SummaryGroup `json:"groups"`
-	Counters []Counter      `json:"counters"`
+	// Since is the start of the window: groups seen before it are left
+	// out, and counts are of reports since then.
+	Since time.Time `json:"since"`
+	// Groups are the groups seen in the window, most reports first.
+	Groups []SummaryGroup `json:"groups"`
+	// Counters are the reports of the window that were not stored as
+	// violations (filtered, other types, unreadable).
+	Counters []Counter `json:"counters"`
 }
 
-// A SummaryGroup is a group in a summary. New reports that the group was
-// first seen in the window.
+// A SummaryGroup is a group in a summary.
 type SummaryGroup struct {
 	Group
+	// New reports that the group was first seen in the window: a
+	// violation that a deploy or a new third party just brought.
 	New bool `json:"new"`
 }
 
@@ -232,6 +238,8 @@ const summaryCSP = "default-src 'none'; form-action 'self'; frame-ancestors 'non
 
 var fpRE = regexp.MustCompile(`^[0-9A-Za-z]{1,64}$`)
 
+// ServeHTTP serves the page, JSON or CSV for GET and HEAD, and mutes or
+// unmutes a group for a same-origin POST; other methods get 405.
 func (h *SummaryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -26,12 +26,17 @@ var ErrInvalidCredentials = errors.New("identity: invalid credentials")
 //     [ErrInvalidCredentials]), or the authenticator could not decide (any
 //     other error). Never a fall-through to anonymous.
 type Authenticator interface {
+	// Authenticate reads r's credential of this kind and returns its
+	// user, as described above. It must not write to r's session or
+	// response: refusing is the middleware's work.
 	Authenticate(r *http.Request) (User, error)
 }
 
 // A Challenger is an [Authenticator] that names its WWW-Authenticate
 // challenge, sent with the 401 when its credential is refused.
 type Challenger interface {
+	// Challenge returns the WWW-Authenticate value, such as
+	// `Bearer realm="api"`. It is read once, at construction.
 	Challenge() string
 }
 

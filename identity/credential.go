@@ -20,6 +20,8 @@ import (
 // the user out everywhere (see [SessionsConfig.Revoke]). Sessions keep
 // only a SHA-256 digest of it, never the value.
 type CredentialStamper interface {
+	// CredentialStamp returns the user's current stamp: any string that
+	// changes when the user's sessions should end.
 	CredentialStamp() string
 }
 

@@ -63,7 +63,7 @@ type Sessions struct {
 // NewSessions returns the scs-backed identity for cfg.
 func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 	if cfg.Sessions == nil {
-		return nil, errors.New("identity: SessionsConfig.Manager is nil: give the *scs.SessionManager whose LoadAndSave runs before the gates")
+		return nil, errors.New("identity: SessionsConfig.Sessions is nil: give the *scs.SessionManager whose LoadAndSave runs before the gates")
 	}
 	if cfg.Lookup == nil {
 		return nil, errors.New("identity: SessionsConfig.Lookup is nil: give a func that loads a user by id")

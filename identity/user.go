@@ -23,10 +23,21 @@ type User interface {
 	Superuser() bool
 }
 
-// Basic is a plain [User].
+// Basic is a plain [User], for tests, examples and applications whose
+// user type needs nothing more; a richer user type implements [User]
+// itself.
 type Basic struct {
-	UserID, Name                   string
-	IsActive, IsStaff, IsSuperuser bool
+	// UserID is what [User.ID] returns: stable and unique.
+	UserID string
+	// Name is the display name; empty shows the id.
+	Name string
+	// IsActive must be true for the user to be anyone: the zero Basic
+	// is inactive, so treated as anonymous.
+	IsActive bool
+	// IsStaff lets the user use staff pages.
+	IsStaff bool
+	// IsSuperuser gives the user every permission.
+	IsSuperuser bool
 }
 
 // ID returns u.UserID.

@@ -7,8 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/bulwark-go/bulwark/internal/testenv"
-
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/profiling"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -66,7 +64,10 @@ func Example() {
 // Spans name the parts of a request in its Server-Timing header. Outside
 // a profiled request they cost nothing, so they stay in production code.
 func ExampleSpan() {
-	prof := testenv.Must(profiling.New(profiling.Config{Logger: seclog.Discard()}))
+	prof, err := profiling.New(profiling.Config{Logger: seclog.Discard()})
+	if err != nil {
+		log.Fatal(err)
+	}
 	h := fakeLogin(prof.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		for range 2 {
@@ -103,7 +104,10 @@ func ExampleSpan() {
 // Check is the decision alone: what the request asks for, or why it is
 // not profiled.
 func ExampleMiddleware_Check() {
-	prof := testenv.Must(profiling.New(profiling.Config{Logger: seclog.Discard()}))
+	prof, err := profiling.New(profiling.Config{Logger: seclog.Discard()})
+	if err != nil {
+		log.Fatal(err)
+	}
 	staff := identity.Basic{UserID: "ada", IsActive: true, IsStaff: true}
 	for _, target := range []string{"/", "/?profile=cpu", "/?profile=trace,cpu", "/?profile=off"} {
 		r := httptest.NewRequest("GET", target, nil)
@@ -123,7 +127,10 @@ func ExampleMiddleware_Check() {
 // The profiles page lists the captures to staff and serves each as a
 // file for go tool trace or go tool pprof; anyone else gets a 403.
 func ExampleMiddleware_Profiles() {
-	prof := testenv.Must(profiling.New(profiling.Config{Logger: seclog.Discard()}))
+	prof, err := profiling.New(profiling.Config{Logger: seclog.Discard()})
+	if err != nil {
+		log.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/profiles/", prof.Profiles())
 	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "report") })

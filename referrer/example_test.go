@@ -7,17 +7,19 @@ import (
 	"net/http/httptest"
 
 	"github.com/bulwark-go/bulwark/referrer"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // The common case: the secure default for the whole site, a stricter
 // policy on the password-reset pages (whose URLs carry a token), built
 // once at startup.
 func Example() {
-	site, err := referrer.New(referrer.Config{}) // same-origin
+	sec := seclog.Discard()                                 // in production, the suite's one security logger
+	site, err := referrer.New(referrer.Config{Logger: sec}) // same-origin
 	if err != nil {
 		log.Fatal(err)
 	}
-	reset, err := referrer.New(referrer.Config{Policy: referrer.NoReferrer})
+	reset, err := referrer.New(referrer.Config{Policy: referrer.NoReferrer, Logger: sec})
 	if err != nil {
 		log.Fatal(err)
 	}

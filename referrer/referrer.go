@@ -43,7 +43,8 @@ const Header = "Referrer-Policy"
 type Policy string
 
 // The eight policies of the W3C Referrer Policy specification. For a
-// request from https://example.com/page?q=1:
+// request from https://example.com/page?q=1, "the full URL" below is that
+// URL and "the origin" is https://example.com/.
 const (
 	// NoReferrer sends no Referer header at all.
 	NoReferrer Policy = "no-referrer"

@@ -8,9 +8,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/internal/testenv"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
-
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/referrer"
@@ -152,8 +149,8 @@ func TestWarnings(t *testing.T) {
 		{referrer.SameOrigin, false},
 		{referrer.StrictOriginWhenCrossOrigin, false},
 	} {
-		core, logs := observer.New(zap.InfoLevel)
-		if _, err := referrer.New(referrer.Config{Policy: tc.p, Logger: seclogtest.From(zap.New(core))}); err != nil {
+		l, logs := seclogtest.New(t)
+		if _, err := referrer.New(referrer.Config{Policy: tc.p, Logger: l}); err != nil {
 			t.Fatal(err)
 		}
 		if got := logs.Len() > 0; got != tc.warn {

@@ -2,12 +2,14 @@ package throttle_test
 
 import (
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/throttle"
 )
 
@@ -17,9 +19,11 @@ func verify(user, password string) bool { return user == "alice" && password == 
 
 // The login handler asks the throttle before it hashes the password.
 func Example() {
-	th, err := throttle.New(throttle.Config{}) // memory store, secure defaults
+	th, err := throttle.New(throttle.Config{
+		Logger: seclog.Discard(), // in production, the suite's one security logger
+	}) // memory store, secure defaults
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	login := func(w http.ResponseWriter, r *http.Request) {
 		user, password := r.PostFormValue("username"), r.PostFormValue("password")

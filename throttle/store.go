@@ -10,7 +10,11 @@ import (
 
 // A Counter is one key of an attempt and the [Rule] it is judged by.
 type Counter struct {
-	Key  string
+	// Key names the counter in the store: the throttle builds it from
+	// the scope and hashes of the account and client, so it holds no
+	// personal data and a store can use it as is.
+	Key string
+	// Rule decides the counter's waits and when it is forgotten.
 	Rule Rule
 }
 
@@ -22,8 +26,10 @@ type Verdict struct {
 	// the order of the counters given.
 	Failures []int64
 	// Refused is, when not OK, the index of the counter whose wait ends
-	// last; RetryAt is when it ends.
+	// last.
 	Refused int
+	// RetryAt is, when not OK, when that wait ends: the earliest time an
+	// attempt can pass (sent as Retry-After).
 	RetryAt time.Time
 }
 

@@ -61,10 +61,21 @@ import (
 // at once; after that each attempt waits Base after the previous one, the
 // wait doubling with each attempt up to Max. A counter is forgotten Forget
 // after its last attempt.
+//
+// A zero field takes the default rule's value for that counter
+// ([DefaultPair], [DefaultClient], [DefaultAccount]); negative values are
+// an error.
 type Rule struct {
-	Free   int
-	Base   time.Duration
-	Max    time.Duration
+	// Free is how many attempts pass without waiting: enough for a user
+	// who mistypes, too few for a guesser.
+	Free int
+	// Base is the first wait, after the Free attempts.
+	Base time.Duration
+	// Max caps the doubling wait, at most a month: a longer lockout would
+	// let anyone lock a user out for good.
+	Max time.Duration
+	// Forget is how long after its last attempt a counter is dropped; at
+	// least Max, so a counter outlives its longest wait.
 	Forget time.Duration
 }
 

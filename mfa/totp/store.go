@@ -62,7 +62,11 @@ type Record struct {
 // user has Max counted attempts without success, a new attempt is refused
 // (and not counted) until Window has passed since the last counted one.
 type Limit struct {
-	Max    int
+	// Max is how many failed attempts are counted before the user must
+	// wait ([Config.MaxAttempts]).
+	Max int
+	// Window is how long after the last counted attempt a refused user
+	// waits ([Config.LockWindow]).
 	Window time.Duration
 }
 
