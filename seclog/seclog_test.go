@@ -3,6 +3,8 @@ package seclog
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -205,22 +207,23 @@ func TestCommonFields(t *testing.T) {
 	}
 }
 
+// TestNewDefaults: New(Config{}) writes to slog.Default() (not to zap.L(),
+// which is silent unless the program replaced it) under the name
+// "security"; a zap logger already named "security" is not renamed
+// "security.security".
 func TestNewDefaults(t *testing.T) {
-	prev := zap.L()
-	defer zap.ReplaceGlobals(prev)
 	buf := &syncBuffer{}
-	zap.ReplaceGlobals(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), buf, zapcore.InfoLevel)))
+	setSlogDefault(t, slog.NewJSONHandler(buf, nil))
 	l, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Log(nil, SystemShutdown, zap.String("reason", "test"))
 	lines := buf.lines(t)
-	if len(lines) != 1 || lines[0]["logger"] != "security" {
-		t.Fatalf("New(Config{}) did not log to zap.L() as \"security\": %v", lines)
+	if len(lines) != 1 || lines[0]["logger"] != "security" || lines[0]["msg"] != SystemShutdown.Name {
+		t.Fatalf("New(Config{}) did not log to slog.Default() as \"security\": %v", lines)
 	}
-	// A logger already named "security" is not renamed "security.security".
-	l, err = New(Config{Logger: zap.L().Named(Name)})
+	l, err = New(Config{Logger: zap.NewNop().Named(Name)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,6 +238,7 @@ func TestConfigErrors(t *testing.T) {
 		{TrustedProxies: []string{"10.0.0.1/8"}},
 		{TrustedProxies: []string{"proxy.internal"}},
 		{Sampling: Sampling{First: -1}},
+		{Logger: zap.NewNop(), Handler: slog.NewJSONHandler(io.Discard, nil)},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) = nil error", cfg)
@@ -320,4 +324,10 @@ func TestConcurrentLogging(t *testing.T) {
 	if logged+reported != 4000 || l.Dropped()[PathRejected.Name] != reported {
 		t.Errorf("logged %d + reported dropped %d != 4000 (Dropped %v)", logged, reported, l.Dropped())
 	}
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
