@@ -172,7 +172,7 @@ func New(cfg Config) (*Logger, error) {
 		}
 		// The caller is taken for every event, as slog.Logger does, so
 		// that a handler with AddSource can write it.
-		z = zap.New(slogCore{h: h}, zap.AddCaller())
+		z = zap.New(&slogCore{h: h}, zap.AddCaller())
 	}
 	if z.Name() != Name {
 		z = z.Named(Name)

@@ -130,9 +130,16 @@ func TestSanitizeCleanDoesNotAllocate(t *testing.T) {
 }
 
 // A 10 KB header value with CR, LF and ANSI escapes is logged bounded and
-// escaped: one line, no raw control byte, at most MaxValueLen plus the mark.
+// escaped: one line, no raw control byte, at most MaxValueLen plus the mark,
+// through zap and through slog alike.
 func TestHostileHeaderIsBoundedAndEscaped(t *testing.T) {
-	l, buf := newTestLogger(t, Config{})
+	for b := range backends {
+		t.Run(backends[b].name, func(t *testing.T) { testHostileHeaderIsBoundedAndEscaped(t, b) })
+	}
+}
+
+func testHostileHeaderIsBoundedAndEscaped(t *testing.T, backend int) {
+	l, buf := newBackendLogger(t, backend, Config{})
 	hostile := strings.Repeat("\r\n{\"level\":\"error\",\"msg\":\"forged\"}\x1b[2J\x1b]0;pwned\x07", 10*1024/45+1)
 	if len(hostile) < 10*1024 {
 		t.Fatalf("hostile value is %d bytes", len(hostile))
@@ -300,7 +307,13 @@ func TestSamplingDisabled(t *testing.T) {
 }
 
 func TestConcurrentLogging(t *testing.T) {
-	l, buf := newTestLogger(t, Config{Sampling: Sampling{First: 1, Thereafter: 1000}})
+	for b := range backends {
+		t.Run(backends[b].name, func(t *testing.T) { testConcurrentLogging(t, b) })
+	}
+}
+
+func testConcurrentLogging(t *testing.T, backend int) {
+	l, buf := newBackendLogger(t, backend, Config{Sampling: Sampling{First: 1, Thereafter: 1000}})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

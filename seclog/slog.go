@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -35,7 +36,7 @@ type recordWriter interface {
 	Handle(context.Context, slog.Record) error
 }
 
-func (c slogCore) Enabled(l zapcore.Level) bool {
+func (c *slogCore) Enabled(l zapcore.Level) bool {
 	return c.h.Enabled(context.Background(), slogLevel(l))
 }
 
@@ -45,11 +46,11 @@ func (c slogCore) Enabled(l zapcore.Level) bool {
 // each entry, would then follow them, or fall inside the group of a
 // zap.Namespace among them. The security events use no With; only
 // messages written through [Logger.Zap] pay the re-encoding.
-func (c slogCore) With(fs []zapcore.Field) zapcore.Core {
-	return slogCore{h: c.h, with: append(c.with[:len(c.with):len(c.with)], fs...)}
+func (c *slogCore) With(fs []zapcore.Field) zapcore.Core {
+	return &slogCore{h: c.h, with: append(c.with[:len(c.with):len(c.with)], fs...)}
 }
 
-func (c slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	if c.Enabled(e.Level) {
 		return ce.AddCore(e, c)
 	}
@@ -62,47 +63,57 @@ func (c slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Chec
 // name as the "logger" attribute, the fields, and the stack trace as
 // "stacktrace" when zap took one, in zap's order. A context passed as a
 // field by [Logger.Log] (see ctxField) becomes the record's context.
-func (c slogCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
+func (c *slogCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 	var pc uintptr
 	if e.Caller.Defined {
 		pc = e.Caller.PC
 	}
 	r := slog.NewRecord(e.Time, slogLevel(e.Level), e.Message, pc)
 	ctx := context.Background()
-	var buf [16]slog.Attr
-	enc := attrEncoder{attrs: buf[:0]}
+	enc := encoders.Get().(*attrEncoder)
 	if e.LoggerName != "" {
-		enc.attrs = append(enc.attrs, slog.String("logger", e.LoggerName))
+		enc.add(slog.String("logger", e.LoggerName))
 	}
 	for _, fs := range [2][]zapcore.Field{c.with, fs} {
 		for _, f := range fs {
 			if f.Type == zapcore.SkipType {
-				if c, ok := f.Interface.(ctxValue); ok {
-					ctx = c.Context
+				if f.Key == ctxKey {
+					ctx, _ = f.Interface.(context.Context)
 				}
 				continue
 			}
-			f.AddTo(&enc)
+			f.AddTo(enc)
 		}
 	}
 	if e.Stack != "" {
-		enc.attrs = append(enc.attrs, slog.String("stacktrace", e.Stack))
+		enc.add(slog.String("stacktrace", e.Stack))
 	}
-	r.AddAttrs(enc.finish()...)
+	r.AddAttrs(enc.finish()...) // copies: the record does not keep enc's slice
+	clear(enc.attrs)
+	enc.attrs = enc.attrs[:0]
+	encoders.Put(enc)
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return c.h.Handle(ctx, r)
 }
 
-func (slogCore) Sync() error { return nil }
+// encoders keeps the encoders of Write, so that the attributes of an
+// event are gathered without an allocation.
+var encoders = sync.Pool{New: func() any { return &attrEncoder{attrs: make([]slog.Attr, 0, 24)} }}
 
-// ctxValue carries a request's context in a zap field of type SkipType:
+func (*slogCore) Sync() error { return nil }
+
+// ctxField carries a request's context in a zap field of type SkipType:
 // zap's encoders write nothing for it, slogCore hands it to the handler
 // as the record's context (as slog.Logger.LogAttrs(ctx, …) does), so a
 // handler that reads a trace id from the context finds it.
-type ctxValue struct{ context.Context }
-
 func ctxField(ctx context.Context) zapcore.Field {
-	return zapcore.Field{Type: zapcore.SkipType, Interface: ctxValue{ctx}}
+	return zapcore.Field{Key: ctxKey, Type: zapcore.SkipType, Interface: ctx}
 }
+
+// ctxKey names the field of ctxField.
+const ctxKey = "seclog.context"
 
 // attrEncoder is a zapcore.ObjectEncoder that turns zap fields into slog
 // attributes, keeping their order and their types: strings, integers,
