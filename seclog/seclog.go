@@ -263,7 +263,7 @@ func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
 	if ce == nil {
 		return
 	}
-	var buf [16]zap.Field
+	var buf [12]zap.Field // the common fields and 5 of the event's own
 	fs := append(buf[:0], zap.String("event", ev.Name), zap.String("owasp", string(ev.OWASP)))
 	if r != nil {
 		if l.context {
