@@ -89,9 +89,12 @@ func (c *slogCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 		enc.add(slog.String("stacktrace", e.Stack))
 	}
 	r.AddAttrs(enc.finish()...) // copies: the record does not keep enc's slice
-	clear(enc.attrs)
-	enc.attrs = enc.attrs[:0]
-	encoders.Put(enc)
+	// An event has about 10 attributes; a huge one's buffer is not kept.
+	if cap(enc.attrs) <= 64 {
+		clear(enc.attrs)
+		enc.attrs = enc.attrs[:0]
+		encoders.Put(enc)
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
