@@ -239,6 +239,21 @@ func TestNewDefaults(t *testing.T) {
 	}
 }
 
+// TestLoggerAndHandlerBothSet: a zap logger and a slog handler together
+// are refused, with an error that names both fields and says what each
+// is for.
+func TestLoggerAndHandlerBothSet(t *testing.T) {
+	_, err := New(Config{Logger: zap.NewNop(), Handler: slog.NewJSONHandler(io.Discard, nil)})
+	if err == nil {
+		t.Fatal("New accepted Logger and Handler both set")
+	}
+	for _, want := range []string{"Logger", "Handler", "*zap.Logger", "slog", "not both"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	for _, cfg := range []Config{
 		{TrustedProxies: []string{"10.0.0.0/33"}},
