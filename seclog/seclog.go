@@ -245,7 +245,8 @@ func init() {
 // event that concerns no request, such as [SystemStartup]); the common
 // fields are taken from it. fields are the event's own fields (see
 // [Event.Fields]); write every value an attacker could choose with
-// [String], which bounds and escapes it.
+// [String], which bounds and escapes it. On a slog handler, r's context
+// is the record's context (a handler may read a trace id from it).
 func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
 	// A level that is off costs one call, as zap's own check does first
 	// (the sampler only drops events of levels that are on).
