@@ -13,6 +13,17 @@
 //		TrustedProxies: []string{"10.0.0.0/8"},
 //	})
 //
+// A program that logs with log/slog gives its handler instead, and gets
+// the same events, fields and sampling:
+//
+//	sec, err := seclog.New(seclog.Config{
+//		Handler:        slog.NewJSONHandler(os.Stderr, nil), // or logger.Handler()
+//		TrustedProxies: []string{"10.0.0.0/8"},
+//	})
+//
+// A package given no logger uses [Default], which writes to slog.Default():
+// a forgotten logger is never silence. [Discard] is the explicit silence.
+//
 // Events are typed values of the catalog ([Catalog]), each with a name, a
 // level and the OWASP Logging Vocabulary name it maps to; docs/security-events.md
 // lists them all. Values taken from the request are always fields, never part
@@ -26,6 +37,7 @@ package seclog
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -59,11 +71,25 @@ type Sampling struct {
 
 // Config configures a [Logger]. The zero value is valid.
 type Config struct {
-	// Logger is the zap logger the events are written to; nil means
-	// zap.L(). The security logger is a child named "security". Give a
-	// logger without its own sampler (zap.NewProduction samples every
-	// message): the security logger samples only high-volume events.
+	// Logger is the zap logger the events are written to. The security
+	// logger is a child named "security". Give a logger without its own
+	// sampler (zap.NewProduction samples every message): the security
+	// logger samples only high-volume events.
+	//
+	// Set Logger or Handler, not both. With neither, events go to
+	// slog.Default() as it is when each event is written, as with
+	// [Default].
 	Logger *zap.Logger
+	// Handler is the log/slog handler the events are written to, for a
+	// program that logs with slog: pass a *slog.Logger's Handler(), whose
+	// attributes and groups the events then carry. zap still does the
+	// work: levels are asked of Handler.Enabled, high-volume events go
+	// through the same sampler, and each event becomes one slog.Record
+	// with the event's name as message, its level (Info, Warn, Error),
+	// the caller's program counter (written when the handler has
+	// AddSource), a "logger" attribute "security", the fields in zap's
+	// order, and the request's context. See docs/seclog.md.
+	Handler slog.Handler
 	// TrustedProxies lists the reverse proxies (CIDR prefixes or addresses)
 	// whose X-Forwarded-For and X-Forwarded-Proto headers are believed. Empty
 	// means none: the client is the socket's peer.
@@ -89,6 +115,7 @@ type Logger struct {
 	user      func(*http.Request) string
 	requestID func(*http.Request) string
 	interval  time.Duration
+	context   bool // pass the request's context to the slog handler
 
 	dropped      []atomic.Uint64 // per catalog index, since start
 	pending      []atomic.Uint64 // per catalog index, not yet reported
@@ -97,11 +124,22 @@ type Logger struct {
 }
 
 // Default returns the security logger of a middleware whose Config names
-// none: events go to zap.L() with the default configuration (default
-// sampling, no trusted proxies). It is one logger, made once.
+// none. It is never silent: events go to slog.Default(), looked up when
+// each event is written, so a program that calls slog.SetDefault at any
+// time, before or after building its middleware, gets them there, and
+// one that never does sees them on stderr through the log package (as
+// "WARN path.rejected logger=security event=path.rejected …"). It has the
+// default configuration otherwise: default sampling, no trusted proxies
+// (remote_ip is the socket's peer). It is one logger, made once.
+//
+// The trade-off: events a program forgot to route are written where its
+// other logs are rather than lost, at the cost of slog's text format and
+// a look-up of the default logger per event. Build a logger with [New]
+// and give it to every package to choose the destination, or use
+// [Discard] to drop the events on purpose.
 func Default() *Logger {
 	defaultOnce.Do(func() {
-		defaultLogger, _ = New(Config{Logger: zap.L()})
+		defaultLogger, _ = New(Config{})
 	})
 	return defaultLogger
 }
@@ -119,13 +157,22 @@ func Discard() *Logger {
 	return l
 }
 
-// New returns a security logger for cfg. It reports an error for
-// a trusted proxy that is not an address or CIDR prefix, or for negative
-// sampling values.
+// New returns a security logger for cfg. It reports an error for both
+// Logger and Handler set, for a trusted proxy that is not an address or
+// CIDR prefix, or for negative sampling values.
 func New(cfg Config) (*Logger, error) {
+	if cfg.Logger != nil && cfg.Handler != nil {
+		return nil, errors.New("seclog: Config: Logger and Handler are both set: set Logger for a *zap.Logger or Handler for a log/slog handler (a *slog.Logger's Handler()), not both")
+	}
 	z := cfg.Logger
 	if z == nil {
-		z = zap.L()
+		var h recordWriter = defaultHandler{}
+		if cfg.Handler != nil {
+			h = cfg.Handler
+		}
+		// The caller is taken for every event, as slog.Logger does, so
+		// that a handler with AddSource can write it.
+		z = zap.New(&slogCore{h: h}, zap.AddCaller())
 	}
 	if z.Name() != Name {
 		z = z.Named(Name)
@@ -155,6 +202,7 @@ func New(cfg Config) (*Logger, error) {
 		interval:  s.Interval,
 		dropped:   make([]atomic.Uint64, len(catalog)),
 		pending:   make([]atomic.Uint64, len(catalog)),
+		context:   cfg.Logger == nil,
 	}
 	if l.user == nil {
 		l.user = userFromContext
@@ -197,7 +245,8 @@ func init() {
 // event that concerns no request, such as [SystemStartup]); the common
 // fields are taken from it. fields are the event's own fields (see
 // [Event.Fields]); write every value an attacker could choose with
-// [String], which bounds and escapes it.
+// [String], which bounds and escapes it. On a slog handler, r's context
+// is the record's context (a handler may read a trace id from it).
 func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
 	// A level that is off costs one call, as zap's own check does first
 	// (the sampler only drops events of levels that are on).
@@ -215,9 +264,12 @@ func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
 	if ce == nil {
 		return
 	}
-	var buf [12]zap.Field
+	var buf [12]zap.Field // the common fields and 5 of the event's own
 	fs := append(buf[:0], zap.String("event", ev.Name), zap.String("owasp", string(ev.OWASP)))
 	if r != nil {
+		if l.context {
+			fs = append(fs, ctxField(r.Context()))
+		}
 		path := ""
 		if r.URL != nil {
 			path = r.URL.EscapedPath()
@@ -299,7 +351,9 @@ func (l *Logger) ClientIP(r *http.Request) netip.Addr { return l.proxies.ClientI
 func (l *Logger) IsHTTPS(r *http.Request) bool { return r.TLS != nil || l.proxies.IsHTTPS(r) }
 
 // Zap returns the underlying zap logger named "security", for events that
-// are not in the catalog (configuration warnings at startup, say).
+// are not in the catalog (configuration warnings at startup, say). For a
+// logger built on a slog handler ([Config.Handler], or none), it writes to
+// that handler as the events do.
 func (l *Logger) Zap() *zap.Logger { return l.all }
 
 type userKey struct{}

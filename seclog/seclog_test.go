@@ -3,6 +3,8 @@ package seclog
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,9 +130,16 @@ func TestSanitizeCleanDoesNotAllocate(t *testing.T) {
 }
 
 // A 10 KB header value with CR, LF and ANSI escapes is logged bounded and
-// escaped: one line, no raw control byte, at most MaxValueLen plus the mark.
+// escaped: one line, no raw control byte, at most MaxValueLen plus the mark,
+// through zap and through slog alike.
 func TestHostileHeaderIsBoundedAndEscaped(t *testing.T) {
-	l, buf := newTestLogger(t, Config{})
+	for b := range backends {
+		t.Run(backends[b].name, func(t *testing.T) { testHostileHeaderIsBoundedAndEscaped(t, b) })
+	}
+}
+
+func testHostileHeaderIsBoundedAndEscaped(t *testing.T, backend int) {
+	l, buf := newBackendLogger(t, backend, Config{})
 	hostile := strings.Repeat("\r\n{\"level\":\"error\",\"msg\":\"forged\"}\x1b[2J\x1b]0;pwned\x07", 10*1024/45+1)
 	if len(hostile) < 10*1024 {
 		t.Fatalf("hostile value is %d bytes", len(hostile))
@@ -205,27 +214,43 @@ func TestCommonFields(t *testing.T) {
 	}
 }
 
+// TestNewDefaults: New(Config{}) writes to slog.Default() (not to zap.L(),
+// which is silent unless the program replaced it) under the name
+// "security"; a zap logger already named "security" is not renamed
+// "security.security".
 func TestNewDefaults(t *testing.T) {
-	prev := zap.L()
-	defer zap.ReplaceGlobals(prev)
 	buf := &syncBuffer{}
-	zap.ReplaceGlobals(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), buf, zapcore.InfoLevel)))
+	setSlogDefault(t, slog.NewJSONHandler(buf, nil))
 	l, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Log(nil, SystemShutdown, zap.String("reason", "test"))
 	lines := buf.lines(t)
-	if len(lines) != 1 || lines[0]["logger"] != "security" {
-		t.Fatalf("New(Config{}) did not log to zap.L() as \"security\": %v", lines)
+	if len(lines) != 1 || lines[0]["logger"] != "security" || lines[0]["msg"] != SystemShutdown.Name {
+		t.Fatalf("New(Config{}) did not log to slog.Default() as \"security\": %v", lines)
 	}
-	// A logger already named "security" is not renamed "security.security".
-	l, err = New(Config{Logger: zap.L().Named(Name)})
+	l, err = New(Config{Logger: zap.NewNop().Named(Name)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Zap().Name() != Name {
 		t.Errorf("name %q", l.Zap().Name())
+	}
+}
+
+// TestLoggerAndHandlerBothSet: a zap logger and a slog handler together
+// are refused, with an error that names both fields and says what each
+// is for.
+func TestLoggerAndHandlerBothSet(t *testing.T) {
+	_, err := New(Config{Logger: zap.NewNop(), Handler: slog.NewJSONHandler(io.Discard, nil)})
+	if err == nil {
+		t.Fatal("New accepted Logger and Handler both set")
+	}
+	for _, want := range []string{"Logger", "Handler", "*zap.Logger", "slog", "not both"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
 
@@ -235,6 +260,7 @@ func TestConfigErrors(t *testing.T) {
 		{TrustedProxies: []string{"10.0.0.1/8"}},
 		{TrustedProxies: []string{"proxy.internal"}},
 		{Sampling: Sampling{First: -1}},
+		{Logger: zap.NewNop(), Handler: slog.NewJSONHandler(io.Discard, nil)},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) = nil error", cfg)
@@ -296,7 +322,13 @@ func TestSamplingDisabled(t *testing.T) {
 }
 
 func TestConcurrentLogging(t *testing.T) {
-	l, buf := newTestLogger(t, Config{Sampling: Sampling{First: 1, Thereafter: 1000}})
+	for b := range backends {
+		t.Run(backends[b].name, func(t *testing.T) { testConcurrentLogging(t, b) })
+	}
+}
+
+func testConcurrentLogging(t *testing.T, backend int) {
+	l, buf := newBackendLogger(t, backend, Config{Sampling: Sampling{First: 1, Thereafter: 1000}})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -320,4 +352,10 @@ func TestConcurrentLogging(t *testing.T) {
 	if logged+reported != 4000 || l.Dropped()[PathRejected.Name] != reported {
 		t.Errorf("logged %d + reported dropped %d != 4000 (Dropped %v)", logged, reported, l.Dropped())
 	}
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
