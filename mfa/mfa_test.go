@@ -437,6 +437,21 @@ func TestRequired(t *testing.T) {
 	expect(t, "challenge page not asked", st.do("GET", "/mfa", ""), 200, "")
 }
 
+// TestExemptRegexps: Django-style exempt routes, the same shape as
+// passwordexpiry's and loginrequired's; a bad expression is an error that
+// names the field.
+func TestExemptRegexps(t *testing.T) {
+	st := newSite(t, &fakeVerifier{}, func(c *mfa.Config) { c.ExemptRegexps = []string{`^assets/`} })
+	st.login("alice")
+	expect(t, "exempt by regexp", st.do("GET", "/assets/app.js", ""), 200, "")
+	expect(t, "not exempt", st.do("GET", "/account", ""), 303, "/mfa")
+	expect(t, "not from the start", st.do("GET", "/x/assets/app.js", ""), 303, "/mfa")
+	_, err := mfa.New(mfa.Config{Sessions: scs.New(), Verifier: &fakeVerifier{}, ExemptRegexps: []string{"("}})
+	if err == nil || !strings.HasPrefix(err.Error(), "mfa: Config.Exempt") {
+		t.Fatalf("bad regexp: %v", err)
+	}
+}
+
 func TestCheck(t *testing.T) {
 	st := newSite(t, &fakeVerifier{}, nil)
 	if d, err := st.gate.Check(httptest.NewRequest("GET", "/", nil)); d.Outcome != mfa.Pass || d.Reason != "anonymous" || err != nil {

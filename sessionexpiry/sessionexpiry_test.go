@@ -670,3 +670,23 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestUnavailableHandler: the 503 answer of a store error can be
+// replaced, as mfa's and passwordexpiry's can.
+func TestUnavailableHandler(t *testing.T) {
+	sm := scs.New()
+	log, _ := newLogger(t)
+	_, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: log,
+		Unavailable: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(503)
+			w.Write([]byte("try again soon"))
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	sm.ErrorFunc(rec, httptest.NewRequest("GET", "/", nil), errors.New("boom"))
+	if rec.Code != 503 || rec.Body.String() != "try again soon" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("%d %q %v", rec.Code, rec.Body, rec.Header())
+	}
+}
