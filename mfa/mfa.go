@@ -22,8 +22,10 @@
 //   - [Middleware.RequireRecent] asks again for the factor on sensitive
 //     routes when the last one is too old (step-up).
 //
-// The gate runs after the identity middleware and loginrequired in the
-// bulwark chain (the MFA slot); anonymous requests pass it untouched.
+// The gate runs after scs's LoadAndSave, the identity middleware and
+// loginrequired in the bulwark chain (the MFA slot); anonymous requests pass
+// it untouched. Before LoadAndSave, a logged-in user's request is a 500 and
+// a seclog.SessionNotLoaded event, where scs would panic.
 //
 // The application serves the challenge page ([Config.ChallengeURL]): on
 // GET it calls [Middleware.Begin] (and follows its redirect, or shows a
@@ -481,7 +483,8 @@ type Start struct {
 // (fail mode Closed: answer 503), or a Start with Bypassed (Open). A user
 // who has no factor gets an error wrapping [ErrNotEnrolled] (send them to
 // enrol, or refuse). A request without a session of its user gets
-// [ErrNoSession]. When the request's own context ends while the provider
+// [ErrNoSession]; one whose session the manager's LoadAndSave did not load,
+// an error wrapping identity.ErrSessionNotLoaded. When the request's own context ends while the provider
 // is asked (the client hung up), that is no outage: no fail mode applies,
 // and the error wraps the context's error (context.Canceled): write
 // nothing.
@@ -559,7 +562,9 @@ func (m *Middleware) requestEnded(r *http.Request, err error) (bool, error) {
 // begin again for ErrState); an error wrapping [ErrUnavailable] means the
 // verifier could not tell: answer 503; an error wrapping the context's
 // error means the request ended while the verifier was asked (write
-// nothing; the challenge stays). Each outcome is a security event.
+// nothing; the challenge stays); as for Begin, [ErrNoSession] or an error
+// wrapping identity.ErrSessionNotLoaded means no session of the user. Each
+// outcome is a security event.
 func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next string, err error) {
 	u := identity.FromRequest(r)
 	if u == nil {
