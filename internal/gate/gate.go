@@ -8,7 +8,7 @@
 //
 // What stays in each gate is its decision: its own Outcome, Decision and
 // Check(r) (Decision, error), and the switch of its Handler. A new gate is
-// about twenty lines on this core (see the example in the tests).
+// about twenty lines on this core (see terms, the gate of gate_test.go).
 //
 // The core is internal: no exported signature of a gate names its types.
 package gate
