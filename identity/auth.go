@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/bulwark-go/bulwark/internal/sessionctx"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -14,6 +15,15 @@ import (
 // answered 401. Any other error means the authenticator could not decide
 // (a store is down): the request is answered 503, unless FailOpen.
 var ErrInvalidCredentials = errors.New("identity: invalid credentials")
+
+// ErrSessionNotLoaded is wrapped by the error of a middleware or method
+// that reads the scs session of a request whose context holds none: the
+// manager's LoadAndSave did not run before it (a hand-made chain in the
+// wrong order; bulwark.Chain puts its Sessions slot first). The error
+// names the middleware and the fix. The middlewares answer such a request
+// 500 and log seclog.SessionNotLoaded, whatever their FailOpen, where scs
+// itself would panic.
+var ErrSessionNotLoaded = sessionctx.ErrNotLoaded
 
 // An Authenticator recognises the user of a request by one kind of
 // credential (a session, a bearer token, basic authentication), as DRF's
@@ -116,6 +126,8 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case err == nil:
 			ctx := seclog.WithUser(NewContext(r.Context(), u), u.ID())
 			next.ServeHTTP(w, r.WithContext(ctx))
+		case errors.Is(err, ErrSessionNotLoaded):
+			sessionctx.Refuse(w, r, m.log, err) // a chain in the wrong order: 500, whatever FailOpen
 		case errors.Is(err, ErrInvalidCredentials):
 			m.log.Log(r, seclog.IdentityAuthFailed, zap.String("authenticator", m.names[i]), seclog.String("reason", err.Error()))
 			h := w.Header()
@@ -123,7 +135,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				h.Set("WWW-Authenticate", c.Challenge())
 			}
 			h.Set("Cache-Control", "no-store")
-			writeJSON(w, r, http.StatusUnauthorized, `{"error":"invalid_credentials"}`)
+			sessionctx.WriteJSON(w, r, http.StatusUnauthorized, `{"error":"invalid_credentials"}`)
 		default:
 			m.log.Log(r, seclog.IdentityUnavailable, zap.String("authenticator", m.names[i]), seclog.String("error", err.Error()), zap.Bool("fail_open", m.failOpen))
 			if m.failOpen {
@@ -133,15 +145,4 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			Unavailable(w, r, nil)
 		}
 	})
-}
-
-// writeJSON writes a small, fixed JSON answer.
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, body string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write([]byte(body + "\n"))
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/internal/sessionctx"
 )
 
 // Kind is the kind of client that sent a request, as the [Responder]
@@ -272,7 +273,7 @@ func Unavailable(w http.ResponseWriter, r *http.Request, custom http.Handler) {
 		custom.ServeHTTP(w, r)
 		return
 	}
-	writeJSON(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
+	sessionctx.WriteJSON(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
 }
 
 // defaultResponder is built once: the zero ResponderConfig cannot fail.

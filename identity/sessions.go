@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/bulwark-go/bulwark/internal/sessionctx"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -51,7 +52,9 @@ type SessionsConfig struct {
 // [Authenticator] it loads the session's user through Lookup. A session
 // whose user is unknown or inactive, or whose user's credential changed
 // since login (see [CredentialStamper]), is destroyed and the request goes
-// on as anonymous.
+// on as anonymous. On a request whose session the manager's LoadAndSave
+// did not load, its methods that return an error return one wrapping
+// [ErrSessionNotLoaded], where scs would panic.
 type Sessions struct {
 	sm     *scs.SessionManager
 	lookup func(context.Context, string) (User, error)
@@ -93,6 +96,9 @@ func (s *Sessions) Login(r *http.Request, u User) error {
 		return errors.New("identity: Login: the user is nil, inactive or has no id")
 	}
 	ctx := r.Context()
+	if err := s.loaded(ctx); err != nil {
+		return err
+	}
 	if prev := s.sm.GetString(ctx, SessionUserKey); prev != "" && (prev != u.ID() || !sameCredential(s.sm.GetString(ctx, SessionCredentialKey), u)) {
 		if err := s.sm.Clear(ctx); err != nil {
 			return fmt.Errorf("identity: Login: clear the previous user's session: %w", err)
@@ -129,6 +135,9 @@ func (s *Sessions) putCredential(ctx context.Context, u User) {
 // destroyed).
 func (s *Sessions) Reauthenticate(r *http.Request) error {
 	ctx := r.Context()
+	if err := s.loaded(ctx); err != nil {
+		return err
+	}
 	id := s.sm.GetString(ctx, SessionUserKey)
 	if id == "" {
 		return errors.New("identity: Reauthenticate: the session has no user")
@@ -177,6 +186,9 @@ func (s *Sessions) revokeUser(r *http.Request, keep bool) error {
 		return errors.New("identity: SessionsConfig.Revoke is nil: give a func that changes the user's credential stamp (increment a per-user counter the stamp includes)")
 	}
 	ctx := r.Context()
+	if err := s.loaded(ctx); err != nil {
+		return err
+	}
 	id := s.sm.GetString(ctx, SessionUserKey)
 	if id == "" {
 		return errors.New("identity: the session has no user to log out everywhere")
@@ -191,11 +203,22 @@ func (s *Sessions) revokeUser(r *http.Request, keep bool) error {
 // Logout destroys the session of r: its data is deleted from the store and
 // the cookie is expired.
 func (s *Sessions) Logout(r *http.Request) error {
+	if err := s.loaded(r.Context()); err != nil {
+		return err
+	}
 	if err := s.sm.Destroy(r.Context()); err != nil {
 		return fmt.Errorf("identity: Logout: destroy the session: %w", err)
 	}
 	s.log.Log(r, seclog.IdentityLogout)
 	return nil
+}
+
+// loaded returns an error wrapping [ErrSessionNotLoaded] when ctx holds no
+// session data of s's manager: every method that reads or writes the
+// session asks it first, so that a chain in the wrong order is an error,
+// not scs's panic.
+func (s *Sessions) loaded(ctx context.Context) error {
+	return sessionctx.Check(ctx, s.sm, "identity")
 }
 
 // Manager returns the scs session manager of s.
@@ -222,9 +245,14 @@ func (s *Sessions) UserID(ctx context.Context) string {
 // whose user is unknown or inactive, or whose credential stamp is no
 // longer the user's ([CredentialStamper]: the password was changed or
 // reset, or the user was logged out everywhere), is destroyed and logged,
-// and the request is anonymous.
+// and the request is anonymous. A request whose session the manager's
+// LoadAndSave did not load gets an error wrapping [ErrSessionNotLoaded]
+// (the identity middleware answers it 500, whatever FailOpen).
 func (s *Sessions) Authenticate(r *http.Request) (User, error) {
 	ctx := r.Context()
+	if err := s.loaded(ctx); err != nil {
+		return nil, err
+	}
 	id := s.sm.GetString(ctx, SessionUserKey)
 	if id == "" {
 		return nil, nil

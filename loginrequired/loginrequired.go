@@ -24,6 +24,7 @@ import (
 	"net/http"
 
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/gate"
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
@@ -47,14 +48,14 @@ type Config struct {
 	Exempt []string
 	// ExemptRegexps lists public routes as Django-style regular expressions
 	// matched from the start of the clean path without its leading "/",
-	// for porting a django-security LOGIN_EXEMPT_URLS. Prefer Allow.
+	// for porting a django-security LOGIN_EXEMPT_URLS. Prefer Exempt.
 	ExemptRegexps []string
 	// Rules give routes their own authorizer. A request is judged by the
 	// one pattern it would be routed to, so "/admin/" with Staff and "/"
 	// with LoggedIn mean what they say.
 	Rules []Rule
 	// Strict refuses (403) a logged-in user on a route that no rule or
-	// Allow pattern covers. Without it, a logged-in user may use any route
+	// Exempt pattern covers. Without it, a logged-in user may use any route
 	// that has no rule.
 	Strict bool
 	// LoginURL is where anonymous visitors are sent (default "/login"). A
@@ -85,10 +86,10 @@ const (
 	BadPath
 )
 
+var outcomeNames = []string{"pass", "login", "forbidden", "bad-path"}
+
 // String returns "pass", "login", "forbidden" or "bad-path".
-func (o Outcome) String() string {
-	return [...]string{"pass", "login", "forbidden", "bad-path"}[o]
-}
+func (o Outcome) String() string { return gate.String(o, outcomeNames) }
 
 // A Decision is the gate's verdict on one request.
 type Decision struct {
@@ -103,27 +104,20 @@ type Decision struct {
 
 // Middleware is the login gate. It is safe for concurrent use.
 type Middleware struct {
-	rules     *pathrule.Set
-	authz     map[string]Authorizer
-	strict    bool
-	loginURL  string
-	responder *identity.Responder
-	log       *seclog.Logger
+	core   *gate.Core
+	rules  *pathrule.Set
+	authz  map[string]Authorizer
+	strict bool
 }
 
 // New returns the login gate for cfg, or an error naming the field that is
 // wrong.
 func New(cfg Config) (*Middleware, error) {
-	m := &Middleware{strict: cfg.Strict, loginURL: cfg.LoginURL, responder: cfg.Responder, log: cfg.Logger, authz: map[string]Authorizer{}}
-	if m.loginURL == "" {
-		m.loginURL = "/login"
+	core, err := gate.New(gate.Config{Name: "loginrequired", LoginURL: cfg.LoginURL, Responder: cfg.Responder, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
 	}
-	if m.log == nil {
-		m.log = seclog.Default()
-	}
-	if m.responder == nil {
-		m.responder = identity.DefaultResponder()
-	}
+	m := &Middleware{core: core, strict: cfg.Strict, authz: map[string]Authorizer{}}
 	var patterns []string
 	add := func(field, pattern string, a Authorizer) error {
 		if a.fn == nil {
@@ -137,7 +131,7 @@ func New(cfg Config) (*Middleware, error) {
 		return nil
 	}
 	for _, p := range cfg.Exempt {
-		if err := add("Allow", p, Public); err != nil {
+		if err := add("Exempt", p, Public); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +140,7 @@ func New(cfg Config) (*Middleware, error) {
 			return nil, err
 		}
 	}
-	for _, u := range []struct{ field, url string }{{"LoginURL", m.loginURL}, {"LogoutURL", cfg.LogoutURL}} {
+	for _, u := range []struct{ field, url string }{{"LoginURL", core.LoginURL}, {"LogoutURL", cfg.LogoutURL}} {
 		p, err := exactPattern(u.field, u.url)
 		if err != nil {
 			return nil, err
@@ -183,9 +177,15 @@ func exactPattern(field, raw string) (string, error) {
 	return p, nil
 }
 
-// Decide judges r: the pure decision of [Middleware.Handler], with the
-// user the identity middleware found (nil: anonymous).
-func (m *Middleware) Decide(r *http.Request) Decision {
+// Check judges r: the pure decision of [Middleware.Handler], with the
+// user the identity middleware found (nil: anonymous). The gate reads no
+// store and no session: its error is always nil, there so that the four
+// gates' Check read alike.
+func (m *Middleware) Check(r *http.Request) (Decision, error) {
+	return m.decide(r), nil
+}
+
+func (m *Middleware) decide(r *http.Request) Decision {
 	res := m.rules.Judge(r)
 	u := identity.FromRequest(r)
 	switch res.Verdict {
@@ -213,21 +213,21 @@ func (m *Middleware) Decide(r *http.Request) Decision {
 // Handler returns next behind the login gate.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := m.Decide(r)
+		d := m.decide(r)
 		switch d.Outcome {
 		case Pass:
 			if d.admin {
-				m.log.Log(r, seclog.LoginRequiredAdmin, zap.String("rule", d.Rule))
+				m.core.Log.Log(r, seclog.LoginRequiredAdmin, zap.String("rule", d.Rule))
 			}
 			next.ServeHTTP(w, r)
 		case Login:
-			m.log.Log(r, seclog.LoginRequiredRedirect, zap.String("rule", d.Rule), zap.Stringer("client", m.responder.Kind(r)))
-			m.responder.Refuse(w, r, identity.Refusal{Code: "login_required", Location: m.loginURL, Unauthenticated: true, Next: true})
+			m.core.Refuse(w, r, identity.Refusal{Code: "login_required", Location: m.core.LoginURL, Unauthenticated: true, Next: true},
+				seclog.LoginRequiredRedirect, zap.String("rule", d.Rule), m.core.Client(r))
 		case Forbidden:
-			m.log.Log(r, seclog.LoginRequiredForbidden, zap.String("rule", d.Rule), zap.String("reason", d.Reason))
-			m.responder.Refuse(w, r, identity.Refusal{Code: "forbidden"})
+			m.core.Refuse(w, r, identity.Refusal{Code: "forbidden"},
+				seclog.LoginRequiredForbidden, zap.String("rule", d.Rule), zap.String("reason", d.Reason))
 		default:
-			m.log.Log(r, seclog.PathRejected, zap.String("reason", d.Reason))
+			m.core.Log.Log(r, seclog.PathRejected, zap.String("reason", d.Reason))
 			w.Header().Set("Cache-Control", "no-store")
 			http.Error(w, "Bad Request", http.StatusBadRequest)
 		}

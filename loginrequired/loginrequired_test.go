@@ -68,7 +68,7 @@ func TestPathConfusion(t *testing.T) {
 	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), "/login", pathconfusion.Serve(t, gate.Handler(app), app, rejected))
 }
 
-func TestDecide(t *testing.T) {
+func TestCheck(t *testing.T) {
 	owner := Func("owner", func(r *http.Request, u identity.User) bool {
 		return strings.HasPrefix(r.URL.Path, "/users/"+u.ID()+"/")
 	})
@@ -130,7 +130,7 @@ func TestDecide(t *testing.T) {
 			want Outcome
 		}{{"lax", lax, tc.lax}, {"strict", strict, tc.strict}} {
 			r := asUser(httptest.NewRequest(tc.method, tc.target, nil), tc.user)
-			if got := m.m.Decide(r); got.Outcome != m.want {
+			if got, _ := m.m.Check(r); got.Outcome != m.want {
 				t.Errorf("%s: %s %s as %v: %v, want %v", m.name, tc.method, tc.target, tc.user, got, m.want)
 			}
 		}
@@ -227,15 +227,15 @@ func TestNewErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := m.Decide(httptest.NewRequest("GET", "/accounts/login/", nil)); d.Outcome != Pass {
+	if d, _ := m.Check(httptest.NewRequest("GET", "/accounts/login/", nil)); d.Outcome != Pass {
 		t.Errorf("login page: %v", d)
 	}
-	if d := m.Decide(httptest.NewRequest("GET", "/accounts/login/secret", nil)); d.Outcome != Login {
+	if d, _ := m.Check(httptest.NewRequest("GET", "/accounts/login/secret", nil)); d.Outcome != Login {
 		t.Errorf("below the login page: %v", d)
 	}
 }
 
-func TestAllowRegexps(t *testing.T) {
+func TestExemptRegexps(t *testing.T) {
 	m, err := New(Config{ExemptRegexps: []string{`^about/`, `^public-[a-z]+$`}})
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestAllowRegexps(t *testing.T) {
 		"/public-page/x": Login,
 		"/private":       Login,
 	} {
-		if d := m.Decide(httptest.NewRequest("GET", target, nil)); d.Outcome != want {
+		if d, _ := m.Check(httptest.NewRequest("GET", target, nil)); d.Outcome != want {
 			t.Errorf("%s: %v, want %v", target, d, want)
 		}
 	}

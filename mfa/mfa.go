@@ -22,8 +22,10 @@
 //   - [Middleware.RequireRecent] asks again for the factor on sensitive
 //     routes when the last one is too old (step-up).
 //
-// The gate runs after the identity middleware and loginrequired in the
-// bulwark chain (the MFA slot); anonymous requests pass it untouched.
+// The gate runs after scs's LoadAndSave, the identity middleware and
+// loginrequired in the bulwark chain (the MFA slot); anonymous requests pass
+// it untouched. Before LoadAndSave, a logged-in user's request is a 500 and
+// a seclog.SessionNotLoaded event, where scs would panic.
 //
 // The application serves the challenge page ([Config.ChallengeURL]): on
 // GET it calls [Middleware.Begin] (and follows its redirect, or shows a
@@ -41,14 +43,13 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/internal/gate"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -92,6 +93,10 @@ type Config struct {
 	// Exempt lists more routes a pending user may use, as ServeMux
 	// patterns ("/static/", "/favicon.ico").
 	Exempt []string
+	// ExemptRegexps lists exempt routes as Django-style regular
+	// expressions, for porting a django-duo-universal-auth configuration.
+	// Prefer Exempt.
+	ExemptRegexps []string
 	// FailMode is [Closed] (default) or [Open]; any other value is an error.
 	FailMode FailMode
 	// HealthTTL is how long the provider's health is cached (default 10s).
@@ -139,20 +144,16 @@ const (
 	Pass Outcome = iota
 	// Challenge refuses the request: the user must pass the second factor.
 	Challenge
-	// Unavailable means Config.Required could not answer: 503.
+	// Unavailable means the gate could not decide (the error of
+	// [Middleware.Check]): Config.Required could not answer (503), or the
+	// session was not loaded (500).
 	Unavailable
 )
 
+var outcomeNames = []string{"pass", "challenge", "unavailable"}
+
 // String returns "pass", "challenge" or "unavailable".
-func (o Outcome) String() string {
-	switch o {
-	case Challenge:
-		return "challenge"
-	case Unavailable:
-		return "unavailable"
-	}
-	return "pass"
-}
+func (o Outcome) String() string { return gate.String(o, outcomeNames) }
 
 // A Decision is the gate's verdict on one request.
 type Decision struct {
@@ -167,21 +168,18 @@ type Decision struct {
 	Reason string
 	// Exempt is the exempt rule that let the request pass.
 	Exempt string
-	// Err is Required's error, for Unavailable.
-	Err error
 }
 
 var methodRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 
 // Middleware is the second-factor gate. It is safe for concurrent use.
 type Middleware struct {
+	core         *gate.Core
 	sm           *scs.SessionManager
 	v            Verifier
 	method       string
 	required     func(context.Context, identity.User) (bool, error)
 	challengeURL string
-	exempt       *pathrule.Set
-	ownPages     []string // the exact patterns of the challenge and callback pages
 	failMode     FailMode
 	healthTTL    time.Duration
 	healthTO     time.Duration
@@ -192,7 +190,6 @@ type Middleware struct {
 	defaultNext  string
 	skipNonSess  bool
 	responder    *identity.Responder
-	unavailable  http.Handler
 	log          *seclog.Logger
 	now          func() time.Time
 
@@ -242,7 +239,6 @@ func New(cfg Config) (*Middleware, error) {
 		bypassFor: orDefault(cfg.BypassFor, DefaultBypassFor), cacheTTL: orDefault(cfg.CacheTTL, DefaultCacheTTL),
 		challengeTTL: orDefault(cfg.ChallengeTTL, DefaultChallengeTTL),
 		nextHosts:    cfg.NextHosts, defaultNext: cfg.DefaultNext, skipNonSess: cfg.SkipNonSession,
-		responder: cfg.Responder, unavailable: cfg.Unavailable, log: cfg.Logger, now: cfg.Now,
 	}
 	if m.challengeURL == "" {
 		m.challengeURL = "/mfa"
@@ -253,23 +249,16 @@ func New(cfg Config) (*Middleware, error) {
 	if !identity.SafeNext(m.defaultNext, m.nextHosts, true) {
 		return nil, fmt.Errorf("mfa: Config.DefaultNext %q is not a safe redirect target (identity.SafeNext): write a path such as \"/\"", cfg.DefaultNext)
 	}
-	if m.log == nil {
-		m.log = seclog.Default()
-	}
-	if m.now == nil {
-		m.now = time.Now
-	}
-	if m.responder == nil {
-		m.responder = identity.DefaultResponder()
-	}
-	set, own, err := pathrule.CompileGate(pathrule.Gate{
-		Exempt: cfg.Exempt, Login: cfg.LoginURL, Logout: cfg.LogoutURL,
-		Pages: []pathrule.Page{{Field: "ChallengeURL", URL: m.challengeURL}, {Field: "CallbackURL", URL: cfg.CallbackURL}},
+	core, err := gate.New(gate.Config{
+		Name: "mfa", Exempt: cfg.Exempt, ExemptRegexps: cfg.ExemptRegexps,
+		Pages:    []gate.Page{{Field: "ChallengeURL", URL: m.challengeURL}, {Field: "CallbackURL", URL: cfg.CallbackURL}},
+		LoginURL: cfg.LoginURL, LogoutURL: cfg.LogoutURL,
+		Responder: cfg.Responder, Unavailable: cfg.Unavailable, Logger: cfg.Logger, Now: cfg.Now,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mfa: Config.%v", err)
+		return nil, err
 	}
-	m.exempt, m.ownPages = set, own
+	m.core, m.responder, m.log, m.now = core, core.Responder, core.Log, core.Now
 	return m, nil
 }
 
@@ -280,55 +269,61 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Decide judges r: the decision of [Middleware.Handler], apart from the
+// Check judges r: the decision of [Middleware.Handler], apart from the
 // response. It reads the session's state; the only write is the cached
-// answer of Config.Required when it says "not required".
-func (m *Middleware) Decide(r *http.Request) Decision {
+// answer of Config.Required when it says "not required". An error means
+// the gate could not decide (Outcome Unavailable): Required's error, or
+// one wrapping identity.ErrSessionNotLoaded when the manager's LoadAndSave
+// did not run before the gate.
+func (m *Middleware) Check(r *http.Request) (Decision, error) {
 	u := identity.FromRequest(r)
 	if u == nil {
-		return Decision{Outcome: Pass, Reason: "anonymous"}
+		return Decision{Outcome: Pass, Reason: "anonymous"}, nil
 	}
 	ctx := r.Context()
-	b, ok := sessionOf(m.sm, ctx, u.ID())
-	if !ok {
-		if m.skipNonSess {
-			return Decision{Outcome: Pass, Reason: "no-session"}
+	b, err := m.session(ctx, u.ID())
+	if err != nil {
+		if !errors.Is(err, ErrNoSession) {
+			return Decision{Outcome: Unavailable}, err
 		}
-		return m.exemptOr(r, Decision{Reason: "no-session"})
+		if m.skipNonSess {
+			return Decision{Outcome: Pass, Reason: "no-session"}, nil
+		}
+		return m.exemptOr(r, Decision{Reason: "no-session"}), nil
 	}
 	now := m.now()
 	v := readVerdict(m.sm, ctx, b)
 	switch v.state {
 	case Verified:
-		return Decision{Outcome: Pass, State: Verified}
+		return Decision{Outcome: Pass, State: Verified}, nil
 	case Bypassed:
 		if fresh(v.at, now, m.bypassFor) {
-			return Decision{Outcome: Pass, State: Bypassed}
+			return Decision{Outcome: Pass, State: Bypassed}, nil
 		}
 	case NotRequired:
 		if fresh(v.at, now, m.cacheTTL) {
-			return Decision{Outcome: Pass, State: NotRequired, Reason: "not-required"}
+			return Decision{Outcome: Pass, State: NotRequired, Reason: "not-required"}, nil
 		}
 	}
 	st := None
 	if _, ok := readChallenge(m.sm, ctx, b); ok {
 		st = Pending
 	}
-	if res := m.exempt.Judge(r); res.Allowed() {
+	if pattern, ok := m.core.Exempt(r); ok {
 		// Required is not asked: an exempt route never waits for it.
-		return Decision{Outcome: Pass, State: st, Reason: "exempt", Exempt: res.Pattern}
+		return Decision{Outcome: Pass, State: st, Reason: "exempt", Exempt: pattern}, nil
 	}
 	if m.required != nil {
 		need, err := m.required(ctx, u)
 		if err != nil {
-			return Decision{Outcome: Unavailable, State: st, Err: err}
+			return Decision{Outcome: Unavailable, State: st}, err
 		}
 		if !need {
 			writeVerdict(m.sm, ctx, b, verdict{state: NotRequired, at: now})
-			return Decision{Outcome: Pass, State: NotRequired, Reason: "not-required"}
+			return Decision{Outcome: Pass, State: NotRequired, Reason: "not-required"}, nil
 		}
 	}
-	return Decision{Outcome: Challenge, State: st, Reason: "pending"}
+	return Decision{Outcome: Challenge, State: st, Reason: "pending"}, nil
 }
 
 // fresh reports whether a state reached at at still holds at now for ttl
@@ -338,8 +333,8 @@ func fresh(at, now time.Time, ttl time.Duration) bool {
 }
 
 func (m *Middleware) exemptOr(r *http.Request, d Decision) Decision {
-	if res := m.exempt.Judge(r); res.Allowed() {
-		d.Outcome, d.Exempt = Pass, res.Pattern
+	if pattern, ok := m.core.Exempt(r); ok {
+		d.Outcome, d.Exempt = Pass, pattern
 		return d
 	}
 	d.Outcome = Challenge
@@ -349,20 +344,19 @@ func (m *Middleware) exemptOr(r *http.Request, d Decision) Decision {
 // Handler returns next behind the gate.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := m.Decide(r)
-		switch d.Outcome {
-		case Pass:
-			if d.Exempt != "" && d.Reason != "anonymous" && slices.Contains(m.ownPages, d.Exempt) {
+		d, err := m.Check(r)
+		switch {
+		case err != nil:
+			m.core.Fail(w, r, err, seclog.MFAStoreError, seclog.String("error", err.Error()))
+		case d.Outcome == Challenge:
+			m.refuse(w, r, d.Reason)
+		default:
+			if d.Reason != "anonymous" && m.core.Own(d.Exempt) {
 				// A user on their way through the challenge: the gates
 				// after this one wait until it is done.
 				r = identity.WithPending(r, "mfa")
 			}
 			next.ServeHTTP(w, r)
-		case Challenge:
-			m.refuse(w, r, d.Reason)
-		default:
-			m.log.Log(r, seclog.MFAStoreError, seclog.String("error", d.Err.Error()))
-			m.writeUnavailable(w, r)
 		}
 	})
 }
@@ -376,8 +370,8 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, reason strin
 	if kind == identity.Navigation && topLevel(r) {
 		m.keepNext(r, r.URL.RequestURI())
 	}
-	m.log.Log(r, seclog.MFARequired, zap.String("reason", reason), zap.Stringer("client", kind))
-	m.responder.Refuse(w, r, identity.Refusal{Code: Code, Reason: reason, Location: m.challengeURL, Unauthenticated: true})
+	m.core.Refuse(w, r, identity.Refusal{Code: Code, Reason: reason, Location: m.challengeURL, Unauthenticated: true},
+		seclog.MFARequired, zap.String("reason", reason), zap.Stringer("client", kind))
 }
 
 // topLevel reports whether r is a page load a person would want to come
@@ -404,8 +398,8 @@ func (m *Middleware) keepNext(r *http.Request, next string) bool {
 	if u == nil || !m.safeNext(next) {
 		return false
 	}
-	b, ok := sessionOf(m.sm, r.Context(), u.ID())
-	if !ok {
+	b, err := m.session(r.Context(), u.ID())
+	if err != nil {
 		return false
 	}
 	writeNext(m.sm, r.Context(), b, next)
@@ -434,8 +428,11 @@ func (m *Middleware) SetNext(r *http.Request, next string) bool {
 		return false
 	}
 	ctx := r.Context()
-	b, ok := sessionOf(m.sm, ctx, sessionUser(m.sm, ctx))
-	if !ok {
+	if m.core.Session(ctx, m.sm) != nil {
+		return false
+	}
+	b, err := m.session(ctx, m.sm.GetString(ctx, identity.SessionUserKey))
+	if err != nil {
 		return false
 	}
 	writeNext(m.sm, ctx, b, next)
@@ -450,8 +447,8 @@ func (m *Middleware) Status(r *http.Request) Status {
 		return Status{}
 	}
 	ctx := r.Context()
-	b, ok := sessionOf(m.sm, ctx, u.ID())
-	if !ok {
+	b, err := m.session(ctx, u.ID())
+	if err != nil {
 		return Status{}
 	}
 	v := readVerdict(m.sm, ctx, b)
@@ -486,7 +483,8 @@ type Start struct {
 // (fail mode Closed: answer 503), or a Start with Bypassed (Open). A user
 // who has no factor gets an error wrapping [ErrNotEnrolled] (send them to
 // enrol, or refuse). A request without a session of its user gets
-// [ErrNoSession]. When the request's own context ends while the provider
+// [ErrNoSession]; one whose session the manager's LoadAndSave did not load,
+// an error wrapping identity.ErrSessionNotLoaded. When the request's own context ends while the provider
 // is asked (the client hung up), that is no outage: no fail mode applies,
 // and the error wraps the context's error (context.Canceled): write
 // nothing.
@@ -496,9 +494,9 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 		return Start{}, ErrNoSession
 	}
 	ctx := r.Context()
-	b, ok := sessionOf(m.sm, ctx, u.ID())
-	if !ok {
-		return Start{}, ErrNoSession
+	b, err := m.session(ctx, u.ID())
+	if err != nil {
+		return Start{}, err
 	}
 	if err := m.health(ctx); err != nil {
 		return m.outage(r, b, err)
@@ -564,16 +562,18 @@ func (m *Middleware) requestEnded(r *http.Request, err error) (bool, error) {
 // begin again for ErrState); an error wrapping [ErrUnavailable] means the
 // verifier could not tell: answer 503; an error wrapping the context's
 // error means the request ended while the verifier was asked (write
-// nothing; the challenge stays). Each outcome is a security event.
+// nothing; the challenge stays); as for Begin, [ErrNoSession] or an error
+// wrapping identity.ErrSessionNotLoaded means no session of the user. Each
+// outcome is a security event.
 func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next string, err error) {
 	u := identity.FromRequest(r)
 	if u == nil {
 		return "", ErrNoSession
 	}
 	ctx := r.Context()
-	b, ok := sessionOf(m.sm, ctx, u.ID())
-	if !ok {
-		return "", ErrNoSession
+	b, err := m.session(ctx, u.ID())
+	if err != nil {
+		return "", err
 	}
 	now := m.now()
 	c, ok := readChallenge(m.sm, ctx, b)
@@ -641,8 +641,10 @@ func (m *Middleware) popNext(ctx context.Context, b binding) string {
 // again), for an application that lowers a session's privilege without
 // logging out.
 func (m *Middleware) Reset(r *http.Request) {
-	defer func() { _ = recover() }() // no session loaded: nothing to forget
 	ctx := r.Context()
+	if m.core.Session(ctx, m.sm) != nil {
+		return // no session loaded: nothing to forget
+	}
 	m.sm.Remove(ctx, SessionKey)
 	m.sm.Remove(ctx, SessionChallengeKey)
 	m.sm.Remove(ctx, SessionNextKey)
@@ -726,16 +728,11 @@ func newState() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// writeUnavailable answers 503.
-func (m *Middleware) writeUnavailable(w http.ResponseWriter, r *http.Request) {
-	identity.Unavailable(w, r, m.unavailable)
-}
-
 // WriteUnavailable writes the gate's 503 answer (Config.Unavailable, or a
 // small JSON body), for a challenge page whose Begin or Complete returned
 // an error wrapping [ErrUnavailable].
 func (m *Middleware) WriteUnavailable(w http.ResponseWriter, r *http.Request) {
-	m.writeUnavailable(w, r)
+	m.core.WriteUnavailable(w, r)
 }
 
 type factorKey struct{}

@@ -135,8 +135,8 @@ func TestAnonymousAndBearer(t *testing.T) {
 	// A bearer user has no session to take a challenge in: refused.
 	w := st.do("GET", "/account", "", "Authorization", "Bearer tok-alice", "Accept", "application/json")
 	expect(t, "bearer", w, 403, "")
-	if got := st.gate.Decide(bearerReq("alice")); got.Outcome != mfa.Challenge || got.Reason != "no-session" {
-		t.Errorf("Decide(bearer) = %+v", got)
+	if got, err := st.gate.Check(st.loaded(bearerReq("alice"))); got.Outcome != mfa.Challenge || got.Reason != "no-session" || err != nil {
+		t.Errorf("Check(bearer) = %+v, %v", got, err)
 	}
 	st2 := newSite(t, &fakeVerifier{}, func(c *mfa.Config) { c.SkipNonSession = true })
 	expect(t, "bearer, SkipNonSession", st2.do("GET", "/account", "", "Authorization", "Bearer tok-alice"), 200, "")
@@ -145,6 +145,17 @@ func TestAnonymousAndBearer(t *testing.T) {
 func bearerReq(id string) *http.Request {
 	r := httptest.NewRequest("GET", "/account", nil)
 	return r.WithContext(identity.NewContext(r.Context(), identity.Basic{UserID: id, IsActive: true}))
+}
+
+// loaded returns r with a new, empty scs session loaded, as LoadAndSave
+// gives a request without a session cookie.
+func (st *site) loaded(r *http.Request) *http.Request {
+	st.t.Helper()
+	ctx, err := st.sm.Load(r.Context(), "")
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return r.WithContext(ctx)
 }
 
 // TestFlow: login, stray requests while pending (no logout, the return
@@ -158,7 +169,7 @@ func TestFlow(t *testing.T) {
 	expect(t, "favicon", st.do("GET", "/favicon.ico", "", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "image"), 303, "/mfa")
 	expect(t, "xhr", st.do("GET", "/api/poll", "", "X-Requested-With", "XMLHttpRequest"), 403, "")
 	expect(t, "post", st.do("POST", "/account/delete", "x=1"), 303, "/mfa")
-	if got := st.gate.Decide(st.reqWithCookie("/account")); got.State != mfa.None {
+	if got, _ := st.gate.Check(st.reqWithCookie("/account")); got.State != mfa.None {
 		t.Errorf("state before Begin: %v", got.State)
 	}
 	st.names()
@@ -214,7 +225,7 @@ func TestFlow(t *testing.T) {
 }
 
 // reqWithCookie builds a request carrying the site's session, loaded,
-// with its user, for calling Decide and Status directly.
+// with its user, for calling Check and Status directly.
 func (st *site) reqWithCookie(path string) *http.Request {
 	st.t.Helper()
 	var out *http.Request
@@ -426,21 +437,37 @@ func TestRequired(t *testing.T) {
 	expect(t, "challenge page not asked", st.do("GET", "/mfa", ""), 200, "")
 }
 
-func TestDecide(t *testing.T) {
+// TestExemptRegexps: Django-style exempt routes, the same shape as
+// passwordexpiry's and loginrequired's; a bad expression is an error that
+// names the field.
+func TestExemptRegexps(t *testing.T) {
+	st := newSite(t, &fakeVerifier{}, func(c *mfa.Config) { c.ExemptRegexps = []string{`^assets/`} })
+	st.login("alice")
+	expect(t, "exempt by regexp", st.do("GET", "/assets/app.js", ""), 200, "")
+	expect(t, "not exempt", st.do("GET", "/account", ""), 303, "/mfa")
+	expect(t, "not from the start", st.do("GET", "/x/assets/app.js", ""), 303, "/mfa")
+	_, err := mfa.New(mfa.Config{Sessions: scs.New(), Verifier: &fakeVerifier{}, ExemptRegexps: []string{"("}})
+	if err == nil || !strings.HasPrefix(err.Error(), "mfa: Config.Exempt") {
+		t.Fatalf("bad regexp: %v", err)
+	}
+}
+
+func TestCheck(t *testing.T) {
 	st := newSite(t, &fakeVerifier{}, nil)
-	if d := st.gate.Decide(httptest.NewRequest("GET", "/", nil)); d.Outcome != mfa.Pass || d.Reason != "anonymous" {
-		t.Errorf("anonymous: %+v", d)
+	if d, err := st.gate.Check(httptest.NewRequest("GET", "/", nil)); d.Outcome != mfa.Pass || d.Reason != "anonymous" || err != nil {
+		t.Errorf("anonymous: %+v, %v", d, err)
 	}
 	st.login("alice")
-	if d := st.gate.Decide(st.reqWithCookie("/static/x")); d.Outcome != mfa.Pass || d.Exempt != "/static/" {
-		t.Errorf("exempt: %+v", d)
+	if d, err := st.gate.Check(st.reqWithCookie("/static/x")); d.Outcome != mfa.Pass || d.Exempt != "/static/" || err != nil {
+		t.Errorf("exempt: %+v, %v", d, err)
 	}
-	if d := st.gate.Decide(st.reqWithCookie("/x")); d.Outcome != mfa.Challenge || d.Reason != "pending" {
-		t.Errorf("pending: %+v", d)
+	if d, err := st.gate.Check(st.reqWithCookie("/x")); d.Outcome != mfa.Challenge || d.Reason != "pending" || err != nil {
+		t.Errorf("pending: %+v, %v", d, err)
 	}
-	// A request whose scs session was never loaded does not panic.
-	if d := st.gate.Decide(bearerReq("alice")); d.Outcome != mfa.Challenge {
-		t.Errorf("no session loaded: %+v", d)
+	// A request whose scs session was never loaded does not panic: the
+	// gate cannot decide (a chain in the wrong order).
+	if d, err := st.gate.Check(bearerReq("alice")); d.Outcome != mfa.Unavailable || !errors.Is(err, identity.ErrSessionNotLoaded) {
+		t.Errorf("no session loaded: %+v, %v", d, err)
 	}
 	st.gate.Reset(bearerReq("alice"))
 	for _, o := range []mfa.Outcome{mfa.Pass, mfa.Challenge, mfa.Unavailable} {

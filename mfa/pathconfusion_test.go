@@ -15,15 +15,17 @@ import (
 
 // TestPathConfusion runs the shared path-confusion corpus end to end, over
 // TCP, through the gate and a real ServeMux, as a user who has not passed
-// the second factor: the corpus's public routes are the gate's exempt
-// routes, and its "login" challenge is the redirect to the challenge page.
-// No path trick gets the user past the gate.
+// the second factor (a bearer-like user: the session LoadAndSave loads is
+// not theirs): the corpus's public routes are the gate's exempt routes,
+// and its "login" challenge is the redirect to the challenge page. No path
+// trick gets the user past the gate.
 func TestPathConfusion(t *testing.T) {
 	dir := testenv.Testdata(t, "path-confusion")
 	log, events := seclogtest.New(t)
 	const challenge = "/mfa"
+	sm := scs.New()
 	gate, err := mfa.New(mfa.Config{
-		Sessions: scs.New(), Verifier: &fakeVerifier{}, ChallengeURL: challenge, LoginURL: "/login",
+		Sessions: sm, Verifier: &fakeVerifier{}, ChallengeURL: challenge, LoginURL: "/login",
 		Exempt: []string{"/{$}", "/static/", "GET /health"}, Logger: log,
 	})
 	if err != nil {
@@ -35,5 +37,5 @@ func TestPathConfusion(t *testing.T) {
 			next.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), identity.Basic{UserID: "alice", IsActive: true})))
 		})
 	}
-	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), challenge, pathconfusion.Serve(t, asAlice(gate.Handler(app)), app, events.Names))
+	pathconfusion.Run(t, filepath.Join(dir, "cases.tsv"), challenge, pathconfusion.Serve(t, sm.LoadAndSave(asAlice(gate.Handler(app))), app, events.Names))
 }

@@ -103,31 +103,19 @@ func split(s string, out []string) bool {
 	return true
 }
 
-// sessionOf returns the session manager and the binding when r's scs
-// session is logged in as userID, and false otherwise (no session loaded,
-// nobody or someone else logged in: a bearer or basic request). It never
-// panics.
-func sessionOf(sm *scs.SessionManager, ctx context.Context, userID string) (b binding, ok bool) {
-	defer func() {
-		if recover() != nil { // "scs: no session data in context"
-			ok = false
-		}
-	}()
-	if userID == "" || sm.GetString(ctx, identity.SessionUserKey) != userID {
-		return binding{}, false
+// session returns the binding of r's scs session when it is logged in as
+// userID; [ErrNoSession] when it is not (nobody or someone else logged
+// in: a bearer or basic request); an error wrapping
+// identity.ErrSessionNotLoaded when no session was loaded (the manager's
+// LoadAndSave did not run before), where scs would panic.
+func (m *Middleware) session(ctx context.Context, userID string) (binding, error) {
+	if err := m.core.Session(ctx, m.sm); err != nil {
+		return binding{}, err
 	}
-	return binding{user: url.QueryEscape(userID), loginAt: sm.GetInt64(ctx, identity.SessionLoginKey)}, true
-}
-
-// sessionUser returns the user id logged in to the session, "" when
-// there is none or no session was loaded.
-func sessionUser(sm *scs.SessionManager, ctx context.Context) (id string) {
-	defer func() {
-		if recover() != nil {
-			id = ""
-		}
-	}()
-	return sm.GetString(ctx, identity.SessionUserKey)
+	if userID == "" || m.sm.GetString(ctx, identity.SessionUserKey) != userID {
+		return binding{}, ErrNoSession
+	}
+	return binding{user: url.QueryEscape(userID), loginAt: m.sm.GetInt64(ctx, identity.SessionLoginKey)}, nil
 }
 
 // verdict is the decoded SessionKey value.

@@ -1,11 +1,13 @@
 package mfa
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // StepUp guards sensitive routes (changing a password or an e-mail
@@ -29,34 +31,42 @@ func (m *Middleware) RequireRecent(maxAge time.Duration) (*StepUp, error) {
 	return &StepUp{m: m, maxAge: maxAge}, nil
 }
 
-// Decide judges r: Pass when the session's user passed the second factor
+// Check judges r: Pass when the session's user passed the second factor
 // less than the maximum age ago, Challenge (reason "step-up") otherwise.
-func (s *StepUp) Decide(r *http.Request) Decision {
+// An error wrapping identity.ErrSessionNotLoaded (Outcome Unavailable)
+// means the manager's LoadAndSave did not run before the guard.
+func (s *StepUp) Check(r *http.Request) (Decision, error) {
 	u := identity.FromRequest(r)
 	if u == nil {
-		return Decision{Outcome: Challenge, Reason: "step-up"}
+		return Decision{Outcome: Challenge, Reason: "step-up"}, nil
 	}
 	ctx := r.Context()
-	b, ok := sessionOf(s.m.sm, ctx, u.ID())
-	if !ok {
-		return Decision{Outcome: Challenge, Reason: "no-session"}
+	b, err := s.m.session(ctx, u.ID())
+	switch {
+	case errors.Is(err, ErrNoSession):
+		return Decision{Outcome: Challenge, Reason: "no-session"}, nil
+	case err != nil:
+		return Decision{Outcome: Unavailable}, err
 	}
 	v := readVerdict(s.m.sm, ctx, b)
 	if v.state == Verified && fresh(v.at, s.m.now(), s.maxAge) {
-		return Decision{Outcome: Pass, State: Verified}
+		return Decision{Outcome: Pass, State: Verified}, nil
 	}
-	return Decision{Outcome: Challenge, State: v.state, Reason: "step-up"}
+	return Decision{Outcome: Challenge, State: v.state, Reason: "step-up"}, nil
 }
 
 // Handler returns next behind the step-up guard. A refused navigation is
 // sent to the challenge, its path kept as the return path.
 func (s *StepUp) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := s.Decide(r)
-		if d.Outcome == Pass {
+		d, err := s.Check(r)
+		switch {
+		case err != nil:
+			s.m.core.Fail(w, r, err, seclog.MFAStoreError, seclog.String("error", err.Error()))
+		case d.Outcome == Pass:
 			next.ServeHTTP(w, r)
-			return
+		default:
+			s.m.refuse(w, r, d.Reason)
 		}
-		s.m.refuse(w, r, d.Reason)
 	})
 }

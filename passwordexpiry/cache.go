@@ -20,17 +20,13 @@ const SessionKey = "bulwark.passwordexpiry"
 
 // session returns the session manager when r carries a session logged in
 // as userID (the identity.Sessions login), nil otherwise: no cache for a
-// bearer or basic request, nor for a session of another user. It never
-// panics, even when scs's LoadAndSave did not run.
-func (m *Middleware) session(r *http.Request, userID string) (sm *scs.SessionManager) {
-	if m.sm == nil {
+// bearer or basic request, nor for a session of another user, nor when
+// scs's LoadAndSave did not run (Check reports that; Changed and Require
+// then leave the session alone).
+func (m *Middleware) session(r *http.Request, userID string) *scs.SessionManager {
+	if m.sm == nil || m.core.Session(r.Context(), m.sm) != nil {
 		return nil
 	}
-	defer func() {
-		if recover() != nil { // "scs: no session data in context"
-			sm = nil
-		}
-	}()
 	if m.sm.GetString(r.Context(), identity.SessionUserKey) != userID {
 		return nil
 	}
@@ -38,10 +34,11 @@ func (m *Middleware) session(r *http.Request, userID string) (sm *scs.SessionMan
 }
 
 // cached returns the session's verdict about userID, and false when there
-// is no session, no verdict, or one about someone else, stale or malformed.
-// It reads the session once (each scs read allocates) and never panics.
+// is no verdict, or one about someone else, stale or malformed. It reads
+// the session once (each scs read allocates); the caller has checked that
+// the session is loaded.
 func (m *Middleware) cached(ctx context.Context, userID string, now time.Time) (Reason, bool) {
-	v := m.cachedValue(ctx)
+	v := m.sm.GetString(ctx, SessionKey)
 	rest, ok := strings.CutPrefix(v, "1|")
 	if !ok {
 		return None, false
@@ -65,17 +62,6 @@ func (m *Middleware) cached(ctx context.Context, userID string, now time.Time) (
 		return None, false
 	}
 	return Reason(reason), true
-}
-
-// cachedValue returns the raw cached verdict, "" when there is none or no
-// session was loaded.
-func (m *Middleware) cachedValue(ctx context.Context) (v string) {
-	defer func() {
-		if recover() != nil { // "scs: no session data in context"
-			v = ""
-		}
-	}()
-	return m.sm.GetString(ctx, SessionKey)
 }
 
 // remember caches a verdict in the session until until.

@@ -2,6 +2,7 @@ package passwordexpiry
 
 import (
 	"context"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -59,13 +60,15 @@ func FuzzCachedValue(f *testing.F) {
 	})
 }
 
-// TestCachedWithoutSession: no session loaded, no panic.
-func TestCachedWithoutSession(t *testing.T) {
+// TestSessionWithoutLoadAndSave: no session loaded, no panic: Changed
+// and Require leave the session alone (Check reports the chain's mistake,
+// see TestSessionNotLoaded in the root package).
+func TestSessionWithoutLoadAndSave(t *testing.T) {
 	m, err := New(Config{Store: NewMemoryStore(), Sessions: scs.New(), Logger: seclog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.cached(context.Background(), "alice", time.Now()); ok {
-		t.Fatal("a verdict without a session")
+	if sm := m.session(httptest.NewRequest("GET", "/", nil), "alice"); sm != nil {
+		t.Fatal("a session without LoadAndSave")
 	}
 }

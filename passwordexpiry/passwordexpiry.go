@@ -35,7 +35,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/internal/gate"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -119,21 +119,16 @@ const (
 	Pass Outcome = iota
 	// Change refuses the request: the user must change their password.
 	Change
-	// Unavailable means the store could not answer: 503, or the request
-	// is served with FailOpen.
+	// Unavailable means the gate could not decide (the error of
+	// [Middleware.Check]): the store could not answer (503, or the request
+	// is served with FailOpen), or the session was not loaded (500).
 	Unavailable
 )
 
+var outcomeNames = []string{"pass", "change", "unavailable"}
+
 // String returns "pass", "change" or "unavailable".
-func (o Outcome) String() string {
-	switch o {
-	case Change:
-		return "change"
-	case Unavailable:
-		return "unavailable"
-	}
-	return "pass"
-}
+func (o Outcome) String() string { return gate.String(o, outcomeNames) }
 
 // A Decision is the gate's verdict on one request.
 type Decision struct {
@@ -149,25 +144,21 @@ type Decision struct {
 	// the request is for ([identity.Pending]): it passes without a
 	// verdict, so that the change comes after that step, not in its middle.
 	Pending string
-	// Err is the store's error, for Unavailable.
-	Err error
 }
 
 // Middleware is the password-change gate. It is safe for concurrent use.
 type Middleware struct {
-	store       Store
-	changeURL   string
-	exempt      *pathrule.Set
-	maxAge      time.Duration
-	sm          *scs.SessionManager
-	ids         *identity.Sessions
-	ttl         time.Duration
-	cache       bool // verdicts are cached in sessions
-	failOpen    bool
-	responder   *identity.Responder
-	unavailable http.Handler
-	log         *seclog.Logger
-	now         func() time.Time
+	core      *gate.Core
+	store     Store
+	changeURL string
+	maxAge    time.Duration
+	sm        *scs.SessionManager
+	ids       *identity.Sessions
+	ttl       time.Duration
+	cache     bool // verdicts are cached in sessions
+	failOpen  bool
+	log       *seclog.Logger
+	now       func() time.Time
 }
 
 // New returns the gate for cfg, or an error naming the field that is wrong.
@@ -189,8 +180,7 @@ func New(cfg Config) (*Middleware, error) {
 	m := &Middleware{
 		ids:   cfg.Identity,
 		store: cfg.Store, changeURL: cfg.ChangeURL, maxAge: cfg.MaxAge, sm: cfg.Sessions,
-		ttl: cfg.CacheTTL, failOpen: cfg.FailOpen, responder: cfg.Responder,
-		unavailable: cfg.Unavailable, log: cfg.Logger, now: cfg.Now,
+		ttl: cfg.CacheTTL, failOpen: cfg.FailOpen,
 	}
 	if m.changeURL == "" {
 		m.changeURL = "/password/change"
@@ -199,23 +189,16 @@ func New(cfg Config) (*Middleware, error) {
 		m.ttl = DefaultCacheTTL
 	}
 	m.cache = m.sm != nil && m.ttl > 0
-	if m.log == nil {
-		m.log = seclog.Default()
-	}
-	if m.now == nil {
-		m.now = time.Now
-	}
-	if m.responder == nil {
-		m.responder = identity.DefaultResponder()
-	}
-	set, _, err := pathrule.CompileGate(pathrule.Gate{
-		Exempt: cfg.Exempt, Regexps: cfg.ExemptRegexps, Login: cfg.LoginURL, Logout: cfg.LogoutURL,
-		Pages: []pathrule.Page{{Field: "ChangeURL", URL: m.changeURL}},
+	core, err := gate.New(gate.Config{
+		Name: "passwordexpiry", Exempt: cfg.Exempt, ExemptRegexps: cfg.ExemptRegexps,
+		Pages:    []gate.Page{{Field: "ChangeURL", URL: m.changeURL}},
+		LoginURL: cfg.LoginURL, LogoutURL: cfg.LogoutURL,
+		Responder: cfg.Responder, Unavailable: cfg.Unavailable, Logger: cfg.Logger, Now: cfg.Now,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("passwordexpiry: %v", err)
+		return nil, err
 	}
-	m.exempt = set
+	m.core, m.log, m.now = core, core.Log, core.Now
 	return m, nil
 }
 
@@ -268,38 +251,44 @@ func (m *Middleware) requirement(ctx context.Context, userID string, now time.Ti
 	return None, until, nil
 }
 
-// Decide judges r: the decision of [Middleware.Handler], apart from the
+// Check judges r: the decision of [Middleware.Handler], apart from the
 // response. It reads the verdict from the session when it is cached and
 // fresh, and otherwise asks the store and caches the answer in the session
 // (a session write at most once per CacheTTL). Exempt routes are judged
 // only for a user who must change, or when the store must be asked (so an
-// exempt route never waits for the store).
-func (m *Middleware) Decide(r *http.Request) Decision {
+// exempt route never waits for the store). An error means the gate could
+// not decide (Outcome Unavailable): the store's error, or, with
+// Config.Sessions, one wrapping identity.ErrSessionNotLoaded when the
+// manager's LoadAndSave did not run before the gate.
+func (m *Middleware) Check(r *http.Request) (Decision, error) {
 	u := identity.FromRequest(r)
 	if u == nil {
-		return Decision{Outcome: Pass}
+		return Decision{Outcome: Pass}, nil
 	}
 	if g := identity.Pending(r.Context()); g != "" {
-		return Decision{Outcome: Pass, Pending: g}
+		return Decision{Outcome: Pass, Pending: g}, nil
 	}
 	id := u.ID()
 	now := m.now()
 	if m.cache {
+		if err := m.core.Session(r.Context(), m.sm); err != nil {
+			return Decision{Outcome: Unavailable}, err
+		}
 		if reason, ok := m.cached(r.Context(), id, now); ok {
 			d := Decision{Outcome: Pass, Reason: reason, Cached: true}
 			if reason != None {
 				d = m.exemptOr(r, d, Change)
 			}
-			return d
+			return d, nil
 		}
 	}
-	if res := m.exempt.Judge(r); res.Allowed() {
+	if pattern, ok := m.core.Exempt(r); ok {
 		// Not asked: the verdict is unknown, and does not matter here.
-		return Decision{Outcome: Pass, Exempt: res.Pattern}
+		return Decision{Outcome: Pass, Exempt: pattern}, nil
 	}
 	reason, until, err := m.requirement(r.Context(), id, now)
 	if err != nil {
-		return Decision{Outcome: Unavailable, Err: err}
+		return Decision{Outcome: Unavailable}, err
 	}
 	if m.cache {
 		if sm := m.session(r, id); sm != nil {
@@ -307,16 +296,16 @@ func (m *Middleware) Decide(r *http.Request) Decision {
 		}
 	}
 	if reason == None {
-		return Decision{Outcome: Pass}
+		return Decision{Outcome: Pass}, nil
 	}
-	return Decision{Outcome: Change, Reason: reason}
+	return Decision{Outcome: Change, Reason: reason}, nil
 }
 
 // exemptOr returns d with Outcome Pass when r's route is exempt, else with
 // outcome o.
 func (m *Middleware) exemptOr(r *http.Request, d Decision, o Outcome) Decision {
-	if res := m.exempt.Judge(r); res.Allowed() {
-		d.Outcome, d.Exempt = Pass, res.Pattern
+	if pattern, ok := m.core.Exempt(r); ok {
+		d.Outcome, d.Exempt = Pass, pattern
 		return d
 	}
 	d.Outcome = o
@@ -326,28 +315,20 @@ func (m *Middleware) exemptOr(r *http.Request, d Decision, o Outcome) Decision {
 // Handler returns next behind the gate.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := m.Decide(r)
-		switch d.Outcome {
-		case Pass:
+		d, err := m.Check(r)
+		switch {
+		case err != nil && m.failOpen && !errors.Is(err, identity.ErrSessionNotLoaded):
+			m.log.Log(r, seclog.PasswordExpiryStoreError, seclog.String("error", err.Error()), zap.Bool("fail_open", true))
 			next.ServeHTTP(w, r)
-		case Change:
-			m.log.Log(r, seclog.PasswordExpiryRequired, zap.String("reason", string(d.Reason)),
-				zap.Stringer("client", m.responder.Kind(r)), zap.Bool("cached", d.Cached))
-			m.responder.Refuse(w, r, identity.Refusal{Code: Code, Reason: string(d.Reason), Location: m.changeURL, Next: true})
+		case err != nil:
+			m.core.Fail(w, r, err, seclog.PasswordExpiryStoreError, seclog.String("error", err.Error()), zap.Bool("fail_open", false))
+		case d.Outcome == Change:
+			m.core.Refuse(w, r, identity.Refusal{Code: Code, Reason: string(d.Reason), Location: m.changeURL, Next: true},
+				seclog.PasswordExpiryRequired, zap.String("reason", string(d.Reason)), m.core.Client(r), zap.Bool("cached", d.Cached))
 		default:
-			m.log.Log(r, seclog.PasswordExpiryStoreError, seclog.String("error", d.Err.Error()), zap.Bool("fail_open", m.failOpen))
-			if m.failOpen {
-				next.ServeHTTP(w, r)
-				return
-			}
-			m.writeUnavailable(w, r)
+			next.ServeHTTP(w, r)
 		}
 	})
-}
-
-// writeUnavailable answers 503.
-func (m *Middleware) writeUnavailable(w http.ResponseWriter, r *http.Request) {
-	identity.Unavailable(w, r, m.unavailable)
 }
 
 // Changed is the one call the application makes after userID changed their

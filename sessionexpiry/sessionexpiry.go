@@ -44,6 +44,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/gate"
 	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
@@ -76,7 +77,7 @@ const (
 	LateRequestGrace = 30 * time.Second
 )
 
-// Config configures the middleware. Only Manager is required; the zero
+// Config configures the middleware. Only Sessions is required; the zero
 // value of every other field is the secure default.
 type Config struct {
 	// Sessions is the scs session manager whose LoadAndSave runs before the
@@ -106,7 +107,7 @@ type Config struct {
 	// most Idle/2.
 	Granularity time.Duration
 	// ExpireAtBrowserClose makes the session cookie a browser-session
-	// cookie (Manager.Cookie.Persist = false): closing the browser forgets
+	// cookie (Sessions.Cookie.Persist = false): closing the browser forgets
 	// it. Absolute and Idle still apply on the server.
 	ExpireAtBrowserClose bool
 	// Passive lists routes (net/http.ServeMux patterns, such as
@@ -124,6 +125,9 @@ type Config struct {
 	// identity.NewResponder with its defaults. Share one Responder between
 	// all the gates of an application.
 	Responder *identity.Responder
+	// Unavailable, if set, writes the 503 answer (a session store that
+	// cannot answer) instead of the built-in small JSON one.
+	Unavailable http.Handler
 	// FailOpen serves as anonymous a request whose dead session cookie
 	// cannot be classified because the store failed; and when the
 	// resurrection guard cannot read a tombstone after a save, it keeps
@@ -157,18 +161,10 @@ const (
 	Expired
 )
 
+var outcomeNames = []string{"anonymous", "active", "touch", "expired"}
+
 // String returns "anonymous", "active", "touch" or "expired".
-func (o Outcome) String() string {
-	switch o {
-	case Active:
-		return "active"
-	case Touch:
-		return "touch"
-	case Expired:
-		return "expired"
-	}
-	return "anonymous"
-}
+func (o Outcome) String() string { return gate.String(o, outcomeNames) }
 
 // The reasons of an Expired [Decision].
 const (
@@ -202,14 +198,13 @@ func (d Decision) anomaly() bool {
 
 // Middleware enforces the expiry policy. It is safe for concurrent use.
 type Middleware struct {
+	core        *gate.Core
 	sm          *scs.SessionManager
 	absolute    time.Duration
 	idle        time.Duration
 	granularity time.Duration
 	passive     *pathrule.Set
-	loginURL    string
 	onExpire    func(http.ResponseWriter, *http.Request)
-	responder   *identity.Responder
 	failOpen    bool
 	log         *seclog.Logger
 	now         func() time.Time
@@ -217,20 +212,19 @@ type Middleware struct {
 }
 
 // New returns the middleware for cfg, or an error naming the field that is
-// wrong. It installs the resurrection guard on cfg.Manager.Store (see
-// [Config.Manager]): call it before the manager serves requests.
+// wrong. It installs the resurrection guard on cfg.Sessions.Store (see
+// [Config.Sessions]): call it before the manager serves requests.
 func New(cfg Config) (*Middleware, error) {
 	sm := cfg.Sessions
 	if sm == nil {
-		return nil, errors.New("sessionexpiry: Config.Manager is nil: give the *scs.SessionManager whose LoadAndSave runs before this middleware")
+		return nil, errors.New("sessionexpiry: Config.Sessions is nil: give the *scs.SessionManager whose LoadAndSave runs before this middleware")
 	}
 	if sm.Store == nil {
-		return nil, errors.New("sessionexpiry: Config.Manager.Store is nil: make the manager with scs.New() and set its Store")
+		return nil, errors.New("sessionexpiry: Config.Sessions.Store is nil: make the manager with scs.New() and set its Store")
 	}
 	m := &Middleware{
 		sm: sm, absolute: cfg.Absolute, idle: cfg.Idle, granularity: cfg.Granularity,
-		loginURL: cfg.LoginURL, onExpire: cfg.OnExpire, responder: cfg.Responder,
-		failOpen: cfg.FailOpen, log: cfg.Logger, now: cfg.Now,
+		onExpire: cfg.OnExpire, failOpen: cfg.FailOpen,
 	}
 	if m.absolute < 0 {
 		return nil, fmt.Errorf("sessionexpiry: Config.Absolute is %v: write a positive duration, such as 8 * time.Hour (0 means %v)", cfg.Absolute, DefaultAbsolute)
@@ -254,13 +248,10 @@ func New(cfg Config) (*Middleware, error) {
 		m.granularity = defaultGranularity(m.idle)
 	}
 	if sm.IdleTimeout != 0 {
-		return nil, fmt.Errorf("sessionexpiry: Config.Manager.IdleTimeout is %v: set it to 0 and Config.Idle to %v; scs's idle timeout writes the session to the store on every request and drops idle sessions without an event", sm.IdleTimeout, sm.IdleTimeout)
+		return nil, fmt.Errorf("sessionexpiry: Config.Sessions.IdleTimeout is %v: set it to 0 and Config.Idle to %v; scs's idle timeout writes the session to the store on every request and drops idle sessions without an event", sm.IdleTimeout, sm.IdleTimeout)
 	}
 	if sm.Lifetime <= m.absolute {
-		return nil, fmt.Errorf("sessionexpiry: Config.Manager.Lifetime (%v) must be longer than Config.Absolute (%v), or the store drops sessions before they are ended and logged: set Manager.Lifetime to Absolute + time.Hour", sm.Lifetime, m.absolute)
-	}
-	if m.loginURL == "" {
-		m.loginURL = "/login"
+		return nil, fmt.Errorf("sessionexpiry: Config.Sessions.Lifetime (%v) must be longer than Config.Absolute (%v), or the store drops sessions before they are ended and logged: set Sessions.Lifetime to Absolute + time.Hour", sm.Lifetime, m.absolute)
 	}
 	if len(cfg.Passive) > 0 {
 		set, err := pathrule.Compile(pathrule.Config{Patterns: cfg.Passive})
@@ -269,15 +260,14 @@ func New(cfg Config) (*Middleware, error) {
 		}
 		m.passive = set
 	}
-	if m.responder == nil {
-		m.responder = identity.DefaultResponder()
+	core, err := gate.New(gate.Config{
+		Name: "sessionexpiry", LoginURL: cfg.LoginURL,
+		Responder: cfg.Responder, Unavailable: cfg.Unavailable, Logger: cfg.Logger, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if m.log == nil {
-		m.log = seclog.Default()
-	}
-	if m.now == nil {
-		m.now = time.Now
-	}
+	m.core, m.log, m.now = core, core.Log, core.Now
 
 	// Install the guard, the error answer and the cookie kind.
 	if g, ok := sm.Store.(*guard); ok {
@@ -311,12 +301,23 @@ func isSCSDefault(f func(http.ResponseWriter, *http.Request, error)) bool {
 	return fn != nil && fn.Name() == "github.com/alexedwards/scs/v2.defaultErrorFunc"
 }
 
-// Decide judges the session of r (loaded by the manager's LoadAndSave):
+// Check judges the session of r (loaded by the manager's LoadAndSave):
 // the pure decision of [Middleware.Handler]. It reads the session and the
-// clock, and changes nothing.
-func (m *Middleware) Decide(r *http.Request) Decision {
+// clock, and changes nothing. Its only error wraps
+// identity.ErrSessionNotLoaded: the manager's LoadAndSave did not run
+// before the middleware (a chain in the wrong order).
+func (m *Middleware) Check(r *http.Request) (Decision, error) {
 	ctx := r.Context()
 	now := m.now()
+	if err := m.core.Session(ctx, m.sm); err != nil {
+		return Decision{Now: now}, err
+	}
+	return m.check(r, now), nil
+}
+
+// check is Check on a loaded session.
+func (m *Middleware) check(r *http.Request, now time.Time) Decision {
+	ctx := r.Context()
 	user, _ := m.sm.Get(ctx, identity.SessionUserKey).(string)
 	if user == "" {
 		return Decision{Outcome: Anonymous, Now: now}
@@ -378,7 +379,7 @@ func (m *Middleware) isPassive(r *http.Request) bool {
 //     served as anonymous;
 //   - a store error is a 503 and a sessionexpiry.store_error event.
 //
-// The guard installed by New (see [Config.Manager]) keeps a destroyed
+// The guard installed by New (see [Config.Sessions]) keeps a destroyed
 // session from coming back when a request that loaded it before it was
 // destroyed saves it afterwards, or saves the new token of a renewal
 // (identity's Login, mfa's Complete, passwordexpiry's Changed) that
@@ -390,14 +391,12 @@ func (m *Middleware) isPassive(r *http.Request) bool {
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if loaded, err := m.sm.Load(ctx, ""); err != nil || loaded != ctx {
-			// No session in the context: LoadAndSave did not run first.
-			m.log.Zap().Error("sessionexpiry: no scs session in the request context: put the manager's LoadAndSave before sessionexpiry (bulwark.Chain does)")
-			w.Header().Set("Cache-Control", "no-store")
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		d, err := m.Check(r)
+		if err != nil {
+			// The session not loaded (a chain in the wrong order): 500.
+			m.core.Fail(w, r, err, seclog.SessionExpiryStoreError, zap.String("op", "load"), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 			return
 		}
-		d := m.Decide(r)
 		switch d.Outcome {
 		case Anonymous:
 			if !m.deadCookie(w, r) {
@@ -442,11 +441,11 @@ func (m *Middleware) expire(w http.ResponseWriter, r *http.Request, d Decision) 
 	if m.onExpire != nil {
 		m.onExpire(w, r)
 	}
-	m.log.Log(r, seclog.SessionExpiryExpired,
+	m.core.Refuse(w, r, identity.Refusal{Code: "session_expired", Reason: d.Reason, Location: m.core.LoginURL, Unauthenticated: true, Next: true},
+		seclog.SessionExpiryExpired,
 		zap.String("reason", d.Reason), seclog.String("session_user", d.User), zap.String("session", sid),
 		zap.Int64("age_s", int64(d.Age/time.Second)), zap.Int64("idle_s", int64(d.Inactive/time.Second)),
-		zap.Stringer("client", m.responder.Kind(r)))
-	m.responder.Refuse(w, r, identity.Refusal{Code: "session_expired", Reason: d.Reason, Location: m.loginURL, Unauthenticated: true, Next: true})
+		m.core.Client(r))
 }
 
 // deadCookie looks at the session cookie of an anonymous request: when it
@@ -512,7 +511,7 @@ func (m *Middleware) unavailable(w http.ResponseWriter, r *http.Request, op stri
 	if open {
 		return
 	}
-	identity.Unavailable(w, r, nil)
+	m.core.WriteUnavailable(w, r)
 }
 
 // sessionID names the session of a cookie token in the log.

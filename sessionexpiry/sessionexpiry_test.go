@@ -22,14 +22,14 @@ func TestNewRejects(t *testing.T) {
 		cfg  func(sm *scs.SessionManager) sessionexpiry.Config
 		want string
 	}{
-		{"no manager", func(*scs.SessionManager) sessionexpiry.Config { return sessionexpiry.Config{} }, "Config.Manager is nil"},
+		{"no manager", func(*scs.SessionManager) sessionexpiry.Config { return sessionexpiry.Config{} }, "Config.Sessions is nil"},
 		{"scs idle timeout", func(sm *scs.SessionManager) sessionexpiry.Config {
 			sm.IdleTimeout = 20 * time.Minute
 			return sessionexpiry.Config{Sessions: sm}
-		}, "Manager.IdleTimeout is 20m0s: set it to 0 and Config.Idle to 20m0s"},
+		}, "Config.Sessions.IdleTimeout is 20m0s: set it to 0 and Config.Idle to 20m0s"},
 		{"lifetime not longer than absolute", func(sm *scs.SessionManager) sessionexpiry.Config {
 			return sessionexpiry.Config{Sessions: sm, Absolute: 24 * time.Hour}
-		}, "Manager.Lifetime (24h0m0s) must be longer than Config.Absolute (24h0m0s)"},
+		}, "Config.Sessions.Lifetime (24h0m0s) must be longer than Config.Absolute (24h0m0s)"},
 		{"negative absolute", func(sm *scs.SessionManager) sessionexpiry.Config {
 			return sessionexpiry.Config{Sessions: sm, Absolute: -1}
 		}, "Config.Absolute is -1ns: write a positive duration"},
@@ -624,9 +624,9 @@ func TestHashedTokens(t *testing.T) {
 	}
 }
 
-// TestDecide: the decision alone, on a session loaded by hand, changes
+// TestCheck: the decision alone, on a session loaded by hand, changes
 // nothing.
-func TestDecide(t *testing.T) {
+func TestCheck(t *testing.T) {
 	log, _ := newLogger(t)
 	clk := newClock()
 	sm := newManager()
@@ -660,13 +660,33 @@ func TestDecide(t *testing.T) {
 			}
 			before := sm.Status(ctx)
 			clk.Set(login.Add(tc.after))
-			d := mw.Decide(httptest.NewRequest("GET", "/", nil).WithContext(ctx))
-			if d.Outcome != tc.want || d.Reason != tc.reason {
-				t.Fatalf("%v %q, want %v %q", d.Outcome, d.Reason, tc.want, tc.reason)
+			d, err := mw.Check(httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+			if d.Outcome != tc.want || d.Reason != tc.reason || err != nil {
+				t.Fatalf("%v %q %v, want %v %q", d.Outcome, d.Reason, err, tc.want, tc.reason)
 			}
 			if sm.Status(ctx) != before {
-				t.Fatal("Decide changed the session")
+				t.Fatal("Check changed the session")
 			}
 		})
+	}
+}
+
+// TestUnavailableHandler: the 503 answer of a store error can be
+// replaced, as mfa's and passwordexpiry's can.
+func TestUnavailableHandler(t *testing.T) {
+	sm := scs.New()
+	log, _ := newLogger(t)
+	_, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: log,
+		Unavailable: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(503)
+			w.Write([]byte("try again soon"))
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	sm.ErrorFunc(rec, httptest.NewRequest("GET", "/", nil), errors.New("boom"))
+	if rec.Code != 503 || rec.Body.String() != "try again soon" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("%d %q %v", rec.Code, rec.Body, rec.Header())
 	}
 }
