@@ -32,7 +32,7 @@ func ExampleNew() {
 	}
 
 	chain, err := bulwark.New(bulwark.Config{
-		Logger:        sec,      // every slot logs here
+		Logger:        sec,       // every slot logs here
 		Sessions:      scs.New(), // loaded right after the CSRF check
 		Public:        []string{"/{$}", "/static/"},
 		Secure:        bulwark.SecureOptions(),
