@@ -8,12 +8,12 @@
 // correct together (docs/ordering.md), as an alice.Chain.
 //
 //	chain, err := bulwark.New(bulwark.Config{
-//		Logger:      sec,      // *seclog.Logger
-//		Sessions:    sessions, // *scs.SessionManager
-//		Public:      []string{"/{$}", "/static/"},
-//		Secure:      bulwark.SecureOptions(),
-//		CrossOrigin: http.NewCrossOriginProtection(),
-//		Identity:    &bulwark.IdentityConfig{Lookup: lookupUser},
+//		Logger:        sec,      // *seclog.Logger
+//		Sessions:      sessions, // *scs.SessionManager
+//		Public:        []string{"/{$}", "/static/"},
+//		Secure:        bulwark.SecureOptions(),
+//		CrossOrigin:   http.NewCrossOriginProtection(),
+//		Identity:      &bulwark.IdentityConfig{Lookup: lookupUser},
 //		LoginRequired: &loginrequired.Config{},
 //		// … the other slots you use; nil slots are skipped
 //	})
