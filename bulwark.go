@@ -26,6 +26,7 @@ package bulwark
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -485,7 +486,7 @@ func (b *builder) configured(s Slot) bool {
 // (SessionExpiry changes the manager when it is built).
 func (b *builder) check() error {
 	cfg := b.cfg
-	for s := range cfg.Custom {
+	for _, s := range slices.Sorted(maps.Keys(cfg.Custom)) { // the same error at every run
 		if !slices.Contains(slots, s) {
 			return &ConfigError{Field: fmt.Sprintf("Custom[%q]", s), Problem: "no such slot",
 				Fix: "use one of the Slot constants, such as bulwark.SlotCSP"}
