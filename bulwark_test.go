@@ -30,28 +30,34 @@ func TestChainOrder(t *testing.T) {
 	var trail []string
 	m := func(name string) *mark { return &mark{name, &trail} }
 	sessions := scs.New()
-	c := Chain{
-		// Filled in an order different from the run order, on purpose.
-		ClearSite:      m("clearsite"),
-		NoCache:        m("nocache"),
-		Referrer:       m("referrer"),
-		CSP:            m("csp"),
-		Profiling:      m("profiling"),
-		PasswordExpiry: m("passwordexpiry"),
-		MFA:            m("mfa"),
-		LoginRequired:  m("loginrequired"),
-		Identity:       m("identity"),
-		SessionExpiry: MiddlewareFunc(func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				// The session is loaded before session expiry judges it:
-				// scs panics on Put without LoadAndSave.
-				sessions.Put(r.Context(), "seen", true)
-				trail = append(trail, "sessionexpiry")
-				next.ServeHTTP(w, r)
-			})
-		}),
+	c, err := New(Config{
 		Sessions: sessions,
-		Secure:   secure.New(SecureOptions()),
+		Secure:   SecureOptions(),
+		// Filled in an order different from the run order, on purpose.
+		Custom: map[Slot]Middleware{
+			SlotClearSite:      m("clearsite"),
+			SlotNoCache:        m("nocache"),
+			SlotReferrer:       m("referrer"),
+			SlotCSP:            m("csp"),
+			SlotProfiling:      m("profiling"),
+			SlotPasswordExpiry: m("passwordexpiry"),
+			SlotMFA:            m("mfa"),
+			SlotLoginRequired:  m("loginrequired"),
+			SlotIdentity:       m("identity"),
+			SlotCrossOrigin:    m("crossorigin"),
+			SlotSessionExpiry: MiddlewareFunc(func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					// The session is loaded before session expiry judges it:
+					// scs panics on Put without LoadAndSave.
+					sessions.Put(r.Context(), "seen", true)
+					trail = append(trail, "sessionexpiry")
+					next.ServeHTTP(w, r)
+				})
+			}),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	h := c.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if w.Header().Get("X-Content-Type-Options") != "nosniff" {
@@ -61,7 +67,7 @@ func TestChainOrder(t *testing.T) {
 	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	want := []string{"sessionexpiry", "identity", "loginrequired", "mfa", "passwordexpiry", "profiling", "csp", "referrer", "nocache", "clearsite", "app"}
+	want := []string{"crossorigin", "sessionexpiry", "identity", "loginrequired", "mfa", "passwordexpiry", "profiling", "csp", "referrer", "nocache", "clearsite", "app"}
 	if !reflect.DeepEqual(trail, want) {
 		t.Errorf("order %v, want %v", trail, want)
 	}
@@ -73,7 +79,10 @@ func TestChainOrder(t *testing.T) {
 func TestChainSkipsEmptySlots(t *testing.T) {
 	var trail []string
 	var typedNil *mark // declared, never assigned
-	c := Chain{CSP: typedNil, Referrer: &mark{"referrer", &trail}}
+	c, err := New(Config{Custom: map[Slot]Middleware{SlotCSP: typedNil, SlotNoCache: nil, SlotReferrer: &mark{"referrer", &trail}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := c.Then(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { trail = append(trail, "app") }))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	if !reflect.DeepEqual(trail, []string{"referrer", "app"}) {
@@ -81,7 +90,11 @@ func TestChainSkipsEmptySlots(t *testing.T) {
 	}
 	// The empty chain is the handler itself.
 	var ran bool
-	Chain{}.Then(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true })).
+	empty, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty.Then(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true })).
 		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	if !ran {
 		t.Error("empty chain did not call the handler")
@@ -96,7 +109,11 @@ func TestSecureOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen string // the URL the application was given
-	h := Chain{Logger: sec, Secure: secure.New(SecureOptions())}.Then(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+	c, err := New(Config{Logger: sec, Secure: SecureOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Then(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		seen = r.URL.String()
 	}))
 	const sts = "max-age=63072000; includeSubDomains"
@@ -160,8 +177,12 @@ func TestSecureOptions(t *testing.T) {
 // rule of seclog.Proxies.IsHTTPS, the one every package uses.
 func TestSecureOptionsIgnoresForwardedProtoFromUntrustedClient(t *testing.T) {
 	app := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	chain := Chain{Secure: secure.New(SecureOptions())}.Then(app)
-	direct := secure.New(SecureOptions()).Handler(app)
+	c, err := New(Config{Secure: SecureOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := c.Then(app)
+	direct := secure.New(*SecureOptions()).Handler(app)
 	for _, tc := range []struct {
 		name   string
 		direct bool // also through secure alone, outside the chain

@@ -52,27 +52,19 @@ func gatedSite(b *testing.B, gates bool, codec scs.Codec) (http.Handler, *http.R
 		return sm.LoadAndSave(headerbench.Bare), r
 	}
 
-	rs, err := identity.NewResponder(identity.ResponderConfig{})
+	chain, err := bulwark.New(bulwark.Config{
+		Logger:         sec,
+		Sessions:       sm,
+		Public:         []string{"/{$}", "/static/"},
+		SessionExpiry:  &sessionexpiry.Config{},
+		Identity:       &bulwark.IdentityConfig{Authenticators: []identity.Authenticator{ids}},
+		LoginRequired:  &loginrequired.Config{},
+		PasswordExpiry: &passwordexpiry.Config{Store: passwordexpiry.NewMemoryStore()},
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	expire, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Responder: rs, Logger: sec})
-	if err != nil {
-		b.Fatal(err)
-	}
-	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: sec})
-	if err != nil {
-		b.Fatal(err)
-	}
-	gate, err := loginrequired.New(loginrequired.Config{Exempt: []string{"/{$}", "/static/"}, Responder: rs, Logger: sec})
-	if err != nil {
-		b.Fatal(err)
-	}
-	pw, err := passwordexpiry.New(passwordexpiry.Config{Store: passwordexpiry.NewMemoryStore(), Sessions: sm, Responder: rs, Logger: sec})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := bulwark.Chain{Sessions: sm, SessionExpiry: expire, Identity: who, LoginRequired: gate, PasswordExpiry: pw}.Then(headerbench.Bare)
+	h := chain.Then(headerbench.Bare)
 	return h, r
 }
 

@@ -45,27 +45,23 @@ func TestSecondFactorThenPasswordChange(t *testing.T) {
 	sec := seclog.Discard()
 	sm := scs.New()
 	bob := identity.Basic{UserID: "bob", IsActive: true}
-	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sm, Logger: sec,
-		Lookup: func(context.Context, string) (identity.User, error) { return bob, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: sec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := mfa.New(mfa.Config{Sessions: sm, Verifier: codeVerifier{}, ChallengeURL: "/mfa", Logger: sec})
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := passwordexpiry.NewMemoryStore()
 	if err := store.Require(context.Background(), "bob", passwordexpiry.AdminReset, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	pw, err := passwordexpiry.New(passwordexpiry.Config{Store: store, Sessions: sm, ChangeURL: "/password/change", Logger: sec})
+	chain, err := bulwark.New(bulwark.Config{
+		Logger:   sec,
+		Sessions: sm,
+		Identity: &bulwark.IdentityConfig{
+			Lookup: func(context.Context, string) (identity.User, error) { return bob, nil },
+		},
+		MFA:            &mfa.Config{Verifier: codeVerifier{}, ChallengeURL: "/mfa"},
+		PasswordExpiry: &passwordexpiry.Config{Store: store, ChangeURL: "/password/change"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids, second, pw := chain.SessionAuth(), chain.MFA(), chain.PasswordExpiry()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +96,7 @@ func TestSecondFactorThenPasswordChange(t *testing.T) {
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("account"))
 	})
-	srv := httptest.NewServer(bulwark.Chain{Sessions: sm, Identity: who, MFA: second, PasswordExpiry: pw}.Then(mux))
+	srv := httptest.NewServer(chain.Then(mux))
 	defer srv.Close()
 
 	jar, _ := cookiejar.New(nil)

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/unrolled/secure"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/ajaxonly"
@@ -32,15 +31,6 @@ func TestHeaderMiddlewaresInChain(t *testing.T) {
 	sessions.Cookie.Secure = true
 	loggedIn := func(r *http.Request) bool { return sessions.GetString(r.Context(), "user") != "" }
 
-	ref := testenv.Must(referrer.New(referrer.Config{Logger: log}))
-	nc := testenv.Must(nocache.New(nocache.Config{
-		Exempt:        nocache.Rules{Patterns: []string{"GET /static/"}},
-		Authenticated: loggedIn,
-		Legacy:        true,
-		Logger:        log,
-	}))
-
-	cs := testenv.Must(clearsite.New(clearsite.Config{Trigger: true, Logger: log}))
 	ajax, err := ajaxonly.New(ajaxonly.Config{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -63,13 +53,18 @@ func TestHeaderMiddlewaresInChain(t *testing.T) {
 	})))
 	mux.HandleFunc("POST /logout", testenv.Logout(t, sessions, "/", clearsite.Trigger))
 
-	chain := bulwark.Chain{
-		Secure:    secure.New(bulwark.SecureOptions()),
-		Sessions:  sessions,
-		Referrer:  ref,
-		NoCache:   nc,
-		ClearSite: cs,
-	}
+	chain := testenv.Must(bulwark.New(bulwark.Config{
+		Logger:   log,
+		Secure:   bulwark.SecureOptions(),
+		Sessions: sessions,
+		Referrer: &referrer.Config{},
+		NoCache: &nocache.Config{
+			Exempt:        nocache.Rules{Patterns: []string{"GET /static/"}},
+			Authenticated: loggedIn,
+			Legacy:        true,
+		},
+		ClearSite: &clearsite.Config{Trigger: true},
+	}))
 	srv, client := testenv.TLSServer(t, chain.Then(mux))
 
 	do := func(method, path string, header map[string]string) *http.Response {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/unrolled/secure"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/clearsite"
@@ -20,7 +19,7 @@ import (
 func TestChain(t *testing.T) {
 	sessions := scs.New()
 	sessions.Cookie.Secure = true
-	cs, logs := newMiddleware(t, clearsite.Config{Paths: []string{"POST /account/delete"}, Trigger: true})
+	l, logs := newLogger(t)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", testenv.Login(t, sessions, "alice", "/account"))
@@ -32,11 +31,13 @@ func TestChain(t *testing.T) {
 		io.WriteString(w, "gone")
 	})
 
-	chain := bulwark.Chain{
-		Secure:    secure.New(bulwark.SecureOptions()),
+	chain := testenv.Must(bulwark.New(bulwark.Config{
+		Logger:    l,
+		Secure:    bulwark.SecureOptions(),
 		Sessions:  sessions,
-		ClearSite: cs,
-	}
+		ClearSite: &clearsite.Config{Paths: []string{"POST /account/delete"}, Trigger: true},
+	}))
+	cs := chain.ClearSite()
 	srv, client := testenv.TLSServer(t, chain.Then(mux))
 
 	for _, tc := range []struct {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/unrolled/secure"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/csp"
@@ -40,15 +39,16 @@ func TestChain(t *testing.T) {
 		io.WriteString(w, "choose a new password")
 	})))
 
-	chain := bulwark.Chain{
-		Secure:   secure.New(bulwark.SecureOptions()),
+	chain := testenv.Must(bulwark.New(bulwark.Config{
+		Logger:   seclog.Discard(),
+		Secure:   bulwark.SecureOptions(),
 		Sessions: sessions,
-		Referrer: testenv.Must(referrer.New(referrer.Config{})),
-		NoCache: testenv.Must(nocache.New(nocache.Config{
+		Referrer: &referrer.Config{},
+		NoCache: &nocache.Config{
 			Exempt:        nocache.Rules{Patterns: []string{"/static/", "/reset/"}},
 			Authenticated: loggedIn,
-		})),
-	}
+		},
+	}))
 	srv := httptest.NewServer(chain.Then(mux))
 	defer srv.Close()
 	jar, _ := cookiejar.New(nil)
@@ -98,11 +98,12 @@ func TestChain(t *testing.T) {
 // Cache-Control: no-store on a response with a nonce; nocache keeps that
 // value and still removes the validators and adds the legacy headers.
 func TestChainWithNonce(t *testing.T) {
-	policy, err := csp.New(csp.Config{Enforce: csp.Strict(), Logger: seclog.Discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := bulwark.Chain{CSP: policy, NoCache: testenv.Must(nocache.New(nocache.Config{Legacy: true}))}.Then(
+	chain := testenv.Must(bulwark.New(bulwark.Config{
+		Logger:  seclog.Discard(),
+		CSP:     &csp.Config{Enforce: csp.Strict()},
+		NoCache: &nocache.Config{Legacy: true},
+	}))
+	h := chain.Then(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("ETag", `"v1"`)
 			w.Header().Set("Last-Modified", "Mon, 23 Nov 2026 10:00:00 GMT")

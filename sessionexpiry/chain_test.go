@@ -26,32 +26,28 @@ func TestInChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expiry, err := sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Absolute: 8 * time.Hour, Idle: 20 * time.Minute, Responder: rs, Logger: log, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := identity.NewSessions(identity.SessionsConfig{
-		Sessions: sm,
-		Lookup:   func(context.Context, string) (identity.User, error) { return alice, nil },
-		Logger:   log, Now: clk.Now,
+	chain, err := bulwark.New(bulwark.Config{
+		Logger:        log,
+		Responder:     rs,
+		Sessions:      sm,
+		Public:        []string{"/{$}"},
+		SessionExpiry: &sessionexpiry.Config{Absolute: 8 * time.Hour, Idle: 20 * time.Minute, Now: clk.Now},
+		Identity: &bulwark.IdentityConfig{
+			Lookup: func(context.Context, string) (identity.User, error) { return alice, nil },
+			Now:    clk.Now,
+		},
+		LoginRequired: &loginrequired.Config{},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate, err := loginrequired.New(loginrequired.Config{Exempt: []string{"/{$}"}, LoginURL: "/login", Responder: rs, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids := chain.SessionAuth()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) { ids.Login(r, alice) })
 	mux.HandleFunc("/api/me", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(identity.FromRequest(r).ID()))
 	})
-	h := bulwark.Chain{Sessions: sm, SessionExpiry: expiry, Identity: who, LoginRequired: gate}.Then(mux)
+	h := chain.Then(mux)
 
 	do := func(method, target string, c *http.Cookie) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, target, nil)

@@ -59,7 +59,7 @@ func Example() {
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "account of %s", ids.UserID(r.Context()))
 	})
-	// In an application: bulwark.Chain{Sessions: sessions, SessionExpiry: expiry, …}.
+	// In an application: bulwark.New(bulwark.Config{Sessions: sessions, SessionExpiry: &sessionexpiry.Config{…}, …}).
 	site := sessions.LoadAndSave(expiry.Handler(mux))
 
 	rec := httptest.NewRecorder()

@@ -37,7 +37,6 @@ import (
 	"github.com/bulwark-go/bulwark/sessionexpiry"
 	"github.com/bulwark-go/bulwark/throttle"
 	ptotp "github.com/pquerna/otp/totp"
-	"github.com/unrolled/secure"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -193,14 +192,6 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	sessions.Lifetime = 24 * time.Hour // longer than the absolute limit below, as sessionexpiry asks
 	sessions.Codec = sessionexpiry.Codec{}
 
-	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sessions, Lookup: users.lookup, Revoke: users.revoke, Logger: sec})
-	if err != nil {
-		return nil, "", err
-	}
-	who, err := identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: sec})
-	if err != nil {
-		return nil, "", err
-	}
 	responder, err := identity.NewResponder(identity.ResponderConfig{
 		// The demo's API uses the session cookie; its 401 names that scheme.
 		Challenge:   `Session realm="bulwark-demo"`,
@@ -209,36 +200,9 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	if err != nil {
 		return nil, "", err
 	}
-	gate, err := loginrequired.New(loginrequired.Config{
-		// The CSP report path is public (browsers send reports without
-		// cookies); its receiver, package cspreport, is mounted outside
-		// the chain below.
-		Exempt:    []string{"/{$}", "/static/", "GET /health", "/csp-report"},
-		Rules:     []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
-		LoginURL:  "/login",
-		LogoutURL: "/logout",
-		Responder: responder,
-		Logger:    sec,
-	})
-	if err != nil {
-		return nil, "", err
-	}
 	expiryStore, err := pesql.New(ctx, db)
 	if err != nil {
 		return nil, "", fmt.Errorf("demo: password expiry store: %w", err)
-	}
-	expiry, err := passwordexpiry.New(passwordexpiry.Config{
-		Store:     expiryStore,
-		ChangeURL: "/password/change",
-		LoginURL:  "/login",
-		LogoutURL: "/logout",
-		Exempt:    []string{"/{$}", "/static/", "GET /health"},
-		Identity:  ids, // Changed keeps the changing session; the others end
-		Responder: responder,
-		Logger:    sec,
-	})
-	if err != nil {
-		return nil, "", err
 	}
 	// The "expired" account must change its password until it does.
 	for _, id := range users.created {
@@ -247,42 +211,6 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 				return nil, "", fmt.Errorf("demo: flag the expired account: %w", err)
 			}
 		}
-	}
-	clear, err := clearsite.New(clearsite.Config{
-		// The demo is served over plain HTTP on loopback; on a real site
-		// Clear-Site-Data is sent over HTTPS only.
-		AllowLoopbackHTTP: true,
-		// The logout handler calls clearsite.Trigger(w) (site.go).
-		Trigger: true,
-		Logger:  sec,
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	expire, err := sessionexpiry.New(sessionexpiry.Config{
-		Sessions:  sessions,
-		Absolute:  absoluteLimit,
-		Idle:      idle,
-		LoginURL:  "/login",
-		Responder: responder,
-		Logger:    sec,
-		// sessionexpiry runs before clearsite's wrapper: Send, not Trigger.
-		OnExpire: func(w http.ResponseWriter, r *http.Request) { _ = clear.Send(w, r) },
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	referrerPolicy, err := referrer.New(referrer.Config{}) // same-origin
-	if err != nil {
-		return nil, "", err
-	}
-	noStore, err := nocache.New(nocache.Config{
-		Confidential:  nocache.Rules{Patterns: []string{"/login", "/account", "/admin/", "/password/change", "/api/"}},
-		Authenticated: func(r *http.Request) bool { return identity.FromRequest(r) != nil },
-		Logger:        sec,
-	})
-	if err != nil {
-		return nil, "", err
 	}
 	ajax, err := ajaxonly.New(ajaxonly.Config{Logger: sec})
 	if err != nil {
@@ -323,56 +251,75 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	if err := enrollCarol(ctx, users, otp, totpStore); err != nil {
 		return nil, "", fmt.Errorf("demo: enrol carol in TOTP: %w", err)
 	}
-	second, err := mfa.New(mfa.Config{
-		Sessions:     sessions,
-		Verifier:     otp,
-		Required:     otp.Required, // only enrolled users: alice, admin and expired log in with a password alone
-		ChallengeURL: "/mfa",
-		Exempt:       []string{"/{$}", "/static/", "GET /health", "/csp-report"},
-		Responder:    responder,
-		Logger:       sec,
+
+	// The recommended chain, from one configuration: the shared settings
+	// once, then one Config per slot. bulwark.New hands the logger, the
+	// responder, the login and logout URLs, the public routes and the
+	// session manager to every slot, and wires them together: the session
+	// login for passwordexpiry's Changed, Clear-Site-Data on an expired
+	// session's refusal, nocache's "logged in" test.
+	chain, err := bulwark.New(bulwark.Config{
+		Logger:    sec,
+		Responder: responder,
+		LoginURL:  "/login",
+		LogoutURL: "/logout",
+		// Public for the login gate, mfa and passwordexpiry. The CSP
+		// report receiver needs no entry: it is mounted outside the chain
+		// below (browsers send reports without cookies).
+		Public:   []string{"/{$}", "/static/", "GET /health"},
+		Sessions: sessions,
+		Secure:   bulwark.SecureOptions(),
+		// Login and logout forms, and every other unsafe method, refuse
+		// cross-origin browser requests (CSRF), before the session is read.
+		CrossOrigin: http.NewCrossOriginProtection(),
+		SessionExpiry: &sessionexpiry.Config{
+			Absolute: absoluteLimit,
+			Idle:     idle,
+		},
+		Identity: &bulwark.IdentityConfig{Lookup: users.lookup, Revoke: users.revoke},
+		LoginRequired: &loginrequired.Config{
+			Rules: []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
+		},
+		MFA: &mfa.Config{
+			Verifier:     otp,
+			Required:     otp.Required, // only enrolled users: alice, admin and expired log in with a password alone
+			ChallengeURL: "/mfa",
+		},
+		PasswordExpiry: &passwordexpiry.Config{
+			Store:     expiryStore,
+			ChangeURL: "/password/change",
+		},
+		// Profiling for staff (admin): ?profile=timing, trace or cpu on
+		// any page, or the X-Bulwark-Profile header; the captures are
+		// listed and downloaded at /admin/profiles/ (site.routes).
+		Profiling: &profiling.Config{},
+		// A strict nonce policy (csp.Strict), reported to the receiver
+		// below, and a report-only rollout of the next, stricter one.
+		// Lazy: a nonce (and so no-store) only for responses that use one,
+		// the pages; static files stay cacheable.
+		CSP: &csp.Config{
+			Enforce:    csp.Strict(),
+			ReportOnly: rolloutPolicy(),
+			Reporting:  &csp.Reporting{},
+			Lazy:       true,
+		},
+		Referrer: &referrer.Config{}, // same-origin
+		NoCache: &nocache.Config{
+			Confidential: nocache.Rules{Patterns: []string{"/login", "/account", "/admin/", "/password/change", "/api/"}},
+		},
+		ClearSite: &clearsite.Config{
+			// The demo is served over plain HTTP on loopback; on a real
+			// site Clear-Site-Data is sent over HTTPS only.
+			AllowLoopbackHTTP: true,
+			// The logout handler calls clearsite.Trigger(w) (site.go).
+			Trigger: true,
+		},
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	// A strict nonce policy (csp.Strict), reported to the receiver below,
-	// and a report-only rollout of the next, stricter one.
-	// Lazy: a nonce (and so no-store) only for responses that use one, the
-	// pages; static files stay cacheable.
-	policy, err := csp.New(csp.Config{
-		Enforce:    csp.Strict(),
-		ReportOnly: rolloutPolicy(),
-		Reporting:  &csp.Reporting{},
-		Lazy:       true,
-		Logger:     sec,
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	// Profiling for staff (admin): ?profile=timing, trace or cpu on any
-	// page, or the X-Bulwark-Profile header; the captures are listed and
-	// downloaded at /admin/profiles/ (site.routes).
-	prof, err := profiling.New(profiling.Config{Logger: sec})
-	if err != nil {
-		return nil, "", err
-	}
-	s := &site{sec: sec, db: db, users: users, ids: ids, expiry: expiry, ajax: ajax, mfa: second,
-		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: noStore, prof: prof, idle: idle, absolute: absoluteLimit}
-	chain := bulwark.Chain{
-		Logger:         sec,
-		Secure:         secure.New(bulwark.SecureOptions()),
-		Sessions:       sessions,
-		SessionExpiry:  expire,
-		Identity:       who,
-		LoginRequired:  gate,
-		MFA:            second,
-		PasswordExpiry: expiry,
-		Profiling:      prof,
-		CSP:            policy,
-		Referrer:       referrerPolicy,
-		NoCache:        noStore,
-		ClearSite:      clear,
-	}
+	s := &site{sec: sec, db: db, users: users, ids: chain.SessionAuth(), expiry: chain.PasswordExpiry(), ajax: ajax, mfa: chain.MFA(),
+		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
 	clean := pathrule.Clean(func(r *http.Request, reason string) {
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))
 	})
