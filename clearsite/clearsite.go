@@ -39,7 +39,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -122,7 +122,7 @@ type Config struct {
 	// "/logout", "POST /logout", "/account/{id}/forget" or "/logout/{$}"
 	// (Django-style "/logout/" is a subtree in ServeMux: write
 	// "/logout/{$}"). A request gets the header only when its cleaned path
-	// matches a pattern unambiguously (package internal/pathrule). Empty
+	// matches a pattern unambiguously (package pathrule). Empty
 	// means none: the header is then sent only on demand.
 	Paths []string
 

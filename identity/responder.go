@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 )
 
 // Kind is the kind of client that sent a request, as the [Responder]

@@ -5,7 +5,7 @@
 //   - routes are ServeMux patterns ("/static/", "GET /health", "/{$}"),
 //     judged on the route the request will be routed to, never on a string
 //     prefix of the raw path; a path that is not clean or that parsers read
-//     differently is refused with 400 (internal/pathrule);
+//     differently is refused with 400 (pathrule);
 //   - per-route authorizers (Public, LoggedIn, Staff, Superuser, or your
 //     own func), django-denied's model; in Strict mode a route without a
 //     rule is refused even to logged-in users, so a new handler is never
@@ -24,7 +24,7 @@ import (
 	"net/http"
 
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -96,7 +96,7 @@ type Decision struct {
 	// Rule is the pattern of the rule that decided, "" when none did.
 	Rule string
 	// Reason says why, for Forbidden and BadPath: "not-authorized",
-	// "no-rule" (strict mode), or a path reason from internal/pathrule.
+	// "no-rule" (strict mode), or a path reason from pathrule.
 	Reason string
 	admin  bool
 }

@@ -48,7 +48,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )

@@ -23,7 +23,7 @@
 //
 // So the zero [Config] marks every response; Config{Authenticated: f}
 // marks the responses to authenticated requests; rules are judged by
-// internal/pathrule, as net/http.ServeMux routes the request.
+// pathrule, as net/http.ServeMux routes the request.
 //
 // # When the handler has its own Cache-Control
 //
@@ -51,7 +51,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -72,7 +72,7 @@ const (
 	hIfModSince   = "If-Modified-Since"
 )
 
-// Rules are path rules, in the syntax of internal/pathrule.
+// Rules are path rules, in the syntax of pathrule.
 type Rules struct {
 	// Patterns are net/http.ServeMux patterns: "/account/", "GET /export",
 	// "/users/{id}/invoices", "/{$}". Each may be listed once.

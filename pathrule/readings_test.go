@@ -17,7 +17,7 @@ import (
 // class, code-point range and reading that decides a verdict is tried at
 // both of its ends, so that a reading that drifts by one is caught.
 //
-// Mutation testing (gremlins unleash ./internal/pathrule) leaves these
+// Mutation testing (gremlins unleash ./pathrule) leaves these
 // mutants alive because no input can tell them from the code as written;
 // positions are file:line:column at the commit that added this comment.
 //
