@@ -33,9 +33,11 @@ package pathrule
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -56,6 +58,64 @@ type Config struct {
 	// "$" to make it exact. The syntax is Go's (RE2): no look-around, and
 	// `\z` instead of `\Z`. Prefer Patterns for new rules.
 	Regexps []string
+
+	// Field names Patterns in the caller's own configuration, for errors:
+	// with Field "Exempt", a mistake in Patterns[2] is reported as
+	// Exempt[2] and one in Regexps[0] as ExemptRegexps[0], the suite's one
+	// shape of path list. Empty means "Patterns" and "Regexps".
+	Field string
+}
+
+// An Error is a rule that [Compile] refuses: a syntax error, a conflict
+// with another rule, or a mistake that ServeMux accepts but that would
+// match nothing or something else than it says ("static/" is a host
+// pattern; "/static/*" has a literal "*"). The message names the field and
+// the index, the rule, what is wrong and, when there is one, what to
+// write:
+//
+//	Exempt[2] "static/": "static" is read as a host …: write "/static/"
+//
+// It has no package prefix: the caller, whose field it names, adds its
+// own ("loginrequired: Exempt[2] …").
+type Error struct {
+	// Field is the configuration field that holds the rule: "Patterns" or
+	// "Regexps", or the name given in [Config.Field] ("Exempt",
+	// "ExemptRegexps"), or a single-valued field such as "LoginURL".
+	Field string
+	// Index is the rule's position in Field, or -1 when Field holds one
+	// value.
+	Index int
+	// Pattern is the rule as written.
+	Pattern string
+	// Err says what is wrong.
+	Err error
+	// Fix is the rule to write instead, when there is one ("" otherwise).
+	Fix string
+}
+
+// Error returns `Field[Index] "Pattern": Err: write "Fix"`.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Field)
+	if e.Index >= 0 {
+		fmt.Fprintf(&b, "[%d]", e.Index)
+	}
+	fmt.Fprintf(&b, " %q: %v", e.Pattern, e.Err)
+	if e.Fix != "" {
+		fmt.Fprintf(&b, ": write %q", e.Fix)
+	}
+	return b.String()
+}
+
+// Unwrap returns e.Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// fields returns the names of the Patterns and Regexps of cfg in errors.
+func (cfg *Config) fields() (patterns, regexps string) {
+	if cfg.Field == "" {
+		return "Patterns", "Regexps"
+	}
+	return cfg.Field, cfg.Field + "Regexps"
 }
 
 // Verdict is the outcome of judging a request against a [Set].
@@ -129,7 +189,8 @@ type ruleRegexp struct {
 
 // marker is the handler registered for each rule. It is never served.
 type marker struct {
-	rule int // index in Set.rules; catchAll for the "no rule" handler
+	rule int  // index in Set.rules; catchAll for the "no rule" handler
+	wild bool // the rule's pattern has wildcards that give path values
 }
 
 const catchAll = -1
@@ -139,15 +200,17 @@ func (*marker) ServeHTTP(w http.ResponseWriter, r *http.Request) { http.NotFound
 
 var catchAllMarker = &marker{rule: catchAll}
 
-// Compile validates and compiles the rules of cfg. An error names the
-// pattern or expression and says what is wrong with it: a syntax error, a
+// Compile validates and compiles the rules of cfg. An error is an [*Error]
+// that names the rule, what is wrong and what to write: a syntax error, a
 // pattern that conflicts with another (ServeMux would panic), a duplicate,
-// or a path that is not clean and so could never match. An empty Config
-// compiles to a Set that matches nothing.
+// or a mistake that ServeMux accepts but that no request, or not the one
+// meant, can match (see the package documentation, "Mistakes"). An empty
+// Config compiles to a Set that matches nothing.
 func Compile(cfg Config) (*Set, error) {
 	if !modernMux() {
 		return nil, errors.New("pathrule: net/http.ServeMux runs with GODEBUG=httpmuxgo121=1, which reads patterns as Go 1.21 did; pathrule needs Go 1.22 patterns: remove that setting")
 	}
+	pField, rField := cfg.fields()
 	n := len(cfg.Patterns) + len(cfg.Regexps)
 	s := &Set{
 		rules:   make([]string, 0, n),
@@ -157,16 +220,20 @@ func Compile(cfg Config) (*Set, error) {
 	seen := make(map[string]int, len(cfg.Patterns))
 	for i, p := range cfg.Patterns {
 		if j, dup := seen[p]; dup {
-			return nil, fmt.Errorf("pathrule: Patterns[%d] %q: listed twice (also Patterns[%d]); remove one", i, p, j)
+			return nil, &Error{Field: pField, Index: i, Pattern: p, Err: fmt.Errorf("listed twice (also %s[%d]); remove one", pField, j)}
 		}
 		seen[p] = i
 		info, err := checkPattern(p)
 		if err == nil {
-			s.markers[i] = marker{rule: i}
-			err = handle(s.mux, p, &s.markers[i])
+			s.markers[i] = marker{rule: i, wild: info.wild}
+			if err = handle(s.mux, p, &s.markers[i]); err != nil {
+				err = &Error{Err: err}
+			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("pathrule: Patterns[%d] %q: %v", i, p, err)
+			e := err.(*Error)
+			e.Field, e.Index, e.Pattern = pField, i, p
+			return nil, e
 		}
 		s.rules = append(s.rules, p)
 		s.foldAlways = s.foldAlways || info.mixedCase
@@ -183,9 +250,13 @@ func Compile(cfg Config) (*Set, error) {
 		_ = handle(m, "/", catchAllMarker)
 	}
 	for i, src := range cfg.Regexps {
+		if e := checkRegexp(src); e != nil {
+			e.Field, e.Index, e.Pattern = rField, i, src
+			return nil, e
+		}
 		re, err := regexp.Compile(`^(?:` + src + `)`)
 		if err != nil {
-			return nil, fmt.Errorf("pathrule: Regexps[%d] %q: %v%s", i, src, err, regexpHint(src))
+			return nil, &Error{Field: rField, Index: i, Pattern: src, Err: fmt.Errorf("%v%s", err, regexpHint(src))}
 		}
 		s.regexps = append(s.regexps, ruleRegexp{
 			rule: len(s.rules),
@@ -219,11 +290,11 @@ func MustCompile(patterns ...string) *Set {
 }
 
 // handle registers h for pattern and turns the panic of ServeMux.Handle into
-// an error.
+// an error, which names neither the pattern nor its field.
 func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("%s", dropRegisteredAt(fmt.Sprint(v)))
+			err = errors.New(dropRegisteredAt(fmt.Sprint(v)))
 		}
 	}()
 	mux.Handle(pattern, h)
@@ -270,52 +341,169 @@ type patternInfo struct {
 	mixedCase bool
 	// method and host report whether the pattern has them.
 	method, host bool
+	// wild reports whether the pattern has wildcards that give path
+	// values ("{id}", "{rest...}"; not "{$}").
+	wild bool
+}
+
+// mistake is a pattern error found by checkPattern, to be completed with
+// the field, index and pattern by Compile.
+func mistake(fix, format string, args ...any) *Error {
+	return &Error{Err: fmt.Errorf(format, args...), Fix: fix}
 }
 
 // checkPattern rejects patterns that ServeMux accepts but that are surely
-// mistakes (a path that is not clean, which can never match; a method
-// written without its space, which reads as a host) and describes p. It
-// leaves syntax errors to ServeMux.
+// mistakes, each with what to write (see the package documentation,
+// "Mistakes"), and describes p. It leaves syntax errors to ServeMux.
 func checkPattern(p string) (info patternInfo, err error) {
 	method, rest := "", p
 	if i := strings.IndexAny(p, " \t"); i >= 0 {
 		method, rest = p[:i], strings.TrimLeft(p[i+1:], " \t")
 	}
 	slash := strings.IndexByte(rest, '/')
+	withMethod := func(hostPath string) string {
+		if method == "" {
+			return hostPath
+		}
+		return method + " " + hostPath
+	}
 	if slash < 0 {
-		return patternInfo{folded: p}, nil // ServeMux explains the syntax error
+		if rest == "" || strings.ContainsAny(rest, " \t") || (method == "" && isMethod(rest)) {
+			return patternInfo{folded: p}, nil // ServeMux explains the syntax error
+		}
+		return info, mistake(withMethod("/"+rest), `a pattern is [METHOD ][HOST]/PATH, and this one has no "/"`)
 	}
 	host, pth := rest[:slash], rest[slash:]
-	if strings.ContainsAny(host, " \t") {
-		return info, fmt.Errorf("host %q has a space: write [METHOD ][HOST]/PATH, one space after the method", host)
+	switch {
+	case strings.ContainsAny(host, " \t"):
+		return info, mistake("", "host %q has a space: write [METHOD ][HOST]/PATH, one space after the method", host)
+	case method == "" && isMethod(host):
+		return info, mistake(host+" "+pth, "host %q looks like a method", host)
+	case method != "" && method != strings.ToUpper(method) && isMethod(strings.ToUpper(method)):
+		return info, mistake(strings.ToUpper(method)+" "+rest, "method %q is not %s: methods are case-sensitive and clients send them in upper case", method, strings.ToUpper(method))
+	case strings.HasSuffix(host, ":") && strings.HasPrefix(pth, "//"):
+		u := strings.TrimPrefix(pth, "//")
+		h, upth, _ := strings.Cut(u, "/")
+		return info, mistake(withMethod(hostOnly(h)+"/"+upth), "a URL is not a pattern: a pattern is [METHOD ][HOST]/PATH, without scheme or port")
 	}
-	if method == "" && isMethod(host) {
-		return info, fmt.Errorf("host %q looks like a method: write %q", host, host+" "+pth)
+	if host != "" {
+		if e := checkHost(host, pth, withMethod); e != nil {
+			return info, e
+		}
 	}
 	if method != "CONNECT" && cleanPath(pth) != pth {
-		return info, fmt.Errorf("path %q is not clean, so no request can match it; write %q", pth, cleanPath(pth))
+		return info, mistake(withMethod(host+cleanPath(pth)), "path %q is not clean, so no request can match it", pth)
+	}
+	if i := strings.IndexAny(pth, "?#"); i >= 0 {
+		what := "query"
+		if pth[i] == '#' {
+			what = "fragment"
+		}
+		return info, mistake(withMethod(host+pth[:i]), "a pattern matches the path, never the %s: %q is a literal character that no request path holds", what, pth[i:i+1])
 	}
 	var b strings.Builder
 	b.WriteString(strings.ToLower(host))
-	for _, seg := range strings.Split(pth[1:], "/") {
+	segs := strings.Split(pth[1:], "/")
+	for i, seg := range segs {
 		b.WriteByte('/')
 		if strings.HasPrefix(seg, "{") {
 			b.WriteString(seg)
-		} else {
-			b.WriteString(foldSegment(seg))
+			info.wild = info.wild || seg != "{$}"
+			continue
 		}
+		if strings.Contains(seg, "*") {
+			return info, starMistake(segs, i, func(path string) string { return withMethod(host + path) })
+		}
+		b.WriteString(foldSegment(seg))
 	}
 	hostPath, upper := b.String(), strings.ToUpper(method)
-	info = patternInfo{
-		folded:    hostPath,
-		mixedCase: upper != method || hostPath != host+pth,
-		method:    method != "",
-		host:      host != "",
-	}
+	info.folded = hostPath
+	info.mixedCase = upper != method || hostPath != host+pth
+	info.method = method != ""
+	info.host = host != ""
 	if method != "" {
 		info.folded = upper + " " + hostPath
 	}
 	return info, nil
+}
+
+// checkHost refuses a host part that no request's host can be: a first
+// path segment written without its "/" ("static/"), a host with a port
+// (ServeMux strips the port of the request's host before it compares),
+// a wildcard, upper case (a pattern's host is compared as written, and
+// clients send host names in lower case).
+func checkHost(host, pth string, withMethod func(string) string) *Error {
+	switch {
+	case strings.Contains(host, "*"):
+		return mistake("", "ServeMux has no wildcards in hosts: list each host, or leave the host out")
+	case hostOnly(host) != host:
+		return mistake(withMethod(hostOnly(host)+pth), "a pattern's host has no port: ServeMux compares the request's host without its port")
+	case !plausibleHost(host):
+		return mistake(withMethod("/"+host+pth), "%q is read as a host, since the pattern does not start with \"/\", and no request has that host", host)
+	case strings.ToLower(host) != host:
+		return mistake(withMethod(strings.ToLower(host)+pth), "host %q is compared as written and clients send host names in lower case", host)
+	}
+	return nil
+}
+
+// plausibleHost reports whether a request's host (without its port) can
+// be h: a name with a dot, "localhost", or an IP address, bracketed or
+// not. A single-label intranet name ("intranet") is refused too: it reads
+// as a path segment written without its "/" far more often.
+func plausibleHost(h string) bool {
+	if strings.Contains(h, ".") || strings.EqualFold(h, "localhost") {
+		return true
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	return net.ParseIP(h) != nil
+}
+
+// hostOnly returns h without a port (":8080"), keeping IPv6 brackets; h
+// itself when it has none.
+func hostOnly(h string) string {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 || strings.HasSuffix(h[:i], ":") || (strings.Contains(h[:i], ":") && !strings.HasSuffix(h[:i], "]")) {
+		return h // no port, or an IPv6 address without brackets
+	}
+	for _, c := range h[i+1:] {
+		if c < '0' || c > '9' {
+			return h
+		}
+	}
+	return h[:i]
+}
+
+// starMistake explains a "*" in segment i of a pattern's path (segs, split
+// after its leading "/"): ServeMux reads it as a literal character.
+func starMistake(segs []string, i int, pattern func(path string) string) *Error {
+	seg := segs[i]
+	last := i == len(segs)-1
+	switch {
+	case (seg == "*" || seg == "**") && last:
+		return mistake(pattern("/"+strings.Join(segs[:i], "/")+"/"), "%q is a literal character in a ServeMux pattern, not a wildcard (a trailing slash matches everything below it)", seg)
+	case seg == "*":
+		fixed := append(slices.Clone(segs[:i]), "{id}")
+		fixed = append(fixed, segs[i+1:]...)
+		return mistake(pattern("/"+strings.Join(fixed, "/")), "%q is a literal character in a ServeMux pattern: a wildcard segment is written {name}", seg)
+	case seg == "**":
+		return mistake(pattern("/"+strings.Join(segs[:i], "/")+"/"), "%q is a literal character in a ServeMux pattern: a trailing slash matches everything below it, a {name...} wildcard the rest of the path", seg)
+	}
+	return mistake("", "%q is a literal character in a ServeMux pattern, not a glob: list the paths, or use a {name} wildcard segment", "*")
+}
+
+// checkRegexp refuses a Django-style expression that can never match: one
+// that starts with "/", since the path is matched without its leading "/".
+func checkRegexp(src string) *Error {
+	caret, body := "", src
+	if strings.HasPrefix(body, "^") {
+		caret, body = "^", body[1:]
+	}
+	if strings.HasPrefix(body, "/") {
+		return mistake(caret+strings.TrimLeft(body, "/"), `an expression is matched against the path without its leading "/", so it can never match`)
+	}
+	return nil
 }
 
 // isMethod reports whether s is a standard HTTP method.

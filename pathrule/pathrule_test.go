@@ -1,6 +1,7 @@
 package pathrule
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -253,13 +254,14 @@ func TestCompileErrors(t *testing.T) {
 		{Config{Patterns: []string{"/a", "/b", "/a"}}, []string{`Patterns[2] "/a"`, "listed twice", "Patterns[0]"}},
 		{Config{Patterns: []string{""}}, []string{`Patterns[0] ""`, "invalid pattern"}},
 		{Config{Patterns: []string{"GET/x"}}, []string{`Patterns[0] "GET/x"`, "looks like a method", `write "GET /x"`}},
-		{Config{Patterns: []string{"static"}}, []string{`"static"`, "missing /"}},
+		{Config{Patterns: []string{"static"}}, []string{`"static"`, `no "/"`, `write "/static"`}},
+		{Config{Patterns: []string{"GET"}}, []string{`"GET"`, "missing /"}},
 		{Config{Patterns: []string{"/a/{x}", "/a/{y}"}}, []string{`Patterns[1] "/a/{y}"`, "conflicts with", `"/a/{x}"`}},
 		{Config{Patterns: []string{"/{x}/b", "/a/{y}"}}, []string{`Patterns[1]`, "conflicts"}},
 		{Config{Patterns: []string{"/a/{x"}}, []string{`Patterns[0] "/a/{x"`}},
 		{Config{Patterns: []string{"/a/{$}/b"}}, []string{`{$} not at end`}},
 		{Config{Patterns: []string{"/a/../b"}}, []string{`"/a/../b"`, "not clean", `write "/b"`}},
-		{Config{Patterns: []string{"GET /a//b"}}, []string{`not clean`, `"/a/b"`}},
+		{Config{Patterns: []string{"GET /a//b"}}, []string{`not clean`, `write "GET /a/b"`}},
 		{Config{Patterns: []string{"BAD METHOD /x"}}, []string{`Patterns[0]`, `host "METHOD "`}},
 		{Config{Regexps: []string{`login/(`}}, []string{`Regexps[0] "login/("`, "missing closing )"}},
 		{Config{Regexps: []string{`login/\Z`}}, []string{`Regexps[0]`, `write \z instead of \Z`}},
@@ -272,7 +274,7 @@ func TestCompileErrors(t *testing.T) {
 			continue
 		}
 		msg := err.Error()
-		if !strings.HasPrefix(msg, "pathrule: ") || strings.Contains(msg, "registered at") {
+		if !errors.As(err, new(*Error)) || strings.Contains(msg, "registered at") {
 			t.Errorf("Compile(%+v): error %q", c.cfg, msg)
 		}
 		for _, w := range c.want {
