@@ -47,14 +47,14 @@ type Config struct {
 	Exempt []string
 	// ExemptRegexps lists public routes as Django-style regular expressions
 	// matched from the start of the clean path without its leading "/",
-	// for porting a django-security LOGIN_EXEMPT_URLS. Prefer Allow.
+	// for porting a django-security LOGIN_EXEMPT_URLS. Prefer Exempt.
 	ExemptRegexps []string
 	// Rules give routes their own authorizer. A request is judged by the
 	// one pattern it would be routed to, so "/admin/" with Staff and "/"
 	// with LoggedIn mean what they say.
 	Rules []Rule
 	// Strict refuses (403) a logged-in user on a route that no rule or
-	// Allow pattern covers. Without it, a logged-in user may use any route
+	// Exempt pattern covers. Without it, a logged-in user may use any route
 	// that has no rule.
 	Strict bool
 	// LoginURL is where anonymous visitors are sent (default "/login"). A
@@ -124,25 +124,29 @@ func New(cfg Config) (*Middleware, error) {
 	if m.responder == nil {
 		m.responder = identity.DefaultResponder()
 	}
+	// patterns are compiled in one Set; fields[i] names the field of
+	// patterns[i] in errors.
 	var patterns []string
-	add := func(field, pattern string, a Authorizer) error {
+	var fields []ruleField
+	add := func(f ruleField, pattern string, a Authorizer) error {
 		if a.fn == nil {
-			return fmt.Errorf("loginrequired: %s: pattern %q has no authorizer (use loginrequired.Public, LoggedIn, Staff, Superuser or Func)", field, pattern)
+			return fmt.Errorf("loginrequired: %s %q has no authorizer (use loginrequired.Public, LoggedIn, Staff, Superuser or Func)", f, pattern)
 		}
 		if _, dup := m.authz[pattern]; dup {
-			return fmt.Errorf("loginrequired: %s: pattern %q is given twice", field, pattern)
+			return fmt.Errorf("loginrequired: %s %q is given twice", f, pattern)
 		}
 		m.authz[pattern] = a
 		patterns = append(patterns, pattern)
+		fields = append(fields, f)
 		return nil
 	}
-	for _, p := range cfg.Exempt {
-		if err := add("Allow", p, Public); err != nil {
+	for i, p := range cfg.Exempt {
+		if err := add(ruleField{"Exempt", i}, p, Public); err != nil {
 			return nil, err
 		}
 	}
 	for i, r := range cfg.Rules {
-		if err := add(fmt.Sprintf("Rules[%d]", i), r.Pattern, r.Authorize); err != nil {
+		if err := add(ruleField{fmt.Sprintf("Rules[%d].Pattern", i), -1}, r.Pattern, r.Authorize); err != nil {
 			return nil, err
 		}
 	}
@@ -160,17 +164,35 @@ func New(cfg Config) (*Middleware, error) {
 		if _, ok := m.authz[p]; !ok {
 			m.authz[p] = Public
 			patterns = append(patterns, p)
+			fields = append(fields, ruleField{u.field, -1})
 		}
 	}
 	for _, re := range cfg.ExemptRegexps {
 		m.authz[re] = Public
 	}
-	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.ExemptRegexps})
+	set, err := pathrule.Compile(pathrule.Config{Field: "Exempt", Patterns: patterns, Regexps: cfg.ExemptRegexps})
+	if e, ok := err.(*pathrule.Error); ok && e.Field == "Exempt" {
+		e.Field, e.Index = fields[e.Index].name, fields[e.Index].index
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loginrequired: %w", err)
 	}
 	m.rules = set
 	return m, nil
+}
+
+// ruleField names the Config field of a pattern in errors: Exempt[2],
+// Rules[0].Pattern (index -1), LoginURL (index -1).
+type ruleField struct {
+	name  string
+	index int
+}
+
+func (f ruleField) String() string {
+	if f.index < 0 {
+		return f.name
+	}
+	return fmt.Sprintf("%s[%d]", f.name, f.index)
 }
 
 // exactPattern returns the ServeMux pattern that matches exactly the path
