@@ -267,7 +267,7 @@ func New(cfg Config) (*Middleware, error) {
 		Pages: []pathrule.Page{{Field: "ChallengeURL", URL: m.challengeURL}, {Field: "CallbackURL", URL: cfg.CallbackURL}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mfa: Config.%v", err)
+		return nil, fmt.Errorf("mfa: Config.%w", err)
 	}
 	m.exempt, m.ownPages = set, own
 	return m, nil

@@ -213,7 +213,7 @@ func New(cfg Config) (*Middleware, error) {
 		Pages: []pathrule.Page{{Field: "ChangeURL", URL: m.changeURL}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("passwordexpiry: %v", err)
+		return nil, fmt.Errorf("passwordexpiry: %w", err)
 	}
 	m.exempt = set
 	return m, nil
