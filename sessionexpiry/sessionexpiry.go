@@ -263,9 +263,9 @@ func New(cfg Config) (*Middleware, error) {
 		m.loginURL = "/login"
 	}
 	if len(cfg.Passive) > 0 {
-		set, err := pathrule.Compile(pathrule.Config{Patterns: cfg.Passive})
+		set, err := pathrule.Compile(pathrule.Config{Field: "Passive", Patterns: cfg.Passive})
 		if err != nil {
-			return nil, fmt.Errorf("sessionexpiry: Config.Passive: %w", err)
+			return nil, fmt.Errorf("sessionexpiry: Config.%w", err)
 		}
 		m.passive = set
 	}
