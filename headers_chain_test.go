@@ -40,7 +40,7 @@ func TestHeaderMiddlewaresInChain(t *testing.T) {
 
 	ref := testenv.Must(referrer.New(referrer.Config{Logger: log}))
 	nc := testenv.Must(nocache.New(nocache.Config{
-		Exempt:        nocache.Rules{Patterns: []string{"GET /static/"}},
+		Exempt:        []string{"GET /static/"},
 		Authenticated: loggedIn,
 		Legacy:        true,
 		Logger:        log,

@@ -277,7 +277,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		return nil, "", err
 	}
 	noStore, err := nocache.New(nocache.Config{
-		Confidential:  nocache.Rules{Patterns: []string{"/login", "/account", "/admin/", "/password/change", "/api/"}},
+		Confidential:  []string{"/login", "/account", "/admin/", "/password/change", "/api/"},
 		Authenticated: func(r *http.Request) bool { return identity.FromRequest(r) != nil },
 		Logger:        sec,
 	})
