@@ -158,6 +158,8 @@ type Result struct {
 	// constants (for example "dot-segment" or "case-fold"). It is empty
 	// unless Verdict is Reject.
 	Reason string
+
+	wild bool // a Match of a pattern with wildcards: see WithPathValues
 }
 
 // Allowed reports whether the request may pass an allow list: only on an
@@ -195,8 +197,9 @@ type marker struct {
 
 const catchAll = -1
 
-// ServeHTTP answers 404: a marker is only ever compared, never served.
-func (*marker) ServeHTTP(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }
+// ServeHTTP does nothing: a marker is compared, or served by
+// WithPathValues only for ServeMux to set the request's path values.
+func (*marker) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 var catchAllMarker = &marker{rule: catchAll}
 
