@@ -215,7 +215,11 @@ func (m *Middleware) Decide(r *http.Request) Decision {
 		return Decision{Outcome: BadPath, Rule: res.Pattern, Reason: res.Reason}
 	case pathrule.Match:
 		a := m.authz[res.Pattern]
-		if a.Allows(r, u) {
+		ar := r
+		if a.routed {
+			ar = m.rules.WithPathValues(r, res)
+		}
+		if a.Allows(ar, u) {
 			return Decision{Outcome: Pass, Rule: res.Pattern, admin: a.admin && u != nil}
 		}
 		if u == nil {
