@@ -1,12 +1,17 @@
 // Package pathrule judges requests against allow or deny lists of path rules,
-// exactly as net/http.ServeMux would route them.
+// exactly as net/http.ServeMux would route them, and guards routers from
+// paths that are not clean.
+//
+// # Rules
 //
 // Rules are written in ServeMux pattern syntax ("/static/", "GET /health",
 // "/users/{id}/avatar", "/{$}", "example.com/x") and compiled once into a
-// ServeMux whose handlers are markers. A request matches a rule only when
-// ServeMux itself would hand it to that rule: never by a string prefix of the
-// raw path, and never when the mux would answer a redirect instead (such as
-// "/static" → "/static/", the confusion of CVE-2025-47910).
+// ServeMux whose handlers are markers ([Compile], [Set]). A request matches
+// a rule only when ServeMux itself would hand it to that rule: never by a
+// string prefix of the raw path, and never when the mux would answer a
+// redirect instead (such as "/static" → "/static/", the confusion of
+// CVE-2025-47910). As in ServeMux, "/static/" matches everything below it
+// and "/static" only that one path: that is a choice, not a mistake.
 //
 // Matching what ServeMux does is necessary but not enough: the handler behind
 // the rule, a proxy, or a file server may read the same path differently. So a
@@ -23,9 +28,47 @@
 // The same [Set] serves both uses: as an allow list, a request passes only on
 // [Result.Allowed] (an unambiguous match); as a deny list, it is refused on
 // [Result.Denied] (a match under any reading, or a path that is not clean).
+// Code that decides before the router, such as an authorizer that needs
+// the {id} of "/tasks/{id}", reads the route's values with
+// [Set.WithPathValues].
 //
-// [Clean] is the guard that every middleware of the suite puts in front of
-// routers other than ServeMux, so that they only ever see clean paths.
+// # Mistakes
+//
+// A configuration mistake is an [*Error] from [Compile] that names the
+// field, the rule and what to write. Besides syntax errors, conflicts and
+// duplicates, it refuses patterns that ServeMux accepts but that match
+// nothing, or not what they say:
+//
+//   - "static/" or "api/": a first segment without its "/" is read as a
+//     host, which no request has: write "/static/". A host must be a name
+//     with a dot, "localhost" or an IP address, so a single-label intranet
+//     host ("intranet/") cannot be written.
+//   - "localhost:8080/": ServeMux compares the request's host without its
+//     port: write "localhost/". "*.example.com/": hosts have no
+//     wildcards. "Example.com/": hosts are compared as written, and arrive
+//     in lower case.
+//   - "https://example.com/x": a URL is not a pattern: write "example.com/x".
+//   - "/static/*", "/static/**": "*" is a literal character: write
+//     "/static/" (a trailing slash matches everything below it);
+//     "/users/*/avatar": write "/users/{id}/avatar"; "/static/*.css": there
+//     are no globs.
+//   - "get /health": methods are case-sensitive and clients send them in
+//     upper case: write "GET /health" (a method of the application's own,
+//     such as "purge", is taken as written).
+//   - "/search?q=go", "/docs#intro": a pattern matches the path, never the
+//     query or the fragment: write "/search".
+//   - "static": a pattern has a "/": write "/static".
+//   - "/a/../b": a path that is not clean never matches: write "/b".
+//   - "GET/x": a method without its space reads as a host: write "GET /x".
+//   - In Regexps, "^/static/": Django-style expressions are matched against
+//     the path without its leading "/", so it never matches: write
+//     "^static/".
+//
+// # The guard
+//
+// A [Guard] is the middleware to put in front of routers other than
+// ServeMux (chi, gorilla/mux, a file server), so that they only ever see
+// clean paths; [Guard.Check] is its decision alone.
 //
 // The package does not log. Callers log the reasons it returns.
 package pathrule

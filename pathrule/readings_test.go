@@ -504,7 +504,7 @@ func TestCleanPathKeepsTrailingSlash(t *testing.T) {
 	}
 }
 
-// TestSameSite is the predicate every redirect of Clean passes.
+// TestSameSite is the predicate every redirect of a Guard passes.
 func TestSameSite(t *testing.T) {
 	for p, want := range map[string]bool{
 		"": false, "/": true, "/a": true, "/a//b": true, "a": false,

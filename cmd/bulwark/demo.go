@@ -373,9 +373,9 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		NoCache:        noStore,
 		ClearSite:      clear,
 	}
-	clean := pathrule.Clean(func(r *http.Request, reason string) {
-		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))
-	})
+	clean := (&pathrule.Guard{OnReject: func(r *http.Request, err *pathrule.RejectError) {
+		sec.Log(r, seclog.PathRejected, seclog.String("reason", err.Reason))
+	}}).Handler
 	// The CSP report receiver runs outside the chain (no session read, no
 	// login); its summary is an /admin/ page, behind login and staff.
 	reportStore, err := cspsql.New(ctx, db)
