@@ -269,15 +269,14 @@ func Compile(cfg Config) (*Set, error) {
 			return nil, &Error{Field: pField, Index: i, Pattern: p, Err: fmt.Errorf("listed twice (also %s[%d]); remove one", pField, j)}
 		}
 		seen[p] = i
-		info, err := checkPattern(p)
-		if err == nil {
+		info, e := checkPattern(p)
+		if e == nil {
 			s.markers[i] = marker{rule: i, wild: info.wild}
-			if err = handle(s.mux, p, &s.markers[i]); err != nil {
-				err = &Error{Err: err}
+			if err := handle(s.mux, p, &s.markers[i]); err != nil {
+				e = &Error{Err: err}
 			}
 		}
-		if err != nil {
-			e := err.(*Error)
+		if e != nil {
 			e.Field, e.Index, e.Pattern = pField, i, p
 			return nil, e
 		}
@@ -401,7 +400,7 @@ func mistake(fix, format string, args ...any) *Error {
 // checkPattern rejects patterns that ServeMux accepts but that are surely
 // mistakes, each with what to write (see the package documentation,
 // "Mistakes"), and describes p. It leaves syntax errors to ServeMux.
-func checkPattern(p string) (info patternInfo, err error) {
+func checkPattern(p string) (info patternInfo, err *Error) {
 	method, rest := "", p
 	if i := strings.IndexAny(p, " \t"); i >= 0 {
 		method, rest = p[:i], strings.TrimLeft(p[i+1:], " \t")
