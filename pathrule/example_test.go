@@ -114,3 +114,18 @@ func ExampleGuard() {
 	// 200 Location="" public page
 	// pathrule: path not clean: dot-segment → /b
 }
+
+// WithPathValues gives code that decides before the router, such as an
+// authorizer, the route's values as the handler will see them.
+func ExampleSet_WithPathValues() {
+	rules := pathrule.MustCompile("/tasks/{id}", "/files/{rest...}", "/about")
+	for _, target := range []string{"/tasks/42", "/files/a/b.txt", "/about"} {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		routed := rules.WithPathValues(r, rules.Judge(r))
+		fmt.Printf("%-15s pattern=%q id=%q rest=%q copied=%v\n", target, routed.Pattern, routed.PathValue("id"), routed.PathValue("rest"), routed != r)
+	}
+	// Output:
+	// /tasks/42       pattern="/tasks/{id}" id="42" rest="" copied=true
+	// /files/a/b.txt  pattern="/files/{rest...}" id="" rest="a/b.txt" copied=true
+	// /about          pattern="" id="" rest="" copied=false
+}
