@@ -282,7 +282,7 @@ func TestWiring(t *testing.T) {
 		chain := testenv.Must(bulwark.New(bulwark.Config{
 			Logger:   seclog.Discard(),
 			Identity: &bulwark.IdentityConfig{Authenticators: []identity.Authenticator{&identity.Bearer{Lookup: func(context.Context, string) (identity.User, error) { return bob, nil }}}},
-			NoCache:  &nocache.Config{Exempt: nocache.Rules{Patterns: []string{"/static/"}}},
+			NoCache:  &nocache.Config{Exempt: []string{"/static/"}},
 		}))
 		h := chain.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("body{}")) }))
 		for _, token := range []string{"", "t0ken"} {

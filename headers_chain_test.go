@@ -59,7 +59,7 @@ func TestHeaderMiddlewaresInChain(t *testing.T) {
 		Sessions: sessions,
 		Referrer: &referrer.Config{},
 		NoCache: &nocache.Config{
-			Exempt:        nocache.Rules{Patterns: []string{"GET /static/"}},
+			Exempt:        []string{"GET /static/"},
 			Authenticated: loggedIn,
 			Legacy:        true,
 		},

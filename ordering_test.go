@@ -82,7 +82,7 @@ func everySlot(ctx context.Context, dsn string, mux *http.ServeMux, lookupUser f
 		Profiling:      &profiling.Config{},
 		CSP:            &csp.Config{Reporting: &csp.Reporting{}, Lazy: true},
 		Referrer:       &referrer.Config{},
-		NoCache:        &nocache.Config{Exempt: nocache.Rules{Patterns: []string{"/static/"}}},
+		NoCache:        &nocache.Config{Exempt: []string{"/static/"}},
 		ClearSite:      &clearsite.Config{},
 	}))
 

@@ -39,7 +39,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -122,7 +122,7 @@ type Config struct {
 	// "/logout", "POST /logout", "/account/{id}/forget" or "/logout/{$}"
 	// (Django-style "/logout/" is a subtree in ServeMux: write
 	// "/logout/{$}"). A request gets the header only when its cleaned path
-	// matches a pattern unambiguously (package internal/pathrule). Empty
+	// matches a pattern unambiguously (package pathrule). Empty
 	// means none: the header is then sent only on demand.
 	Paths []string
 
@@ -284,8 +284,14 @@ func warning(d Directive) string {
 	return ""
 }
 
-// compilePaths checks that each pattern matches one path, and compiles them.
+// compilePaths compiles the patterns, and checks that each matches one
+// path. pathrule's errors come first: they say what a pattern means ("static/"
+// is a host), which the one-path checks take for granted.
 func (m *Middleware) compilePaths(paths []string) error {
+	set, err := pathrule.Compile(pathrule.Config{Field: "Paths", Patterns: paths})
+	if err != nil {
+		return fmt.Errorf("clearsite: %w", err)
+	}
 	literal := make(map[string]bool, len(paths))
 	simple := true // every pattern is a lower-case path without method or host
 	for i, p := range paths {
@@ -311,12 +317,6 @@ func (m *Middleware) compilePaths(paths []string) error {
 		if literal != nil {
 			literal[lit] = false
 		}
-	}
-	set, err := pathrule.Compile(pathrule.Config{Patterns: paths})
-	if err != nil {
-		msg := strings.Replace(err.Error(), "pathrule: Patterns[", "Paths[", 1)
-		msg = strings.ReplaceAll(msg, "Patterns[", "Paths[")
-		return fmt.Errorf("clearsite: %s", msg)
 	}
 	if simple && literal != nil {
 		for lit := range literal {

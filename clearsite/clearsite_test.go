@@ -60,7 +60,7 @@ func TestNewErrors(t *testing.T) {
 		{"rest wildcard", clearsite.Config{Paths: []string{"/logout/{rest...}"}}, `Paths[0] "/logout/{rest...}": a {name...} wildcard matches every path below it`},
 		{"no slash", clearsite.Config{Paths: []string{"logout"}}, `clearsite: Paths[0] "logout": `},
 		{"duplicate path", clearsite.Config{Paths: []string{"/logout", "/logout"}}, `clearsite: Paths[1] "/logout": listed twice (also Paths[0]); remove one`},
-		{"unclean path", clearsite.Config{Paths: []string{"/a/../logout"}}, `clearsite: Paths[0] "/a/../logout": path "/a/../logout" is not clean, so no request can match it; write "/logout"`},
+		{"unclean path", clearsite.Config{Paths: []string{"/a/../logout"}}, `clearsite: Paths[0] "/a/../logout": path "/a/../logout" is not clean, so no request can match it: write "/logout"`},
 		{"method without space", clearsite.Config{Paths: []string{"POST/logout"}}, `clearsite: Paths[0] "POST/logout": host "POST" looks like a method: write "POST /logout"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -93,7 +93,7 @@ func TestExactAgreesWithJudgeCorpus(t *testing.T) {
 
 func testExactCorpus(t *testing.T, m *Middleware) {
 	rows := pathconfusion.Read(t, filepath.Join(testenv.Testdata(t, "path-confusion"), "cases.tsv"))
-	rows = append(rows, pathconfusion.Read(t, filepath.Join("..", "internal", "pathrule", "testdata", "cases.tsv"))...)
+	rows = append(rows, pathconfusion.Read(t, filepath.Join("..", "pathrule", "testdata", "cases.tsv"))...)
 	fast, n := 0, 0
 	for _, row := range rows {
 		targets := []string{row.Target}

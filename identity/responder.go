@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
+	"github.com/bulwark-go/bulwark/pathrule"
 )
 
 // Kind is the kind of client that sent a request, as the [Responder]
@@ -130,9 +130,9 @@ func NewResponder(cfg ResponderConfig) (*Responder, error) {
 		return nil, errors.New("identity: ResponderConfig.Challenge must be one line (no CR or LF)")
 	}
 	if len(cfg.APIPatterns) > 0 {
-		set, err := pathrule.Compile(pathrule.Config{Patterns: cfg.APIPatterns})
+		set, err := pathrule.Compile(pathrule.Config{Field: "APIPatterns", Patterns: cfg.APIPatterns})
 		if err != nil {
-			return nil, fmt.Errorf("identity: ResponderConfig.APIPatterns: %w", err)
+			return nil, fmt.Errorf("identity: ResponderConfig.%w", err)
 		}
 		rs.api = set
 	}

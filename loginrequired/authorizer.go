@@ -10,9 +10,10 @@ import (
 // model of django-denied). The user is nil for an anonymous request. Use
 // the built-ins or [Func].
 type Authorizer struct {
-	name  string
-	admin bool
-	fn    func(r *http.Request, u identity.User) bool
+	name   string
+	admin  bool
+	routed bool // fn reads the request: give it the route's path values
+	fn     func(r *http.Request, u identity.User) bool
 }
 
 // String returns the authorizer's name.
@@ -42,12 +43,16 @@ var (
 
 // Func returns an authorizer named name (it appears in security events)
 // that allows a logged-in user when fn says so; anonymous requests are
-// never passed to fn and are sent to log in. fn may read the route's
-// wildcards with r.PathValue only if it is given a request that was routed;
-// the gate runs before the router, so compute from r.URL or look the route
-// up yourself.
+// never passed to fn and are sent to log in.
+//
+// fn reads the route's values as the handler will: for a rule
+// "/tasks/{id}", r.PathValue("id") is "42" on /tasks/42, and r.Pattern is
+// the rule's pattern (name the rule's wildcards as your route does). The
+// gate runs before the router, so it sets them on a shallow copy of the
+// request, made only for rules with wildcards; on other rules fn gets the
+// request as it came.
 func Func(name string, fn func(r *http.Request, u identity.User) bool) Authorizer {
-	return Authorizer{name: name, fn: func(r *http.Request, u identity.User) bool {
+	return Authorizer{name: name, routed: true, fn: func(r *http.Request, u identity.User) bool {
 		return u != nil && fn != nil && fn(r, u)
 	}}
 }

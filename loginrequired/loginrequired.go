@@ -5,7 +5,7 @@
 //   - routes are ServeMux patterns ("/static/", "GET /health", "/{$}"),
 //     judged on the route the request will be routed to, never on a string
 //     prefix of the raw path; a path that is not clean or that parsers read
-//     differently is refused with 400 (internal/pathrule);
+//     differently is refused with 400 (pathrule);
 //   - per-route authorizers (Public, LoggedIn, Staff, Superuser, or your
 //     own func), django-denied's model; in Strict mode a route without a
 //     rule is refused even to logged-in users, so a new handler is never
@@ -25,7 +25,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/gate"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -97,7 +97,7 @@ type Decision struct {
 	// Rule is the pattern of the rule that decided, "" when none did.
 	Rule string
 	// Reason says why, for Forbidden and BadPath: "not-authorized",
-	// "no-rule" (strict mode), or a path reason from internal/pathrule.
+	// "no-rule" (strict mode), or a path reason from pathrule.
 	Reason string
 	admin  bool
 }
@@ -119,24 +119,26 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m := &Middleware{core: core, strict: cfg.Strict, authz: map[string]Authorizer{}}
 	var patterns []string
-	add := func(field, pattern string, a Authorizer) error {
+	var fields []ruleField
+	add := func(f ruleField, pattern string, a Authorizer) error {
 		if a.fn == nil {
-			return fmt.Errorf("loginrequired: %s: pattern %q has no authorizer (use loginrequired.Public, LoggedIn, Staff, Superuser or Func)", field, pattern)
+			return fmt.Errorf("loginrequired: %s %q has no authorizer (use loginrequired.Public, LoggedIn, Staff, Superuser or Func)", f, pattern)
 		}
 		if _, dup := m.authz[pattern]; dup {
-			return fmt.Errorf("loginrequired: %s: pattern %q is given twice", field, pattern)
+			return fmt.Errorf("loginrequired: %s %q is given twice", f, pattern)
 		}
 		m.authz[pattern] = a
 		patterns = append(patterns, pattern)
+		fields = append(fields, f)
 		return nil
 	}
-	for _, p := range cfg.Exempt {
-		if err := add("Exempt", p, Public); err != nil {
+	for i, p := range cfg.Exempt {
+		if err := add(ruleField{"Exempt", i}, p, Public); err != nil {
 			return nil, err
 		}
 	}
 	for i, r := range cfg.Rules {
-		if err := add(fmt.Sprintf("Rules[%d]", i), r.Pattern, r.Authorize); err != nil {
+		if err := add(ruleField{fmt.Sprintf("Rules[%d].Pattern", i), -1}, r.Pattern, r.Authorize); err != nil {
 			return nil, err
 		}
 	}
@@ -154,17 +156,35 @@ func New(cfg Config) (*Middleware, error) {
 		if _, ok := m.authz[p]; !ok {
 			m.authz[p] = Public
 			patterns = append(patterns, p)
+			fields = append(fields, ruleField{u.field, -1})
 		}
 	}
 	for _, re := range cfg.ExemptRegexps {
 		m.authz[re] = Public
 	}
-	set, err := pathrule.Compile(pathrule.Config{Patterns: patterns, Regexps: cfg.ExemptRegexps})
+	set, err := pathrule.Compile(pathrule.Config{Field: "Exempt", Patterns: patterns, Regexps: cfg.ExemptRegexps})
+	if e, ok := err.(*pathrule.Error); ok && e.Field == "Exempt" {
+		e.Field, e.Index = fields[e.Index].name, fields[e.Index].index
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loginrequired: %w", err)
 	}
 	m.rules = set
 	return m, nil
+}
+
+// ruleField names the Config field of a pattern in errors: Exempt[2],
+// Rules[0].Pattern (index -1), LoginURL (index -1).
+type ruleField struct {
+	name  string
+	index int
+}
+
+func (f ruleField) String() string {
+	if f.index < 0 {
+		return f.name
+	}
+	return fmt.Sprintf("%s[%d]", f.name, f.index)
 }
 
 // exactPattern returns the ServeMux pattern that matches exactly the path
@@ -193,7 +213,11 @@ func (m *Middleware) decide(r *http.Request) Decision {
 		return Decision{Outcome: BadPath, Rule: res.Pattern, Reason: res.Reason}
 	case pathrule.Match:
 		a := m.authz[res.Pattern]
-		if a.Allows(r, u) {
+		ar := r
+		if a.routed {
+			ar = m.rules.WithPathValues(r, res)
+		}
+		if a.Allows(ar, u) {
 			return Decision{Outcome: Pass, Rule: res.Pattern, admin: a.admin && u != nil}
 		}
 		if u == nil {

@@ -201,9 +201,14 @@ func TestNewErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Exempt: []string{"/x", "/x"}}, `pattern "/x" is given twice`},
-		{Config{Exempt: []string{"/x"}, Rules: []Rule{{"/x", Staff}}}, "given twice"},
-		{Config{Rules: []Rule{{"/x", Authorizer{}}}}, "has no authorizer"},
+		{Config{Exempt: []string{"/x", "/x"}}, `loginrequired: Exempt[1] "/x" is given twice`},
+		{Config{Exempt: []string{"/x"}, Rules: []Rule{{"/x", Staff}}}, `loginrequired: Rules[0].Pattern "/x" is given twice`},
+		{Config{Rules: []Rule{{"/x", Authorizer{}}}}, `Rules[0].Pattern "/x" has no authorizer`},
+		// Pattern mistakes name the field the pattern came from.
+		{Config{Exempt: []string{"/a/", "static/"}}, `loginrequired: Exempt[1] "static/": "static" is read as a host`},
+		{Config{Exempt: []string{"/a/"}, Rules: []Rule{{"/b/", Staff}, {"/tasks/*", LoggedIn}}}, `loginrequired: Rules[1].Pattern "/tasks/*": "*" is a literal`},
+		{Config{ExemptRegexps: []string{"^/static/"}}, `loginrequired: ExemptRegexps[0] "^/static/": `},
+		{Config{Exempt: []string{"/a/"}, LogoutURL: "/a//out"}, `loginrequired: LogoutURL "/a//out": path "/a//out" is not clean`},
 		{Config{Rules: []Rule{{"/login", Staff}}}, "must be public"},
 		{Config{LoginURL: "login"}, `starts with one "/"`},
 		{Config{LoginURL: "//evil.example/login"}, ""},

@@ -447,7 +447,7 @@ func TestExemptRegexps(t *testing.T) {
 	expect(t, "not exempt", st.do("GET", "/account", ""), 303, "/mfa")
 	expect(t, "not from the start", st.do("GET", "/x/assets/app.js", ""), 303, "/mfa")
 	_, err := mfa.New(mfa.Config{Sessions: scs.New(), Verifier: &fakeVerifier{}, ExemptRegexps: []string{"("}})
-	if err == nil || !strings.HasPrefix(err.Error(), "mfa: Config.Exempt") {
+	if err == nil || !strings.HasPrefix(err.Error(), "mfa: ExemptRegexps[0]") {
 		t.Fatalf("bad regexp: %v", err)
 	}
 }

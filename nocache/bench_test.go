@@ -41,7 +41,7 @@ func BenchmarkAnonymous(b *testing.B) {
 	run(b, testenv.Must(nocache.New(nocache.Config{Authenticated: loggedIn})).Handler(headerbench.Bare), "/account/settings", false)
 }
 
-var rules = nocache.Rules{Patterns: []string{"/static/", "/{$}", "GET /health", "/account/", "/users/{id}/invoices"}}
+var rules = []string{"/static/", "/{$}", "GET /health", "/account/", "/users/{id}/invoices"}
 
 // BenchmarkConfidentialPath: Confidential rules, a request on one of them
 // (path judged by pathrule, then marked).

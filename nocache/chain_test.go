@@ -45,7 +45,7 @@ func TestChain(t *testing.T) {
 		Sessions: sessions,
 		Referrer: &referrer.Config{},
 		NoCache: &nocache.Config{
-			Exempt:        nocache.Rules{Patterns: []string{"/static/", "/reset/"}},
+			Exempt:        []string{"/static/", "/reset/"},
 			Authenticated: loggedIn,
 		},
 	}))

@@ -14,7 +14,7 @@ import (
 // whatever its path.
 func Example() {
 	m, err := nocache.New(nocache.Config{
-		Exempt: nocache.Rules{Patterns: []string{"/static/", "GET /{$}"}},
+		Exempt: []string{"/static/", "GET /{$}"},
 		Authenticated: func(r *http.Request) bool {
 			_, err := r.Cookie("session") // your identity check
 			return err == nil
@@ -60,7 +60,7 @@ func Example() {
 // HTTP/1.0 headers.
 func Example_confidentialPaths() {
 	m, err := nocache.New(nocache.Config{
-		Confidential: nocache.Rules{Patterns: []string{"/account/", "/users/{id}/invoices"}},
+		Confidential: []string{"/account/", "/users/{id}/invoices"},
 		Legacy:       true,
 	})
 	if err != nil {

@@ -23,7 +23,7 @@
 //
 // So the zero [Config] marks every response; Config{Authenticated: f}
 // marks the responses to authenticated requests; rules are judged by
-// internal/pathrule, as net/http.ServeMux routes the request.
+// pathrule, as net/http.ServeMux routes the request.
 //
 // # When the handler has its own Cache-Control
 //
@@ -44,6 +44,7 @@ package nocache
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -51,7 +52,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -72,35 +73,31 @@ const (
 	hIfModSince   = "If-Modified-Since"
 )
 
-// Rules are path rules, in the syntax of internal/pathrule.
-type Rules struct {
-	// Patterns are net/http.ServeMux patterns: "/account/", "GET /export",
-	// "/users/{id}/invoices", "/{$}". Each may be listed once.
-	Patterns []string
-	// Regexps are Django-style regular expressions, for porting a
-	// django-security configuration: matched against the cleaned path
-	// without its leading "/", at its start (Python's re.match), in Go's
-	// RE2 syntax. Prefer Patterns for new rules.
-	Regexps []string
-}
-
-func (r Rules) empty() bool { return len(r.Patterns) == 0 && len(r.Regexps) == 0 }
-
 // Config configures a [Middleware]. The zero value marks every response.
 type Config struct {
 	// Exempt lists the paths whose responses are not confidential (static
-	// assets, public pages); every other path is. A path is exempt only
-	// when the rules match it unambiguously: a path that is not clean, or
-	// that some server could read as another path, is confidential.
-	// django-security: NO_CONFIDENTIAL_CACHING WHITELIST_ON with
-	// WHITELIST_REGEXES. Exclusive with Confidential.
-	Exempt Rules
+	// assets, public pages), as net/http.ServeMux patterns: "/static/",
+	// "GET /{$}", "/docs/{page}". Every other path is confidential. A path
+	// is exempt only when the rules match it unambiguously: a path that is
+	// not clean, or that some server could read as another path, is
+	// confidential. django-security: NO_CONFIDENTIAL_CACHING WHITELIST_ON.
+	// Exclusive with Confidential and ConfidentialRegexps.
+	Exempt []string
+	// ExemptRegexps lists exempt paths as Django-style regular
+	// expressions, for porting django-security's WHITELIST_REGEXES:
+	// matched against the cleaned path without its leading "/", at its
+	// start (Python's re.match), in Go's RE2 syntax. Prefer Exempt.
+	ExemptRegexps []string
 	// Confidential lists the only paths whose responses are confidential
-	// (besides authenticated ones, see Authenticated). A path that the
-	// rules match under any reading, or that is not clean, is
-	// confidential. django-security: BLACKLIST_ON with BLACKLIST_REGEXES.
-	// Exclusive with Exempt.
-	Confidential Rules
+	// (besides authenticated ones, see Authenticated), as ServeMux
+	// patterns. A path that the rules match under any reading, or that is
+	// not clean, is confidential. django-security: BLACKLIST_ON.
+	// Exclusive with Exempt and ExemptRegexps.
+	Confidential []string
+	// ConfidentialRegexps lists confidential paths as Django-style regular
+	// expressions (django-security's BLACKLIST_REGEXES), read as
+	// ExemptRegexps are. Prefer Confidential.
+	ConfidentialRegexps []string
 	// Authenticated reports whether a request is made by a logged-in user.
 	// When set, every response to such a request is marked, on every path,
 	// exempt ones included; and when no rules are set, only those are.
@@ -138,12 +135,14 @@ type Middleware struct {
 	warned atomic.Bool
 }
 
-// New validates cfg and compiles its rules. An error names the field: both
-// Exempt and Confidential set, or a rule that does not compile (the
-// pathrule error says which and why).
+// New validates cfg and compiles its rules. An error names the field: an
+// Exempt list and a Confidential list both set, or a rule that does not
+// compile (a [*pathrule.Error], which says which and what to write).
 func New(cfg Config) (*Middleware, error) {
-	if !cfg.Exempt.empty() && !cfg.Confidential.empty() {
-		return nil, errors.New("nocache: both Exempt and Confidential are set: use Exempt to mark every path but some (django-security WHITELIST_ON), or Confidential to mark only some (BLACKLIST_ON), not both")
+	exempt := len(cfg.Exempt) > 0 || len(cfg.ExemptRegexps) > 0
+	confidential := len(cfg.Confidential) > 0 || len(cfg.ConfidentialRegexps) > 0
+	if exempt && confidential {
+		return nil, errors.New("nocache: both Exempt and Confidential lists are set: use Exempt (and ExemptRegexps) to mark every path but some (django-security WHITELIST_ON), or Confidential (and ConfidentialRegexps) to mark only some (BLACKLIST_ON), not both")
 	}
 	m := &Middleware{
 		auth:         cfg.Authenticated,
@@ -153,10 +152,10 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	var err error
 	switch {
-	case !cfg.Exempt.empty():
-		m.exempt, err = compile("Exempt", cfg.Exempt)
-	case !cfg.Confidential.empty():
-		m.confidential, err = compile("Confidential", cfg.Confidential)
+	case exempt:
+		m.exempt, err = compile("Exempt", cfg.Exempt, cfg.ExemptRegexps)
+	case confidential:
+		m.confidential, err = compile("Confidential", cfg.Confidential, cfg.ConfidentialRegexps)
 	default:
 		m.all = cfg.Authenticated == nil
 	}
@@ -172,10 +171,11 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
-func compile(field string, r Rules) (*pathrule.Set, error) {
-	s, err := pathrule.Compile(pathrule.Config{Patterns: r.Patterns, Regexps: r.Regexps})
+// compile compiles one list; its errors name field and field+"Regexps".
+func compile(field string, patterns, regexps []string) (*pathrule.Set, error) {
+	s, err := pathrule.Compile(pathrule.Config{Field: field, Patterns: patterns, Regexps: regexps})
 	if err != nil {
-		return nil, errors.New("nocache: " + field + ": " + strings.TrimPrefix(err.Error(), "pathrule: "))
+		return nil, fmt.Errorf("nocache: %w", err)
 	}
 	return s, nil
 }

@@ -53,7 +53,7 @@ func TestConfidential(t *testing.T) {
 		{"Authenticated alone marks only authenticated requests", nocache.Config{Authenticated: loggedIn}, []check{
 			{"/", false, false}, {"/account", false, false}, {"/", true, true}, {"/static/app.css", true, true},
 		}},
-		{"Exempt: every path but the exempt ones", nocache.Config{Exempt: nocache.Rules{Patterns: []string{"/static/", "GET /{$}"}}}, []check{
+		{"Exempt: every path but the exempt ones", nocache.Config{Exempt: []string{"/static/", "GET /{$}"}}, []check{
 			{"/static/app.css", false, false},
 			{"/", false, false},
 			{"/static/app.css", true, false}, // no identity function: rules only
@@ -64,11 +64,11 @@ func TestConfidential(t *testing.T) {
 			{"/static/..;/account", false, true},    // Tomcat reads /account
 		}},
 		{"Exempt with Authenticated: exempt only for anonymous requests", nocache.Config{
-			Exempt: nocache.Rules{Patterns: []string{"/static/"}}, Authenticated: loggedIn,
+			Exempt: []string{"/static/"}, Authenticated: loggedIn,
 		}, []check{
 			{"/static/app.css", false, false}, {"/static/app.css", true, true}, {"/account", false, true},
 		}},
-		{"Confidential: only the listed paths", nocache.Config{Confidential: nocache.Rules{Patterns: []string{"/account/", "/users/{id}/invoices"}}}, []check{
+		{"Confidential: only the listed paths", nocache.Config{Confidential: []string{"/account/", "/users/{id}/invoices"}}, []check{
 			{"/account/settings", false, true},
 			{"/users/7/invoices", false, true},
 			{"/home", false, false},
@@ -77,13 +77,13 @@ func TestConfidential(t *testing.T) {
 			{"/x/%2e%2e/account/settings", false, true}, // not clean: fails closed
 			{"/account", false, true},                   // ServeMux redirects to /account/
 		}},
-		{"Confidential with Authenticated", nocache.Config{Confidential: nocache.Rules{Patterns: []string{"/account/"}}, Authenticated: loggedIn}, []check{
+		{"Confidential with Authenticated", nocache.Config{Confidential: []string{"/account/"}, Authenticated: loggedIn}, []check{
 			{"/account/settings", false, true}, {"/home", false, false}, {"/home", true, true},
 		}},
-		{"Exempt regexps (django-security WHITELIST_REGEXES)", nocache.Config{Exempt: nocache.Rules{Regexps: []string{`^static/`, `about/$`}}}, []check{
+		{"Exempt regexps (django-security WHITELIST_REGEXES)", nocache.Config{ExemptRegexps: []string{`^static/`, `about/$`}}, []check{
 			{"/static/app.css", false, false}, {"/about/", false, false}, {"/about/team", false, true}, {"/account", false, true},
 		}},
-		{"Confidential regexps (django-security BLACKLIST_REGEXES)", nocache.Config{Confidential: nocache.Rules{Regexps: []string{`account/`}}}, []check{
+		{"Confidential regexps (django-security BLACKLIST_REGEXES)", nocache.Config{ConfidentialRegexps: []string{`account/`}}, []check{
 			{"/account/x", false, true}, {"/home", false, false}, {"/myaccount/", false, false},
 		}},
 	} {
@@ -169,13 +169,13 @@ func TestHeaders(t *testing.T) {
 		{"empty Cache-Control is not the handler's own", nocache.Config{}, "/",
 			handlerSetting(map[string]string{"Cache-Control": ""}, http.StatusOK, "x"), 200,
 			map[string]string{"Cache-Control": cc}},
-		{"not marked: nothing changed", nocache.Config{Exempt: nocache.Rules{Patterns: []string{"/static/"}}}, "/static/a.css",
+		{"not marked: nothing changed", nocache.Config{Exempt: []string{"/static/"}}, "/static/a.css",
 			handlerSetting(validators, http.StatusOK, "body{}"), 200,
 			map[string]string{"Cache-Control": absent, "Etag": `"v1"`, "Last-Modified": validators["Last-Modified"]}},
-		{"Confidential path marked", nocache.Config{Confidential: nocache.Rules{Patterns: []string{"/account/"}}}, "/account/x",
+		{"Confidential path marked", nocache.Config{Confidential: []string{"/account/"}}, "/account/x",
 			handlerSetting(validators, http.StatusOK, "secret"), 200,
 			map[string]string{"Cache-Control": cc, "Etag": absent}},
-		{"other path not marked", nocache.Config{Confidential: nocache.Rules{Patterns: []string{"/account/"}}}, "/home",
+		{"other path not marked", nocache.Config{Confidential: []string{"/account/"}}, "/home",
 			handlerSetting(validators, http.StatusOK, "hi"), 200,
 			map[string]string{"Cache-Control": absent, "Etag": `"v1"`}},
 	} {
@@ -209,7 +209,7 @@ func TestConditionalRequests(t *testing.T) {
 		w.Header().Set("ETag", `"v1"`)
 		http.ServeContent(w, r, "page.html", mod, strings.NewReader("<p>balance: 42</p>"))
 	})
-	m := testenv.Must(nocache.New(nocache.Config{Confidential: nocache.Rules{Patterns: []string{"/account/"}}}))
+	m := testenv.Must(nocache.New(nocache.Config{Confidential: []string{"/account/"}}))
 	h := m.Handler(content)
 	for _, tc := range []struct {
 		target, header, value string
@@ -419,13 +419,17 @@ func TestNewErrors(t *testing.T) {
 		cfg  nocache.Config
 		want string
 	}{
-		{"both lists", nocache.Config{Exempt: nocache.Rules{Patterns: []string{"/static/"}}, Confidential: nocache.Rules{Patterns: []string{"/account/"}}},
-			"nocache: both Exempt and Confidential are set"},
-		{"both lists, regexps", nocache.Config{Exempt: nocache.Rules{Regexps: []string{"static/"}}, Confidential: nocache.Rules{Patterns: []string{"/account/"}}},
-			"use Exempt to mark every path but some"},
-		{"bad exempt pattern", nocache.Config{Exempt: nocache.Rules{Patterns: []string{"/static/{"}}}, `nocache: Exempt: Patterns[0] "/static/{"`},
-		{"duplicate confidential pattern", nocache.Config{Confidential: nocache.Rules{Patterns: []string{"/a/", "/a/"}}}, `nocache: Confidential: Patterns[1] "/a/": listed twice`},
-		{"bad regexp", nocache.Config{Confidential: nocache.Rules{Regexps: []string{"account/(("}}}, `nocache: Confidential: Regexps[0] "account/(("`},
+		{"both lists", nocache.Config{Exempt: []string{"/static/"}, Confidential: []string{"/account/"}},
+			"nocache: both Exempt and Confidential lists are set"},
+		{"both lists, regexps", nocache.Config{ExemptRegexps: []string{"static/"}, Confidential: []string{"/account/"}},
+			"use Exempt (and ExemptRegexps) to mark every path but some"},
+		{"both lists, regexps only", nocache.Config{ExemptRegexps: []string{"static/"}, ConfidentialRegexps: []string{"account/"}},
+			"not both"},
+		{"bad exempt pattern", nocache.Config{Exempt: []string{"/static/{"}}, `nocache: Exempt[0] "/static/{"`},
+		{"duplicate confidential pattern", nocache.Config{Confidential: []string{"/a/", "/a/"}}, `nocache: Confidential[1] "/a/": listed twice (also Confidential[0])`},
+		{"bad regexp", nocache.Config{ConfidentialRegexps: []string{"account/(("}}, `nocache: ConfidentialRegexps[0] "account/(("`},
+		{"host pattern", nocache.Config{Exempt: []string{"/a/", "static/"}}, `nocache: Exempt[1] "static/": "static" is read as a host`},
+		{"regexp with a leading slash", nocache.Config{ExemptRegexps: []string{"^/static/"}}, `nocache: ExemptRegexps[0] "^/static/": `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := nocache.New(tc.cfg)

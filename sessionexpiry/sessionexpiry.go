@@ -45,7 +45,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/gate"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -254,9 +254,9 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, fmt.Errorf("sessionexpiry: Config.Sessions.Lifetime (%v) must be longer than Config.Absolute (%v), or the store drops sessions before they are ended and logged: set Sessions.Lifetime to Absolute + time.Hour", sm.Lifetime, m.absolute)
 	}
 	if len(cfg.Passive) > 0 {
-		set, err := pathrule.Compile(pathrule.Config{Patterns: cfg.Passive})
+		set, err := pathrule.Compile(pathrule.Config{Field: "Passive", Patterns: cfg.Passive})
 		if err != nil {
-			return nil, fmt.Errorf("sessionexpiry: Config.Passive: %w", err)
+			return nil, fmt.Errorf("sessionexpiry: Config.%w", err)
 		}
 		m.passive = set
 	}

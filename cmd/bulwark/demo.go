@@ -22,7 +22,6 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/loginrequired"
 	"github.com/bulwark-go/bulwark/mfa"
@@ -31,6 +30,7 @@ import (
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	pesql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/profiling"
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -305,7 +305,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 		},
 		Referrer: &referrer.Config{}, // same-origin
 		NoCache: &nocache.Config{
-			Confidential: nocache.Rules{Patterns: []string{"/login", "/account", "/admin/", "/password/change", "/api/"}},
+			Confidential: []string{"/login", "/account", "/admin/", "/password/change", "/api/"},
 		},
 		ClearSite: &clearsite.Config{
 			// The demo is served over plain HTTP on loopback; on a real
@@ -320,9 +320,9 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, id
 	}
 	s := &site{sec: sec, db: db, users: users, ids: chain.SessionAuth(), expiry: chain.PasswordExpiry(), ajax: ajax, mfa: chain.MFA(),
 		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
-	clean := pathrule.Clean(func(r *http.Request, reason string) {
-		sec.Log(r, seclog.PathRejected, seclog.String("reason", reason))
-	})
+	clean := (&pathrule.Guard{OnReject: func(r *http.Request, err *pathrule.RejectError) {
+		sec.Log(r, seclog.PathRejected, seclog.String("reason", err.Reason))
+	}}).Handler
 	// The CSP report receiver runs outside the chain (no session read, no
 	// login); its summary is an /admin/ page, behind login and staff.
 	reportStore, err := cspsql.New(ctx, db)

@@ -24,8 +24,8 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/pathrule"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
+	"github.com/bulwark-go/bulwark/pathrule"
 	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
 )
@@ -103,7 +103,7 @@ func New(cfg Config) (*Core, error) {
 			Login: c.LoginURL, Logout: cfg.LogoutURL,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: Config.%v", c.Name, err)
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
 		c.exempt, c.own = set, own
 	}

@@ -131,10 +131,10 @@ func TestNewErrorsNameTheField(t *testing.T) {
 		cfg  gate.Config
 		want string
 	}{
-		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "terms"}}}, `terms: Config.TermsURL "terms"`},
-		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "/terms"}}, LogoutURL: "bye"}, `terms: Config.LogoutURL "bye"`},
-		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "/terms"}}, Exempt: []string{"/a/{"}}, "terms: Config.Exempt: "},
-		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "/terms"}}, ExemptRegexps: []string{"("}}, "terms: Config.Exempt"},
+		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "terms"}}}, `terms: TermsURL "terms"`},
+		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "/terms"}}, LogoutURL: "bye"}, `terms: LogoutURL "bye"`},
+		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "/terms"}}, Exempt: []string{"/a/{"}}, `terms: Exempt[0] "/a/{"`},
+		{gate.Config{Name: "terms", Pages: []gate.Page{{Field: "TermsURL", URL: "/terms"}}, ExemptRegexps: []string{"("}}, `terms: ExemptRegexps[0] "("`},
 	} {
 		_, err := gate.New(c.cfg)
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {

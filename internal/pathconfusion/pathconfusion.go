@@ -1,6 +1,6 @@
 // Package pathconfusion runs the path-confusion corpus
 // (shared/testdata/path-confusion/cases.tsv, and tables in the same format)
-// against a site, for the tests of internal/pathrule and of the gates that
+// against a site, for the tests of pathrule and of the gates that
 // use it. It sends each request line exactly as written, over TCP, and
 // checks the answers that the corpus README accepts for each verdict.
 package pathconfusion

@@ -2,7 +2,6 @@ package pathrule
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,19 +43,27 @@ type Page struct {
 
 // WithPages returns patterns followed by the exact pattern of each page on
 // this site (see [PagePattern]), each once. Empty and absolute URLs add
-// nothing. An error names the page's field.
+// nothing. An error is an [*Error] that names the page's field.
 func WithPages(patterns []string, pages ...Page) ([]string, error) {
-	out := append([]string(nil), patterns...)
-	for _, pg := range pages {
+	out, _, err := withPages(patterns, pages)
+	return out, err
+}
+
+// withPages is WithPages, and also returns, for each pattern it added, the
+// index of its page in pages.
+func withPages(patterns []string, pages []Page) (out []string, from []int, err error) {
+	out = append([]string(nil), patterns...)
+	for i, pg := range pages {
 		p, err := PagePattern(pg.URL)
 		if err != nil {
-			return nil, fmt.Errorf("%s %q: %v", pg.Field, pg.URL, err)
+			return nil, nil, &Error{Field: pg.Field, Index: -1, Pattern: pg.URL, Err: err}
 		}
 		if p != "" && !slices.Contains(out, p) {
 			out = append(out, p)
+			from = append(from, i)
 		}
 	}
-	return out, nil
+	return out, from, nil
 }
 
 // A Gate is the exemption list of a gate that sends users to a page of its
@@ -66,15 +73,16 @@ func WithPages(patterns []string, pages ...Page) ([]string, error) {
 // never trapped).
 type Gate struct {
 	Exempt        []string // ServeMux patterns from the gate's Config.Exempt
-	Regexps       []string // Django-style regular expressions, if the gate takes them
+	Regexps       []string // Django-style regular expressions, from its Config.ExemptRegexps
 	Pages         []Page   // the gate's own pages
 	Login, Logout string   // "" means "/login", "/logout"
 }
 
 // CompileGate compiles g. own are the exact patterns of g.Pages, which
-// Judge returns as Result.Pattern when it is one of them. An error names
-// the Config field: "ChallengeURL \"x\": …" for a page, "Exempt: …" for
-// the rules.
+// Judge returns as Result.Pattern when it is one of them. An error is an
+// [*Error] that names the gate's Config field: Exempt[i] or
+// ExemptRegexps[i] for a rule, the page's own field ("ChallengeURL") for a
+// page.
 func CompileGate(g Gate) (set *Set, own []string, err error) {
 	login, logout := g.Login, g.Logout
 	if login == "" {
@@ -84,13 +92,17 @@ func CompileGate(g Gate) (set *Set, own []string, err error) {
 		logout = "/logout"
 	}
 	pages := append(slices.Clip(g.Pages), Page{Field: "LoginURL", URL: login}, Page{Field: "LogoutURL", URL: logout})
-	patterns, err := WithPages(g.Exempt, pages...)
+	patterns, from, err := withPages(g.Exempt, pages)
 	if err != nil {
 		return nil, nil, err
 	}
-	set, err = Compile(Config{Patterns: patterns, Regexps: g.Regexps})
+	set, err = Compile(Config{Field: "Exempt", Patterns: patterns, Regexps: g.Regexps})
+	if e, ok := err.(*Error); ok && e.Field == "Exempt" && e.Index >= len(g.Exempt) {
+		pg := pages[from[e.Index-len(g.Exempt)]]
+		e.Field, e.Index, e.Pattern = pg.Field, -1, pg.URL
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("Exempt: %w", err)
+		return nil, nil, err
 	}
 	for _, pg := range g.Pages {
 		if p, _ := PagePattern(pg.URL); p != "" {

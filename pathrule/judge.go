@@ -51,10 +51,43 @@ func (s *Set) Judge(r *http.Request) Result {
 		}
 	}
 	if matched {
-		return Result{Verdict: Match, Pattern: pattern}
+		return Result{Verdict: Match, Pattern: pattern, wild: mk.wild}
 	}
 	return Result{Verdict: NoMatch}
 }
+
+// WithPathValues returns r as the handler of the rule that res matched
+// will see it: when res is a Match of a pattern with wildcards
+// ("/tasks/{id}", "/files/{rest...}", "/p/{pid}/{$}"), a shallow copy of r
+// whose PathValue returns what ServeMux gives that pattern's handler
+// (r.PathValue("id") == "42" for "/tasks/42") and whose Pattern is the
+// rule; otherwise r itself, at no cost. res must be s.Judge(r).
+//
+// It is for the code that decides about a request before the application's
+// router sees it, such as an authorizer that needs the {id} of the route.
+// The values are those of the rule's pattern: name its wildcards as the
+// application's route does. The copy costs one more ServeMux lookup and
+// two allocations; r itself is left as it is.
+func (s *Set) WithPathValues(r *http.Request, res Result) *http.Request {
+	if !res.wild || res.Verdict != Match {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	// ServeMux sets Pattern and the path values of the request it serves;
+	// its handler here is the rule's marker, which does nothing.
+	s.mux.ServeHTTP(noWriter{}, r2)
+	return r2
+}
+
+// noWriter is the ResponseWriter of WithPathValues: a marker writes
+// nothing, and ServeMux writes only when it redirects, which a Match rules
+// out.
+type noWriter struct{}
+
+func (noWriter) Header() http.Header         { return http.Header{} }
+func (noWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (noWriter) WriteHeader(int)             {}
 
 // Allows reports whether r may pass when s is an allow list: only on an
 // unambiguous Match. It is s.Judge(r).Allowed().

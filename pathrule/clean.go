@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// Reasons for a [Reject], as found in [Result.Reason] and passed to the
-// onReject callback of [Clean]. They are short, stable and machine-readable:
+// Reasons for a [Reject], as found in [Result.Reason] and in
+// [RejectError.Reason]. They are short, stable and machine-readable:
 // log them as they are.
 const (
 	// ReasonBadRequest: the request has no URL.
@@ -66,19 +66,90 @@ const (
 	ReasonCombined = "combined"
 )
 
-// CheckClean is the pure decision of [Clean]: it reports whether the path of
-// r is clean, that is whether ServeMux would route it without a cleaning
-// redirect, the path decoded once holds no control character, and the path
-// decoded once is still clean (path.Clean, keeping a trailing slash, would
-// not change it).
+// A Guard keeps requests whose path is not clean away from the handler
+// behind it, so that a router that does not clean paths (chi,
+// gorilla/mux, a file server) only ever sees clean ones. ServeMux cleans
+// paths itself, by redirecting; a Guard does the same for every router,
+// and also refuses what ServeMux would route uncleaned: encoded dot
+// segments and slashes ("%2e%2e", "%2f") and control characters.
 //
-// When ok is true, cleanPath is the escaped path (r.URL.EscapedPath()).
-// Otherwise reason is one of the Reason constants and cleanPath is the
-// escaped, cleaned path to redirect to, or "" when the request must be
-// refused outright (control characters, no URL, a relative path). A
-// non-empty cleanPath always starts with exactly one "/", never "//" or
-// "/\", so it stays on the site.
-func CheckClean(r *http.Request) (cleanPath, reason string, ok bool) {
+// A path is clean when ServeMux would route it without a cleaning
+// redirect, the path decoded once holds no control character, and the
+// path decoded once is still clean (path.Clean, keeping a trailing slash,
+// would not change it).
+//
+// The zero Guard is ready to use; like net/http's CrossOriginProtection it
+// offers its decision ([Guard.Check]) beside its middleware
+// ([Guard.Handler]). A Guard is safe for concurrent use once set up.
+type Guard struct {
+	// OnReject, if set, is called for every request that Handler
+	// refuses, before the answer is written: log the security event
+	// there (err.Reason is one of the Reason constants).
+	OnReject func(r *http.Request, err *RejectError)
+}
+
+// A RejectError is the error of [Guard.Check] for a request whose path is
+// not clean.
+type RejectError struct {
+	// Reason is why, as one of the Reason constants (ReasonDotSegment,
+	// ReasonControlChar …): short and stable, to log as it is.
+	Reason string
+	// CleanPath is the escaped, cleaned path to redirect a GET or HEAD
+	// to, or "" when the request must be refused outright (control
+	// characters, no URL, a relative path). A non-empty CleanPath starts
+	// with exactly one "/", never "//" or "/\", so it stays on the site.
+	CleanPath string
+}
+
+// Error returns "pathrule: path not clean: " and the reason.
+func (e *RejectError) Error() string { return "pathrule: path not clean: " + e.Reason }
+
+// Check reports whether the path of r is clean: nil when it is, else a
+// [*RejectError] with the reason and the path to redirect to. It is the
+// pure decision of [Guard.Handler]: it writes nothing and does not call
+// OnReject. It does not allocate for a clean path.
+func (g *Guard) Check(r *http.Request) error {
+	target, reason, ok := checkClean(r)
+	if ok {
+		return nil
+	}
+	return &RejectError{Reason: reason, CleanPath: target}
+}
+
+// Handler returns next behind the guard. A request with a clean path goes
+// to next as it is. A refused GET or HEAD whose path can be cleaned is
+// redirected to the clean path with 307, as ServeMux does, keeping the
+// query; every other refused request gets 400 Bad Request. OnReject, if
+// set, is called first.
+//
+// Put it outermost, in front of the router: every middleware and handler
+// behind it sees clean paths only.
+func (g *Guard) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target, reason, ok := checkClean(r)
+		if ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if g.OnReject != nil {
+			g.OnReject(r, &RejectError{Reason: reason, CleanPath: target})
+		}
+		if target != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			w.Header().Set("Location", target)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
+		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+	})
+}
+
+// checkClean is the decision of a Guard. When ok is true, cleanPath is
+// the escaped path (r.URL.EscapedPath()). Otherwise reason is one of the
+// Reason constants and cleanPath is RejectError.CleanPath.
+func checkClean(r *http.Request) (cleanPath, reason string, ok bool) {
 	if r == nil || r.URL == nil {
 		return "", ReasonBadRequest, false
 	}
@@ -87,39 +158,6 @@ func CheckClean(r *http.Request) (cleanPath, reason string, ok bool) {
 		return esc, "", true
 	}
 	return redirectTarget(esc, r.URL.Path, reason), reason, false
-}
-
-// Clean returns a middleware that lets only requests with a clean path (see
-// [CheckClean]) through to next. A GET or HEAD request whose path can be
-// cleaned is redirected to the clean path with 307, as ServeMux does,
-// keeping the query; every other refused request gets a 400. onReject, when
-// not nil, is called with the reason for every refused request, before the
-// answer is written: the caller logs the security event there.
-//
-// Put Clean in front of routers other than ServeMux (chi, gorilla/mux), so
-// that they only ever see clean paths.
-func Clean(onReject func(r *http.Request, reason string)) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			target, reason, ok := CheckClean(r)
-			if ok {
-				next.ServeHTTP(w, r)
-				return
-			}
-			if onReject != nil {
-				onReject(r, reason)
-			}
-			if target != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-				if r.URL.RawQuery != "" {
-					target += "?" + r.URL.RawQuery
-				}
-				w.Header().Set("Location", target)
-				w.WriteHeader(http.StatusTemporaryRedirect)
-				return
-			}
-			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
-		})
-	}
 }
 
 // redirectTarget returns the escaped clean path for a request refused with

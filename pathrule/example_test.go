@@ -1,12 +1,14 @@
 package pathrule_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
-	"github.com/bulwark-go/bulwark/internal/pathrule"
+	"github.com/bulwark-go/bulwark/pathrule"
 )
 
 // An allow list of public paths: a request passes only on an unambiguous
@@ -62,28 +64,68 @@ func ExampleResult_Denied() {
 	// /home false
 }
 
-// Clean keeps unclean paths away from routers that do not clean them (chi,
-// gorilla/mux): GET and HEAD are redirected to the clean path, everything
-// else gets a 400, and every refusal is reported for the security log.
-func ExampleClean() {
-	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
-	h := pathrule.Clean(func(r *http.Request, reason string) {
-		fmt.Println("security event:", reason, r.URL.RequestURI())
-	})(app)
+// A Guard in front of a router that does not clean paths, as chi and
+// gorilla/mux do not: here a plain http.Handler that routes on the raw
+// path, as they do. GET and HEAD are redirected to the clean path,
+// everything else gets a 400, and every refusal is reported for the
+// security log.
+func ExampleGuard() {
+	// router stands for chi.NewRouter() or mux.NewRouter(): it matches the
+	// path as it comes, so "/public/../admin" would reach "/public/".
+	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/public/"):
+			fmt.Fprint(w, "public page")
+		case r.URL.Path == "/admin":
+			fmt.Fprint(w, "admin page")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	guard := &pathrule.Guard{
+		OnReject: func(r *http.Request, err *pathrule.RejectError) {
+			// In an application: sec.Log(r, seclog.PathRejected, …).
+			fmt.Println("security event:", err.Reason, r.URL.RequestURI())
+		},
+	}
+	h := guard.Handler(router)
 
 	for _, req := range []*http.Request{
-		httptest.NewRequest(http.MethodGet, "/docs/../admin?x=1", nil),
-		httptest.NewRequest(http.MethodPost, "/static/%2e%2e/admin", nil),
-		httptest.NewRequest(http.MethodGet, "/docs/intro", nil),
+		httptest.NewRequest(http.MethodGet, "/public/../admin?x=1", nil),
+		httptest.NewRequest(http.MethodPost, "/public/%2e%2e/admin", nil),
+		httptest.NewRequest(http.MethodGet, "/public/intro", nil),
 	} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
-		fmt.Printf("%d Location=%q\n", w.Code, w.Header().Get("Location"))
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("%d Location=%q %s", w.Code, w.Header().Get("Location"), w.Body.String())))
+	}
+
+	// Check is the same decision, without an answer.
+	err := guard.Check(httptest.NewRequest(http.MethodGet, "/a/%2e%2e/b", nil))
+	var reject *pathrule.RejectError
+	if errors.As(err, &reject) {
+		fmt.Println(err, "→", reject.CleanPath)
 	}
 	// Output:
-	// security event: dot-segment /docs/../admin?x=1
+	// security event: dot-segment /public/../admin?x=1
 	// 307 Location="/admin?x=1"
-	// security event: dot-segment /static/%2e%2e/admin
-	// 400 Location=""
-	// 200 Location=""
+	// security event: dot-segment /public/%2e%2e/admin
+	// 400 Location="" Bad Request
+	// 200 Location="" public page
+	// pathrule: path not clean: dot-segment → /b
+}
+
+// WithPathValues gives code that decides before the router, such as an
+// authorizer, the route's values as the handler will see them.
+func ExampleSet_WithPathValues() {
+	rules := pathrule.MustCompile("/tasks/{id}", "/files/{rest...}", "/about")
+	for _, target := range []string{"/tasks/42", "/files/a/b.txt", "/about"} {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		routed := rules.WithPathValues(r, rules.Judge(r))
+		fmt.Printf("%-15s pattern=%q id=%q rest=%q copied=%v\n", target, routed.Pattern, routed.PathValue("id"), routed.PathValue("rest"), routed != r)
+	}
+	// Output:
+	// /tasks/42       pattern="/tasks/{id}" id="42" rest="" copied=true
+	// /files/a/b.txt  pattern="/files/{rest...}" id="" rest="a/b.txt" copied=true
+	// /about          pattern="" id="" rest="" copied=false
 }

@@ -37,9 +37,13 @@ func TestCompileGate(t *testing.T) {
 		}
 	}
 	for field, g := range map[string]Gate{
-		"ChallengeURL": {Pages: []Page{{Field: "ChallengeURL", URL: "mfa"}}},
-		"LoginURL":     {Login: "login"},
-		"Exempt":       {Exempt: []string{"/a/{x"}},
+		`ChallengeURL "mfa": `:        {Pages: []Page{{Field: "ChallengeURL", URL: "mfa"}}},
+		`LoginURL "login": `:          {Login: "login"},
+		`Exempt[0] "/a/{x": `:         {Exempt: []string{"/a/{x"}},
+		`Exempt[1] "static/": `:       {Exempt: []string{"/a/", "static/"}},
+		`ExemptRegexps[0] "^/a/": `:   {Regexps: []string{"^/a/"}},
+		`LogoutURL "/x/../y": path `:  {Exempt: []string{"/a/"}, Logout: "/x/../y"},
+		`ChallengeURL "/m//x": path `: {Exempt: []string{"/a/"}, Pages: []Page{{Field: "CallbackURL", URL: "/cb"}, {Field: "ChallengeURL", URL: "/m//x"}}},
 	} {
 		if _, _, err := CompileGate(g); err == nil || !strings.HasPrefix(err.Error(), field) {
 			t.Errorf("%s: error %v, want one naming %s", field, err, field)

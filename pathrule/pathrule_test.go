@@ -1,6 +1,7 @@
 package pathrule
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -253,13 +254,14 @@ func TestCompileErrors(t *testing.T) {
 		{Config{Patterns: []string{"/a", "/b", "/a"}}, []string{`Patterns[2] "/a"`, "listed twice", "Patterns[0]"}},
 		{Config{Patterns: []string{""}}, []string{`Patterns[0] ""`, "invalid pattern"}},
 		{Config{Patterns: []string{"GET/x"}}, []string{`Patterns[0] "GET/x"`, "looks like a method", `write "GET /x"`}},
-		{Config{Patterns: []string{"static"}}, []string{`"static"`, "missing /"}},
+		{Config{Patterns: []string{"static"}}, []string{`"static"`, `no "/"`, `write "/static"`}},
+		{Config{Patterns: []string{"GET"}}, []string{`"GET"`, "missing /"}},
 		{Config{Patterns: []string{"/a/{x}", "/a/{y}"}}, []string{`Patterns[1] "/a/{y}"`, "conflicts with", `"/a/{x}"`}},
 		{Config{Patterns: []string{"/{x}/b", "/a/{y}"}}, []string{`Patterns[1]`, "conflicts"}},
 		{Config{Patterns: []string{"/a/{x"}}, []string{`Patterns[0] "/a/{x"`}},
 		{Config{Patterns: []string{"/a/{$}/b"}}, []string{`{$} not at end`}},
 		{Config{Patterns: []string{"/a/../b"}}, []string{`"/a/../b"`, "not clean", `write "/b"`}},
-		{Config{Patterns: []string{"GET /a//b"}}, []string{`not clean`, `"/a/b"`}},
+		{Config{Patterns: []string{"GET /a//b"}}, []string{`not clean`, `write "GET /a/b"`}},
 		{Config{Patterns: []string{"BAD METHOD /x"}}, []string{`Patterns[0]`, `host "METHOD "`}},
 		{Config{Regexps: []string{`login/(`}}, []string{`Regexps[0] "login/("`, "missing closing )"}},
 		{Config{Regexps: []string{`login/\Z`}}, []string{`Regexps[0]`, `write \z instead of \Z`}},
@@ -272,7 +274,7 @@ func TestCompileErrors(t *testing.T) {
 			continue
 		}
 		msg := err.Error()
-		if !strings.HasPrefix(msg, "pathrule: ") || strings.Contains(msg, "registered at") {
+		if !errors.As(err, new(*Error)) || strings.Contains(msg, "registered at") {
 			t.Errorf("Compile(%+v): error %q", c.cfg, msg)
 		}
 		for _, w := range c.want {
@@ -320,33 +322,33 @@ func TestCheckClean(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := newReq("GET", c.target, "")
-		clean, reason, ok := CheckClean(r)
+		clean, reason, ok := checkClean(r)
 		if clean != c.clean || reason != c.reason || ok != (c.reason == "") {
-			t.Errorf("CheckClean(%q) = %q, %q, %v; want %q, %q", c.target, clean, reason, ok, c.clean, c.reason)
+			t.Errorf("checkClean(%q) = %q, %q, %v; want %q, %q", c.target, clean, reason, ok, c.clean, c.reason)
 		}
 	}
 	abs := newReq("GET", "http://bulwark.test", "")
-	if clean, reason, ok := CheckClean(abs); clean != "/" || reason != ReasonEmptyPath || ok {
-		t.Errorf("CheckClean(absolute, no path) = %q, %q, %v", clean, reason, ok)
+	if clean, reason, ok := checkClean(abs); clean != "/" || reason != ReasonEmptyPath || ok {
+		t.Errorf("checkClean(absolute, no path) = %q, %q, %v", clean, reason, ok)
 	}
 	rel := &http.Request{Method: "GET", URL: &url.URL{Path: "a/b"}}
-	if clean, reason, ok := CheckClean(rel); clean != "" || reason != ReasonRelativePath || ok {
-		t.Errorf("CheckClean(relative) = %q, %q, %v", clean, reason, ok)
+	if clean, reason, ok := checkClean(rel); clean != "" || reason != ReasonRelativePath || ok {
+		t.Errorf("checkClean(relative) = %q, %q, %v", clean, reason, ok)
 	}
-	if _, reason, ok := CheckClean(nil); reason != ReasonBadRequest || ok {
-		t.Errorf("CheckClean(nil) = %q, %v", reason, ok)
+	if _, reason, ok := checkClean(nil); reason != ReasonBadRequest || ok {
+		t.Errorf("checkClean(nil) = %q, %v", reason, ok)
 	}
 	// A synthetic request whose decoded path starts with "/\".
 	bs := &http.Request{Method: "GET", URL: &url.URL{Path: `/\evil.example/../x`}}
-	if clean, _, _ := CheckClean(bs); clean != "" && !sameSite(clean) {
-		t.Errorf("CheckClean(/\\evil) = %q: leaves the site", clean)
+	if clean, _, _ := checkClean(bs); clean != "" && !sameSite(clean) {
+		t.Errorf("checkClean(/\\evil) = %q: leaves the site", clean)
 	}
 }
 
-func TestCleanMiddleware(t *testing.T) {
+func TestGuardHandler(t *testing.T) {
 	var reasons []string
-	h := Clean(func(r *http.Request, reason string) { reasons = append(reasons, reason) })(
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	g := &Guard{OnReject: func(r *http.Request, err *RejectError) { reasons = append(reasons, err.Reason) }}
+	h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	cases := []struct {
 		method, target string
 		code           int
@@ -376,11 +378,42 @@ func TestCleanMiddleware(t *testing.T) {
 			t.Errorf("%s %s: 400 with Content-Type %q", c.method, c.target, w.Header().Get("Content-Type"))
 		}
 	}
-	// A nil onReject is allowed.
+	// The zero Guard is ready to use.
 	w := httptest.NewRecorder()
-	Clean(nil)(http.NotFoundHandler()).ServeHTTP(w, newReq("GET", "/a/./b", ""))
+	new(Guard).Handler(http.NotFoundHandler()).ServeHTTP(w, newReq("GET", "/a/./b", ""))
 	if w.Code != http.StatusTemporaryRedirect {
-		t.Errorf("Clean(nil): %d", w.Code)
+		t.Errorf("zero Guard: %d", w.Code)
+	}
+}
+
+// TestGuardCheck: Check is checkClean as an error: nil for a clean path
+// (without allocating), else a *RejectError with the reason and the clean
+// path; it never calls OnReject.
+func TestGuardCheck(t *testing.T) {
+	g := &Guard{OnReject: func(*http.Request, *RejectError) { t.Error("Check called OnReject") }}
+	clean := newReq("GET", "/a/b", "")
+	if err := g.Check(clean); err != nil {
+		t.Errorf("Check(/a/b) = %v", err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = g.Check(clean) }); n != 0 {
+		t.Errorf("Check of a clean path allocates %v times", n)
+	}
+	for _, c := range []struct{ target, reason, clean string }{
+		{"/a/../b", ReasonDotSegment, "/b"},
+		{"/a%00", ReasonControlChar, ""},
+	} {
+		err := g.Check(newReq("GET", c.target, ""))
+		var re *RejectError
+		if !errors.As(err, &re) || re.Reason != c.reason || re.CleanPath != c.clean {
+			t.Errorf("Check(%s) = %#v, want reason %q, clean path %q", c.target, err, c.reason, c.clean)
+			continue
+		}
+		if want := "pathrule: path not clean: " + c.reason; err.Error() != want {
+			t.Errorf("Check(%s): %q, want %q", c.target, err.Error(), want)
+		}
+	}
+	if err := new(Guard).Check(nil); err == nil || err.(*RejectError).Reason != ReasonBadRequest {
+		t.Errorf("Check(nil) = %v", err)
 	}
 }
 

@@ -109,3 +109,21 @@ func BenchmarkJudgeReadings(b *testing.B) {
 	}
 	_ = sink
 }
+
+// BenchmarkWithPathValues judges a request that matches a wildcard rule
+// and gives it the route's values, as loginrequired does for a Func
+// authorizer on "/users/{id}/…": the Judge, plus a request copy served
+// through the marker mux.
+func BenchmarkWithPathValues(b *testing.B) {
+	set := MustCompile(benchPatterns(10)...)
+	r := httptest.NewRequest(http.MethodGet, "/users/42/item1", nil)
+	if got := set.WithPathValues(r, set.Judge(r)).PathValue("id"); got != "42" {
+		b.Fatalf("id = %q", got)
+	}
+	b.ReportAllocs()
+	var sink *http.Request
+	for b.Loop() {
+		sink = set.WithPathValues(r, set.Judge(r))
+	}
+	_ = sink
+}

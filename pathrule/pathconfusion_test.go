@@ -15,7 +15,7 @@ import (
 )
 
 // site is the corpus README's site: the allow list in front of a real
-// ServeMux with the five handlers, behind Clean and a small login gate.
+// ServeMux with the five handlers, behind a Guard and a small login gate.
 type site struct {
 	srv *httptest.Server
 
@@ -70,8 +70,8 @@ func newSite(t *testing.T) *site {
 			}
 		})
 	}
-	onReject := func(r *http.Request, reason string) { s.event(reason) }
-	s.srv = httptest.NewServer(Clean(onReject)(gate(app)))
+	guard := &Guard{OnReject: func(r *http.Request, err *RejectError) { s.event(err.Reason) }}
+	s.srv = httptest.NewServer(guard.Handler(gate(app)))
 	t.Cleanup(s.srv.Close)
 	return s
 }

@@ -79,7 +79,7 @@ var widePatterns = []string{
 }
 
 // FuzzJudge checks that Judge never panics, that its verdicts and helpers
-// agree, that CheckClean never redirects off the site, and that no allow
+// agree, that a Guard never redirects off the site, and that no allow
 // list lets through a request that some decoding of its path (once or
 // until nothing changes, with "\" as "/") routes to a protected path.
 func FuzzJudge(f *testing.F) {
@@ -113,9 +113,9 @@ func FuzzJudge(f *testing.F) {
 		if esc, _, _ := scan(r.URL); esc != r.URL.EscapedPath() {
 			t.Fatalf("scan(%q): escaped path %q, EscapedPath %q", target, esc, r.URL.EscapedPath())
 		}
-		clean, reason, ok := CheckClean(r)
+		clean, reason, ok := checkClean(r)
 		if !ok && clean != "" && (!sameSite(clean) || cleanPath(clean) != clean) {
-			t.Fatalf("CheckClean(%q) redirects to %q", target, clean)
+			t.Fatalf("checkClean(%q) redirects to %q", target, clean)
 		}
 		for _, set := range []*Set{readme, wide} {
 			res := set.Judge(r)
