@@ -55,6 +55,7 @@ import (
 // Handler method wraps the next handler (an alice.Constructor as a method,
 // as http.CrossOriginProtection has). [Chain] is one too.
 type Middleware interface {
+	// Handler returns next wrapped in the middleware.
 	Handler(next http.Handler) http.Handler
 }
 

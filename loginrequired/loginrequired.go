@@ -93,6 +93,7 @@ func (o Outcome) String() string { return gate.String(o, outcomeNames) }
 
 // A Decision is the gate's verdict on one request.
 type Decision struct {
+	// Outcome is what the gate does with the request.
 	Outcome Outcome
 	// Rule is the pattern of the rule that decided, "" when none did.
 	Rule string

@@ -157,6 +157,7 @@ func (o Outcome) String() string { return gate.String(o, outcomeNames) }
 
 // A Decision is the gate's verdict on one request.
 type Decision struct {
+	// Outcome is what the gate does with the request.
 	Outcome Outcome
 	// State is the session's state as read (None for a request without a
 	// session of its user).

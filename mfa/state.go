@@ -65,6 +65,7 @@ var stateCodes = map[State]string{Verified: "v", Bypassed: "b", NotRequired: "n"
 // Status is a session's standing with the second factor, as
 // [Middleware.Status] reads it.
 type Status struct {
+	// State is where the session stands (None: no second factor asked yet).
 	State State
 	// At is when the state was reached (the challenge began, the user
 	// passed, the bypass or the verdict was recorded).

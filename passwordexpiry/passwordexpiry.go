@@ -132,6 +132,7 @@ func (o Outcome) String() string { return gate.String(o, outcomeNames) }
 
 // A Decision is the gate's verdict on one request.
 type Decision struct {
+	// Outcome is what the gate does with the request.
 	Outcome Outcome
 	// Reason is why the user must change (set even when an exempt route
 	// lets the request pass).

@@ -178,6 +178,7 @@ const (
 
 // A Decision is the middleware's verdict on one request.
 type Decision struct {
+	// Outcome is what the middleware does with the request.
 	Outcome Outcome
 	// Reason says why a session Expired (see the Reason constants).
 	Reason string
