@@ -287,3 +287,46 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 	})
 }
+
+// TestNew: New refuses what would fail later, with an error that says what
+// to write: an unknown dialect, no writer, an SQLite writer that may open
+// several connections (concurrent writes would fail with SQLITE_BUSY).
+func TestNew(t *testing.T) {
+	open := func(maxConns int) *sql.DB {
+		h, err := sql.Open("sqlite", ":memory:") // sql.Open does not connect
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		h.SetMaxOpenConns(maxConns)
+		return h
+	}
+	tests := []struct {
+		name    string
+		dialect sqldb.Dialect
+		writer  *sql.DB
+		want    string
+	}{
+		{"no dialect", 0, open(1), "dialect Dialect(0): use sqldb.SQLite or sqldb.Postgres"},
+		{"no writer", sqldb.Postgres, nil, "writer is nil"},
+		{"SQLite, unlimited writer", sqldb.SQLite, open(0), "may open unlimited connections: call writer.SetMaxOpenConns(1)"},
+		{"SQLite, two-connection writer", sqldb.SQLite, open(2), "may open 2 connections"},
+	}
+	for _, tt := range tests {
+		if _, err := sqldb.New(tt.dialect, tt.writer, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", tt.name, err, tt.want)
+		}
+	}
+	w := open(1)
+	db, err := sqldb.New(sqldb.SQLite, w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Writer() != w || db.Reader() != w {
+		t.Error("with a nil reader, the writer must read too")
+	}
+	// A PostgreSQL pool has no connection limit to respect.
+	if _, err := sqldb.New(sqldb.Postgres, open(0), nil); err != nil {
+		t.Errorf("Postgres with an unlimited pool: %v", err)
+	}
+}

@@ -30,10 +30,10 @@ import (
 // acceptedDSNs is what every DSN error lists.
 const acceptedDSNs = `use a plain file path, "sqlite:PATH", "file:PATH?…" (an SQLite URI) or ":memory:"`
 
-// BusyTimeoutMillis is how long an SQLite connection waits for a lock held
+// busyTimeoutMillis is how long an SQLite connection waits for a lock held
 // by another process before it fails with SQLITE_BUSY, unless the DSN says
 // otherwise.
-const BusyTimeoutMillis = 5000
+const busyTimeoutMillis = 5000
 
 // Open opens the SQLite database that dsn names and checks that it
 // answers.
@@ -108,7 +108,7 @@ func parseDSN(dsn string) (target, error) {
 var sqliteDefaults = []struct {
 	key, alias, pragma, value string
 }{
-	{"_busy_timeout", "_timeout", "busy_timeout", fmt.Sprint(BusyTimeoutMillis)},
+	{"_busy_timeout", "_timeout", "busy_timeout", fmt.Sprint(busyTimeoutMillis)},
 	{"_foreign_keys", "_fk", "foreign_keys", "1"},
 	{"_journal_mode", "_journal", "journal_mode", "WAL"},
 	{"_synchronous", "_sync", "synchronous", "NORMAL"},
