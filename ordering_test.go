@@ -31,6 +31,8 @@ import (
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
+	"github.com/bulwark-go/bulwark/sqldb"
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 )
 
 // must stands for the application's error handling in everySlot.
@@ -47,7 +49,7 @@ func logRequests(next http.Handler) http.Handler { return next }
 // everySlot is the program of docs/ordering.md, "Every slot filled", line
 // for line, but for its last line: it returns the handler that the
 // program serves with http.ListenAndServe. Keep the two the same.
-func everySlot(ctx context.Context, dsn string, mux *http.ServeMux, lookupUser func(ctx context.Context, id string) (identity.User, error)) http.Handler {
+func everySlot(ctx context.Context, db *sqldb.DB, mux *http.ServeMux, lookupUser func(ctx context.Context, id string) (identity.User, error)) http.Handler {
 	zc := zap.NewProductionConfig()
 	zc.Sampling = nil // seclog samples only the events an attacker can flood
 	sec := must(seclog.New(seclog.Config{
@@ -60,7 +62,7 @@ func everySlot(ctx context.Context, dsn string, mux *http.ServeMux, lookupUser f
 	sessions.Cookie.Secure = true
 	// sessions.Store = …: set the real store before bulwark.New
 
-	otp := must(totp.New(totp.Config{Store: must(totpsql.Open(ctx, dsn)), Issuer: "Example", Logger: sec}))
+	otp := must(totp.New(totp.Config{Store: must(totpsql.New(ctx, db)), Issuer: "Example", Logger: sec}))
 
 	chain := must(bulwark.New(bulwark.Config{
 		// What every slot shares, written once.
@@ -78,7 +80,7 @@ func everySlot(ctx context.Context, dsn string, mux *http.ServeMux, lookupUser f
 		Identity:       &bulwark.IdentityConfig{Lookup: lookupUser},
 		LoginRequired:  &loginrequired.Config{Rules: []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}}},
 		MFA:            &mfa.Config{Verifier: otp, Required: otp.Required, ChallengeURL: "/mfa"},
-		PasswordExpiry: &passwordexpiry.Config{Store: must(pwsql.Open(ctx, dsn)), ChangeURL: "/password/change"},
+		PasswordExpiry: &passwordexpiry.Config{Store: must(pwsql.New(ctx, db)), ChangeURL: "/password/change"},
 		Profiling:      &profiling.Config{},
 		CSP:            &csp.Config{Reporting: &csp.Reporting{}, Lazy: true},
 		Referrer:       &referrer.Config{},
@@ -94,7 +96,7 @@ func everySlot(ctx context.Context, dsn string, mux *http.ServeMux, lookupUser f
 	app := alice.New(logRequests).Extend(chain.Alice()).Then(mux)
 
 	// The CSP report receiver is not in the chain.
-	reports := must(cspreport.New(cspreport.Config{Store: must(cspsql.Open(ctx, dsn)), Logger: sec}))
+	reports := must(cspreport.New(cspreport.Config{Store: must(cspsql.New(ctx, db)), Logger: sec}))
 	root := http.NewServeMux()
 	root.Handle(csp.DefaultReportPath, reports) // "/csp-report": no session, no CSRF check, no login
 	root.Handle("/", app)
@@ -109,7 +111,12 @@ func TestEverySlot(t *testing.T) {
 	defer cancel()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })
-	h := everySlot(ctx, "sqlite:"+filepath.Join(t.TempDir(), "app.db"), mux,
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h := everySlot(ctx, db, mux,
 		func(context.Context, string) (identity.User, error) { return nil, nil })
 
 	for _, tc := range []struct {

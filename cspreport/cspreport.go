@@ -199,7 +199,7 @@ type Receiver struct {
 // New validates cfg and returns a running receiver.
 func New(cfg Config) (*Receiver, error) {
 	if cfg.Store == nil {
-		return nil, errors.New("cspreport: Config.Store is nil: use cspreport.NewMemoryStore() or cspreport/sqlstore.Open(ctx, dsn)")
+		return nil, errors.New("cspreport: Config.Store is nil: use cspreport.NewMemoryStore() or cspreport/sqlstore.New(ctx, db)")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = seclog.Default()

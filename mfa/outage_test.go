@@ -6,13 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/mfa/totp/sqlstore"
@@ -190,11 +190,10 @@ func TestClientClosesConnectionDuringHealthCheck(t *testing.T) {
 }
 
 func clientClosesConnection(t *testing.T, mode mfa.FailMode) {
-	store, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "bulwark.db"))
+	store, err := sqlstore.New(t.Context(), sqlstoretest.SQLite(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
 	var st *site
 	tv, err := totp.New(totp.Config{Store: store, Issuer: "Bulwark", Now: func() time.Time { return st.clock.Now() }})
 	if err != nil {

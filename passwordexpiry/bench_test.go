@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	pwsql "github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -162,10 +162,9 @@ func BenchmarkGateMemoryStore(b *testing.B) {
 // BenchmarkGateSQLiteStore: no cache, an SQLite store (a file in a temp
 // dir) asked: the cost the session cache saves.
 func BenchmarkGateSQLiteStore(b *testing.B) {
-	s, err := pwsql.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	s, err := pwsql.New(context.Background(), sqlstoretest.SQLite(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
 	benchGateAlone(b, s, false)
 }

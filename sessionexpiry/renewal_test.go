@@ -14,12 +14,12 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 // passVerifier is a second factor whose right answer is the form value
@@ -348,9 +348,9 @@ func TestLogoutDuringOwnCommitStaysLoggedOut(t *testing.T) {
 
 // sqliteStore is an scs.CtxStore on SQLite, as the demo keeps its
 // sessions.
-type sqliteStore struct{ db *sqlstore.DB }
+type sqliteStore struct{ db *sqldb.DB }
 
-func newSQLiteStore(t *testing.T, db *sqlstore.DB) *sqliteStore {
+func newSQLiteStore(t *testing.T, db *sqldb.DB) *sqliteStore {
 	if _, err := db.Writer().Exec(`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}

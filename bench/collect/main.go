@@ -46,6 +46,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 )
 
 type options struct {
@@ -246,10 +247,15 @@ func (o options) startFloor(dir string) (*child, error) {
 	return startChild(self, []string{"-serve-floor"}, filepath.Join(dir, "floor.log"))
 }
 
-// storedReports sums the group totals of the database at db, and the
+// storedReports sums the group totals of the SQLite database in file, and the
 // counters (filtered, other types, invalid items).
-func storedReports(ctx context.Context, db string) (violations, counted int64, err error) {
-	s, err := sqlstore.Open(ctx, db)
+func storedReports(ctx context.Context, file string) (violations, counted int64, err error) {
+	db, err := sqlite.Open(ctx, file)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	s, err := sqlstore.New(ctx, db)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -17,6 +17,9 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/sqldb"
+	"github.com/bulwark-go/bulwark/sqldb/postgres"
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 	"go.uber.org/zap"
 )
 
@@ -26,18 +29,48 @@ func defaultReportsDB() string {
 	return filepath.Join(filepath.Dir(defaultDBPath()), "csp-reports.db")
 }
 
-// openReportStore opens the report store of -db: a PostgreSQL URL, or an
-// SQLite file (its directory is created).
-func openReportStore(ctx context.Context, db string) (*cspsql.Store, error) {
-	if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
-		path := strings.TrimPrefix(db, "sqlite:")
-		if dir := filepath.Dir(path); dir != "." && !strings.HasPrefix(path, "file:") && path != ":memory:" {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("database directory: %w", err)
-			}
+// openDB opens the database of -db with the driver its form names: a
+// postgres:// or postgresql:// URL with sqldb/postgres, anything else (a
+// file path, "sqlite:PATH", "file:…", ":memory:") with sqldb/sqlite, whose
+// file's directory is created. The command links both drivers; an
+// application that uses one imports that one alone.
+func openDB(ctx context.Context, dsn string) (*sqldb.DB, error) {
+	if lower := strings.ToLower(dsn); strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
+		return postgres.Open(ctx, dsn)
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if dir := filepath.Dir(path); dir != "." && !strings.HasPrefix(path, "file:") && path != ":memory:" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("database directory: %w", err)
 		}
 	}
-	return cspsql.Open(ctx, db)
+	return sqlite.Open(ctx, dsn)
+}
+
+// reportStore is the report store of -db and the database under it, which
+// Close closes after the store.
+type reportStore struct {
+	*cspsql.Store
+	db *sqldb.DB
+}
+
+// Close closes the store (it folds what its journal holds), then the
+// database.
+func (s *reportStore) Close() error { return errors.Join(s.Store.Close(), s.db.Close()) }
+
+// openReportStore opens the database of -db (see openDB) and the report
+// store on it.
+func openReportStore(ctx context.Context, dsn string) (*reportStore, error) {
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s, err := cspsql.New(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &reportStore{s, db}, nil
 }
 
 // runCollect is `bulwark collect`: the stand-alone CSP report collector,

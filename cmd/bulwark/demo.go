@@ -22,7 +22,6 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/loginrequired"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
@@ -35,6 +34,8 @@ import (
 	"github.com/bulwark-go/bulwark/referrer"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
+	"github.com/bulwark-go/bulwark/sqldb"
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 	"github.com/bulwark-go/bulwark/throttle"
 	ptotp "github.com/pquerna/otp/totp"
 	"go.uber.org/zap"
@@ -83,7 +84,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(filepath.Dir(*dbPath), 0o700); err != nil {
 		return fmt.Errorf("demo: database directory: %w", err)
 	}
-	db, err := sqlstore.Open(ctx, "sqlite:"+*dbPath)
+	db, err := sqlite.Open(ctx, "sqlite:"+*dbPath)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -180,7 +181,7 @@ var passwordIterations = pbkdf2Iterations
 // newDemoHandler builds the demo site: path cleaning first, then the
 // recommended chain, then the routes.
 // It returns carol's TOTP secret too, to print.
-func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqlstore.DB, idle time.Duration) (http.Handler, string, error) {
+func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle time.Duration) (http.Handler, string, error) {
 	users, err := newUserStore(ctx, db, passwordIterations)
 	if err != nil {
 		return nil, "", fmt.Errorf("demo: users: %w", err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
-	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 )
 
 // TestReportsTableEscapesTerminalControls: `bulwark reports` prints what
@@ -45,7 +44,7 @@ func reportsDB(t *testing.T, b *cspreport.Batch) string {
 	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "reports.db")
-	store, err := cspsql.Open(ctx, db)
+	store, err := openReportStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

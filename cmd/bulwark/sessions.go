@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 // sessionStore keeps the demo's scs sessions in its database (scs's
@@ -15,22 +15,22 @@ import (
 // in, and several demos on one database share their sessions. It is an
 // scs.CtxStore; sessionexpiry wraps it.
 type sessionStore struct {
-	db *sqlstore.DB
+	db *sqldb.DB
 }
 
 var _ scs.CtxStore = (*sessionStore)(nil)
 
 var (
-	qSessionFind   = sqlstore.Portable(`SELECT data FROM demo_sessions WHERE token = ? AND expiry > ?`)
-	qSessionCommit = sqlstore.Portable(`INSERT INTO demo_sessions (token, data, expiry) VALUES (?, ?, ?)
+	qSessionFind   = sqldb.Portable(`SELECT data FROM demo_sessions WHERE token = ? AND expiry > ?`)
+	qSessionCommit = sqldb.Portable(`INSERT INTO demo_sessions (token, data, expiry) VALUES (?, ?, ?)
 ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`)
-	qSessionDelete = sqlstore.Portable(`DELETE FROM demo_sessions WHERE token = ?`)
-	qSessionPurge  = sqlstore.Portable(`DELETE FROM demo_sessions WHERE expiry <= ?`)
+	qSessionDelete = sqldb.Portable(`DELETE FROM demo_sessions WHERE token = ?`)
+	qSessionPurge  = sqldb.Portable(`DELETE FROM demo_sessions WHERE expiry <= ?`)
 )
 
 // newSessionStore returns the store on db (migrated by newUserStore) and
 // deletes the expired sessions now and then every interval until ctx ends.
-func newSessionStore(ctx context.Context, db *sqlstore.DB, interval time.Duration) *sessionStore {
+func newSessionStore(ctx context.Context, db *sqldb.DB, interval time.Duration) *sessionStore {
 	s := &sessionStore{db: db}
 	go func() {
 		t := time.NewTicker(interval)

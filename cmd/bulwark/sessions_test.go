@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 )
 
 // TestDemoSessionsInSQLite: the sessions live in the demo's SQLite file,
@@ -126,11 +125,7 @@ func TestDemoAdminResetAndLogoutEverywhere(t *testing.T) {
 	loggedOut("after log out everywhere", a, b)
 
 	a, b = login()
-	sdb, err := sqlstore.Open(context.Background(), "sqlite:"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sdb.Close()
+	sdb := sqlstoretest.Open(t, "sqlite:"+db)
 	hash, err := hashPassword("reset-by-the-admin", 1)
 	if err != nil {
 		t.Fatal(err)

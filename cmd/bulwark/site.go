@@ -16,13 +16,13 @@ import (
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/profiling"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/sqldb"
 	"github.com/bulwark-go/bulwark/throttle"
 	"go.uber.org/zap"
 )
@@ -33,7 +33,7 @@ var staticFiles embed.FS
 // site holds what the demo's handlers share.
 type site struct {
 	sec    *seclog.Logger
-	db     *sqlstore.DB
+	db     *sqldb.DB
 	users  *userStore
 	ids    *identity.Sessions
 	expiry *passwordexpiry.Middleware

@@ -11,12 +11,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/bulwark-go/bulwark/identity"
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 //go:embed migrations/*.sql
@@ -96,7 +97,7 @@ func checkPassword(stored, password string) bool {
 
 // userStore keeps the demo's users in its database.
 type userStore struct {
-	db *sqlstore.DB
+	db *sqldb.DB
 	// dummyHash is checked for unknown user names, so that a login
 	// attempt takes as long whether the name exists or not.
 	dummyHash string
@@ -104,8 +105,12 @@ type userStore struct {
 	created   []string // the accounts made by this start (first start)
 }
 
-func newUserStore(ctx context.Context, db *sqlstore.DB, iter int) (*userStore, error) {
-	if err := db.Migrate(ctx, "demo", sqlstore.MigrationsIn(migrations, "migrations")); err != nil {
+func newUserStore(ctx context.Context, db *sqldb.DB, iter int) (*userStore, error) {
+	files, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, "demo", files); err != nil {
 		return nil, err
 	}
 	dummy, err := hashPassword("not a password", iter)
@@ -126,17 +131,17 @@ func newUserStore(ctx context.Context, db *sqlstore.DB, iter int) (*userStore, e
 }
 
 var (
-	qSeed = sqlstore.Query{
+	qSeed = sqldb.Query{
 		SQLite:   `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		Postgres: `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
 	}
-	qUser = sqlstore.Portable(`SELECT id, name, password_hash, session_epoch, is_active, is_staff, is_superuser FROM demo_users WHERE id = ?`)
+	qUser = sqldb.Portable(`SELECT id, name, password_hash, session_epoch, is_active, is_staff, is_superuser FROM demo_users WHERE id = ?`)
 )
 
 // seed creates a demo account unless it exists, and reports whether it did.
 func (s *userStore) seed(ctx context.Context, a demoUser, iter int) (bool, error) {
 	var exists int
-	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(sqlstore.Portable(`SELECT 1 FROM demo_users WHERE id = ?`)), a.UserID).Scan(&exists)
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(sqldb.Portable(`SELECT 1 FROM demo_users WHERE id = ?`)), a.UserID).Scan(&exists)
 	if err == nil {
 		return false, nil
 	}
@@ -201,8 +206,8 @@ func (s *userStore) authenticate(ctx context.Context, name, password string) (id
 }
 
 var (
-	qSetPassword = sqlstore.Portable(`UPDATE demo_users SET password_hash = ? WHERE id = ?`)
-	qNewEpoch    = sqlstore.Portable(`UPDATE demo_users SET session_epoch = session_epoch + 1 WHERE id = ?`)
+	qSetPassword = sqldb.Portable(`UPDATE demo_users SET password_hash = ? WHERE id = ?`)
+	qNewEpoch    = sqldb.Portable(`UPDATE demo_users SET session_epoch = session_epoch + 1 WHERE id = ?`)
 )
 
 // revoke starts a new session epoch for the user: every session made

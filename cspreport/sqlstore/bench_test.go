@@ -11,7 +11,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/cspreport/internal/storetest"
-	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/seclog"
 )
@@ -34,7 +33,7 @@ func BenchmarkReceiverSQLite(b *testing.B) {
 			name += "/linger"
 		}
 		b.Run(name, func(b *testing.B) {
-			store, err := sqlstore.Open(context.Background(), sqlstoretest.SQLiteDSN(b))
+			store, err := openStore(b, sqlstoretest.SQLiteDSN(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -72,7 +71,7 @@ func BenchmarkReceiverSQLite(b *testing.B) {
 // BenchmarkSaveSQLite: the store alone, one transaction of 256 distinct
 // reports.
 func BenchmarkSaveSQLite(b *testing.B) {
-	store, err := sqlstore.Open(context.Background(), sqlstoretest.SQLiteDSN(b))
+	store, err := openStore(b, sqlstoretest.SQLiteDSN(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,9 +12,10 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 )
 
-// Open a store on an SQLite file (the schema is created or brought up to
+// Make a store on an SQLite file (the schema is created or brought up to
 // date), receive a report through it, and read the group back.
 func Example() {
 	ctx := context.Background()
@@ -24,12 +25,18 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	// "postgres://…" works the same.
-	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "csp.db"))
+	// One database for the application and every store of the suite;
+	// postgres.Open(ctx, "postgres://…") from sqldb/postgres works the same.
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "bulwark.db"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer store.Close()
+	defer db.Close()
+	store, err := sqlstore.New(ctx, db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close() // runs before db.Close: it folds what the journal holds
 	rcv, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.Discard()})
 	if err != nil {
 		log.Fatal(err)

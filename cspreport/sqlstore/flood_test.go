@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
-	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/seclog"
 )
@@ -37,7 +36,7 @@ func TestFloodLoopback(t *testing.T) {
 			name = "floor"
 		}
 		t.Run(name, func(t *testing.T) {
-			store, err := sqlstore.Open(context.Background(), sqlstoretest.SQLiteDSN(t))
+			store, err := openStore(t, sqlstoretest.SQLiteDSN(t))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,8 +4,10 @@
 // in tables created and kept up to date by embedded migrations (component
 // "cspreport" in bulwark_schema_migrations).
 //
-//	store, err := sqlstore.Open(ctx, "sqlite:/var/lib/app/csp.db") // or "postgres://…"
-//	defer store.Close()
+//	db, err := sqlite.Open(ctx, "/var/lib/app/bulwark.db") // sqldb/sqlite; or postgres.Open(ctx, "postgres://…")
+//	defer db.Close()
+//	store, err := sqlstore.New(ctx, db)
+//	defer store.Close() // before db's: it folds what the journal holds
 //	rcv, err := cspreport.New(cspreport.Config{Store: store})
 //
 // Save appends the batch to a journal: a file beside an SQLite database
@@ -39,7 +41,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 // Component is the name under which the migrations are recorded.
@@ -50,7 +52,10 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations, for tools that apply them
 // themselves.
-func Migrations() fs.FS { return isql.MigrationsIn(migrationFiles, "migrations") }
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrationFiles, "migrations") // never fails: the folder is embedded
+	return sub
+}
 
 const groupCols = `group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, muted, example_blocked, example_source`
 
@@ -62,7 +67,7 @@ var (
 	upsertGroup = multiRow{
 		head: `INSERT INTO bulwark_csp_group (group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, example_blocked, example_source) VALUES `,
 		cols: 12,
-		tail: isql.Query{
+		tail: sqldb.Query{
 			SQLite: ` ON CONFLICT (group_fp) DO UPDATE SET total = bulwark_csp_group.total + excluded.total,
 				first_seen = MIN(bulwark_csp_group.first_seen, excluded.first_seen),
 				last_seen = MAX(bulwark_csp_group.last_seen, excluded.last_seen)
@@ -76,7 +81,7 @@ var (
 	upsertDetail = multiRow{
 		head: `INSERT INTO bulwark_csp_detail (detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen) VALUES `,
 		cols: 14,
-		tail: isql.Query{
+		tail: sqldb.Query{
 			SQLite: ` ON CONFLICT (group_fp, detail_fp) DO UPDATE SET count = bulwark_csp_detail.count + excluded.count,
 				first_seen = MIN(bulwark_csp_detail.first_seen, excluded.first_seen),
 				last_seen = MAX(bulwark_csp_detail.last_seen, excluded.last_seen),
@@ -90,36 +95,36 @@ var (
 	upsertHour = multiRow{
 		head: `INSERT INTO bulwark_csp_group_hour (group_fp, hour, count) VALUES `,
 		cols: 3,
-		tail: isql.Portable(` ON CONFLICT (group_fp, hour) DO UPDATE SET count = bulwark_csp_group_hour.count + excluded.count`),
+		tail: sqldb.Portable(` ON CONFLICT (group_fp, hour) DO UPDATE SET count = bulwark_csp_group_hour.count + excluded.count`),
 	}
 	upsertBrowser = multiRow{
 		head: `INSERT INTO bulwark_csp_group_browser (group_fp, family, count) VALUES `,
 		cols: 3,
-		tail: isql.Portable(` ON CONFLICT (group_fp, family) DO UPDATE SET count = bulwark_csp_group_browser.count + excluded.count`),
+		tail: sqldb.Portable(` ON CONFLICT (group_fp, family) DO UPDATE SET count = bulwark_csp_group_browser.count + excluded.count`),
 	}
 	upsertCounter = multiRow{
 		head: `INSERT INTO bulwark_csp_counter (hour, kind, name, count) VALUES `,
 		cols: 4,
-		tail: isql.Portable(` ON CONFLICT (hour, kind, name) DO UPDATE SET count = bulwark_csp_counter.count + excluded.count`),
+		tail: sqldb.Portable(` ON CONFLICT (hour, kind, name) DO UPDATE SET count = bulwark_csp_counter.count + excluded.count`),
 	}
 	insertPolicy = multiRow{
 		head: `INSERT INTO bulwark_csp_policy (hash, policy, first_seen) VALUES `,
 		cols: 3,
-		tail: isql.Portable(` ON CONFLICT (hash) DO NOTHING`),
+		tail: sqldb.Portable(` ON CONFLICT (hash) DO NOTHING`),
 	}
 )
 
 // Raw events and reports of other types are plain inserts.
 var (
-	insertEvent = multiRow{head: `INSERT INTO bulwark_csp_event (group_fp, detail_fp, received_at, raw) VALUES `, cols: 4, tail: isql.Portable(``)}
-	insertOther = multiRow{head: `INSERT INTO bulwark_csp_other_report (type, url, user_agent, client_prefix, body, received_at) VALUES `, cols: 6, tail: isql.Portable(``)}
+	insertEvent = multiRow{head: `INSERT INTO bulwark_csp_event (group_fp, detail_fp, received_at, raw) VALUES `, cols: 4, tail: sqldb.Portable(``)}
+	insertOther = multiRow{head: `INSERT INTO bulwark_csp_other_report (type, url, user_agent, client_prefix, body, received_at) VALUES `, cols: 6, tail: sqldb.Portable(``)}
 )
 
 // The journal: Save appends one row per batch; fold claims the rows
 // (deletes them, reading what it deletes) and merges them into the tables.
 var (
-	appendJournal = multiRow{head: `INSERT INTO bulwark_csp_journal (data) VALUES `, cols: 1, tail: isql.Portable(``)}
-	claimJournal  = isql.Query{
+	appendJournal = multiRow{head: `INSERT INTO bulwark_csp_journal (data) VALUES `, cols: 1, tail: sqldb.Portable(``)}
+	claimJournal  = sqldb.Query{
 		SQLite: `DELETE FROM bulwark_csp_journal WHERE id IN (SELECT id FROM bulwark_csp_journal ORDER BY id LIMIT ?) RETURNING id, data`,
 		// SKIP LOCKED: two collectors folding at once take different rows.
 		Postgres: `DELETE FROM bulwark_csp_journal WHERE id IN (SELECT id FROM bulwark_csp_journal ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, data`,
@@ -144,11 +149,11 @@ const maxRows = 64
 type multiRow struct {
 	head string
 	cols int
-	tail isql.Query
+	tail sqldb.Query
 }
 
 // text returns the statement for n rows in dialect d.
-func (m multiRow) text(d isql.Dialect, n int) string {
+func (m multiRow) text(d sqldb.Dialect, n int) string {
 	var b strings.Builder
 	b.WriteString(m.head)
 	for i := range n {
@@ -165,8 +170,8 @@ func (m multiRow) text(d isql.Dialect, n int) string {
 		b.WriteByte(')')
 	}
 	sqlite := b.String() + m.tail.SQLite
-	if d == isql.Postgres {
-		return isql.Portable(b.String() + m.tail.Postgres).Postgres
+	if d == sqldb.Postgres {
+		return sqldb.Portable(b.String() + m.tail.Postgres).Postgres
 	}
 	return sqlite
 }
@@ -181,26 +186,26 @@ func chunk(n int) int {
 }
 
 var (
-	selectGroups = isql.Portable(`SELECT ` + groupCols + `,
+	selectGroups = sqldb.Portable(`SELECT ` + groupCols + `,
 			COALESCE((SELECT SUM(h.count) FROM bulwark_csp_group_hour h WHERE h.group_fp = g.group_fp AND h.hour >= ?), 0) AS n
 		FROM bulwark_csp_group g
 		WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)
 		ORDER BY n DESC, g.last_seen DESC, g.group_fp
 		LIMIT ?`)
-	selectDetails = isql.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
+	selectDetails = sqldb.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
 		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
-	selectCounters = isql.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
-	selectBrowsers = isql.Portable(`SELECT b.group_fp, b.family, b.count FROM bulwark_csp_group_browser b
+	selectCounters = sqldb.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
+	selectBrowsers = sqldb.Portable(`SELECT b.group_fp, b.family, b.count FROM bulwark_csp_group_browser b
 		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE g.last_seen >= ?`)
-	selectEvents = isql.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
-	selectOthers = isql.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
-	updateMuted  = isql.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
+	selectEvents = sqldb.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+	selectOthers = sqldb.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+	updateMuted  = sqldb.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
 )
 
 // retention lists what DeleteBefore deletes, in order, chunk by chunk.
 // No index serves these conditions (see migration 0002): each chunk scans
 // until it has found its rows, once an hour.
-var retention = []isql.Query{
+var retention = []sqldb.Query{
 	chunked("bulwark_csp_event", "id", "received_at < ?"),
 	chunked("bulwark_csp_other_report", "id", "received_at < ?"),
 	chunked("bulwark_csp_group_hour", "group_fp, hour", "hour < ?"),
@@ -208,7 +213,7 @@ var retention = []isql.Query{
 	chunked("bulwark_csp_detail", "group_fp, detail_fp", "last_seen < ?"),
 	// The browser counts of the groups about to go, a chunk of groups
 	// at a time.
-	isql.Portable(`DELETE FROM bulwark_csp_group_browser WHERE group_fp IN (SELECT g.group_fp FROM bulwark_csp_group g
+	sqldb.Portable(`DELETE FROM bulwark_csp_group_browser WHERE group_fp IN (SELECT g.group_fp FROM bulwark_csp_group g
 		WHERE g.last_seen < ? AND EXISTS (SELECT 1 FROM bulwark_csp_group_browser b WHERE b.group_fp = g.group_fp) LIMIT ?)`),
 	chunked("bulwark_csp_group", "group_fp", "last_seen < ?"),
 	chunked("bulwark_csp_policy", "hash", "first_seen < ? AND NOT EXISTS (SELECT 1 FROM bulwark_csp_detail d WHERE d.policy_hash = bulwark_csp_policy.hash)"),
@@ -217,17 +222,16 @@ var retention = []isql.Query{
 // chunked deletes at most ? rows of table matching where (whose one
 // parameter is the time): by primary key (the tables are WITHOUT ROWID) in
 // SQLite, by ctid in PostgreSQL.
-func chunked(table, key, where string) isql.Query {
-	return isql.Query{
-		SQLite:   isql.Portable(`DELETE FROM ` + table + ` WHERE (` + key + `) IN (SELECT ` + key + ` FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).SQLite,
-		Postgres: isql.Portable(`DELETE FROM ` + table + ` WHERE ctid IN (SELECT ctid FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).Postgres,
+func chunked(table, key, where string) sqldb.Query {
+	return sqldb.Query{
+		SQLite:   sqldb.Portable(`DELETE FROM ` + table + ` WHERE (` + key + `) IN (SELECT ` + key + ` FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).SQLite,
+		Postgres: sqldb.Portable(`DELETE FROM ` + table + ` WHERE ctid IN (SELECT ctid FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).Postgres,
 	}
 }
 
 // Store is the SQL [cspreport.Store]. It is safe for concurrent use.
 type Store struct {
-	db  *isql.DB
-	own bool
+	db *sqldb.DB
 	// The multi-row statements of Save, prepared on the writer by New, by
 	// table and number of rows; each transaction uses them through
 	// tx.StmtContext.
@@ -276,24 +280,15 @@ type stmtKey struct {
 
 var _ cspreport.Store = (*Store)(nil)
 
-// Open opens the database that dsn names ("sqlite:PATH", a file path, or
-// "postgres://…"; see internal/sqlstore.Open), brings its schema up to
-// date and returns the store. Close it when the process ends.
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	s, err := isql.OpenFor(ctx, dsn, New)
-	if err != nil {
-		return nil, err
-	}
-	s.own = true
-	return s, nil
-}
-
-// New returns the store on db, an open database shared with the suite's
-// other stores, after bringing its schema up to date. Closing the store
-// does not close db.
-func New(ctx context.Context, db *isql.DB) (*Store, error) {
+// New returns the store on db, after bringing its schema up to date
+// (component "cspreport"), and starts its folder. db is the one the
+// application shares between the suite's stores (sqldb/sqlite.Open,
+// sqldb/postgres.Open or sqldb.New); Close the store before db, which the
+// store does not close. On an SQLite file, the store keeps its journal in
+// files beside the database (see the package documentation).
+func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("cspreport/sqlstore: New: db is nil: open one with Open(ctx, dsn)")
+		return nil, errors.New("cspreport/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
 	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
@@ -312,7 +307,12 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 			s.stmts[stmtKey{m, n}] = st
 		}
 	}
-	if file := db.File(); file != "" {
+	file, err := databaseFile(ctx, db)
+	if err != nil {
+		s.closeStmts()
+		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
+	}
+	if file != "" {
 		if err := s.openFileJournal(ctx, file); err != nil {
 			s.closeStmts()
 			return nil, fmt.Errorf("cspreport/sqlstore: journal beside %s: %w", file, err)
@@ -321,6 +321,21 @@ func New(ctx context.Context, db *isql.DB) (*Store, error) {
 	s.kick, s.quit = make(chan struct{}, 1), make(chan struct{})
 	s.folder.Go(s.foldLoop)
 	return s, nil
+}
+
+// databaseFile returns the file of an SQLite database, "" for an
+// in-memory one and for PostgreSQL. It asks SQLite, so that a database
+// opened by any driver, with any DSN, keeps its journal beside its file.
+func databaseFile(ctx context.Context, db *sqldb.DB) (string, error) {
+	if db.Dialect() != sqldb.SQLite {
+		return "", nil
+	}
+	var file string
+	err := db.Writer().QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file)
+	if err != nil {
+		return "", fmt.Errorf("the database's file: %w", err)
+	}
+	return file, nil
 }
 
 // The file journal is folded every FileFoldInterval, or as soon as its
@@ -346,7 +361,7 @@ const (
 	selectJournalFolded = `SELECT seq FROM bulwark_csp_journal_folded WHERE id = 1`
 )
 
-var upsertJournalFolded = isql.Portable(`INSERT INTO bulwark_csp_journal_folded (id, seq) VALUES (1, ?)
+var upsertJournalFolded = sqldb.Portable(`INSERT INTO bulwark_csp_journal_folded (id, seq) VALUES (1, ?)
 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`)
 
 // ErrBehind is returned by Save while folds fail, or when its context ends
@@ -566,8 +581,8 @@ func (s *Store) listening() bool {
 // (migration 0006): written in that fold's transaction, claimed in the
 // transaction of a fold of a process that does.
 var (
-	insertUntold = isql.Portable(`INSERT INTO bulwark_csp_untold (data) VALUES (?)`)
-	claimUntold  = isql.Query{
+	insertUntold = sqldb.Portable(`INSERT INTO bulwark_csp_untold (data) VALUES (?)`)
+	claimUntold  = sqldb.Query{
 		SQLite:   `DELETE FROM bulwark_csp_untold RETURNING data`,
 		Postgres: `DELETE FROM bulwark_csp_untold WHERE id IN (SELECT id FROM bulwark_csp_untold FOR UPDATE SKIP LOCKED) RETURNING data`,
 	}
@@ -706,14 +721,11 @@ func query(ctx context.Context, st *sql.Stmt, args []any, each func(*sql.Rows) e
 	return rs.Err()
 }
 
-// DB returns the database the store uses.
-func (s *Store) DB() *isql.DB { return s.db }
-
 // Close stops the folder, folds the journal (telling the new groups, see
-// NotifyNewGroups), releases the store's prepared statements, and closes
-// the database if Open opened it. What a failed fold leaves in the
-// journal is folded by the next process that opens the database. Later
-// calls do nothing.
+// NotifyNewGroups) and releases the store's prepared statements; close
+// the database after it, since the store does not. What a failed fold
+// leaves in the journal is folded by the next process that opens the
+// database. Later calls do nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { s.closeErr = s.close() })
 	return s.closeErr
@@ -735,9 +747,6 @@ func (s *Store) close() error {
 		err = errors.Join(err, s.fj.close())
 	}
 	s.closeStmts()
-	if s.own {
-		err = errors.Join(err, s.db.Close())
-	}
 	return err
 }
 

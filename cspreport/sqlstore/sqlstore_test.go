@@ -14,14 +14,14 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/cspreport/internal/storetest"
 	"github.com/bulwark-go/bulwark/cspreport/sqlstore"
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 var tables = []string{"bulwark_csp_journal", "bulwark_csp_untold", "bulwark_csp_group_browser", "bulwark_csp_event", "bulwark_csp_other_report", "bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
 
 func TestStore(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		storetest.Run(t, func(t *testing.T) cspreport.Store {
 			s, err := sqlstore.New(t.Context(), db)
 			if err != nil {
@@ -62,12 +62,12 @@ func (c *closeOnce) Close() error {
 func TestTwoInstances(t *testing.T) {
 	ctx := context.Background()
 	run := func(t *testing.T, dsn string) {
-		a, err := sqlstore.Open(ctx, dsn)
+		a, err := openStore(t, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer a.Close()
-		b, err := sqlstore.Open(ctx, dsn)
+		b, err := openStore(t, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,14 +108,14 @@ func TestTwoInstances(t *testing.T) {
 func TestReaderFoldTellsCollector(t *testing.T) {
 	ctx := context.Background()
 	run := func(t *testing.T, dsn string) {
-		collector, err := sqlstore.Open(ctx, dsn)
+		collector, err := openStore(t, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer collector.Close()
 		var told newGroups
 		collector.NotifyNewGroups(told.add)
-		reader, err := sqlstore.Open(ctx, dsn)
+		reader, err := openStore(t, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestReaderFoldTellsCollector(t *testing.T) {
 }
 
 func TestDatabaseDown(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		s, err := sqlstore.New(t.Context(), db)
 		if err != nil {
 			t.Fatal(err)
@@ -166,13 +166,22 @@ func TestDatabaseDown(t *testing.T) {
 	})
 }
 
-func TestOpen(t *testing.T) {
-	if _, err := sqlstore.Open(context.Background(), "mysql://nope"); err == nil {
-		t.Error("Open(mysql://) = nil error")
-	}
-	if _, err := sqlstore.New(context.Background(), nil); err == nil {
-		t.Error("New(nil) = nil error")
-	}
+// TestNew: the constructor every SQL store has (see sqlstoretest.CheckNew).
+func TestNew(t *testing.T) {
+	sqlstoretest.CheckNew(t, sqlstore.Component, sqlstore.New, func(t *testing.T, s *sqlstore.Store) {
+		b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(1, 1, storetest.T0)}}
+		if _, err := s.Save(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// openStore makes a store on a database handle of its own on dsn, as
+// another process would have; the handle is closed when the test ends,
+// after the store (which the test closes, or crashes).
+func openStore(t testing.TB, dsn string) (*sqlstore.Store, error) {
+	t.Helper()
+	return sqlstore.New(context.Background(), sqlstoretest.Open(t, dsn))
 }
 
 // TestLargeBatch: a batch larger than one multi-row statement (chunks of
@@ -180,7 +189,7 @@ func TestOpen(t *testing.T) {
 // exactly and reports each new group once; a second save of the same
 // batch adds to the counts and creates nothing.
 func TestLargeBatch(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		s, err := sqlstore.New(t.Context(), db)
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +245,7 @@ func TestLargeBatch(t *testing.T) {
 func TestJournalSurvivesCrash(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqlstoretest.SQLiteDSN(t)
-	crashed, err := sqlstore.Open(ctx, dsn)
+	crashed, err := openStore(t, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +259,7 @@ func TestJournalSurvivesCrash(t *testing.T) {
 	// crashed is never closed: its memory is lost, its journal's lock
 	// released as the kernel does when a process dies.
 	sqlstore.Crash(crashed)
-	next, err := sqlstore.Open(ctx, dsn)
+	next, err := openStore(t, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +334,7 @@ func TestJournalFoldedOnce(t *testing.T) {
 	}
 	// Keep a copy of the journal files as they are before the fold.
 	saved := map[string][]byte{}
-	first, err := sqlstore.Open(ctx, dsn)
+	first, err := openStore(t, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +364,7 @@ func TestJournalFoldedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next, err := sqlstore.Open(ctx, dsn)
+	next, err := openStore(t, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +392,7 @@ func TestJournalFoldedOnce(t *testing.T) {
 func TestFoldRetried(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqlstoretest.SQLiteDSN(t) + "?_busy_timeout=50"
-	s, err := sqlstore.Open(ctx, dsn)
+	s, err := openStore(t, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,11 +420,7 @@ func TestFoldRetried(t *testing.T) {
 		return len(gs), n
 	}
 	save(20)
-	other, err := isql.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := sqlstoretest.Open(t, dsn)
 	lock, err := other.Writer().BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,10 @@ import (
 
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 )
 
-// Open a store (the schema is created or brought up to date), flag a user,
+// Make a store on the database (the schema is created or brought up to date), flag a user,
 // and read the record back.
 func Example() {
 	ctx := context.Background()
@@ -22,12 +23,17 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	// "postgres://…" works the same.
-	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "bulwark.db"))
+	// One database for the application and every store of the suite;
+	// postgres.Open(ctx, "postgres://…") from sqldb/postgres works the same.
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "bulwark.db"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer store.Close()
+	defer db.Close()
+	store, err := sqlstore.New(ctx, db)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	if err := store.Require(ctx, "alice", passwordexpiry.AdminReset, time.Now()); err != nil {
 		log.Fatal(err)

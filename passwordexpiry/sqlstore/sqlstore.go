@@ -3,12 +3,13 @@
 // date by embedded migrations (component "passwordexpiry" in
 // bulwark_schema_migrations).
 //
-//	store, err := sqlstore.Open(ctx, "postgres://…") // or "sqlite:/var/lib/app/bulwark.db"
-//	defer store.Close()
+//	db, err := postgres.Open(ctx, "postgres://…") // sqldb/postgres; or sqlite.Open(ctx, "/var/lib/app/bulwark.db")
+//	defer db.Close()
+//	store, err := sqlstore.New(ctx, db)
 //	gate, err := passwordexpiry.New(passwordexpiry.Config{Store: store, Sessions: sm})
 //
 // Reads go to the database's readers, writes to its writer (one
-// connection on SQLite: see internal/sqlstore). Every method returns an
+// connection on SQLite: see sqldb). Every method returns an
 // error, never panics, when the database cannot answer; the gate then
 // fails closed.
 package sqlstore
@@ -22,8 +23,8 @@ import (
 	"io/fs"
 	"time"
 
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 // Component is the name under which the migrations are recorded.
@@ -34,59 +35,42 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations (NNNN_name.sqlite.sql and
 // NNNN_name.postgres.sql), for tools that apply them themselves.
-func Migrations() fs.FS { return isql.MigrationsIn(migrationFiles, "migrations") }
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrationFiles, "migrations") // never fails: the folder is embedded
+	return sub
+}
 
 var (
-	getRecord     = isql.Portable(`SELECT changed_at, reason, required_at FROM bulwark_password_expiry WHERE user_id = ?`)
-	upsertRequire = isql.Portable(`INSERT INTO bulwark_password_expiry (user_id, reason, required_at, updated_at)
+	getRecord     = sqldb.Portable(`SELECT changed_at, reason, required_at FROM bulwark_password_expiry WHERE user_id = ?`)
+	upsertRequire = sqldb.Portable(`INSERT INTO bulwark_password_expiry (user_id, reason, required_at, updated_at)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, required_at = excluded.required_at, updated_at = excluded.updated_at`)
-	upsertChanged = isql.Portable(`INSERT INTO bulwark_password_expiry (user_id, changed_at, reason, required_at, updated_at)
+	upsertChanged = sqldb.Portable(`INSERT INTO bulwark_password_expiry (user_id, changed_at, reason, required_at, updated_at)
 		VALUES (?, ?, '', NULL, ?)
 		ON CONFLICT (user_id) DO UPDATE SET changed_at = excluded.changed_at, reason = '', required_at = NULL, updated_at = excluded.updated_at`)
-	deleteRecord = isql.Portable(`DELETE FROM bulwark_password_expiry WHERE user_id = ?`)
+	deleteRecord = sqldb.Portable(`DELETE FROM bulwark_password_expiry WHERE user_id = ?`)
 )
 
 // Store is the SQL [passwordexpiry.Store]. It is safe for concurrent use.
 type Store struct {
-	db  *isql.DB
-	own bool // Close closes db
+	db  *sqldb.DB
 	now func() time.Time
 }
 
 var _ passwordexpiry.Store = (*Store)(nil)
 
-// Open opens the database that dsn names ("postgres://…", "sqlite:PATH",
-// a file path; see internal/sqlstore.Open), brings its schema up to date
-// and returns the store. Close it when the process ends.
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	s, err := isql.OpenFor(ctx, dsn, New)
-	if err != nil {
-		return nil, err
-	}
-	s.own = true
-	return s, nil
-}
-
-// New returns the store on db, an open database shared with the suite's
-// other stores, after bringing its schema up to date. Closing the store
-// does not close db.
-func New(ctx context.Context, db *isql.DB) (*Store, error) {
+// New returns the store on db, after bringing its schema up to date
+// (component "passwordexpiry"). db is the one the application shares between the
+// suite's stores (sqldb/sqlite.Open, sqldb/postgres.Open or sqldb.New);
+// the store does not close it.
+func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("passwordexpiry/sqlstore: New: db is nil: open one with Open(ctx, dsn)")
+		return nil, errors.New("passwordexpiry/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
 	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("passwordexpiry/sqlstore: %w", err)
 	}
 	return &Store{db: db, now: time.Now}, nil
-}
-
-// Close closes the database if Open opened it.
-func (s *Store) Close() error {
-	if !s.own {
-		return nil
-	}
-	return s.db.Close()
 }
 
 // Get implements [passwordexpiry.Store].

@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,15 +9,15 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/seclog"
 
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/passwordexpiry/internal/storetest"
 	"github.com/bulwark-go/bulwark/passwordexpiry/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 func TestStore(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		storetest.Run(t, func(t *testing.T) passwordexpiry.Store {
 			// A fresh table per subtest: drop what the previous one left.
 			s, err := sqlstore.New(t.Context(), db)
@@ -36,7 +35,7 @@ func TestStore(t *testing.T) {
 // TestMigrateTwice: a second New (another instance starting) changes
 // nothing and keeps the records.
 func TestMigrateTwice(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		s1, err := sqlstore.New(ctx, db)
 		if err != nil {
@@ -62,7 +61,7 @@ func TestMigrateTwice(t *testing.T) {
 // TestDatabaseDown: every call on a closed database is an error, never a
 // panic nor a "no record" answer.
 func TestDatabaseDown(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		s, err := sqlstore.New(ctx, db)
 		if err != nil {
@@ -87,30 +86,19 @@ func TestDatabaseDown(t *testing.T) {
 	})
 }
 
-func TestOpen(t *testing.T) {
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstoretest.SQLiteDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Changed(ctx, "bob", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqlstore.Open(ctx, "mysql://nope"); err == nil {
-		t.Error("Open(mysql://) = nil error")
-	}
-	if _, err := sqlstore.New(ctx, nil); err == nil {
-		t.Error("New(nil) = nil error")
-	}
+// TestNew: the constructor every SQL store has (see sqlstoretest.CheckNew).
+func TestNew(t *testing.T) {
+	sqlstoretest.CheckNew(t, sqlstore.Component, sqlstore.New, func(t *testing.T, s *sqlstore.Store) {
+		if err := s.Changed(t.Context(), "bob", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestGateOnSQL: the gate over the SQL store, then the database goes away:
 // 503, never a pass.
 func TestGateOnSQL(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		s, err := sqlstore.New(t.Context(), db)
 		if err != nil {
 			t.Fatal(err)

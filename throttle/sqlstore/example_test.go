@@ -5,19 +5,25 @@ import (
 	"fmt"
 	"net/http/httptest"
 
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 	"github.com/bulwark-go/bulwark/throttle"
 	"github.com/bulwark-go/bulwark/throttle/sqlstore"
 )
 
 // Every instance of a site counts on one PostgreSQL database
-// ("postgres://…"); here an in-memory SQLite database.
+// (postgres.Open(ctx, "postgres://…") from sqldb/postgres); here an
+// in-memory SQLite database.
 func Example() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, ":memory:")
+	db, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
 		panic(err)
 	}
-	defer store.Close()
+	defer db.Close()
+	store, err := sqlstore.New(ctx, db)
+	if err != nil {
+		panic(err)
+	}
 	th, err := throttle.New(throttle.Config{Store: store})
 	if err != nil {
 		panic(err)

@@ -2,8 +2,9 @@
 // one table, bulwark_throttle, created and kept up to date by embedded
 // migrations (component "throttle" in bulwark_schema_migrations).
 //
-//	store, err := sqlstore.Open(ctx, "postgres://…") // or "sqlite:/var/lib/app/bulwark.db"
-//	defer store.Close()
+//	db, err := postgres.Open(ctx, "postgres://…") // sqldb/postgres; or sqlite.Open(ctx, "/var/lib/app/bulwark.db")
+//	defer db.Close()
+//	store, err := sqlstore.New(ctx, db)
 //	th, err := throttle.New(throttle.Config{Store: store, Logger: sec})
 //
 // Take is one write transaction that locks each counter's row (an upsert,
@@ -25,7 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb"
 	"github.com/bulwark-go/bulwark/throttle"
 )
 
@@ -37,19 +38,22 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations, for tools that apply them
 // themselves.
-func Migrations() fs.FS { return isql.MigrationsIn(migrationFiles, "migrations") }
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrationFiles, "migrations") // never fails: the folder is embedded
+	return sub
+}
 
 var (
 	// lockRow makes sure the counter's row exists and locks it (the
 	// upsert's row lock on PostgreSQL; the IMMEDIATE transaction on
 	// SQLite), returning its values.
-	lockRow = isql.Portable(`INSERT INTO bulwark_throttle (key, attempts, last_at, forget_at) VALUES (?, 0, ?, ?)
+	lockRow = sqldb.Portable(`INSERT INTO bulwark_throttle (key, attempts, last_at, forget_at) VALUES (?, 0, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET key = excluded.key
 		RETURNING attempts, last_at, forget_at`)
-	countRow     = isql.Portable(`UPDATE bulwark_throttle SET attempts = ?, last_at = ?, forget_at = ? WHERE key = ?`)
-	deleteRow    = isql.Portable(`DELETE FROM bulwark_throttle WHERE key = ?`)
-	deletePrefix = isql.Portable(`DELETE FROM bulwark_throttle WHERE key LIKE ? ESCAPE '!'`)
-	sweep        = isql.Portable(`DELETE FROM bulwark_throttle WHERE forget_at <= ?`)
+	countRow     = sqldb.Portable(`UPDATE bulwark_throttle SET attempts = ?, last_at = ?, forget_at = ? WHERE key = ?`)
+	deleteRow    = sqldb.Portable(`DELETE FROM bulwark_throttle WHERE key = ?`)
+	deletePrefix = sqldb.Portable(`DELETE FROM bulwark_throttle WHERE key LIKE ? ESCAPE '!'`)
+	sweep        = sqldb.Portable(`DELETE FROM bulwark_throttle WHERE forget_at <= ?`)
 )
 
 // sweepEvery is how many Takes pass between two deletions of forgotten
@@ -58,45 +62,25 @@ const sweepEvery = 256
 
 // Store is the SQL [throttle.Store]. It is safe for concurrent use.
 type Store struct {
-	db    *isql.DB
-	own   bool
+	db    *sqldb.DB
 	takes atomic.Uint64
 }
 
 var _ throttle.Store = (*Store)(nil)
 
-// Open opens the database that dsn names ("postgres://…", "sqlite:PATH",
-// a file path), brings its schema up to date and returns the store. Close
-// it when the process ends.
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	s, err := isql.OpenFor(ctx, dsn, newStore)
-	if err != nil {
-		return nil, err
-	}
-	s.own = true
-	return s, nil
-}
-
-// newStore returns the store on db, after bringing its schema up to date.
-// It is not exported: its parameter is an internal type (the public API
-// names none); Open is the way in, and tests reach it through
-// export_test.go.
-func newStore(ctx context.Context, db *isql.DB) (*Store, error) {
+// New returns the store on db, after bringing its schema up to date
+// (component "throttle"). db is the one the application shares between
+// the suite's stores; the store does not close it. Instances of a fleet
+// each call New on the same PostgreSQL database: the migrations and the
+// counters hold under concurrency.
+func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("throttle/sqlstore: db is nil: open one with Open(ctx, dsn)")
+		return nil, errors.New("throttle/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
 	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("throttle/sqlstore: %w", err)
 	}
 	return &Store{db: db}, nil
-}
-
-// Close closes the database if Open opened it.
-func (s *Store) Close() error {
-	if !s.own {
-		return nil
-	}
-	return s.db.Close()
 }
 
 // Ping checks that the database answers.

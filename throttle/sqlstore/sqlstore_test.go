@@ -5,15 +5,15 @@ import (
 	"testing"
 	"time"
 
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
+	"github.com/bulwark-go/bulwark/sqldb"
 	"github.com/bulwark-go/bulwark/throttle"
 	"github.com/bulwark-go/bulwark/throttle/internal/storetest"
 	"github.com/bulwark-go/bulwark/throttle/sqlstore"
 )
 
 func TestStore(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		storetest.Run(t, func(t *testing.T) throttle.Store {
 			s, err := sqlstore.New(t.Context(), db)
 			if err != nil {
@@ -34,7 +34,7 @@ func TestStore(t *testing.T) {
 // every Take but the 256th. Forgotten rows read as zero attempts whether
 // or not they are deleted (TestStore's Forget), so only the cost differs.
 func TestSweep(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		s, err := sqlstore.New(ctx, db)
 		if err != nil {
@@ -62,36 +62,11 @@ func TestSweep(t *testing.T) {
 	})
 }
 
-// TestOpen: Open makes the store on a DSN, and owns the database.
-func TestOpen(t *testing.T) {
-	s, err := sqlstore.Open(t.Context(), sqlstoretest.SQLiteDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Ping(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Ping(t.Context()); err == nil {
-		t.Fatal("Ping after Close: no error (Close did not close the database it opened)")
-	}
-	if _, err := sqlstore.Open(t.Context(), "nosuch://x"); err == nil {
-		t.Fatal("Open of a bad DSN: no error")
-	}
-	if _, err := sqlstore.New(t.Context(), nil); err == nil {
-		t.Fatal("New(nil): no error")
-	}
-	db := sqlstoretest.SQLite(t)
-	shared, err := sqlstore.New(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := shared.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Ping(t.Context()); err != nil {
-		t.Fatalf("closing a store made with New closed the shared database: %v", err)
-	}
+// TestNew: the constructor every SQL store has (see sqlstoretest.CheckNew).
+func TestNew(t *testing.T) {
+	sqlstoretest.CheckNew(t, sqlstore.Component, sqlstore.New, func(t *testing.T, s *sqlstore.Store) {
+		if err := s.Ping(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

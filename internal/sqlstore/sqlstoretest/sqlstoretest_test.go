@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 func TestForEachDialect(t *testing.T) {
-	seen := map[sqlstore.Dialect]bool{}
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
+	seen := map[sqldb.Dialect]bool{}
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		seen[db.Dialect()] = true
 		if !strings.HasSuffix(t.Name(), "/"+db.Dialect().String()) {
 			t.Errorf("subtest %s runs on %v", t.Name(), db.Dialect())
@@ -22,7 +22,7 @@ func TestForEachDialect(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if !seen[sqlstore.SQLite] {
+	if !seen[sqldb.SQLite] {
 		t.Error("SQLite did not run")
 	}
 }
@@ -34,13 +34,9 @@ func TestPostgresIsolation(t *testing.T) {
 	var dsnA string
 	t.Run("a", func(t *testing.T) {
 		dsnA = sqlstoretest.PostgresDSN(t)
-		a, err := sqlstore.Open(t.Context(), dsnA)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
+		a := sqlstoretest.Open(t, dsnA)
 		b := sqlstoretest.Postgres(t)
-		for _, db := range []*sqlstore.DB{a, b} {
+		for _, db := range []*sqldb.DB{a, b} {
 			if _, err := db.Writer().ExecContext(t.Context(), "CREATE TABLE same_name (x INTEGER)"); err != nil {
 				t.Fatalf("the same table in two schemas: %v", err)
 			}
@@ -55,7 +51,7 @@ func TestPostgresIsolation(t *testing.T) {
 	})
 	schema := dsnA[strings.Index(dsnA, "search_path=")+len("search_path="):]
 	schema, _, _ = strings.Cut(schema, "&")
-	db, err := sqlstore.Open(context.Background(), base)
+	db, err := sqlstoretest.OpenDSN(context.Background(), base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/mfa/totp/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
+	"github.com/bulwark-go/bulwark/sqldb"
+	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 )
 
 // post is the challenge form as the browser sends it.
@@ -39,7 +41,20 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	dsn := "sqlite:" + filepath.Join(dir, "bulwark.db") // "sqlite:/var/lib/app/bulwark.db" in production
+	path := filepath.Join(dir, "bulwark.db") // "/var/lib/app/bulwark.db" in production
+	// open opens the database (postgres.Open from sqldb/postgres works the
+	// same) and the store on it.
+	open := func() (*sqldb.DB, *sqlstore.Store) {
+		db, err := sqlite.Open(ctx, path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		store, err := sqlstore.New(ctx, db)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return db, store
+	}
 
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	newVerifier := func(store totp.Store) *totp.Verifier {
@@ -51,10 +66,7 @@ func Example() {
 		return v
 	}
 
-	store, err := sqlstore.Open(ctx, dsn)
-	if err != nil {
-		log.Fatal(err)
-	}
+	db, store := open()
 	v := newVerifier(store)
 	key, err := v.Enroll(ctx, "alice", "alice@example.com")
 	if err != nil {
@@ -66,15 +78,12 @@ func Example() {
 	code, _ := ptotp.GenerateCode(key.Secret(), now)
 	fmt.Println("complete:", v.Complete(post(code), "alice", ""))
 	fmt.Println("health:", v.Health(ctx)) // the store's Ping
-	store.Close()
+	db.Close()
 
 	// The process restarts: the record and the last accepted step are
 	// still there.
-	store, err = sqlstore.Open(ctx, dsn)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer store.Close()
+	db, store = open()
+	defer db.Close()
 	v = newVerifier(store)
 	rec, found, _ := store.Get(ctx, "alice")
 	fmt.Println("found:", found, "confirmed:", rec.Confirmed, "last step:", rec.LastStep == now.Unix()/30)

@@ -4,8 +4,9 @@
 // by embedded migrations (component "mfa_totp" in
 // bulwark_schema_migrations).
 //
-//	store, err := sqlstore.Open(ctx, "postgres://…") // or "sqlite:/var/lib/app/bulwark.db"
-//	defer store.Close()
+//	db, err := postgres.Open(ctx, "postgres://…") // sqldb/postgres; or sqlite.Open(ctx, "/var/lib/app/bulwark.db")
+//	defer db.Close()
+//	store, err := sqlstore.New(ctx, db)
 //	v, err := totp.New(totp.Config{Store: store, Issuer: "Example"})
 //
 // The checks that change state (Attempt, Accept, Confirm, UseRecoveryCode)
@@ -24,8 +25,8 @@ import (
 	"io/fs"
 	"time"
 
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/mfa/totp"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 // Component is the name under which the migrations are recorded.
@@ -36,67 +37,50 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations (NNNN_name.sqlite.sql and
 // NNNN_name.postgres.sql), for tools that apply them themselves.
-func Migrations() fs.FS { return isql.MigrationsIn(migrationFiles, "migrations") }
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrationFiles, "migrations") // never fails: the folder is embedded
+	return sub
+}
 
 var (
-	getRecord = isql.Portable(`SELECT secret, confirmed, last_step, failures, last_failure, enrolled_at,
+	getRecord = sqldb.Portable(`SELECT secret, confirmed, last_step, failures, last_failure, enrolled_at,
 		(SELECT COUNT(*) FROM bulwark_mfa_recovery r WHERE r.user_id = t.user_id)
 		FROM bulwark_mfa_totp t WHERE user_id = ?`)
-	deleteRecovery = isql.Portable(`DELETE FROM bulwark_mfa_recovery WHERE user_id = ?`)
-	deleteRecord   = isql.Portable(`DELETE FROM bulwark_mfa_totp WHERE user_id = ?`)
-	insertRecord   = isql.Portable(`INSERT INTO bulwark_mfa_totp (user_id, secret, confirmed, last_step, failures, last_failure, enrolled_at)
+	deleteRecovery = sqldb.Portable(`DELETE FROM bulwark_mfa_recovery WHERE user_id = ?`)
+	deleteRecord   = sqldb.Portable(`DELETE FROM bulwark_mfa_totp WHERE user_id = ?`)
+	insertRecord   = sqldb.Portable(`INSERT INTO bulwark_mfa_totp (user_id, secret, confirmed, last_step, failures, last_failure, enrolled_at)
 		VALUES (?, ?, FALSE, 0, 0, NULL, ?)`)
-	confirm = isql.Portable(`UPDATE bulwark_mfa_totp SET confirmed = TRUE, last_step = ?1, failures = 0, last_failure = NULL
+	confirm = sqldb.Portable(`UPDATE bulwark_mfa_totp SET confirmed = TRUE, last_step = ?1, failures = 0, last_failure = NULL
 		WHERE user_id = ?2 AND secret = ?3 AND NOT confirmed AND last_step < ?1`)
-	attempt = isql.Portable(`UPDATE bulwark_mfa_totp SET failures = failures + 1, last_failure = ?1
+	attempt = sqldb.Portable(`UPDATE bulwark_mfa_totp SET failures = failures + 1, last_failure = ?1
 		WHERE user_id = ?2 AND NOT (failures >= ?3 AND last_failure IS NOT NULL AND last_failure > ?4)`)
-	accept = isql.Portable(`UPDATE bulwark_mfa_totp SET last_step = ?1, failures = 0, last_failure = NULL
+	accept = sqldb.Portable(`UPDATE bulwark_mfa_totp SET last_step = ?1, failures = 0, last_failure = NULL
 		WHERE user_id = ?2 AND confirmed AND last_step < ?1`)
-	hasRecord      = isql.Portable(`SELECT COUNT(*) FROM bulwark_mfa_totp WHERE user_id = ?`)
-	insertRecovery = isql.Portable(`INSERT INTO bulwark_mfa_recovery (user_id, code_hash) VALUES (?, ?)`)
-	useRecovery    = isql.Portable(`DELETE FROM bulwark_mfa_recovery WHERE user_id = ? AND code_hash = ?`)
-	clearFailures  = isql.Portable(`UPDATE bulwark_mfa_totp SET failures = 0, last_failure = NULL WHERE user_id = ?`)
+	hasRecord      = sqldb.Portable(`SELECT COUNT(*) FROM bulwark_mfa_totp WHERE user_id = ?`)
+	insertRecovery = sqldb.Portable(`INSERT INTO bulwark_mfa_recovery (user_id, code_hash) VALUES (?, ?)`)
+	useRecovery    = sqldb.Portable(`DELETE FROM bulwark_mfa_recovery WHERE user_id = ? AND code_hash = ?`)
+	clearFailures  = sqldb.Portable(`UPDATE bulwark_mfa_totp SET failures = 0, last_failure = NULL WHERE user_id = ?`)
 )
 
 // Store is the SQL [totp.Store]. It is safe for concurrent use.
 type Store struct {
-	db  *isql.DB
-	own bool // Close closes db
+	db *sqldb.DB
 }
 
 var _ totp.Store = (*Store)(nil)
 
-// Open opens the database that dsn names ("postgres://…", "sqlite:PATH",
-// a file path; see internal/sqlstore.Open), brings its schema up to date
-// and returns the store. Close it when the process ends.
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	s, err := isql.OpenFor(ctx, dsn, New)
-	if err != nil {
-		return nil, err
-	}
-	s.own = true
-	return s, nil
-}
-
-// New returns the store on db, an open database shared with the suite's
-// other stores, after bringing its schema up to date. Closing the store
-// does not close db.
-func New(ctx context.Context, db *isql.DB) (*Store, error) {
+// New returns the store on db, after bringing its schema up to date
+// (component "mfa_totp"). db is the one the application shares between the
+// suite's stores (sqldb/sqlite.Open, sqldb/postgres.Open or sqldb.New);
+// the store does not close it.
+func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("mfa/totp/sqlstore: New: db is nil: open one with Open(ctx, dsn)")
+		return nil, errors.New("mfa/totp/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
 	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
 		return nil, fmt.Errorf("mfa/totp/sqlstore: %w", err)
 	}
 	return &Store{db: db}, nil
-}
-
-// Close closes the database if Open opened it.
-func (s *Store) Close() error {
-	if !s.own {
-		return nil
-	}
-	return s.db.Close()
 }
 
 // Ping reports whether the database answers; the TOTP verifier's Health
@@ -176,7 +160,7 @@ func (s *Store) Accept(ctx context.Context, userID string, step int64) (bool, er
 }
 
 // update runs a conditional UPDATE and reports whether it changed a row.
-func (s *Store) update(ctx context.Context, what string, q isql.Query, args ...any) (bool, error) {
+func (s *Store) update(ctx context.Context, what string, q sqldb.Query, args ...any) (bool, error) {
 	res, err := s.db.Writer().ExecContext(ctx, s.db.Q(q), args...)
 	if err != nil {
 		return false, fmt.Errorf("mfa/totp/sqlstore: %s: %w", what, err)

@@ -1,19 +1,18 @@
 package sqlstore_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	isql "github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/mfa/totp/internal/storetest"
 	"github.com/bulwark-go/bulwark/mfa/totp/sqlstore"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 func TestStore(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		storetest.Run(t, func(t *testing.T) totp.Store {
 			s, err := sqlstore.New(t.Context(), db)
 			if err != nil {
@@ -33,7 +32,7 @@ func TestStore(t *testing.T) {
 // TestMigrateTwice: a second New (another instance starting) changes
 // nothing and keeps the records.
 func TestMigrateTwice(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		s1, err := sqlstore.New(ctx, db)
 		if err != nil {
@@ -58,7 +57,7 @@ func TestMigrateTwice(t *testing.T) {
 // TestDatabaseDown: every call on a closed database is an error, never a
 // panic nor an answer; Ping says so too.
 func TestDatabaseDown(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *isql.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		s, err := sqlstore.New(ctx, db)
 		if err != nil {
@@ -94,22 +93,11 @@ func TestDatabaseDown(t *testing.T) {
 	})
 }
 
-func TestOpen(t *testing.T) {
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstoretest.SQLiteDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Enroll(ctx, "bob", "SECRET", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqlstore.Open(ctx, "mysql://nope"); err == nil {
-		t.Error("Open(mysql://) = nil error")
-	}
-	if _, err := sqlstore.New(ctx, nil); err == nil {
-		t.Error("New(nil) = nil error")
-	}
+// TestNew: the constructor every SQL store has (see sqlstoretest.CheckNew).
+func TestNew(t *testing.T) {
+	sqlstoretest.CheckNew(t, sqlstore.Component, sqlstore.New, func(t *testing.T, s *sqlstore.Store) {
+		if err := s.Enroll(t.Context(), "bob", "SECRET", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

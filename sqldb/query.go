@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"strconv"
@@ -9,7 +9,7 @@ import (
 // store's queries once, as package variables, and pick the text with
 // [DB.Q] when running them:
 //
-//	var deleteExpired = sqlstore.Query{
+//	var deleteExpired = sqldb.Query{
 //		SQLite:   `DELETE FROM sessions WHERE expires_at < ?`,
 //		Postgres: `DELETE FROM sessions WHERE expires_at < $1`,
 //	}
@@ -33,7 +33,7 @@ func Portable(text string) Query {
 
 // For returns the text of q for dialect d. If q has no text for d, For
 // returns a statement that fails when it runs, with an error that names
-// the missing dialect ("sqlstore_query_has_no_postgres_text"), so that a
+// the missing dialect ("sqldb_query_has_no_postgres_text"), so that a
 // forgotten dialect is a store error, never a silent no-op nor a panic.
 func (q Query) For(d Dialect) string {
 	var s string
@@ -44,7 +44,7 @@ func (q Query) For(d Dialect) string {
 		s = q.Postgres
 	}
 	if strings.TrimSpace(s) == "" {
-		return "SELECT sqlstore_query_has_no_" + d.String() + "_text()"
+		return "SELECT sqldb_query_has_no_" + d.String() + "_text()"
 	}
 	return s
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"context"
@@ -85,11 +85,11 @@ var (
 // ([ErrNewerSchema]).
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 	if !componentRE.MatchString(component) {
-		return fmt.Errorf("sqlstore: migrate: component %q: use 1 to 64 letters, digits, '_', '.' or '-', such as \"cspreport\"", component)
+		return fmt.Errorf("sqldb: migrate: component %q: use 1 to 64 letters, digits, '_', '.' or '-', such as \"cspreport\"", component)
 	}
 	ms, err := loadMigrations(fsys)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate %s: %w", component, err)
+		return fmt.Errorf("sqldb: migrate %s: %w", component, err)
 	}
 	for {
 		var applied bool
@@ -126,7 +126,7 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("sqlstore: migrate %s on %s: %w", component, db.dialect, err)
+			return fmt.Errorf("sqldb: migrate %s on %s: %w", component, db.dialect, err)
 		}
 		if !applied {
 			return nil
@@ -143,7 +143,7 @@ func (db *DB) SchemaVersion(ctx context.Context, component string) (int, error) 
 		err = db.Reader().QueryRowContext(ctx, db.Q(selectSchemaVersion), component).Scan(&v)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: schema version of %s on %s: %w", component, db.dialect, err)
+		return 0, fmt.Errorf("sqldb: schema version of %s on %s: %w", component, db.dialect, err)
 	}
 	return v, nil
 }

@@ -1,4 +1,4 @@
-package sqlstore_test
+package sqldb_test
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/bulwark-go/bulwark/internal/sqlstore"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
+	"github.com/bulwark-go/bulwark/sqldb"
 )
 
 // migrations returns an FS holding the given files, each with its text.
@@ -47,7 +47,7 @@ func union(sets ...map[string]string) map[string]string {
 	return all
 }
 
-func version(t *testing.T, db *sqlstore.DB, component string) int {
+func version(t *testing.T, db *sqldb.DB, component string) int {
 	t.Helper()
 	v, err := db.SchemaVersion(t.Context(), component)
 	if err != nil {
@@ -57,7 +57,7 @@ func version(t *testing.T, db *sqlstore.DB, component string) int {
 }
 
 func TestMigrate(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		if v := version(t, db, "reports"); v != 0 {
 			t.Fatalf("version of a new database = %d", v)
@@ -69,14 +69,14 @@ func TestMigrate(t *testing.T) {
 		if v := version(t, db, "reports"); v != 1 {
 			t.Errorf("version = %d, want 1", v)
 		}
-		mustExec(t, db.Writer(), db.Q(sqlstore.Portable(`INSERT INTO reports (body, at) VALUES (?, CURRENT_TIMESTAMP)`)), "r1")
+		sqlstoretest.Exec(t, db.Writer(), db.Q(sqldb.Portable(`INSERT INTO reports (body, at) VALUES (?, CURRENT_TIMESTAMP)`)), "r1")
 
 		// Again: nothing to do.
 		if err := db.Migrate(ctx, "reports", migrations(v1)); err != nil {
 			t.Fatalf("re-apply: %v", err)
 		}
-		if n := count(t, db, sqlstore.MigrationsTable); n != 1 {
-			t.Errorf("%d rows in %s, want 1", n, sqlstore.MigrationsTable)
+		if n := sqlstoretest.Count(t, db, sqldb.MigrationsTable); n != 1 {
+			t.Errorf("%d rows in %s, want 1", n, sqldb.MigrationsTable)
 		}
 
 		// A new version is applied, the data stays.
@@ -95,8 +95,8 @@ func TestMigrate(t *testing.T) {
 		}
 		var name string
 		var n int
-		row := db.Reader().QueryRowContext(ctx, db.Q(sqlstore.Portable(
-			`SELECT name, COUNT(*) OVER () FROM `+sqlstore.MigrationsTable+` WHERE component = ? ORDER BY version DESC`)), "reports")
+		row := db.Reader().QueryRowContext(ctx, db.Q(sqldb.Portable(
+			`SELECT name, COUNT(*) OVER () FROM `+sqldb.MigrationsTable+` WHERE component = ? ORDER BY version DESC`)), "reports")
 		if err := row.Scan(&name, &n); err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestMigrate(t *testing.T) {
 
 		// Older code, newer database: refused.
 		err := db.Migrate(ctx, "reports", migrations(v1))
-		if !errors.Is(err, sqlstore.ErrNewerSchema) || !strings.Contains(err.Error(), "at version 2, this program knows versions up to 1") {
+		if !errors.Is(err, sqldb.ErrNewerSchema) || !strings.Contains(err.Error(), "at version 2, this program knows versions up to 1") {
 			t.Errorf("newer database: err = %v", err)
 		}
 
@@ -127,7 +127,7 @@ func TestMigrate(t *testing.T) {
 // TestMigrateFailureRollsBack: a version that fails leaves nothing behind
 // (DDL is transactional in both dialects) and the next run tries it again.
 func TestMigrateFailureRollsBack(t *testing.T) {
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := t.Context()
 		bad := union(v1, map[string]string{
 			"0002_broken.sqlite.sql":   "CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;",
@@ -187,7 +187,7 @@ func TestMigrateRefusesBadFiles(t *testing.T) {
 		{"bad component", migrations(v1), `component "my reports"`, "my reports"},
 		{"long component", migrations(v1), `component "` + strings.Repeat("x", 65), strings.Repeat("x", 65)},
 	}
-	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqlstore.DB) {
+	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
 		for _, tt := range tests {
 			comp := tt.comp
 			if comp == "" {
@@ -203,9 +203,9 @@ func TestMigrateRefusesBadFiles(t *testing.T) {
 			t.Errorf("version = %d after refused migrations", v)
 		}
 		var n int
-		err := db.Reader().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+sqlstore.MigrationsTable).Scan(&n)
+		err := db.Reader().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+sqldb.MigrationsTable).Scan(&n)
 		if err == nil {
-			t.Errorf("%s was created by refused migrations", sqlstore.MigrationsTable)
+			t.Errorf("%s was created by refused migrations", sqldb.MigrationsTable)
 		}
 		if err := db.Migrate(t.Context(), "", migrations(v1)); err == nil || !strings.Contains(err.Error(), `component ""`) {
 			t.Errorf("empty component: err = %v", err)
@@ -235,14 +235,9 @@ func TestMigrateConcurrent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dsn := tc.dsn(t)
 			const instances = 8
-			var dbs []*sqlstore.DB
+			var dbs []*sqldb.DB
 			for range instances {
-				db, err := sqlstore.Open(t.Context(), dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				dbs = append(dbs, db)
+				dbs = append(dbs, sqlstoretest.Open(t, dsn))
 			}
 			var wg sync.WaitGroup
 			for i, db := range dbs {
@@ -260,7 +255,7 @@ func TestMigrateConcurrent(t *testing.T) {
 			if a, b := version(t, db, "reports"), version(t, db, "audit"); a != 3 || b != 1 {
 				t.Errorf("versions reports=%d audit=%d, want 3 and 1", a, b)
 			}
-			if n := count(t, db, "extra"); n != 1 {
+			if n := sqlstoretest.Count(t, db, "extra"); n != 1 {
 				t.Errorf("extra has %d rows: version 3 applied %d times", n, n)
 			}
 		})
