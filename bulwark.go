@@ -113,8 +113,11 @@ type Config struct {
 	Logger *seclog.Logger
 
 	// Responder answers every refusal of the chain: the gates', and the
-	// CrossOrigin slot's 403. Nil means identity.DefaultResponder(). A
-	// slot's own Responder, if set, must be this one.
+	// CrossOrigin slot's 403. Nil means identity's default responder, with
+	// the challenge of the Identity slot's first authenticator that has
+	// one (an [identity.Bearer] makes an API request without credentials
+	// a 401 with `WWW-Authenticate: Bearer realm="api"` rather than a
+	// 403). A slot's own Responder, if set, must be this one.
 	Responder *identity.Responder
 
 	// LoginURL is the login page (default "/login"): where the gates send
@@ -344,7 +347,11 @@ func New(cfg Config) (*Chain, error) {
 		b.c.logger = seclog.Default()
 	}
 	if b.c.responder == nil {
-		b.c.responder = identity.DefaultResponder()
+		r, err := defaultResponder(cfg.Identity)
+		if err != nil {
+			return nil, err
+		}
+		b.c.responder = r
 	}
 	b.loginURL = or(cfg.LoginURL, "/login")
 	b.logoutURL = or(cfg.LogoutURL, "/logout")
@@ -355,6 +362,25 @@ func New(cfg Config) (*Chain, error) {
 		return nil, err
 	}
 	return b.c, nil
+}
+
+// defaultResponder is the responder of a Config without one: identity's
+// defaults, and the WWW-Authenticate challenge of the first authenticator
+// that names one.
+func defaultResponder(id *IdentityConfig) (*identity.Responder, error) {
+	if id != nil {
+		for i, a := range id.Authenticators {
+			if c, ok := a.(identity.Challenger); ok && c.Challenge() != "" {
+				r, err := identity.NewResponder(identity.ResponderConfig{Challenge: c.Challenge()})
+				if err != nil {
+					return nil, &ConfigError{Slot: SlotIdentity, Field: fmt.Sprintf("Identity.Authenticators[%d]", i),
+						Problem: "its challenge cannot be sent (" + err.Error() + ")", Fix: "fix its Realm, or set Config.Responder", Err: err}
+				}
+				return r, nil
+			}
+		}
+	}
+	return identity.DefaultResponder(), nil
 }
 
 // Alice returns the configured middlewares, in order, as an alice.Chain,

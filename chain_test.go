@@ -372,3 +372,36 @@ func TestCustomSlot(t *testing.T) {
 		t.Errorf("%d, trail %v", rec.Code, trail)
 	}
 }
+
+// TestBearerChallengeReachesTheResponder: with a bearer authenticator in
+// the Identity slot and no Responder of its own, an API request without a
+// token is a 401 that names the scheme, not a 403.
+func TestBearerChallengeReachesTheResponder(t *testing.T) {
+	noToken := func(context.Context, string) (identity.User, error) { return nil, nil }
+	for _, tc := range []struct {
+		name   string
+		auth   []identity.Authenticator
+		status int
+		header string
+	}{
+		{"no bearer", nil, http.StatusForbidden, ""},
+		{"bearer", []identity.Authenticator{&identity.Bearer{Lookup: noToken}}, http.StatusUnauthorized, `Bearer realm="api"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chain := testenv.Must(bulwark.New(bulwark.Config{
+				Logger:        seclog.Discard(),
+				Sessions:      scs.New(),
+				Identity:      &bulwark.IdentityConfig{Lookup: noToken, Authenticators: tc.auth},
+				LoginRequired: &loginrequired.Config{},
+			}))
+			h := chain.Then(http.NotFoundHandler())
+			r := httptest.NewRequest("GET", "/api/me", nil)
+			r.Header.Set("Accept", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tc.status || rec.Header().Get("WWW-Authenticate") != tc.header {
+				t.Errorf("%d %q, want %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"), tc.status, tc.header)
+			}
+		})
+	}
+}
