@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/alexedwards/scs/v2"
+
+	"github.com/bulwark-go/bulwark/internal/sessionctx"
 )
 
 type renewalKey struct{}
@@ -16,8 +18,12 @@ type renewalKey struct{}
 // request is never committed, while two renewals of one session racing
 // (a login form sent twice) both stand. Login, Reauthenticate, mfa's
 // Complete and passwordexpiry's Changed renew through it; so should an
-// application that renews the token itself.
+// application that renews the token itself. A context without sm's
+// session (no LoadAndSave ran) is an error wrapping [ErrSessionNotLoaded].
 func RenewToken(ctx context.Context, sm *scs.SessionManager) error {
+	if err := sessionctx.Check(ctx, sm, "identity"); err != nil {
+		return err
+	}
 	return sm.RenewToken(context.WithValue(ctx, renewalKey{}, true))
 }
 

@@ -226,6 +226,9 @@ func (s *Sessions) Manager() *scs.SessionManager { return s.sm }
 
 // LoginTime returns when the session's user logged in, or the zero time.
 func (s *Sessions) LoginTime(ctx context.Context) time.Time {
+	if !sessionctx.Loaded(ctx, s.sm) {
+		return time.Time{}
+	}
 	ns := s.sm.GetInt64(ctx, SessionLoginKey)
 	if ns == 0 {
 		return time.Time{}
@@ -235,8 +238,12 @@ func (s *Sessions) LoginTime(ctx context.Context) time.Time {
 
 // UserID returns the id stored in the session, "" when nobody is logged in.
 // It does not check that the user exists or is active: use [FromContext]
-// after the identity middleware for that.
+// after the identity middleware for that. A context without the manager's
+// session (no LoadAndSave ran) has nobody logged in.
 func (s *Sessions) UserID(ctx context.Context) string {
+	if !sessionctx.Loaded(ctx, s.sm) {
+		return ""
+	}
 	return s.sm.GetString(ctx, SessionUserKey)
 }
 

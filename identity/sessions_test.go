@@ -1,9 +1,13 @@
 package identity
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/alexedwards/scs/v2"
 )
 
 // draftSite is sessionSite with two more routes: POST /draft puts the
@@ -59,5 +63,26 @@ func TestLoginAsAnotherUserClearsTheSession(t *testing.T) {
 				t.Errorf("user after login: %q", rec.Body.String())
 			}
 		})
+	}
+}
+
+// TestSessionReadersWithoutLoadAndSave: called from a handler whose
+// request the manager's LoadAndSave never saw, the session readers answer
+// "nobody" and RenewToken an error, where scs would panic.
+func TestSessionReadersWithoutLoadAndSave(t *testing.T) {
+	sm := scs.New()
+	s, err := NewSessions(SessionsConfig{Sessions: sm, Lookup: func(context.Context, string) (User, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if id := s.UserID(ctx); id != "" {
+		t.Errorf("UserID = %q", id)
+	}
+	if at := s.LoginTime(ctx); !at.IsZero() {
+		t.Errorf("LoginTime = %v", at)
+	}
+	if err := RenewToken(ctx, sm); !errors.Is(err, ErrSessionNotLoaded) {
+		t.Errorf("RenewToken = %v, want ErrSessionNotLoaded", err)
 	}
 }
