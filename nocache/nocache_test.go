@@ -13,9 +13,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/internal/testenv"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
-
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/headerbench"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
@@ -393,8 +390,8 @@ func TestOverHTTP(t *testing.T) {
 // store a confidential response is logged once; from one with no-store,
 // not at all.
 func TestBackOffWarning(t *testing.T) {
-	core, logs := observer.New(zap.InfoLevel)
-	m := testenv.Must(nocache.New(nocache.Config{Logger: seclogtest.From(zap.New(core))}))
+	log, logs := seclogtest.New(t)
+	m := testenv.Must(nocache.New(nocache.Config{Logger: log}))
 	serve := func(cc string) {
 		m.Handler(handlerSetting(map[string]string{"Cache-Control": cc}, 200, "x")).ServeHTTP(httptest.NewRecorder(), req("/", false))
 	}
@@ -408,8 +405,8 @@ func TestBackOffWarning(t *testing.T) {
 		t.Fatalf("%d warnings, want 1", logs.Len())
 	}
 	e := logs.All()[0]
-	if e.ContextMap()["cache_control"] != "public, max-age=600" || !strings.Contains(e.Message, "Force") {
-		t.Errorf("warning = %q %v", e.Message, e.ContextMap())
+	if e.Field("cache_control") != "public, max-age=600" || !strings.Contains(e.Name, "Force") {
+		t.Errorf("warning = %q %v", e.Name, e.Fields)
 	}
 }
 

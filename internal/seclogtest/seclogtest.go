@@ -98,14 +98,3 @@ func (r *Recorder) Names() []string {
 	}
 	return names
 }
-
-// From returns a security logger that writes to z with the default
-// configuration. It panics on an error, which the default configuration
-// cannot have.
-func From(z *zap.Logger) *seclog.Logger {
-	l, err := seclog.New(seclog.Config{Logger: z})
-	if err != nil {
-		panic(err)
-	}
-	return l
-}
