@@ -370,7 +370,7 @@ func New(cfg Config) (*Chain, error) {
 func defaultResponder(id *IdentityConfig) (*identity.Responder, error) {
 	if id != nil {
 		for i, a := range id.Authenticators {
-			if c, ok := a.(identity.Challenger); ok && c.Challenge() != "" {
+			if c, ok := a.(identity.Challenger); ok && !isNil(c) && c.Challenge() != "" { // a nil one is refused by check
 				r, err := identity.NewResponder(identity.ResponderConfig{Challenge: c.Challenge()})
 				if err != nil {
 					return nil, &ConfigError{Slot: SlotIdentity, Field: fmt.Sprintf("Identity.Authenticators[%d]", i),

@@ -17,7 +17,10 @@ import (
 // When the two texts differ only by their placeholders, write it once with
 // [Portable].
 type Query struct {
-	SQLite   string
+	// SQLite is the statement in SQLite's dialect, with ? placeholders.
+	SQLite string
+	// Postgres is the statement in PostgreSQL's dialect, with $1, $2 …
+	// placeholders.
 	Postgres string
 }
 
