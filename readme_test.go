@@ -2,7 +2,6 @@ package bulwark_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,8 +35,5 @@ func TestREADMEExample(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(program+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "build", "-o", os.DevNull, "./"+filepath.Base(dir))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("the README's example does not build: %v\n%s", err, out)
-	}
+	runGo(t, ".", "build", "-o", os.DevNull, "./"+filepath.Base(dir))
 }
