@@ -192,6 +192,11 @@ func TestHelp(t *testing.T) {
 		if strings.Contains(help, "Other flags") {
 			t.Errorf("%s -h lists flags of no section:\n%s", tt.cmd, help)
 		}
+		// bulwark help CMD is CMD -h.
+		var errh bytes.Buffer
+		if err := run(context.Background(), []string{"help", tt.cmd}, &out, &errh); !errors.Is(err, flag.ErrHelp) || errh.String() != help {
+			t.Errorf("help %s: %v, printed %q, want %s -h's help", tt.cmd, err, errh.String(), tt.cmd)
+		}
 		for _, name := range tt.hidden {
 			if strings.Contains(help, "-"+name) {
 				t.Errorf("%s -h shows the developer flag -%s:\n%s", tt.cmd, name, help)
@@ -291,6 +296,12 @@ func TestReportsWindowAndLimit(t *testing.T) {
 		{args: []string{"-since", "0"}, want: "6 of 6 groups shown", old: true},
 		{args: []string{"-since", "1000h"}, want: "6 of 6 groups shown", old: true},
 		{args: []string{"-limit", "2", "-format", "json"}, wantJSON: 5},
+	}
+	// CSV has no room for "N of M": it goes to stderr.
+	var csv, errb bytes.Buffer
+	if err := run(context.Background(), []string{"reports", "-db", db, "-format", "csv", "-limit", "2"}, &csv, &errb); err != nil ||
+		!strings.Contains(errb.String(), "2 of 5 groups shown") || strings.Contains(csv.String(), "groups shown") {
+		t.Errorf("reports -format csv -limit 2: %v, stderr %q, stdout:\n%s", err, errb.String(), csv.String())
 	}
 	for _, tt := range tests {
 		out, err := reportsRun(t, append([]string{"-db", db}, tt.args...)...)

@@ -53,7 +53,7 @@ Usage:
   bulwark collect [flags]  run the CSP report collector at /csp-report
   bulwark reports [flags]  print the collected CSP reports, a group's details; mute a group
   bulwark version          print the version (also: bulwark <command> -version)
-  bulwark help             print this text
+  bulwark help [command]   print this text, or a command's help
 
 "bulwark <command> -h" lists the flags of a command. Every flag can also be
 set from the environment: BULWARK_ and the flag's name in upper case, "-" as
@@ -78,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "bulwark", version())
 		return nil
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" && args[1] != "help" {
+			// bulwark help collect: collect's -h.
+			return run(ctx, []string{args[1], "-h"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

@@ -76,12 +76,12 @@ func runReports(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
-	err = reports(ctx, store, q, *format, *group, *mute, *unmute, stdout)
+	err = reports(ctx, store, q, *format, *group, *mute, *unmute, stdout, stderr)
 	return errors.Join(err, store.Close())
 }
 
 // reports does what runReports was asked, on store.
-func reports(ctx context.Context, store cspreport.Store, q cspreport.GroupQuery, format, group, mute, unmute string, stdout io.Writer) error {
+func reports(ctx context.Context, store cspreport.Store, q cspreport.GroupQuery, format, group, mute, unmute string, stdout, stderr io.Writer) error {
 	switch {
 	case mute != "" || unmute != "":
 		key, muted, verb := mute, true, "muted"
@@ -107,6 +107,10 @@ func reports(ctx context.Context, store cspreport.Store, q cspreport.GroupQuery,
 	case "json":
 		return sum.WriteJSON(stdout)
 	case "csv":
+		if len(sum.Groups) < sum.Matched {
+			// CSV has no room for it; the table and JSON say it themselves.
+			fmt.Fprintf(stderr, "bulwark reports: %d of %d groups shown (-limit shows more)\n", len(sum.Groups), sum.Matched)
+		}
 		return sum.WriteCSV(stdout)
 	}
 	return sum.WriteTable(stdout)
