@@ -166,8 +166,8 @@ func TestEnvFlagsCommand(t *testing.T) {
 
 // TestHelp: each subcommand's -h has a usage line, a description, every
 // flag in a section of its own (none left to "Other flags"), the
-// environment variables, and no developer flag; -h is not an error the
-// command prints (flag.ErrHelp, exit 0).
+// environment variables, and no developer flag, on stdout; -h is not an
+// error the command prints (flag.ErrHelp, exit 0).
 func TestHelp(t *testing.T) {
 	for _, tt := range []struct {
 		cmd    string
@@ -183,7 +183,7 @@ func TestHelp(t *testing.T) {
 		if !errors.Is(err, flag.ErrHelp) {
 			t.Errorf("%s -h: %v, want flag.ErrHelp", tt.cmd, err)
 		}
-		help := errb.String()
+		help := out.String()
 		for _, want := range []string{"Usage: bulwark " + tt.cmd + " [flags]\n", tt.help.about, "  -version\n", "BULWARK_DB"} {
 			if !strings.Contains(help, want) {
 				t.Errorf("%s -h lacks %q:\n%s", tt.cmd, want, help)
@@ -193,9 +193,20 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%s -h lists flags of no section:\n%s", tt.cmd, help)
 		}
 		// bulwark help CMD is CMD -h.
-		var errh bytes.Buffer
-		if err := run(context.Background(), []string{"help", tt.cmd}, &out, &errh); !errors.Is(err, flag.ErrHelp) || errh.String() != help {
-			t.Errorf("help %s: %v, printed %q, want %s -h's help", tt.cmd, err, errh.String(), tt.cmd)
+		var outh bytes.Buffer
+		if err := run(context.Background(), []string{"help", tt.cmd}, &outh, &errb); !errors.Is(err, flag.ErrHelp) || outh.String() != help {
+			t.Errorf("help %s: %v, printed %q, want %s -h's help", tt.cmd, err, outh.String(), tt.cmd)
+		}
+		if errb.Len() != 0 {
+			t.Errorf("%s -h wrote to stderr: %q", tt.cmd, errb.String())
+		}
+		// A mistake is one line that points to -h, not the whole help.
+		out.Reset()
+		errb.Reset()
+		err = run(context.Background(), []string{tt.cmd, "-no-such-flag"}, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), "-no-such-flag") || !strings.Contains(err.Error(), `"bulwark `+tt.cmd+` -h" lists the flags`) ||
+			out.Len()+errb.Len() != 0 {
+			t.Errorf("%s -no-such-flag: %v, printed %q %q", tt.cmd, err, out.String(), errb.String())
 		}
 		for _, name := range tt.hidden {
 			if strings.Contains(help, "-"+name) {

@@ -86,11 +86,24 @@ func envFlags(fs *flag.FlagSet, prefix string, getenv func(string) string) error
 // left unset from the BULWARK_* environment variables (envFlags). It
 // defines -version on fs, which every subcommand has: with it, parseFlags
 // prints the version to stdout and reports done, and the command returns.
-// An argument that is not a flag is an error: no subcommand takes one.
+// -h prints the help (fs.Usage) to stdout, where it was asked for, and
+// returns flag.ErrHelp; a mistake returns an error that points to -h
+// rather than the whole help. An argument that is not a flag is an error:
+// no subcommand takes one.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (done bool, err error) {
 	v := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // the error is returned, the help printed below
+	err = fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		fs.SetOutput(out)
 		return false, err
+	case err != nil:
+		return false, fmt.Errorf("%w (%q lists the flags)", err, fs.Name()+" -h")
 	}
 	if *v {
 		fmt.Fprintln(stdout, "bulwark", version())
