@@ -283,6 +283,9 @@ type Store interface {
 	Save(ctx context.Context, b *Batch) (newGroups []Report, err error)
 	// Groups returns groups by descending count in the window.
 	Groups(ctx context.Context, q GroupQuery) ([]Group, error)
+	// CountGroups returns how many groups Groups would return for q
+	// without its limit: the M of "N of M groups shown".
+	CountGroups(ctx context.Context, q GroupQuery) (int, error)
 	// Details returns a group's details by descending count (at most limit,
 	// 0 meaning 100).
 	Details(ctx context.Context, groupFP string, limit int) ([]Detail, error)
@@ -511,6 +514,23 @@ func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 	}
 	SortGroups(out)
 	return out[:min(len(out), limit(q.Limit))], nil
+}
+
+// CountGroups implements [Store].
+func (s *MemoryStore) CountGroups(ctx context.Context, q GroupQuery) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, g := range s.groups {
+		if (g.Muted && !q.Muted) || (!q.Since.IsZero() && g.LastSeen.Before(Stamp(q.Since))) {
+			continue
+		}
+		n++
+	}
+	return n, nil
 }
 
 // SortGroups sorts groups as every Store returns them: by descending

@@ -29,8 +29,12 @@ type Summary struct {
 	// Since is the start of the window: groups seen before it are left
 	// out, and counts are of reports since then.
 	Since time.Time `json:"since"`
-	// Groups are the groups seen in the window, most reports first.
+	// Groups are the groups seen in the window, most reports first, at
+	// most the query's limit of them.
 	Groups []SummaryGroup `json:"groups"`
+	// Matched is the number of groups seen in the window, before the
+	// limit: len(Groups) of Matched are shown.
+	Matched int `json:"matched"`
 	// Counters are the reports of the window that were not stored as
 	// violations (filtered, other types, unreadable).
 	Counters []Counter `json:"counters"`
@@ -44,9 +48,19 @@ type SummaryGroup struct {
 	New bool `json:"new"`
 }
 
+// DefaultWindow is the time window the summary page ([SummaryConfig]
+// Window) and `bulwark reports` show when not told otherwise: a day, long
+// enough to see a daily pattern and the violations of the last deploy,
+// short enough that what is listed is still happening.
+const DefaultWindow = 24 * time.Hour
+
 // LoadSummary reads a summary from s.
 func LoadSummary(ctx context.Context, s Store, q GroupQuery) (*Summary, error) {
 	gs, err := s.Groups(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	matched, err := s.CountGroups(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +68,8 @@ func LoadSummary(ctx context.Context, s Store, q GroupQuery) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := &Summary{Since: q.Since.UTC(), Counters: cs, Groups: make([]SummaryGroup, len(gs))}
+	// A group seen between the two reads is in one and not the other.
+	sum := &Summary{Since: q.Since.UTC(), Counters: cs, Groups: make([]SummaryGroup, len(gs)), Matched: max(matched, len(gs))}
 	for i, g := range gs {
 		sum.Groups[i] = SummaryGroup{Group: g, New: !q.Since.IsZero() && !g.FirstSeen.Before(Stamp(q.Since))}
 	}
@@ -66,11 +81,17 @@ func LoadSummary(ctx context.Context, s Store, q GroupQuery) (*Summary, error) {
 // format characters, line separators) is written as a \u escape, so the
 // output shows no report's hidden characters to a terminal and still
 // decodes to the stored values.
-func (s *Summary) WriteJSON(w io.Writer) error {
+func (s *Summary) WriteJSON(w io.Writer) error { return WriteJSON(w, s) }
+
+// WriteJSON writes v as indented JSON with the hidden characters of
+// report values escaped as [Summary.WriteJSON] escapes them: for other
+// views of the store's data (a group's details and raw reports) that land
+// in terminals too.
+func WriteJSON(w io.Writer, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
 	_, err := w.Write(escapeHiddenJSON(buf.Bytes()))
@@ -159,8 +180,9 @@ func csvSafe(s string) string {
 	return s
 }
 
-// WriteTable writes the summary as an aligned text table, then the
-// counters. Values are escaped by seclog's rules ([seclog.Escape]:
+// WriteTable writes the summary as an aligned text table, a line that
+// says how many of the matching groups it shows ("3 of 12 groups"), then
+// the counters. Values are escaped by seclog's rules ([seclog.Escape]:
 // control characters C0 and C1, bidirectional and other format
 // characters, line separators, invalid UTF-8), so that a report cannot
 // write escape sequences to a terminal nor show it a value other than it
@@ -179,6 +201,7 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "\n%d of %d groups shown\n", len(s.Groups), s.Matched)
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -195,8 +218,8 @@ func (s *Summary) WriteTable(w io.Writer) error {
 type SummaryConfig struct {
 	// Store is where the reports are. Required.
 	Store Store
-	// Window is the default time window (default 24h); ?since=1h (a Go
-	// duration) chooses another.
+	// Window is the default time window (0: [DefaultWindow]); ?since=1h
+	// (a Go duration) chooses another.
 	Window time.Duration
 	// Limit is how many groups are listed (default 100).
 	Limit int
@@ -226,7 +249,7 @@ func NewSummary(cfg SummaryConfig) (*SummaryHandler, error) {
 	if cfg.Window < 0 || cfg.Limit < 0 {
 		return nil, errors.New("cspreport: SummaryConfig: Window and Limit must not be negative (0 means 24h and 100)")
 	}
-	h := &SummaryHandler{store: cfg.Store, window: or(cfg.Window, 24*time.Hour), limit: or(cfg.Limit, 100), now: cfg.Now, cop: http.NewCrossOriginProtection()}
+	h := &SummaryHandler{store: cfg.Store, window: or(cfg.Window, DefaultWindow), limit: or(cfg.Limit, 100), now: cfg.Now, cop: http.NewCrossOriginProtection()}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -359,7 +382,7 @@ var summaryPage = template.Must(template.New("").Funcs(template.FuncMap{
 <title>{{.}}</title></head><body>{{end}}
 {{define "summary"}}{{template "head" "CSP reports"}}
 <h1>CSP reports</h1>
-<p>Groups seen in the last {{.Window}} (<a href="?since=1h">1h</a> · <a href="?since=24h">24h</a> · <a href="?since=168h">7 days</a>{{if .Muted}} · <a href="?">hide muted</a>{{else}} · <a href="?muted=1">show muted</a>{{end}}) · export <a href="?format=json">JSON</a>, <a href="?format=csv">CSV</a></p>
+<p>{{len .Groups}} of {{.Matched}} groups seen in the last {{.Window}} (<a href="?since=1h">1h</a> · <a href="?since=24h">24h</a> · <a href="?since=168h">7 days</a>{{if .Muted}} · <a href="?">hide muted</a>{{else}} · <a href="?muted=1">show muted</a>{{end}}) · export <a href="?format=json">JSON</a>, <a href="?format=csv">CSV</a></p>
 <table id="groups">
 <thead><tr><th>count</th><th>directive</th><th>disposition</th><th>blocked</th><th>document</th><th>example source</th><th>browsers</th><th>first seen</th><th>last seen</th><th></th></tr></thead>
 <tbody>

@@ -109,3 +109,44 @@ func TestSummary(t *testing.T) {
 		t.Errorf("table: %v\n%s", err, tbl.String())
 	}
 }
+
+// TestSummaryMatched: a summary limited to fewer groups than its window
+// holds says how many it shows of how many (the table's "N of M groups
+// shown", the page's "N of M groups"), and the page's default window is
+// DefaultWindow.
+func TestSummaryMatched(t *testing.T) {
+	store := cspreport.NewMemoryStore()
+	var reps []cspreport.Report
+	for g := range 5 {
+		reps = append(reps, storetest.Rep(g, 1, storetest.T0))
+	}
+	// Seen just outside the default window, and just inside it.
+	reps = append(reps, storetest.Rep(10, 1, storetest.T0.Add(-cspreport.DefaultWindow-time.Minute)),
+		storetest.Rep(11, 1, storetest.T0.Add(-cspreport.DefaultWindow+time.Minute)))
+	if _, err := store.Save(context.Background(), &cspreport.Batch{At: storetest.T0, Reports: reps}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := cspreport.LoadSummary(context.Background(), store, cspreport.GroupQuery{Since: storetest.T0.Add(-cspreport.DefaultWindow), Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Groups) != 2 || sum.Matched != 6 {
+		t.Fatalf("LoadSummary(Limit 2): %d groups of %d, want 2 of 6", len(sum.Groups), sum.Matched)
+	}
+	var b bytes.Buffer
+	if err := sum.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "\n2 of 6 groups shown\n") {
+		t.Errorf("the table does not say 2 of 6:\n%s", b.String())
+	}
+	h, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: store, Limit: 3, Now: func() time.Time { return storetest.T0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/admin/csp-reports", nil))
+	if body := w.Body.String(); !strings.Contains(body, "3 of 6 groups seen in the last 24h0m0s") {
+		t.Errorf("the page does not say 3 of 6 in its default window:\n%s", body)
+	}
+}

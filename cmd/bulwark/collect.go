@@ -31,18 +31,12 @@ func defaultReportsDB() string {
 
 // openDB opens the database of -db with the driver its form names: a
 // postgres:// or postgresql:// URL with sqldb/postgres, anything else (a
-// file path, "sqlite:PATH", "file:…", ":memory:") with sqldb/sqlite, whose
-// file's directory is created. The command links both drivers; an
-// application that uses one imports that one alone.
+// file path, "sqlite:PATH", "file:…", ":memory:") with sqldb/sqlite, which
+// creates the file but not its directory (see makeDefaultDir). The command
+// links both drivers; an application that uses one imports that one alone.
 func openDB(ctx context.Context, dsn string) (*sqldb.DB, error) {
 	if lower := strings.ToLower(dsn); strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
 		return postgres.Open(ctx, dsn)
-	}
-	path := strings.TrimPrefix(dsn, "sqlite:")
-	if dir := filepath.Dir(path); dir != "." && !strings.HasPrefix(path, "file:") && path != ":memory:" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("database directory: %w", err)
-		}
 	}
 	return sqlite.Open(ctx, dsn)
 }
@@ -88,11 +82,12 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	keepOther := fs.Bool("keep-other", false, "store Reporting API reports of other types (deprecation, intervention …) apart from the CSP figures")
 	rawEvents := fs.Int("raw-events", 0, "keep the JSON of at most this many violation reports per detail key and hour (0: none; they hold full URLs)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for measurements (bench/collect)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	collectHelp.install(fs)
+	if done, err := parseFlags(fs, args, stdout); done || err != nil {
+		return prefixErr("collect", err)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("collect: unexpected argument %q", fs.Arg(0))
+	if err := makeDefaultDir(*db, defaultReportsDB()); err != nil {
+		return fmt.Errorf("collect: %w", err)
 	}
 	if *rate < 0 || *burst < 1 || *retain < 0 || *rawEvents < 0 {
 		return errors.New("collect: -rate-limit, -retain and -raw-events must not be negative, -burst must be at least 1")

@@ -70,7 +70,7 @@ const collectBatch = `[{"age":10,"type":"csp-violation","url":"https://shop.exam
 // flushes on shutdown, and `bulwark reports` prints it as a table, JSON
 // (with effective_directive and disposition) and CSV.
 func TestCollectAndReports(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "sub", "reports.db")
+	db := filepath.Join(t.TempDir(), "reports.db")
 	url, stop := startCollector(t, "-db", db, "-rate-limit", "0", "-keep-other", "-raw-events", "1")
 	var wg sync.WaitGroup
 	for i := range 40 {

@@ -71,18 +71,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", defaultDBPath(), "SQLite database file of the demo")
 	idle := fs.Duration("idle", 30*time.Minute, "idle timeout of a logged-in session (try 1m to see it expire)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("demo: unexpected argument %q", fs.Arg(0))
+	demoHelp.install(fs)
+	if done, err := parseFlags(fs, args, stdout); done || err != nil {
+		return prefixErr("demo", err)
 	}
 
 	sec, z := newSecurityLogger(stderr)
 	defer z.Sync() //nolint:errcheck // stderr
 
-	if err := os.MkdirAll(filepath.Dir(*dbPath), 0o700); err != nil {
-		return fmt.Errorf("demo: database directory: %w", err)
+	if err := makeDefaultDir(*dbPath, defaultDBPath()); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	db, err := sqlite.Open(ctx, "sqlite:"+*dbPath)
 	if err != nil {

@@ -192,6 +192,7 @@ var (
 		WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)
 		ORDER BY n DESC, g.last_seen DESC, g.group_fp
 		LIMIT ?`)
+	countGroups   = sqldb.Portable(`SELECT COUNT(*) FROM bulwark_csp_group g WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)`)
 	selectDetails = sqldb.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
 		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
 	selectCounters = sqldb.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
@@ -1103,6 +1104,22 @@ func list[T any](ctx context.Context, s *Store, what, q string, args []any, scan
 		return nil, fmt.Errorf("cspreport/sqlstore: %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// CountGroups implements [cspreport.Store].
+func (s *Store) CountGroups(ctx context.Context, q cspreport.GroupQuery) (int, error) {
+	if err := s.flush(ctx); err != nil {
+		return 0, err
+	}
+	muted := 0
+	if q.Muted {
+		muted = 1
+	}
+	var n int
+	if err := s.db.Reader().QueryRowContext(ctx, s.db.Q(countGroups), cspreport.Stamp(q.Since), muted).Scan(&n); err != nil {
+		return 0, fmt.Errorf("cspreport/sqlstore: count groups: %w", err)
+	}
+	return n, nil
 }
 
 // Mute implements [cspreport.Store].

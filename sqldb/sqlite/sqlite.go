@@ -17,8 +17,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -40,7 +44,8 @@ const busyTimeoutMillis = 5000
 //
 // dsn is a plain file path, "sqlite:PATH" (also "sqlite:///abs/path"), or
 // "file:PATH?…" (an SQLite URI: https://www.sqlite.org/uri.html). The file
-// is created if missing; its directory is not. Unless the DSN sets them
+// is created if missing; its directory is not: a directory that does not
+// exist is an error that names it (and is [fs.ErrNotExist]). Unless the DSN sets them
 // itself (modernc.org/sqlite parameters such as _busy_timeout,
 // _journal_mode or _pragma=synchronous(FULL)), connections use WAL,
 // busy_timeout 5s, foreign_keys on and synchronous NORMAL, and write times
@@ -145,7 +150,45 @@ func setsPragma(pragmas []string, name string) bool {
 	return false
 }
 
+// checkDir returns an error when the directory of t's file does not exist
+// or is not a directory: Open creates the file, never its directory, so
+// that a mistyped path is an error rather than a database somewhere
+// unexpected. It says so plainly, where the driver would only say
+// "unable to open database file". A directory it cannot look at is left to
+// the driver.
+func checkDir(t target) error {
+	if t.memory {
+		return nil
+	}
+	path := t.name
+	if rest, ok := strings.CutPrefix(path, "file:"); ok {
+		// An SQLite URI: file:PATH, file:///PATH or file://localhost/PATH,
+		// percent-encoded.
+		if authPath, ok := strings.CutPrefix(rest, "//"); ok {
+			if i := strings.IndexByte(authPath, '/'); i >= 0 {
+				rest = authPath[i:]
+			}
+		}
+		if u, err := url.PathUnescape(rest); err == nil {
+			rest = u
+		}
+		path = rest
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqldb/sqlite: open %q: directory %s does not exist: create it first (Open creates the database file, never its directory): %w", t.name, dir, err)
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("sqldb/sqlite: open %q: %s is not a directory", t.name, dir)
+	}
+	return nil
+}
+
 func open(ctx context.Context, t target) (*sqldb.DB, error) {
+	if err := checkDir(t); err != nil {
+		return nil, err
+	}
 	writer, err := sql.Open("sqlite", sqliteDSN(t, map[string]string{"_txlock": "immediate"}))
 	if err != nil {
 		return nil, fmt.Errorf("sqldb/sqlite: %q: %w", t.name, err)
@@ -160,7 +203,7 @@ func open(ctx context.Context, t target) (*sqldb.DB, error) {
 	// looks at it.
 	if err := writer.PingContext(ctx); err != nil {
 		writer.Close()
-		return nil, fmt.Errorf("sqldb/sqlite: open %q (does its directory exist, and can this process write there?): %w", t.name, err)
+		return nil, fmt.Errorf("sqldb/sqlite: open %q (can this process write there?): %w", t.name, err)
 	}
 	var reader *sql.DB // an in-memory database: the writer's one connection reads too
 	if !t.memory {

@@ -2,6 +2,9 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,7 +28,7 @@ func TestOpenErrors(t *testing.T) {
 		{"sqlite:", "names no file"},
 		{"file:?mode=memory", "names no file"},
 		{"sqlite:" + filepath.Join(dir, "x.db") + "?_journal_mode=SIDEWAYS", "_journal_mode"},
-		{"sqlite:" + filepath.Join("/nonexistent-dir-bulwark", "x.db"), "does its directory exist"},
+		{"sqlite:" + filepath.Join("/nonexistent-dir-bulwark", "x.db"), "directory /nonexistent-dir-bulwark does not exist"},
 	}
 	for _, tt := range tests {
 		db, err := sqlite.Open(t.Context(), tt.dsn)
@@ -44,6 +47,44 @@ func TestOpenErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), form) {
 			t.Errorf("bad-scheme error %q does not mention %q", err, form)
 		}
+	}
+}
+
+// TestOpenMissingDirectory: Open creates the database file, never its
+// directory: a DSN whose directory does not exist (a typo in a deployment's
+// path) is an error that says so, in each DSN form, and the directory is
+// still not there afterwards.
+func TestOpenMissingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ dsn, want string }{
+		{filepath.Join(missing, "x.db"), "directory " + missing + " does not exist"},
+		{"sqlite:" + filepath.Join(missing, "x.db"), "directory " + missing + " does not exist"},
+		{"sqlite://" + filepath.Join(missing, "x.db"), "directory " + missing + " does not exist"},
+		{"file:" + filepath.Join(missing, "x.db") + "?mode=rwc", "directory " + missing + " does not exist"},
+		{"file://" + filepath.Join(missing, "x.db"), "directory " + missing + " does not exist"},
+		{filepath.Join(notDir, "x.db"), notDir + " is not a directory"},
+	}
+	for _, tt := range tests {
+		db, err := sqlite.Open(t.Context(), tt.dsn)
+		if err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", tt.dsn)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Open(%q) error = %q, want it to contain %q", tt.dsn, err, tt.want)
+		}
+		if strings.Contains(tt.want, "does not exist") && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Open(%q) error = %v, want it to be fs.ErrNotExist", tt.dsn, err)
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the missing directory: %v, want it still missing", err)
 	}
 }
 

@@ -243,6 +243,35 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		}
 	})
 
+	t.Run("CountGroups", func(t *testing.T) {
+		s := newStore(t)
+		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{
+			Rep(1, 1, T0), Rep(2, 1, T0), Rep(3, 1, T0.Add(-48*time.Hour)), Rep(4, 1, T0),
+		}}))
+		must(t, s.Mute(ctx, Rep(4, 1, T0).GroupFP, true))
+		for _, tt := range []struct {
+			q    cspreport.GroupQuery
+			want int
+		}{
+			{cspreport.GroupQuery{}, 3},
+			{cspreport.GroupQuery{Muted: true}, 4},
+			{cspreport.GroupQuery{Since: T0.Add(-time.Hour)}, 2},
+			{cspreport.GroupQuery{Since: T0.Add(-time.Hour), Muted: true}, 3},
+			{cspreport.GroupQuery{Limit: 1}, 3}, // the limit is not applied
+		} {
+			n, err := s.CountGroups(ctx, tt.q)
+			must(t, err)
+			if n != tt.want {
+				t.Errorf("CountGroups(%+v) = %d, want %d", tt.q, n, tt.want)
+			}
+			gs, err := s.Groups(ctx, cspreport.GroupQuery{Since: tt.q.Since, Muted: tt.q.Muted})
+			must(t, err)
+			if len(gs) != n {
+				t.Errorf("CountGroups(%+v) = %d, but Groups lists %d", tt.q, n, len(gs))
+			}
+		}
+	})
+
 	t.Run("Retention", func(t *testing.T) {
 		s := newStore(t)
 		old := T0.Add(-30 * 24 * time.Hour)
