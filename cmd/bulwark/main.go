@@ -9,6 +9,8 @@
 //	    run the CSP report receiver at /csp-report
 //	bulwark reports [-db file-or-postgres-url] [-format table|json|csv] [-since 24h]
 //	    print the collected report groups
+//	bulwark suggest [-db file-or-postgres-url] [-since 168h] [-origin url] [-format text|json]
+//	    suggest a policy from the collected reports (the policy assistant)
 //	bulwark version
 //	    print the version
 //
@@ -46,6 +48,7 @@ Usage:
   bulwark demo [flags]    run the demo site (bulwark demo -h for its flags)
   bulwark collect [flags] run the CSP report collector at /csp-report (bulwark collect -h)
   bulwark reports [flags] print the collected CSP reports (bulwark reports -h)
+  bulwark suggest [flags] suggest a CSP from the collected reports (bulwark suggest -h)
   bulwark version         print the version
   bulwark help            print this text
 `
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCollect(ctx, args[1:], stdout, stderr)
 	case "reports":
 		return runReports(ctx, args[1:], stdout, stderr)
+	case "suggest":
+		return runSuggest(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "bulwark", version())
 		return nil

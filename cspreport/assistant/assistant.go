@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // Defaults of [Config].
@@ -212,6 +213,9 @@ type Result struct {
 	// Filtered are the counters of reports dropped by the receiver's
 	// noise filters in the window, by reason.
 	Filtered []cspreport.Counter
+	// ClientsKnown is true when the store keeps client prefixes
+	// ([ClientStore]), so that Finding.Clients counts them.
+	ClientsKnown bool
 }
 
 // An Origin is the advice for one document origin.
@@ -295,8 +299,11 @@ func (a *Assistant) Suggest(ctx context.Context, q Query) (*Result, error) {
 		if clients, err = cs.GroupClients(ctx, fps, since); err != nil {
 			return nil, fmt.Errorf("assistant: %w", err)
 		}
+		if clients == nil {
+			clients = map[string][]string{}
+		}
 	}
-	res := &Result{}
+	res := &Result{ClientsKnown: clients != nil}
 	if res.Filtered, err = a.store.Counters(ctx, q.Since); err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
@@ -330,10 +337,11 @@ type evidence struct {
 func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Group, clients map[string][]string, since, now time.Time) (*Origin, error) {
 	ev := map[[3]string]*evidence{}
 	add := func(g *cspreport.Group, directive, source, reason string) {
+		directive, source = seclog.Escape(directive), seclog.Escape(source)
 		k := [3]string{directive, source, reason}
 		e := ev[k]
 		if e == nil {
-			e = &evidence{Finding: Finding{Origin: name, Directive: directive, Source: source, Reason: reason},
+			e = &evidence{Finding: Finding{Origin: seclog.Escape(name), Directive: directive, Source: source, Reason: reason},
 				clients: map[string]bool{}, docs: map[string]bool{}, browsers: map[string]bool{}}
 			ev[k] = e
 		}
@@ -387,10 +395,13 @@ func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Grou
 		}
 	}
 
-	o := &Origin{Origin: name, ReportOnly: latestRO}
+	o := &Origin{Origin: seclog.Escape(name), ReportOnly: latestRO}
 	var cands []*evidence
 	for _, e := range ev {
 		e.Clients, e.Documents, e.Browsers = len(e.clients), len(e.docs), len(e.browsers)
+		if e.Reason == "" && !valid(e.Directive, e.Source) {
+			e.Reason = ReasonNotASource
+		}
 		if e.Reason == "" && a.fewClients(e, clients != nil) {
 			e.Reason = ReasonFewClients
 		}
@@ -439,12 +450,16 @@ func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Grou
 }
 
 // fewClients reports whether e has too few clients to be the site's own
-// need. Without client prefixes, the report count bounds the clients.
+// need. Without client prefixes it stands pages × browser families
+// (at most the reports) for clients: one client injecting on one page
+// in one browser counts 1 however often it reloads, and a source needed
+// on one page by one browser family only is held back too (fail closed;
+// lower MinClients, or use a [ClientStore]).
 func (a *Assistant) fewClients(e *evidence, known bool) bool {
 	if known {
 		return e.Clients < a.minClients
 	}
-	return e.Reports < int64(a.minClients)
+	return min(int64(e.Documents*e.Browsers), e.Reports) < int64(a.minClients)
 }
 
 // readiness judges the origin's report-only policy, first reported at

@@ -324,3 +324,12 @@ func (a *Assistant) wildcards(cands []*evidence) []*evidence {
 	}
 	return cands
 }
+
+// valid reports whether source, alone in directive (its general form),
+// is a policy csp.Parse accepts: what a report names but no policy can
+// say (a forged directive, a source with spaces or controls, which
+// seclog.Escape has made visible) is never suggested.
+func valid(directive, source string) bool {
+	_, err := csp.Parse(family(directive) + " " + source)
+	return err == nil
+}
