@@ -444,7 +444,11 @@ func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Grou
 		}
 	}
 	if latestRO {
-		o.Readiness = a.readiness(o, cands, firstRO[latest.PolicyHash], now)
+		first, err := a.policyFirstSeen(ctx, name, latest.PolicyHash, firstRO[latest.PolicyHash])
+		if err != nil {
+			return nil, err
+		}
+		o.Readiness = a.readiness(o, cands, first, now)
 	}
 	return o, nil
 }
@@ -474,8 +478,12 @@ func (a *Assistant) readiness(o *Origin, cands []*evidence, first, now time.Time
 			continue
 		}
 		r.QuietSince = maxTime(r.QuietSince, e.lastRO)
-		r.Blockers = append(r.Blockers, fmt.Sprintf("%s %s: %d clients, %d reports, last seen %s (add it, or fix the pages that need it)",
-			e.Directive, e.Source, e.Clients, e.Reports, e.lastRO.UTC().Format(time.RFC3339)))
+		clients := ""
+		if e.Clients > 0 {
+			clients = fmt.Sprintf(" from %d clients", e.Clients)
+		}
+		r.Blockers = append(r.Blockers, fmt.Sprintf("%s %s: %d reports%s on %d pages in %d browsers, last seen %s (add it, or change the pages that need it)",
+			e.Directive, e.Source, e.Reports, clients, e.Documents, e.Browsers, e.lastRO.UTC().Format(time.RFC3339)))
 	}
 	slices.Sort(r.Blockers)
 	if age := now.Sub(first); age < a.window {
@@ -484,6 +492,31 @@ func (a *Assistant) readiness(o *Origin, cands []*evidence, first, now time.Time
 	}
 	r.Ready = len(r.Blockers) == 0
 	return r
+}
+
+// policyFirstSeen returns the first violation reported under the
+// report-only policy hash on origin, of all time: earlier than first
+// when groups last seen before the window hold one.
+func (a *Assistant) policyFirstSeen(ctx context.Context, origin, hash string, first time.Time) (time.Time, error) {
+	gs, err := a.store.Groups(ctx, cspreport.GroupQuery{Limit: maxGroups, Muted: true})
+	if err != nil {
+		return first, fmt.Errorf("assistant: %w", err)
+	}
+	for _, g := range gs {
+		if g.DocumentOrigin != origin || g.Disposition != "report" || !g.FirstSeen.Before(first) {
+			continue
+		}
+		ds, err := a.store.Details(ctx, g.Fingerprint, 0)
+		if err != nil {
+			return first, fmt.Errorf("assistant: %w", err)
+		}
+		for _, d := range ds {
+			if d.PolicyHash == hash && d.FirstSeen.Before(first) {
+				first = d.FirstSeen
+			}
+		}
+	}
+	return first, nil
 }
 
 // policyText returns the policy of detail d, from the store or from its
