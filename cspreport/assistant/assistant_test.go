@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -470,5 +472,82 @@ func TestFindOrigins(t *testing.T) {
 	}
 	if o, err := res.Find("https://b.example"); err != nil || o.Origin != "https://b.example" {
 		t.Errorf("Find(b) = %v, %v", o, err)
+	}
+}
+
+// TestCorpus: the shared corpus of real browsers' reports, each from one
+// client, stored unfiltered: every finding is held back (one client is
+// never enough), each for the reason its file shows.
+func TestCorpus(t *testing.T) {
+	dir := testenv.Testdata(t, "csp-reports")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("corpus %s: %v", dir, err)
+	}
+	store := cspreport.NewMemoryStore()
+	s := newSite(t, store, cspreport.Filters{NoDefaults: true})
+	s.clock.Set(t0.Add(-time.Hour))
+	for i, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := "application/csp-report"
+		if strings.Contains(f, "report-to") && !strings.Contains(f, "single-object") {
+			ct = "application/reports+json"
+		}
+		r := httptest.NewRequest(http.MethodPost, "https://collector.example/csp-report", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", ct)
+		r.Header.Set("User-Agent", chrome)
+		r.RemoteAddr = fmt.Sprintf("203.0.%d.7:40000", i)
+		w := httptest.NewRecorder()
+		s.rc.ServeHTTP(w, r)
+		if w.Code != http.StatusNoContent {
+			t.Fatalf("%s: %d %s", filepath.Base(f), w.Code, w.Body)
+		}
+	}
+	a, err := assistant.New(assistant.Config{Store: store, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Suggest(context.Background(), assistant.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range res.Origins {
+		if len(o.Suggestions) > 0 {
+			t.Errorf("%s: suggestions %+v", o.Origin, o.Suggestions)
+		}
+		for _, f := range o.Suspicious {
+			got[f.Origin+" "+f.Directive+" "+f.Source] = f.Reason
+		}
+	}
+	want := map[string]string{
+		"https://integrations.miro.com script-src-elem 'unsafe-inline'":              assistant.ReasonInlineNoSample,
+		"https://integrations.miro.com script-src-elem https://static.miro-apps.com": assistant.ReasonFewClients,
+		"https://integrations.miro.com script-src-elem https://miro.com":             assistant.ReasonFewClients,
+		"https://resume.natwelch.com font-src data:":                                 assistant.ReasonFewClients,
+		"https://www.example.com script-src http://loadingpaqes.info":                assistant.ReasonFewClients,
+		"https://www.example.com img-src ms-browser-extension:":                      assistant.ReasonExtension,
+		"https://www.example.com script-src-elem 'unsafe-inline'":                    assistant.ReasonInlineNoSample,
+		"https://sentry.io script-src http://baddomain.com":                          assistant.ReasonFewClients,
+		"https://van11y.net font-src chrome-extension:":                              assistant.ReasonExtension,
+		"https://van11y.net base-uri moz-extension:":                                 assistant.ReasonExtension,
+		"https://van11y.net script-src 'unsafe-eval'":                                assistant.ReasonEval,
+		"http://example.com img-src data:":                                           assistant.ReasonFewClients,
+		"http://127.0.0.1:8889 style-src-attr 'unsafe-inline'":                       assistant.ReasonInlineAttribute,
+		"about font-src https://github.com":                                          assistant.ReasonBrowserInternal,
+		"https://www.estcequonmetenprodaujourdhui.info style-src empty":              assistant.ReasonNotASource,
+	}
+	for k, reason := range want {
+		if got[k] != reason {
+			t.Errorf("%s: reason %q, want %q", k, got[k], reason)
+		}
+	}
+	for k, reason := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected finding %s (%s)", k, reason)
+		}
 	}
 }
