@@ -206,6 +206,22 @@ func TestSuggest(t *testing.T) {
 		},
 		absent: []string{"extension", "unsafe-inline"},
 	}, {
+		name: "muted by the operator",
+		traffic: func(s *site) {
+			s.many(12, 3, violation{at: t0.Add(-time.Hour), directive: "img-src", blocked: "https://tracker.example/p.gif", policy: enforced})
+			gs, err := s.store.Groups(context.Background(), cspreport.GroupQuery{})
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			for _, g := range gs {
+				if err := s.store.Mute(context.Background(), g.Fingerprint, true); err != nil {
+					s.t.Fatal(err)
+				}
+			}
+		},
+		want:   []want{{"img-src", "https://tracker.example", assistant.ReasonMuted, 3, 2}},
+		absent: []string{"tracker"},
+	}, {
 		name: "inline with and without a sample",
 		traffic: func(s *site) {
 			s.many(10, 2, violation{at: t0.Add(-time.Hour), directive: "script-src-elem", blocked: "inline",

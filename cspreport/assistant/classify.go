@@ -50,6 +50,9 @@ type item struct{ directive, source, reason string }
 func classify(origin string, g *cspreport.Group, ds []cspreport.Detail) []item {
 	d := g.Directive
 	one := func(source, reason string) []item { return []item{{d, source, reason}} }
+	if g.Muted {
+		return one(sourceOf(g), ReasonMuted)
+	}
 	if !strings.HasPrefix(origin, "https://") && !strings.HasPrefix(origin, "http://") {
 		return one(sourceOf(g), ReasonBrowserInternal)
 	}
