@@ -337,6 +337,8 @@ type evidence struct {
 	wildcarded bool
 }
 
+// origin advises on one origin from its groups gs (read since the
+// earlier of the query's since and the readiness window).
 func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Group, clients map[string][]string, since, now time.Time) (*Origin, error) {
 	ev := map[[3]string]*evidence{}
 	add := func(g *cspreport.Group, directive, source, reason string) {
@@ -384,17 +386,11 @@ func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Grou
 				latest, latestRO = d, ro
 			}
 		}
-		if !since.IsZero() && g.LastSeen.Before(since) {
-			// Read for readiness only.
-			if ro {
-				for _, f := range classify(name, g, ds) {
-					add(g, f.directive, f.source, f.reason)
-				}
+		// Groups last seen before since were read for readiness only.
+		if since.IsZero() || !g.LastSeen.Before(since) || ro {
+			for _, f := range classify(name, g, ds) {
+				add(g, f.directive, f.source, f.reason)
 			}
-			continue
-		}
-		for _, f := range classify(name, g, ds) {
-			add(g, f.directive, f.source, f.reason)
 		}
 	}
 
