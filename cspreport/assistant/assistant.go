@@ -256,9 +256,9 @@ type Readiness struct {
 	Ready bool
 	// Blockers say what still blocks, one sentence each.
 	Blockers []string
-	// QuietSince is the last violation from real clients that the
+	// LastViolation is the latest violation from real clients that the
 	// policy does not allow yet (zero when there is none).
-	QuietSince time.Time
+	LastViolation time.Time
 }
 
 // Find returns the advice for origin, or for the only origin when origin
@@ -476,7 +476,7 @@ func (a *Assistant) readiness(o *Origin, cands []*evidence, first, now time.Time
 		if !e.report || e.lastRO.Before(from) || allowed(o.Policy, e.Directive, e.Source) {
 			continue
 		}
-		r.QuietSince = maxTime(r.QuietSince, e.lastRO)
+		r.LastViolation = maxTime(r.LastViolation, e.lastRO)
 		clients := ""
 		if e.Clients > 0 {
 			clients = fmt.Sprintf(" from %d clients", e.Clients)
