@@ -52,7 +52,7 @@ func TestVersionEverywhere(t *testing.T) {
 	want := "bulwark " + version() + "\n"
 	for _, args := range [][]string{
 		{"version"}, {"-version"}, {"--version"},
-		{"demo", "-version"}, {"collect", "-version"}, {"reports", "-version"},
+		{"demo", "-version"}, {"collect", "-version"}, {"reports", "-version"}, {"suggest", "-version"},
 		// Flags before it are parsed, not acted on.
 		{"collect", "-addr", "not-an-address", "-version"},
 		{"reports", "-db", filepath.Join(t.TempDir(), "none.db"), "-version"},
@@ -177,6 +177,7 @@ func TestHelp(t *testing.T) {
 		{"demo", demoHelp, nil},
 		{"collect", collectHelp, []string{"cpuprofile"}},
 		{"reports", reportsHelp, nil},
+		{"suggest", suggestHelp, nil},
 	} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), []string{tt.cmd, "-h"}, &out, &errb)

@@ -40,3 +40,17 @@ var reportsHelp = commandHelp{
 		{"One group", []string{"group", "mute", "unmute"}},
 	},
 }
+
+// suggestHelp is `bulwark suggest -h`.
+var suggestHelp = commandHelp{
+	usage: "bulwark suggest [flags]",
+	about: "Suggest a Content-Security-Policy from the collected reports (the policy\n" +
+		"assistant): the sources real clients need, those held back as injection or\n" +
+		"noise, the merged policy, and whether a report-only policy is ready to enforce.",
+	sections: []flagSection{
+		{"Database", []string{"db"}},
+		{"Which reports", []string{"since", "origin"}},
+		{"Judgement", []string{"min-clients", "window"}},
+		{"Output", []string{"format"}},
+	},
+}

@@ -10,6 +10,8 @@
 //	bulwark reports [-db file-or-postgres-url] [-format table|json|csv] [-since 24h] [-limit n]
 //	bulwark reports -group KEY | -mute KEY | -unmute KEY
 //	    print the collected report groups, a group's details, or mute one
+//	bulwark suggest [-db file-or-postgres-url] [-since 168h] [-origin url] [-format text|json]
+//	    suggest a policy from the collected reports (the policy assistant)
 //	bulwark version (or bulwark <command> -version)
 //	    print the version
 //
@@ -52,6 +54,7 @@ Usage:
   bulwark demo [flags]     run the demo site: every package of the suite, on SQLite
   bulwark collect [flags]  run the CSP report collector at /csp-report
   bulwark reports [flags]  print the collected CSP reports, a group's details; mute a group
+  bulwark suggest [flags]  suggest a CSP from the collected reports (the policy assistant)
   bulwark version          print the version (also: bulwark <command> -version)
   bulwark help [command]   print this text, or a command's help
 
@@ -74,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCollect(ctx, args[1:], stdout, stderr)
 	case "reports":
 		return runReports(ctx, args[1:], stdout, stderr)
+	case "suggest":
+		return runSuggest(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "bulwark", version())
 		return nil
