@@ -1,0 +1,117 @@
+package cspreport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bulwark-go/bulwark/seclog"
+	"go.uber.org/zap"
+)
+
+// ErrCommitTimeout is the answer of a request whose commit was not done
+// within [Config.CommitTimeout]: the handler answers 503 with
+// Retry-After; the commit goes on without it (the reports may still be
+// stored: a browser that sends them again raises their count).
+var ErrCommitTimeout = errors.New("cspreport: commit took longer than CommitTimeout")
+
+// storeHealth follows whether the store can write, from the outcome of
+// every commit and of Check's probes: it logs cspreport.store_error when
+// the store starts failing and cspreport.store_recovered when it writes
+// again, with the counts in between, never once per failed commit (a
+// full disk or a stopped database would otherwise write a line per
+// commit, thousands a second).
+type storeHealth struct {
+	log *seclog.Logger
+
+	mu      sync.Mutex
+	err     error     // the last failure, nil while the store writes
+	since   time.Time // when it started failing
+	commits int64     // failed commits since
+	reports int64     // reports refused by them
+	probing bool      // a probe is running
+}
+
+// record notes the outcome of a commit of reports reports for requests
+// requests (0 and 0 for a probe).
+func (h *storeHealth) record(err error, reports, requests int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case err != nil && h.err == nil:
+		h.err, h.since, h.commits, h.reports = err, time.Now(), 0, 0
+		h.log.Log(nil, seclog.CSPReportStoreError, seclog.String("error", err.Error()),
+			zap.Int("reports", reports), zap.Int("requests", requests))
+	case err == nil && h.err != nil:
+		h.log.Log(nil, seclog.CSPReportStoreRecovered, seclog.String("error", h.err.Error()),
+			zap.Int64("failed_commits", h.commits), zap.Int64("failed_reports", h.reports),
+			zap.Duration("failing_for", time.Since(h.since)))
+		h.err = nil
+		return
+	}
+	if err != nil && requests > 0 {
+		h.err = err
+		h.commits++
+		h.reports += int64(reports)
+	}
+}
+
+// failing returns the last failure, nil while the store writes.
+func (h *storeHealth) failing() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// Check reports whether the receiver can take reports now: nil while the
+// store's last commit succeeded (or none was tried), else an error that
+// says since when the store fails and why. While the store fails, Check
+// probes it (one probe at a time, within [Config.CommitTimeout]; a
+// call during a probe returns the failure known): it
+// flushes a [Merger], or saves an empty batch into any other store; a
+// probe that succeeds ends the failure, so that a receiver no traffic
+// reaches (a load balancer took it out) is seen to recover. A closed
+// receiver reports [ErrClosed].
+//
+// Serve it as a readiness check (bulwark collect's /health answers 503
+// while it returns an error): load balancers then stop sending reports to
+// an instance whose store cannot write.
+func (rc *Receiver) Check(ctx context.Context) error {
+	if rc.commit.isClosed() {
+		return ErrClosed
+	}
+	h := &rc.commit.health
+	h.mu.Lock()
+	err, since := h.err, h.since
+	probe := err != nil && !h.probing
+	h.probing = h.probing || probe
+	h.mu.Unlock()
+	if err == nil {
+		return nil
+	}
+	if probe {
+		perr := rc.probe(ctx)
+		h.mu.Lock()
+		h.probing = false
+		h.mu.Unlock()
+		if perr == nil {
+			h.record(nil, 0, 0)
+			return nil
+		}
+		err = perr
+	}
+	return fmt.Errorf("cspreport: the store fails since %s: %w", since.UTC().Format(time.RFC3339), err)
+}
+
+// probe tries a write: a Merger's Flush, or an empty batch.
+func (rc *Receiver) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, rc.commit.wait)
+	defer cancel()
+	if m, ok := rc.store.(Merger); ok {
+		return m.Flush(ctx)
+	}
+	_, err := rc.store.Save(ctx, &Batch{At: rc.now()})
+	return err
+}
