@@ -256,8 +256,15 @@ func (c *committer) commit(jobs []*job) {
 		}
 	}
 	b.Counters = SortCounters(sums)
+	if err := c.health.refuse(b.At); err != nil {
+		c.health.record(b.At, err, len(b.Reports), len(jobs), false)
+		for _, j := range jobs {
+			j.done <- err
+		}
+		return
+	}
 	created, err := c.store.Save(c.context(), b)
-	c.health.record(err, len(b.Reports), len(jobs))
+	c.health.record(c.now(), err, len(b.Reports), len(jobs), true)
 	if err == nil && len(created) > 0 {
 		c.logNew(created)
 	}

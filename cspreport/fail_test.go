@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/internal/testenv"
 )
 
 // faultStore is a MemoryStore whose Save can be made to fail (err) or to
@@ -68,7 +69,8 @@ func TestHungStoreAnswersWithinBound(t *testing.T) {
 	fs := newFaultStore()
 	hang := make(chan struct{})
 	fs.hang.Store(&hang)
-	rc, _, rec := newReceiver(t, cspreport.Config{Store: fs, CommitTimeout: 50 * time.Millisecond, RateLimit: cspreport.RateLimit{Disabled: true}})
+	clock := testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rc, _, rec := newReceiver(t, cspreport.Config{Store: fs, Now: clock.Now, CommitTimeout: 50 * time.Millisecond, RateLimit: cspreport.RateLimit{Disabled: true}})
 	for range 3 {
 		w := postWithin(t, rc, 5*time.Second)
 		if w.Code != 503 || w.Header().Get("Retry-After") == "" {
@@ -86,6 +88,7 @@ func TestHungStoreAnswersWithinBound(t *testing.T) {
 	}
 	fs.hang.Store(nil)
 	close(hang)
+	clock.Add(time.Minute) // past the back-off, if the hung Save has failed
 	if w := postWithin(t, rc, 5*time.Second); w.Code != 204 {
 		t.Fatalf("after recovery: %d", w.Code)
 	}
@@ -113,11 +116,13 @@ func TestClientGoneNotOverloaded(t *testing.T) {
 
 // TestStoreErrorOncePerState: a failing store is logged once when it
 // starts failing and once when it recovers, with the counts in between,
-// not once per commit; Check reports the failure (for /health) and probes
-// the store to see it recover.
+// not once per commit; while it fails, commits within the back-off are
+// refused without trying the store; Check reports the failure (for
+// /health) and probes the store to see it recover.
 func TestStoreErrorOncePerState(t *testing.T) {
 	fs := newFaultStore()
-	rc, _, rec := newReceiver(t, cspreport.Config{Store: fs, RateLimit: cspreport.RateLimit{Disabled: true}})
+	clock := testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rc, _, rec := newReceiver(t, cspreport.Config{Store: fs, Now: clock.Now, RateLimit: cspreport.RateLimit{Disabled: true}})
 	ctx := context.Background()
 	if err := rc.Check(ctx); err != nil {
 		t.Fatalf("Check before any commit: %v", err)
@@ -134,7 +139,12 @@ func TestStoreErrorOncePerState(t *testing.T) {
 		}
 		fs.fail(nil)
 		if round == 0 {
-			// Recovery seen by the next commit.
+			// Recovery seen by the next commit once the back-off has
+			// passed (until then commits are refused untried).
+			if w := post(rc, "/", "application/csp-report", legacyBody); w.Code != 503 {
+				t.Fatalf("within the back-off: %d", w.Code)
+			}
+			clock.Add(time.Minute)
 			if w := post(rc, "/", "application/csp-report", legacyBody); w.Code != 204 {
 				t.Fatalf("recovered store: %d", w.Code)
 			}
@@ -150,7 +160,7 @@ func TestStoreErrorOncePerState(t *testing.T) {
 				errs++
 			case "cspreport.store_recovered":
 				recovered++
-				if e.Fields["failed_commits"] != int64(10) || e.Fields["failed_reports"] != int64(10) {
+				if want := int64(10 + 1 - round); e.Fields["failed_commits"] != want || e.Fields["failed_reports"] != want || e.Fields["failing_for"] != time.Duration(round-1)*-time.Minute {
 					t.Errorf("round %d: recovered %v", round, e.Fields)
 				}
 			}

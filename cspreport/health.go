@@ -32,27 +32,58 @@ type storeHealth struct {
 	commits int64     // failed commits since
 	reports int64     // reports refused by them
 	probing bool      // a probe is running
+	backoff time.Duration
+	retryAt time.Time // no commit tries the store before it
 }
 
-// record notes the outcome of a commit of reports reports for requests
-// requests (0 and 0 for a probe).
-func (h *storeHealth) record(err error, reports, requests int) {
+// While the store fails, commits try it at most once per back-off, which
+// starts at minBackoff and doubles up to maxBackoff with every failed
+// try; the commits in between are refused at once (503). A stopped
+// database otherwise saw a connection attempt per commit, ~1,700 a
+// second. maxBackoff bounds how long the receiver goes on refusing once
+// the store is back.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 2 * time.Second
+)
+
+// refuse returns the error that a commit is refused with without trying
+// the store (it fails, and its back-off has not passed), or nil.
+func (h *storeHealth) refuse(now time.Time) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.err == nil || !now.Before(h.retryAt) {
+		return nil
+	}
+	return fmt.Errorf("cspreport: the store fails, next try in %v: %w", h.retryAt.Sub(now).Round(time.Millisecond), h.err)
+}
+
+// record notes the outcome, at now, of a commit of reports reports for requests
+// requests (0 and 0 for a probe); tried is false for a commit refused by
+// the back-off.
+func (h *storeHealth) record(now time.Time, err error, reports, requests int, tried bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil && tried {
+		h.backoff = min(maxBackoff, max(minBackoff, 2*h.backoff))
+		h.retryAt = now.Add(h.backoff)
+	}
 	switch {
 	case err != nil && h.err == nil:
-		h.err, h.since, h.commits, h.reports = err, time.Now(), 0, 0
+		h.err, h.since, h.commits, h.reports = err, now, 0, 0
 		h.log.Log(nil, seclog.CSPReportStoreError, seclog.String("error", err.Error()),
 			zap.Int("reports", reports), zap.Int("requests", requests))
 	case err == nil && h.err != nil:
 		h.log.Log(nil, seclog.CSPReportStoreRecovered, seclog.String("error", h.err.Error()),
 			zap.Int64("failed_commits", h.commits), zap.Int64("failed_reports", h.reports),
-			zap.Duration("failing_for", time.Since(h.since)))
-		h.err = nil
+			zap.Duration("failing_for", now.Sub(h.since)))
+		h.err, h.backoff, h.retryAt = nil, 0, time.Time{}
 		return
 	}
 	if err != nil && requests > 0 {
-		h.err = err
+		if tried {
+			h.err = err
+		}
 		h.commits++
 		h.reports += int64(reports)
 	}
@@ -97,7 +128,7 @@ func (rc *Receiver) Check(ctx context.Context) error {
 		h.probing = false
 		h.mu.Unlock()
 		if perr == nil {
-			h.record(nil, 0, 0)
+			h.record(rc.now(), nil, 0, 0, true)
 			return nil
 		}
 		err = perr
