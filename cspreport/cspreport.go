@@ -307,11 +307,15 @@ func or[T comparable](v, def T) T {
 // and logged before Close returns. Call it after http.Server.Shutdown, so
 // that the requests in flight are committed, and before closing the
 // store.
+//
+// While the store fails (see [Receiver.Check]), Close does not flush:
+// the store's own Close makes the one last attempt (and returns its
+// error), so that a hung database costs a shutdown one timeout, not two.
 func (rc *Receiver) Close(ctx context.Context) error {
 	if err := rc.commit.close(ctx); err != nil {
 		return err
 	}
-	if m, ok := rc.store.(Merger); ok {
+	if m, ok := rc.store.(Merger); ok && rc.commit.health.failing() == nil {
 		return m.Flush(ctx)
 	}
 	return nil
