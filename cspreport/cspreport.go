@@ -140,7 +140,8 @@ type Config struct {
 	// RetryAfter is the Retry-After of 503 answers (default 30s).
 	RetryAfter time.Duration
 	// CommitTimeout bounds how long a request waits for the commit of its
-	// reports (default DefaultCommitTimeout, 5s): after it, the request
+	// reports (default DefaultCommitTimeout, 5s): after it (and at most a
+	// tenth more: the waits of a tenth share one timer), the request
 	// is answered 503 with Retry-After, whatever the store does (a hung
 	// or partitioned database included), and the store's Save gets at
 	// most a second more. Keep it well below the server's WriteTimeout,
