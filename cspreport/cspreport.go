@@ -27,7 +27,9 @@
 // or with too many items, 415 for a wrong media type or any
 // Content-Encoding, 405 for a method other than POST or OPTIONS, 429 with
 // Retry-After over the client's rate, 503 with Retry-After when the write
-// queue is full or the store failed. Never 410, which makes browsers drop
+// queue is full, the store failed or the commit took longer than
+// [Config.CommitTimeout] (see "When the store fails" in
+// docs/cspreport.md). Never 410, which makes browsers drop
 // the endpoint. CORS preflights and Access-Control-Allow-Origin on POST
 // are answered for [Config.AllowedOrigins]. No cookie is read.
 //
@@ -83,6 +85,11 @@ const (
 	DefaultFlushReports  = 256
 	DefaultQueueSize     = 4096
 	DefaultRetryAfter    = 30 * time.Second
+	// DefaultCommitTimeout is how long a request waits for its commit
+	// before it is answered 503: well below the write deadline of a
+	// server (bulwark collect's is 30s), so that the 503 reaches the
+	// client whatever the store does.
+	DefaultCommitTimeout = 5 * time.Second
 )
 
 // Config configures a [Receiver]. Only Store is required; the zero value
@@ -132,6 +139,15 @@ type Config struct {
 	QueueSize int
 	// RetryAfter is the Retry-After of 503 answers (default 30s).
 	RetryAfter time.Duration
+	// CommitTimeout bounds how long a request waits for the commit of its
+	// reports (default DefaultCommitTimeout, 5s): after it (and at most a
+	// tenth more: the waits of a tenth share one timer), the request
+	// is answered 503 with Retry-After, whatever the store does (a hung
+	// or partitioned database included), and the store's Save gets at
+	// most a second more. Keep it well below the server's WriteTimeout,
+	// or the 503 is written after the connection's deadline and the
+	// client sees a dropped connection.
+	CommitTimeout time.Duration
 	// KeepQuery keeps the query of URLs. The default removes it: queries
 	// hold tokens, e-mail addresses and session ids.
 	KeepQuery bool
@@ -205,8 +221,8 @@ func New(cfg Config) (*Receiver, error) {
 		cfg.Logger = seclog.Default()
 	}
 	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.MaxItems < 0 || cfg.FlushInterval < 0 ||
-		cfg.FlushReports < 0 || cfg.QueueSize < 0 || cfg.RetryAfter < 0 {
-		return nil, errors.New("cspreport: MaxBodyBytes, MaxDepth, MaxItems, FlushInterval, FlushReports, QueueSize and RetryAfter must not be negative: 0 means the default")
+		cfg.FlushReports < 0 || cfg.QueueSize < 0 || cfg.RetryAfter < 0 || cfg.CommitTimeout < 0 {
+		return nil, errors.New("cspreport: MaxBodyBytes, MaxDepth, MaxItems, FlushInterval, FlushReports, QueueSize, RetryAfter and CommitTimeout must not be negative: 0 means the default")
 	}
 	if cfg.RawEvents < 0 {
 		return nil, fmt.Errorf("cspreport: RawEvents %d: write the raw reports to keep per detail key and hour, or 0 to keep none", cfg.RawEvents)
@@ -267,7 +283,7 @@ func New(cfg Config) (*Receiver, error) {
 		rc.limit = newLimiter(rl)
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
-		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), rc.now)
+		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), or(cfg.CommitTimeout, DefaultCommitTimeout), rc.now)
 	if m, ok := cfg.Store.(Merger); ok {
 		// The groups the store's own merges create are logged when
 		// those merges commit.
@@ -292,11 +308,15 @@ func or[T comparable](v, def T) T {
 // and logged before Close returns. Call it after http.Server.Shutdown, so
 // that the requests in flight are committed, and before closing the
 // store.
+//
+// While the store fails (see [Receiver.Check]), Close does not flush:
+// the store's own Close makes the one last attempt (and returns its
+// error), so that a hung database costs a shutdown one timeout, not two.
 func (rc *Receiver) Close(ctx context.Context) error {
 	if err := rc.commit.close(ctx); err != nil {
 		return err
 	}
-	if m, ok := rc.store.(Merger); ok {
+	if m, ok := rc.store.(Merger); ok && rc.commit.health.failing() == nil {
 		return m.Flush(ctx)
 	}
 	return nil
@@ -395,16 +415,19 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	j := rc.prepare(r, &d, now, client.String())
 	submitted = true
 	if err := rc.commit.submit(r.Context(), j); err != nil {
-		reason := "store"
+		// A store error is logged by the committer, once per state
+		// change; a client that hung up is neither overload nor an
+		// attack, and reads no answer: nothing is logged for it.
+		reason := ""
 		switch {
 		case errors.Is(err, ErrOverloaded):
 			reason = "queue-full"
 		case errors.Is(err, ErrClosed):
 			reason = "closed"
-		case r.Context().Err() != nil:
-			reason = "client-gone"
+		case errors.Is(err, ErrCommitTimeout):
+			reason = "commit-timeout"
 		}
-		if reason != "store" {
+		if reason != "" {
 			rc.log.Log(r, seclog.CSPReportOverloaded, zap.String("reason", reason))
 		}
 		rc.stats.unavailable.Add(1)

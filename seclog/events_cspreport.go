@@ -34,21 +34,38 @@ var (
 		Fields:     []string{"client_prefix", "reports", "retry_after"},
 		HighVolume: true,
 	})
-	// CSPReportOverloaded is logged when the write queue is full or the
-	// receiver is closing: the reports are refused with 503 and
-	// Retry-After, never accepted and dropped.
+	// CSPReportOverloaded is logged when a request's reports are refused
+	// with 503 and Retry-After, never accepted and dropped, because the
+	// write queue is full (reason queue-full), the receiver is closing
+	// (closed) or the commit took longer than the receiver's
+	// CommitTimeout (commit-timeout: the store is slow or hung). A client
+	// that hangs up while its commit waits is not logged.
 	CSPReportOverloaded = define(Event{
 		Name: "cspreport.overloaded", Level: zapcore.ErrorLevel, OWASP: ExcessRateLimitExceeded,
-		Meaning:    "the CSP report write queue was full or closed; answered 503 with Retry-After",
+		Meaning:    "CSP reports were refused with 503 and Retry-After: write queue full, receiver closed, or commit slower than CommitTimeout",
 		Fields:     []string{"reason"},
 		HighVolume: true,
 	})
-	// CSPReportStoreError is logged when a group commit failed: every
-	// request waiting on it is answered 503, so the browsers send the
-	// reports again later.
+	// CSPReportStoreError is logged when commits start failing (once per
+	// state change, not per commit): every request waiting on a failed
+	// commit is answered 503, so the browsers send the reports again
+	// later. reports and requests are those of the first failed commit.
+	// It is sampled like a high-volume event, so that a store that
+	// fails and recovers in a loop cannot flood the log.
 	CSPReportStoreError = define(Event{
 		Name: "cspreport.store_error", Level: zapcore.ErrorLevel, OWASP: SequenceFail,
-		Meaning: "a batch of CSP reports could not be committed; the requests waiting on it were answered 503",
-		Fields:  []string{"error", "reports", "requests"},
+		Meaning:    "CSP report commits started failing; requests are answered 503 until cspreport.store_recovered",
+		Fields:     []string{"error", "reports", "requests"},
+		HighVolume: true,
+	})
+	// CSPReportStoreRecovered is logged when a commit, or a health
+	// probe, succeeds after cspreport.store_error: error is the last
+	// failure, failed_commits and failed_reports count the commits and
+	// reports refused in between, failing_for how long it lasted.
+	CSPReportStoreRecovered = define(Event{
+		Name: "cspreport.store_recovered", Level: zapcore.WarnLevel, OWASP: SequenceFail,
+		Meaning:    "the CSP report store writes again after cspreport.store_error; counts of what was refused meanwhile",
+		Fields:     []string{"error", "failed_commits", "failed_reports", "failing_for"},
+		HighVolume: true,
 	})
 )

@@ -113,7 +113,12 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
-	defer store.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			store.Close()
+		}
+	}()
 	rcv, err := cspreport.New(cspreport.Config{
 		Store:          store,
 		Logger:         sec,
@@ -127,7 +132,8 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/csp-report", rcv)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /health", readiness(rcv))
+	mux.HandleFunc("GET /health/live", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
@@ -140,7 +146,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second, // a handler waits for its commit
+		WriteTimeout:      collectWriteTimeout,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          zap.NewStdLog(z.Named("http")),
@@ -159,12 +165,18 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case <-ctx.Done():
 	}
 	// Stop taking connections, let the handlers in flight get their
-	// commit, then commit what is queued.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// commit, then commit what is queued, then close the store (its last
+	// fold); see collectDrainTimeout for the bound.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), collectDrainTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	if cerr := rcv.Close(shutdownCtx); cerr != nil {
 		err = errors.Join(err, cerr)
+	}
+	closed = true
+	if cerr := store.Close(); cerr != nil {
+		z.Error("collect: closing the report store", zap.Error(cerr))
+		err = errors.Join(err, fmt.Errorf("closing the report store: %w", cerr))
 	}
 	sec.ReportDropped()
 	reason := "signal"
@@ -179,6 +191,36 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("collect: shutdown: %w", err)
 	}
 	return nil
+}
+
+// The collector's time bounds. A request waits at most
+// cspreport.DefaultCommitTimeout (5s) for its commit, well inside
+// collectWriteTimeout, so its 503 reaches the client. On SIGTERM,
+// Shutdown and the receiver's last commit take at most
+// collectDrainTimeout, and the store's Close at most
+// cspsql.CloseTimeout more (its last fold, plus a second for a hung
+// PostgreSQL connection to be dropped): under 30s, a usual grace period.
+const (
+	collectWriteTimeout = 30 * time.Second
+	collectDrainTimeout = 10 * time.Second
+)
+
+// readiness is /health: 200 "ok" while the receiver's store writes, 503
+// with Retry-After while it fails (see cspreport.Receiver.Check), so that
+// a load balancer stops sending reports to this instance. The error's
+// text is logged by the receiver, never served: it may name hosts.
+func readiness(rcv *cspreport.Receiver) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := rcv.Check(r.Context()); err != nil {
+			w.Header().Set("Retry-After", "5")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "unavailable: the report store cannot write\n")
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
 }
 
 // retainLoop deletes old reports at start and then every hour.

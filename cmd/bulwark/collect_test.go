@@ -284,22 +284,7 @@ func TestCollectKill9(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"reports", "-db", db, "--format", "json", "--limit", "1000000"}, &out, io.Discard); err != nil {
-		t.Fatalf("reports after the kill: %v", err)
-	}
-	var sum struct {
-		Groups []struct {
-			Blocked string `json:"blocked_origin"`
-		} `json:"groups"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
-		t.Fatal(err)
-	}
-	stored := map[string]bool{}
-	for _, g := range sum.Groups {
-		stored[g.Blocked] = true
-	}
+	stored := storedBlocked(t, db)
 	missing := 0
 	for h := range acked {
 		if !stored[h] {

@@ -332,6 +332,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 	if err != nil {
 		return nil, "", err
 	}
+	s.reports = reports
 	summary, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: reportStore})
 	if err != nil {
 		return nil, "", err

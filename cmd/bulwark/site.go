@@ -15,6 +15,7 @@ import (
 	"github.com/bulwark-go/bulwark/ajaxonly"
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/csp"
+	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
@@ -54,6 +55,9 @@ type site struct {
 	noStore        *nocache.Middleware
 	prof           *profiling.Middleware
 	idle, absolute time.Duration
+	// reports is the CSP report receiver, whose store's failures /health
+	// reports (set after the site is made).
+	reports *cspreport.Receiver
 }
 
 // page is what every template gets.
@@ -220,7 +224,13 @@ func (s *site) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.db.Ping(ctx); err != nil {
+	// A ping misses write failures (a full disk): the receiver's Check
+	// knows whether its last commit failed, and probes with a write.
+	err := s.db.Ping(ctx)
+	if err == nil && s.reports != nil {
+		err = s.reports.Check(ctx)
+	}
+	if err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"status":"unavailable"}`+"\n")
 		return

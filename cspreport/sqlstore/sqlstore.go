@@ -269,6 +269,11 @@ type Store struct {
 	kick   chan struct{}
 	quit   chan struct{}
 	folder sync.WaitGroup
+	// stopFold ends the folder's fold in progress when Close starts, so
+	// that a hung database does not hold Close for the fold's own
+	// timeout before Close's bounded last fold.
+	foldCtx  context.Context
+	stopFold context.CancelFunc
 
 	closeOnce sync.Once
 	closeErr  error
@@ -320,6 +325,7 @@ func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 		}
 	}
 	s.kick, s.quit = make(chan struct{}, 1), make(chan struct{})
+	s.foldCtx, s.stopFold = context.WithCancel(context.Background())
 	s.folder.Go(s.foldLoop)
 	return s, nil
 }
@@ -424,7 +430,7 @@ func (s *Store) foldLoop() {
 		case <-s.kick:
 			kicked = true
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(s.foldCtx, 30*time.Second)
 		var created []cspreport.Report
 		s.foldMu.Lock()
 		idle := time.Since(s.lastFold)
@@ -732,10 +738,17 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// CloseTimeout bounds Close's last fold: what it cannot fold by then
+// stays in the journal, for the next process that opens the database.
+// A program's shutdown adds it to its own drain (bulwark collect: 10s +
+// 10s, under a usual 30s grace period).
+const CloseTimeout = 10 * time.Second
+
 func (s *Store) close() error {
 	close(s.quit)
+	s.stopFold()
 	s.folder.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), CloseTimeout)
 	s.foldMu.Lock()
 	created, err := s.flushLocked(ctx)
 	s.closed = true

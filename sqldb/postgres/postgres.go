@@ -17,12 +17,37 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/bulwark-go/bulwark/sqldb"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
+
+// Defaults of the timeouts Open sets when the URL does not.
+const (
+	// DefaultConnectTimeout bounds each new connection, its TLS and
+	// start-up included (URL parameter connect_timeout, in seconds): a
+	// program started against a paused or unreachable server fails in
+	// Open within it, with an error, instead of hanging; later, a
+	// statement that needs a new connection waits at most this long for
+	// it.
+	DefaultConnectTimeout = 5 * time.Second
+	// DefaultStatementTimeout is the server's statement_timeout for every
+	// connection (URL parameter statement_timeout, as PostgreSQL writes
+	// it: "30s", "500ms", "2min", or milliseconds; 0 turns it off): a
+	// statement stuck behind a lock or a runaway query is cancelled by
+	// the server rather than holding a connection. A paused server
+	// cancels nothing: the callers' contexts bound that case.
+	DefaultStatementTimeout = "30s"
+)
+
+// pgInterval is a statement_timeout PostgreSQL accepts: a whole number,
+// with or without a unit.
+var pgInterval = regexp.MustCompile(`^[0-9]+ ?(us|ms|s|min|h|d)?$`)
 
 // Open opens a pool on the PostgreSQL database that url names and checks
 // that it answers.
@@ -33,6 +58,12 @@ import (
 // parameter, such as search_path, is sent to the server as a run-time
 // setting. The DB's reader and writer are the same pool; closing the DB
 // closes it.
+//
+// Two timeouts are always set: connect_timeout (seconds; default
+// DefaultConnectTimeout) and statement_timeout (default
+// DefaultStatementTimeout); write them in the URL to change them, for
+// example "?connect_timeout=2&statement_timeout=10s". A malformed value
+// is an error that names the parameter.
 func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if scheme = strings.ToLower(scheme); !ok || (scheme != "postgres" && scheme != "postgresql") || rest == "" {
@@ -41,6 +72,9 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb/postgres: %w", err)
+	}
+	if err := setTimeouts(cfg, url); err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -57,6 +91,27 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 		return nil, fmt.Errorf("sqldb/postgres: connect: %w", err)
 	}
 	return sqldb.New(sqldb.Postgres, h, nil)
+}
+
+// setTimeouts gives cfg the default timeouts the URL does not set, and
+// checks statement_timeout (pgx checks connect_timeout).
+func setTimeouts(cfg *pgxpool.Config, dsn string) error {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return fmt.Errorf("sqldb/postgres: %w", err)
+	}
+	q := u.Query()
+	if !q.Has("connect_timeout") {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	rp := cfg.ConnConfig.RuntimeParams
+	v, set := rp["statement_timeout"]
+	if !set {
+		rp["statement_timeout"] = DefaultStatementTimeout
+	} else if !pgInterval.MatchString(v) {
+		return fmt.Errorf("sqldb/postgres: statement_timeout %q: write a duration PostgreSQL reads, such as 30s, 500ms or 2min (milliseconds without a unit; 0 turns it off)", v)
+	}
+	return nil
 }
 
 // poolConnector is pgx's connector on a pool, which database/sql closes
