@@ -25,25 +25,6 @@ import (
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
-// syncBuffer is a bytes.Buffer for a log written by one goroutine and
-// read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runCollector runs `bulwark collect` on a loopback port with its log in
 // logs; it returns the server's base URL and a function that stops it
 // (as SIGTERM does) and returns run's error and how long the stop took.
@@ -103,7 +84,7 @@ func get(t *testing.T, u string) (int, string) {
 // answer 200 while the store writes; a stop returns nil, well within the
 // documented bound.
 func TestCollectHealthAndShutdown(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedBuffer
 	base, stop := runCollector(t, &logs, "-db", filepath.Join(t.TempDir(), "reports.db"))
 	for _, path := range []string{"/health", "/health/live"} {
 		if code, body := get(t, base+path); code != 200 || body != "ok\n" {
@@ -176,7 +157,7 @@ func TestCollectHungPostgres(t *testing.T) {
 	}
 	proxy := testenv.NewFaultProxy(t, u.Host)
 	u.Host = proxy.Addr()
-	var logs syncBuffer
+	var logs lockedBuffer
 	base, stop := runCollector(t, &logs, "-db", u.String(), "-retain", "0")
 	post := func() (int, time.Duration) {
 		start := time.Now()
@@ -220,7 +201,7 @@ func TestCollectHungPostgres(t *testing.T) {
 // 503 with Retry-After or a refused connection, never a 2xx then lost.
 func TestCollectSIGTERMDuringFlood(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "reports.db")
-	var logs syncBuffer
+	var logs lockedBuffer
 	base, stop := runCollector(t, &logs, "-db", db)
 	var mu sync.Mutex
 	acked := map[string]bool{}

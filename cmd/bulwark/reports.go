@@ -65,14 +65,7 @@ func runReports(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *group != "" && *format == "csv" {
 		return errors.New("reports: -group: write -format table or json (a group's details are not one table)")
 	}
-	// Reading must not create an empty database where the collector's is
-	// not: that would print "0 of 0 groups" for a mistyped path.
-	if !strings.HasPrefix(*db, "postgres://") && !strings.HasPrefix(*db, "postgresql://") {
-		if _, err := os.Stat(strings.TrimPrefix(*db, "sqlite:")); err != nil {
-			return fmt.Errorf("reports: no report database at %s (give -db the collector's): %w", *db, err)
-		}
-	}
-	store, err := openReportStore(ctx, *db)
+	store, err := openExistingReportStore(ctx, *db)
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
@@ -235,4 +228,17 @@ func browserList(bs []cspreport.BrowserCount) string {
 		parts[i] = fmt.Sprintf("%s %d", seclog.Escape(b.Family), b.Count)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// openExistingReportStore opens the report database of a command that only
+// reads it (reports, suggest). Reading must not create an empty database
+// where the collector's is not: that would print "0 of 0 groups" for a
+// mistyped path.
+func openExistingReportStore(ctx context.Context, db string) (*reportStore, error) {
+	if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+		if _, err := os.Stat(strings.TrimPrefix(db, "sqlite:")); err != nil {
+			return nil, fmt.Errorf("no report database at %s (give -db the collector's): %w", db, err)
+		}
+	}
+	return openReportStore(ctx, db)
 }

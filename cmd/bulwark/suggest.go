@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,12 +49,7 @@ func runSuggest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("suggest: -format %q: write text or json", *format)
 	}
-	if !strings.HasPrefix(*db, "postgres://") && !strings.HasPrefix(*db, "postgresql://") {
-		if _, err := os.Stat(strings.TrimPrefix(*db, "sqlite:")); err != nil {
-			return fmt.Errorf("suggest: no report database at %s (give -db the collector's): %w", *db, err)
-		}
-	}
-	store, err := openReportStore(ctx, *db)
+	store, err := openExistingReportStore(ctx, *db)
 	if err != nil {
 		return fmt.Errorf("suggest: %w", err)
 	}
