@@ -84,6 +84,11 @@ var (
 // database, and refuses a database at a newer version than fsys knows
 // ([ErrNewerSchema]).
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
+	if db == nil {
+		// A store's New migrates first: this is where a nil db is caught,
+		// once for every store.
+		return errors.New("db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
+	}
 	if !componentRE.MatchString(component) {
 		return fmt.Errorf("sqldb: migrate: component %q: use 1 to 64 letters, digits, '_', '.' or '-', such as \"cspreport\"", component)
 	}

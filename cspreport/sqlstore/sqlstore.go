@@ -293,11 +293,8 @@ var _ cspreport.Store = (*Store)(nil)
 // store does not close. On an SQLite file, the store keeps its journal in
 // files beside the database (see the package documentation).
 func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
-	if db == nil {
-		return nil, errors.New("cspreport/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
-	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
-		return nil, fmt.Errorf("cspreport/sqlstore: %w", err)
+		return nil, fmt.Errorf("cspreport/sqlstore: New: %w", err)
 	}
 	s := &Store{db: db, stmts: map[stmtKey]*sql.Stmt{}, lastFold: time.Now()}
 	// Prepare every statement now: a statement cannot be prepared on the

@@ -64,11 +64,8 @@ var _ passwordexpiry.Store = (*Store)(nil)
 // suite's stores (sqldb/sqlite.Open, sqldb/postgres.Open or sqldb.New);
 // the store does not close it.
 func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
-	if db == nil {
-		return nil, errors.New("passwordexpiry/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
-	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
-		return nil, fmt.Errorf("passwordexpiry/sqlstore: %w", err)
+		return nil, fmt.Errorf("passwordexpiry/sqlstore: New: %w", err)
 	}
 	return &Store{db: db, now: time.Now}, nil
 }

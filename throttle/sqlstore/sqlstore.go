@@ -74,11 +74,8 @@ var _ throttle.Store = (*Store)(nil)
 // each call New on the same PostgreSQL database: the migrations and the
 // counters hold under concurrency.
 func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
-	if db == nil {
-		return nil, errors.New("throttle/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
-	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
-		return nil, fmt.Errorf("throttle/sqlstore: %w", err)
+		return nil, fmt.Errorf("throttle/sqlstore: New: %w", err)
 	}
 	return &Store{db: db}, nil
 }

@@ -74,11 +74,8 @@ var _ totp.Store = (*Store)(nil)
 // suite's stores (sqldb/sqlite.Open, sqldb/postgres.Open or sqldb.New);
 // the store does not close it.
 func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
-	if db == nil {
-		return nil, errors.New("mfa/totp/sqlstore: New: db is nil: open one with sqldb/sqlite.Open or sqldb/postgres.Open")
-	}
 	if err := db.Migrate(ctx, Component, Migrations()); err != nil {
-		return nil, fmt.Errorf("mfa/totp/sqlstore: %w", err)
+		return nil, fmt.Errorf("mfa/totp/sqlstore: New: %w", err)
 	}
 	return &Store{db: db}, nil
 }
