@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 
+	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark/internal/httpjson"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // ErrInvalidCredentials is what an [Authenticator] returns (or wraps) when
@@ -135,7 +137,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				h.Set("WWW-Authenticate", c.Challenge())
 			}
 			h.Set("Cache-Control", "no-store")
-			sessionctx.WriteJSON(w, r, http.StatusUnauthorized, `{"error":"invalid_credentials"}`)
+			httpjson.Write(w, r, http.StatusUnauthorized, `{"error":"invalid_credentials"}`)
 		default:
 			m.log.Log(r, seclog.IdentityUnavailable, zap.String("authenticator", m.names[i]), seclog.String("error", err.Error()), zap.Bool("fail_open", m.failOpen))
 			if m.failOpen {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bulwark-go/bulwark/internal/sessionctx"
+	"github.com/bulwark-go/bulwark/internal/httpjson"
 	"github.com/bulwark-go/bulwark/pathrule"
 )
 
@@ -237,12 +237,7 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 			Reason   string `json:"reason,omitempty"`
 			Location string `json:"location,omitempty"`
 		}{ref.Code, ref.Reason, location})
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(status)
-		if r.Method != http.MethodHead {
-			w.Write(append(body, '\n'))
-		}
+		httpjson.Write(w, r, status, string(body))
 	}
 }
 
@@ -273,7 +268,7 @@ func Unavailable(w http.ResponseWriter, r *http.Request, custom http.Handler) {
 		custom.ServeHTTP(w, r)
 		return
 	}
-	sessionctx.WriteJSON(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
+	httpjson.Write(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
 }
 
 // defaultResponder is built once: the zero ResponderConfig cannot fail.

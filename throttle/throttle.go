@@ -53,8 +53,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark/internal/httpjson"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // A Rule says how a counter slows attempts: the first Free attempts pass
@@ -419,12 +421,7 @@ func (t *Throttle) Refuse(w http.ResponseWriter, r *http.Request, a Attempt) {
 	h := w.Header()
 	h.Set("Retry-After", RetryAfterHeader(a.RetryAfter))
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusTooManyRequests)
-	if r == nil || r.Method != http.MethodHead {
-		w.Write([]byte(`{"error":"too_many_attempts"}` + "\n"))
-	}
+	httpjson.Write(w, r, http.StatusTooManyRequests, `{"error":"too_many_attempts"}`)
 }
 
 // RetryAfterHeader returns d as the value of a Retry-After header: whole

@@ -15,8 +15,10 @@ import (
 	"net/http"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark/internal/httpjson"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // ErrNotLoaded is wrapped by the error of [Check]; identity exports it as
@@ -69,17 +71,5 @@ func Refuse(w http.ResponseWriter, r *http.Request, log *seclog.Logger, err erro
 	errors.As(err, &e)
 	log.Log(r, seclog.SessionNotLoaded, zap.String("middleware", e.Middleware), zap.String("fix", e.Fix()))
 	w.Header().Set("Cache-Control", "no-store")
-	WriteJSON(w, r, http.StatusInternalServerError, `{"error":"session_not_loaded"}`)
-}
-
-// WriteJSON writes a small, fixed JSON answer: the suite's own 401, 500
-// and 503 bodies.
-func WriteJSON(w http.ResponseWriter, r *http.Request, status int, body string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write([]byte(body + "\n"))
-	}
+	httpjson.Write(w, r, http.StatusInternalServerError, `{"error":"session_not_loaded"}`)
 }
