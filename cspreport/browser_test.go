@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/internal/testenv"
-	"github.com/chromedp/chromedp"
 )
 
 // TestBrowserReports: a real page in headless Chromium violates its

@@ -7,8 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // Errors of the write path. The handler answers both with 503 and

@@ -72,8 +72,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // Defaults of [Config].

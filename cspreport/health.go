@@ -7,8 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bulwark-go/bulwark/seclog"
 	"go.uber.org/zap"
+
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // ErrCommitTimeout is the answer of a request whose commit was not done

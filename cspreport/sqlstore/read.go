@@ -1,0 +1,271 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/sqldb"
+)
+
+// The reads: each folds the journal first, so that it sees every saved
+// batch.
+var (
+	selectGroups = sqldb.Portable(`SELECT ` + groupCols + `,
+			COALESCE((SELECT SUM(h.count) FROM bulwark_csp_group_hour h WHERE h.group_fp = g.group_fp AND h.hour >= ?), 0) AS n
+		FROM bulwark_csp_group g
+		WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)
+		ORDER BY n DESC, g.last_seen DESC, g.group_fp
+		LIMIT ?`)
+	countGroups   = sqldb.Portable(`SELECT COUNT(*) FROM bulwark_csp_group g WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)`)
+	selectDetails = sqldb.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
+		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
+	selectCounters = sqldb.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
+	selectBrowsers = sqldb.Portable(`SELECT b.group_fp, b.family, b.count FROM bulwark_csp_group_browser b
+		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE g.last_seen >= ?`)
+	selectEvents = sqldb.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+	selectOthers = sqldb.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+	updateMuted  = sqldb.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
+)
+
+// Groups implements [cspreport.Store].
+func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport.Group, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	muted := 0
+	if q.Muted {
+		muted = 1
+	}
+	since := cspreport.Stamp(q.Since)
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectGroups), cspreport.Hour(q.Since), since, muted, limit)
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
+	}
+	defer rows.Close()
+	var out []cspreport.Group
+	for rows.Next() {
+		var g cspreport.Group
+		var m int
+		if err := rows.Scan(&g.Fingerprint, &g.Directive, &g.Disposition, &g.BlockedKind, &g.BlockedOrigin,
+			&g.DocumentOrigin, &g.DocumentPath, &g.Total, &g.FirstSeen, &g.LastSeen, &m, &g.ExampleBlocked,
+			&g.ExampleSource, &g.Count); err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
+		}
+		g.Muted = m != 0
+		g.FirstSeen, g.LastSeen = g.FirstSeen.UTC(), g.LastSeen.UTC()
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	type fam struct {
+		group, family string
+		n             int64
+	}
+	fams, err := list(ctx, s, "groups", s.db.Q(selectBrowsers), []any{since}, func(rs *sql.Rows) (fam, error) {
+		var f fam
+		return f, rs.Scan(&f.group, &f.family, &f.n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byGroup := map[string]map[string]int64{}
+	for _, f := range fams {
+		if byGroup[f.group] == nil {
+			byGroup[f.group] = map[string]int64{}
+		}
+		byGroup[f.group][f.family] = f.n
+	}
+	for i := range out {
+		out[i].Browsers = cspreport.SortBrowsers(byGroup[out[i].Fingerprint])
+	}
+	return out, nil
+}
+
+// Details implements [cspreport.Store].
+func (s *Store) Details(ctx context.Context, groupFP string, limit int) ([]cspreport.Detail, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectDetails), groupFP, limit)
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: details: %w", err)
+	}
+	defer rows.Close()
+	var out []cspreport.Detail
+	for rows.Next() {
+		var d cspreport.Detail
+		if err := rows.Scan(&d.Fingerprint, &d.GroupFP, &d.SourceFile, &d.Line, &d.Column, &d.Sample, &d.PolicyHash,
+			&d.PolicyVersion, &d.ExampleDocument, &d.ExampleBlocked, &d.ExampleUA, &d.Count, &d.FirstSeen, &d.LastSeen); err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: details: %w", err)
+		}
+		d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: details: %w", err)
+	}
+	return out, nil
+}
+
+// Counters implements [cspreport.Store].
+func (s *Store) Counters(ctx context.Context, since time.Time) ([]cspreport.Counter, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectCounters), cspreport.Hour(since))
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
+	}
+	defer rows.Close()
+	m := map[[2]string]int64{}
+	for rows.Next() {
+		var kind, name string
+		var n int64
+		if err := rows.Scan(&kind, &name, &n); err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
+		}
+		m[[2]string{kind, name}] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
+	}
+	return cspreport.SortCounters(m), nil
+}
+
+// Events implements [cspreport.Store].
+func (s *Store) Events(ctx context.Context, detailFP string, limit int) ([]cspreport.Event, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	return list(ctx, s, "events", s.db.Q(selectEvents), []any{detailFP, limitOr100(limit)}, func(rs *sql.Rows) (cspreport.Event, error) {
+		var e cspreport.Event
+		err := rs.Scan(&e.GroupFP, &e.DetailFP, &e.ReceivedAt, &e.Raw)
+		e.ReceivedAt = e.ReceivedAt.UTC()
+		return e, err
+	})
+}
+
+// Others implements [cspreport.Store].
+func (s *Store) Others(ctx context.Context, since time.Time, limit int) ([]cspreport.OtherReport, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	return list(ctx, s, "other reports", s.db.Q(selectOthers), []any{cspreport.Stamp(since), limitOr100(limit)}, func(rs *sql.Rows) (cspreport.OtherReport, error) {
+		var o cspreport.OtherReport
+		err := rs.Scan(&o.Type, &o.URL, &o.UserAgent, &o.ClientPrefix, &o.Body, &o.ReceivedAt)
+		o.ReceivedAt = o.ReceivedAt.UTC()
+		return o, err
+	})
+}
+
+func limitOr100(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// list runs a query on a reader and scans each row with scan.
+func list[T any](ctx context.Context, s *Store, what, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := s.db.Reader().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("cspreport/sqlstore: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cspreport/sqlstore: %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// CountGroups implements [cspreport.Store].
+func (s *Store) CountGroups(ctx context.Context, q cspreport.GroupQuery) (int, error) {
+	if err := s.flush(ctx); err != nil {
+		return 0, err
+	}
+	muted := 0
+	if q.Muted {
+		muted = 1
+	}
+	var n int
+	if err := s.db.Reader().QueryRowContext(ctx, s.db.Q(countGroups), cspreport.Stamp(q.Since), muted).Scan(&n); err != nil {
+		return 0, fmt.Errorf("cspreport/sqlstore: count groups: %w", err)
+	}
+	return n, nil
+}
+
+// Mute implements [cspreport.Store].
+func (s *Store) Mute(ctx context.Context, groupFP string, muted bool) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
+	m := 0
+	if muted {
+		m = 1
+	}
+	res, err := s.db.Writer().ExecContext(ctx, s.db.Q(updateMuted), m, groupFP)
+	if err != nil {
+		return fmt.Errorf("cspreport/sqlstore: mute: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return cspreport.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteBefore implements [cspreport.Store]: each table is trimmed in
+// transactions of at most chunk rows, so that a large purge never holds
+// the writer for long.
+func (s *Store) DeleteBefore(ctx context.Context, before time.Time, chunk int) (int64, error) {
+	if err := s.flush(ctx); err != nil {
+		return 0, err
+	}
+	if chunk <= 0 {
+		chunk = 1000
+	}
+	before = cspreport.Stamp(before)
+	var total int64
+	for _, q := range retention {
+		for {
+			var n int64
+			err := s.db.WithTx(ctx, func(tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, s.db.Q(q), before, chunk)
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return total, fmt.Errorf("cspreport/sqlstore: delete before %v: %w", before, err)
+			}
+			total += n
+			if n < int64(chunk) {
+				break
+			}
+		}
+	}
+	return total, nil
+}
