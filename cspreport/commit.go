@@ -23,6 +23,7 @@ var (
 
 // job is one request's share of a group commit.
 type job struct {
+	at       time.Time // when the request arrived: its counters' hour
 	reports  []Report
 	counters []Counter
 	events   []Event
@@ -274,28 +275,31 @@ func (c *committer) drain() {
 }
 
 func (c *committer) commit(jobs []*job) {
-	b := &Batch{At: c.now()}
-	sums := map[[2]string]int64{}
+	b := &Batch{}
+	reports := 0
 	for _, j := range jobs {
-		b.Reports = append(b.Reports, j.reports...)
+		for i := range j.reports {
+			b.Add(&j.reports[i])
+		}
+		for _, k := range j.counters {
+			b.Count(j.at, k.Kind, k.Name, k.Count)
+		}
 		b.Events = append(b.Events, j.events...)
 		b.Other = append(b.Other, j.other...)
-		for _, k := range j.counters {
-			sums[[2]string{k.Kind, k.Name}] += k.Count
-		}
+		reports += len(j.reports)
 	}
-	b.Counters = SortCounters(sums)
-	if err := c.health.refuse(b.At); err != nil {
-		c.health.record(b.At, err, len(b.Reports), len(jobs), false)
+	at := c.now()
+	if err := c.health.refuse(at); err != nil {
+		c.health.record(at, err, reports, len(jobs), false)
 		for _, j := range jobs {
 			j.done <- err
 		}
 		return
 	}
 	created, err := c.store.Save(c.context(), b)
-	c.health.record(c.now(), err, len(b.Reports), len(jobs), true)
+	c.health.record(c.now(), err, reports, len(jobs), true)
 	if err == nil && len(created) > 0 {
-		c.logNew(created)
+		logNew(c.log, b, created)
 	}
 	for _, j := range jobs {
 		j.done <- err
@@ -316,19 +320,41 @@ func (c *committer) context() context.Context {
 	return c.saveCtx
 }
 
-func (c *committer) logNew(created []Report) {
-	for i := range created {
-		r := &created[i]
-		c.log.Log(nil, seclog.CSPReportViolation,
-			zap.String("group", r.GroupFP),
-			seclog.String("directive", r.Directive),
-			zap.String("disposition", r.Disposition),
-			seclog.String("blocked", r.Blocked),
-			seclog.String("document", r.DocumentURL),
-			seclog.String("source", exampleSource(r)),
-			zap.String("client_prefix", r.ClientPrefix),
-			seclog.String("policy_version", r.PolicyVersion),
-			seclog.String("user_agent", r.UserAgent),
+// logNew logs one security event for each group of b that the store
+// did not hold, with the example of its first report in b: its first
+// detail and client.
+func logNew(log *seclog.Logger, b *Batch, created []string) {
+	x := b.index()
+	for _, fp := range created {
+		i, ok := x.groups[fp]
+		if !ok {
+			continue
+		}
+		g := &b.Groups[i]
+		var d Detail
+		for k := range b.Details {
+			if b.Details[k].GroupFP == fp {
+				d = b.Details[k]
+				break
+			}
+		}
+		var client string
+		for _, c := range b.Clients {
+			if c.Group == fp {
+				client = c.Client
+				break
+			}
+		}
+		log.Log(nil, seclog.CSPReportViolation,
+			zap.String("group", fp),
+			seclog.String("directive", g.Directive),
+			zap.String("disposition", g.Disposition),
+			seclog.String("blocked", g.ExampleBlocked),
+			seclog.String("document", d.ExampleDocument),
+			seclog.String("source", g.ExampleSource),
+			zap.String("client_prefix", client),
+			seclog.String("policy_version", d.PolicyVersion),
+			seclog.String("user_agent", d.ExampleUA),
 		)
 	}
 }

@@ -52,9 +52,8 @@
 // (directive, blocked origin or keyword, document origin and templated
 // path, disposition) and a detail fingerprint (group, source file, line,
 // column, sample), with counts and first and last seen; one security event
-// is logged per new group, never one per report, when the merge that
-// creates the group is committed (see [Merger]), and at the latest by
-// Close.
+// is logged per new group, never one per report, once the commit that
+// creates the group is saved.
 package cspreport
 
 import (
@@ -285,11 +284,6 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
 		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), or(cfg.CommitTimeout, DefaultCommitTimeout), rc.now)
-	if m, ok := cfg.Store.(Merger); ok {
-		// The groups the store's own merges create are logged when
-		// those merges commit.
-		m.NotifyNewGroups(rc.commit.logNew)
-	}
 	return rc, nil
 }
 
@@ -304,23 +298,11 @@ func or[T comparable](v, def T) T {
 }
 
 // Close stops accepting reports (later requests get 503), commits every
-// queued one and waits for the last commit, or for ctx; then, if the
-// store is a [Merger], it flushes it, so that every new group is merged
-// and logged before Close returns. Call it after http.Server.Shutdown, so
-// that the requests in flight are committed, and before closing the
-// store.
-//
-// While the store fails (see [Receiver.Check]), Close does not flush:
-// the store's own Close makes the one last attempt (and returns its
-// error), so that a hung database costs a shutdown one timeout, not two.
+// queued one and waits for the last commit, or for ctx. Call it after
+// http.Server.Shutdown, so that the requests in flight are committed, and
+// before closing the store.
 func (rc *Receiver) Close(ctx context.Context) error {
-	if err := rc.commit.close(ctx); err != nil {
-		return err
-	}
-	if m, ok := rc.store.(Merger); ok && rc.commit.health.failing() == nil {
-		return m.Flush(ctx)
-	}
-	return nil
+	return rc.commit.close(ctx)
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -459,7 +441,7 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 		in.version = clean(first(q.Get("v"), q.Get("version")), MaxVersionLen)
 		in.disposition = q.Get("disposition")
 	}
-	j := &job{done: make(chan error, 1), reports: make([]Report, 0, len(d.reports))}
+	j := &job{at: now, done: make(chan error, 1), reports: make([]Report, 0, len(d.reports))}
 	var counts map[[2]string]int64 // made for the first count
 	count := func(kind, name string, n int64) {
 		if counts == nil {
@@ -486,11 +468,11 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 		}
 		j.reports = append(j.reports, rep)
 		if rc.raw != nil && len(raw.src) <= MaxRawLen && rc.raw.take(rep.DetailFP, now) {
-			j.events = append(j.events, Event{GroupFP: rep.GroupFP, DetailFP: rep.DetailFP, ReceivedAt: now, Raw: clean(string(raw.src), MaxRawLen)})
+			j.events = append(j.events, Event{GroupFP: rep.GroupFP, DetailFP: rep.DetailFP, ReceivedAt: stamp(now), Raw: clean(string(raw.src), MaxRawLen)})
 		}
 	}
 	if len(counts) > 0 {
-		j.counters = SortCounters(counts)
+		j.counters = sortCounters(counts)
 	}
 	return j
 }
@@ -502,7 +484,7 @@ func other(r *raw, in *reqInfo) OtherReport {
 		URL:          clean(parseValue(r.url, in.keepQuery).value, MaxURLLen),
 		UserAgent:    clean(first(r.userAgent, in.userAgent), MaxUALen),
 		ClientPrefix: in.client,
-		ReceivedAt:   in.receivedAt,
+		ReceivedAt:   stamp(in.receivedAt),
 	}
 	if len(r.body) <= MaxOtherBodyLen {
 		o.Body = clean(string(r.body), MaxOtherBodyLen)
@@ -522,7 +504,7 @@ type rawCap struct {
 const maxRawKeys = 1 << 16
 
 func (c *rawCap) take(detailFP string, now time.Time) bool {
-	h := Hour(now)
+	h := hourOf(now)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !h.Equal(c.hour) {

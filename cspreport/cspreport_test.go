@@ -611,7 +611,7 @@ type blockingStore struct {
 	fail    error
 }
 
-func (s *blockingStore) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
+func (s *blockingStore) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
 	if s.entered != nil {
 		s.entered <- struct{}{}
 		<-s.release
@@ -751,7 +751,7 @@ type countingStore struct {
 	saves int
 }
 
-func (s *countingStore) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
+func (s *countingStore) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
 	s.mu.Lock()
 	s.saves++
 	s.mu.Unlock()

@@ -31,7 +31,7 @@ func (s *faultStore) fail(err error) {
 	s.err.Store(&err)
 }
 
-func (s *faultStore) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
+func (s *faultStore) Save(ctx context.Context, b *cspreport.Batch) ([]string, error) {
 	if h := s.hang.Load(); h != nil {
 		select {
 		case <-*h:

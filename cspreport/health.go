@@ -101,9 +101,8 @@ func (h *storeHealth) failing() error {
 // store's last commit succeeded (or none was tried), else an error that
 // says since when the store fails and why. While the store fails, Check
 // probes it (one probe at a time, within [Config.CommitTimeout]; a
-// call during a probe returns the failure known): it
-// flushes a [Merger], or saves an empty batch into any other store; a
-// probe that succeeds ends the failure, so that a receiver no traffic
+// call during a probe returns the failure known): it saves an empty
+// batch, which a store refuses while it cannot write; a probe that succeeds ends the failure, so that a receiver no traffic
 // reaches (a load balancer took it out) is seen to recover. A closed
 // receiver reports [ErrClosed].
 //
@@ -137,13 +136,10 @@ func (rc *Receiver) Check(ctx context.Context) error {
 	return fmt.Errorf("cspreport: the store fails since %s: %w", since.UTC().Format(time.RFC3339), err)
 }
 
-// probe tries a write: a Merger's Flush, or an empty batch.
+// probe tries a write: an empty batch.
 func (rc *Receiver) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, rc.commit.wait)
 	defer cancel()
-	if m, ok := rc.store.(Merger); ok {
-		return m.Flush(ctx)
-	}
-	_, err := rc.store.Save(ctx, &Batch{At: rc.now()})
+	_, err := rc.store.Save(ctx, &Batch{})
 	return err
 }

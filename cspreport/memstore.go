@@ -9,27 +9,11 @@ import (
 )
 
 // MemoryStore is a [Store] in memory, for tests and single-process sites
-// that can lose their reports at restart. The zero value is ready to use.
+// that can lose their reports at restart. It holds one [Batch], into
+// which Save merges each commit's. The zero value is ready to use.
 type MemoryStore struct {
-	mu       sync.Mutex
-	groups   map[string]*Group
-	details  map[string]*Detail
-	hours    map[hourKey]int64
-	counters map[counterKey]int64
-	policies map[string]time.Time
-	browsers map[string]map[string]int64 // group → family → count
-	events   []Event
-	others   []OtherReport
-}
-
-type hourKey struct {
-	fp   string
-	hour time.Time
-}
-
-type counterKey struct {
-	hour       time.Time
-	kind, name string
+	mu  sync.Mutex
+	all Batch
 }
 
 // NewMemoryStore returns an empty [MemoryStore].
@@ -37,175 +21,73 @@ func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
 var _ Store = (*MemoryStore)(nil)
 
-func (s *MemoryStore) init() {
-	if s.groups == nil {
-		s.groups = map[string]*Group{}
-		s.details = map[string]*Detail{}
-		s.hours = map[hourKey]int64{}
-		s.counters = map[counterKey]int64{}
-		s.policies = map[string]time.Time{}
-		s.browsers = map[string]map[string]int64{}
-	}
-}
-
 // Save implements [Store].
-func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]Report, error) {
+func (s *MemoryStore) Save(ctx context.Context, b *Batch) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.init()
-	var created []Report
-	for i := range b.Reports {
-		r := &b.Reports[i]
-		at := Stamp(r.OccurredAt)
-		if g := s.groups[r.GroupFP]; g == nil {
-			s.groups[r.GroupFP] = &Group{
-				Fingerprint: r.GroupFP, Directive: r.Directive, Disposition: r.Disposition,
-				BlockedKind: r.BlockedKind, BlockedOrigin: r.BlockedOrigin,
-				DocumentOrigin: r.DocumentOrigin, DocumentPath: r.DocumentPath,
-				Total: 1, FirstSeen: at, LastSeen: at,
-				ExampleBlocked: r.Blocked, ExampleSource: exampleSource(r),
-			}
-			created = append(created, *r)
-		} else {
-			g.Total++
-			g.FirstSeen, g.LastSeen = minTime(g.FirstSeen, at), maxTime(g.LastSeen, at)
-		}
-		if d := s.details[r.DetailFP]; d == nil {
-			s.details[r.DetailFP] = &Detail{
-				Fingerprint: r.DetailFP, GroupFP: r.GroupFP, SourceFile: r.SourceFile,
-				Line: r.Line, Column: r.Column, Sample: r.Sample, PolicyHash: r.PolicyHash,
-				PolicyVersion: r.PolicyVersion, ExampleDocument: r.DocumentURL,
-				ExampleBlocked: r.Blocked, ExampleUA: r.UserAgent,
-				Count: 1, FirstSeen: at, LastSeen: at,
-			}
-		} else {
-			d.Count++
-			d.FirstSeen, d.LastSeen = minTime(d.FirstSeen, at), maxTime(d.LastSeen, at)
-			d.PolicyVersion = r.PolicyVersion
-		}
-		s.hours[hourKey{r.GroupFP, Hour(r.OccurredAt)}]++
-		if s.browsers[r.GroupFP] == nil {
-			s.browsers[r.GroupFP] = map[string]int64{}
-		}
-		s.browsers[r.GroupFP][BrowserFamily(r.UserAgent)]++
-		if r.PolicyHash != "" {
-			if _, ok := s.policies[r.PolicyHash]; !ok {
-				s.policies[r.PolicyHash] = at
-			}
-		}
-	}
-	for _, c := range b.Counters {
-		s.counters[counterKey{Hour(b.At), c.Kind, c.Name}] += c.Count
-	}
-	for _, e := range b.Events {
-		e.ReceivedAt = Stamp(e.ReceivedAt)
-		s.events = append(s.events, e)
-	}
-	for _, o := range b.Other {
-		o.ReceivedAt = Stamp(o.ReceivedAt)
-		s.others = append(s.others, o)
-	}
-	return created, nil
+	return s.all.Merge(b), nil
 }
 
-// Events implements [Store].
-func (s *MemoryStore) Events(ctx context.Context, detailFP string, n int) ([]Event, error) {
+// read runs f with the store locked, unless ctx is done.
+func (s *MemoryStore) read(ctx context.Context, f func(all *Batch)) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Event
-	for i := len(s.events) - 1; i >= 0 && len(out) < limit(n); i-- {
-		if s.events[i].DetailFP == detailFP {
-			out = append(out, s.events[i])
-		}
-	}
-	return out, nil
+	f(&s.all)
+	return nil
 }
 
-// Others implements [Store].
-func (s *MemoryStore) Others(ctx context.Context, since time.Time, n int) ([]OtherReport, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []OtherReport
-	for i := len(s.others) - 1; i >= 0 && len(out) < limit(n); i-- {
-		if !s.others[i].ReceivedAt.Before(Stamp(since)) {
-			out = append(out, s.others[i])
-		}
-	}
-	return out, nil
-}
-
-// exampleSource is "file:line:column" of a report, for the summary.
-func exampleSource(r *Report) string {
-	if r.SourceFile == "" {
-		return ""
-	}
-	s := r.SourceFile
-	if r.Line > 0 {
-		s += ":" + itoa(r.Line)
-		if r.Column > 0 {
-			s += ":" + itoa(r.Column)
-		}
-	}
-	return s
+// selected reports whether q selects g.
+func selected(g *Group, q *GroupQuery) bool {
+	return (!g.Muted || q.Muted) && (q.Since.IsZero() || !g.LastSeen.Before(stamp(q.Since)))
 }
 
 // Groups implements [Store].
 func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	counts := map[string]int64{}
-	from := Hour(q.Since)
-	for k, n := range s.hours {
-		if q.Since.IsZero() || !k.hour.Before(from) {
-			counts[k.fp] += n
-		}
-	}
 	var out []Group
-	for _, g := range s.groups {
-		if (g.Muted && !q.Muted) || (!q.Since.IsZero() && g.LastSeen.Before(Stamp(q.Since))) {
-			continue
+	err := s.read(ctx, func(all *Batch) {
+		counts := map[string]int64{}
+		from := hourOf(q.Since)
+		for _, h := range all.Hours {
+			if q.Since.IsZero() || !h.Hour.Before(from) {
+				counts[h.Group] += h.Count
+			}
 		}
-		c := *g
-		c.Count = counts[g.Fingerprint]
-		c.Browsers = SortBrowsers(s.browsers[g.Fingerprint])
-		out = append(out, c)
-	}
-	SortGroups(out)
-	return out[:min(len(out), limit(q.Limit))], nil
+		for i := range all.Groups {
+			if g := &all.Groups[i]; selected(g, &q) {
+				c := *g
+				c.Count = counts[g.Fingerprint]
+				c.Browsers = slices.Clone(g.Browsers)
+				sortBrowsers(c.Browsers)
+				out = append(out, c)
+			}
+		}
+	})
+	sortGroups(out)
+	return out[:min(len(out), limit(q.Limit))], err
 }
 
 // CountGroups implements [Store].
 func (s *MemoryStore) CountGroups(ctx context.Context, q GroupQuery) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for _, g := range s.groups {
-		if (g.Muted && !q.Muted) || (!q.Since.IsZero() && g.LastSeen.Before(Stamp(q.Since))) {
-			continue
+	err := s.read(ctx, func(all *Batch) {
+		for i := range all.Groups {
+			if selected(&all.Groups[i], &q) {
+				n++
+			}
 		}
-		n++
-	}
-	return n, nil
+	})
+	return n, err
 }
 
-// SortGroups sorts groups as every Store returns them: by descending
+// sortGroups sorts groups as every Store returns them: by descending
 // count, then descending last seen, then fingerprint.
-func SortGroups(gs []Group) {
+func sortGroups(gs []Group) {
 	slices.SortFunc(gs, func(a, b Group) int {
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {
 			return c
@@ -226,46 +108,71 @@ func limit(n int) int {
 
 // Details implements [Store].
 func (s *MemoryStore) Details(ctx context.Context, groupFP string, n int) ([]Detail, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Detail
-	for _, d := range s.details {
-		if d.GroupFP == groupFP {
-			out = append(out, *d)
+	err := s.read(ctx, func(all *Batch) {
+		for _, d := range all.Details {
+			if d.GroupFP == groupFP {
+				out = append(out, d)
+			}
 		}
-	}
+	})
 	slices.SortFunc(out, func(a, b Detail) int {
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Fingerprint, b.Fingerprint)
 	})
-	return out[:min(len(out), limit(n))], nil
+	return out[:min(len(out), limit(n))], err
+}
+
+// GroupClients implements [Store].
+func (s *MemoryStore) GroupClients(ctx context.Context, groups []string, since time.Time) (map[string][]string, error) {
+	want := map[string]bool{}
+	for _, g := range groups {
+		want[g] = true
+	}
+	out := map[string][]string{}
+	err := s.read(ctx, func(all *Batch) {
+		for _, c := range all.Clients {
+			if want[c.Group] && !c.LastSeen.Before(stamp(since)) {
+				out[c.Group] = append(out[c.Group], c.Client)
+			}
+		}
+	})
+	for _, cs := range out {
+		slices.Sort(cs)
+	}
+	return out, err
+}
+
+// Policy implements [Store].
+func (s *MemoryStore) Policy(ctx context.Context, hash string) (string, error) {
+	var p string
+	err := s.read(ctx, func(all *Batch) {
+		if i, ok := all.index().policies[hash]; ok {
+			p = all.Policies[i].Text
+		}
+	})
+	return p, err
 }
 
 // Counters implements [Store].
 func (s *MemoryStore) Counters(ctx context.Context, since time.Time) ([]Counter, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	sum := map[[2]string]int64{}
-	from := Hour(since)
-	for k, n := range s.counters {
-		if since.IsZero() || !k.hour.Before(from) {
-			sum[[2]string{k.kind, k.name}] += n
+	err := s.read(ctx, func(all *Batch) {
+		from := hourOf(since)
+		for _, c := range all.Counters {
+			if since.IsZero() || !c.Hour.Before(from) {
+				sum[[2]string{c.Kind, c.Name}] += c.Count
+			}
 		}
-	}
-	return SortCounters(sum), nil
+	})
+	return sortCounters(sum), err
 }
 
-// SortCounters returns the counters of m by kind, then descending count,
+// sortCounters returns the counters of m by kind, then descending count,
 // then name.
-func SortCounters(m map[[2]string]int64) []Counter {
+func sortCounters(m map[[2]string]int64) []Counter {
 	out := make([]Counter, 0, len(m))
 	for k, n := range m {
 		out = append(out, Counter{Kind: k[0], Name: k[1], Count: n})
@@ -282,97 +189,96 @@ func SortCounters(m map[[2]string]int64) []Counter {
 	return out
 }
 
+// Events implements [Store].
+func (s *MemoryStore) Events(ctx context.Context, detailFP string, n int) ([]Event, error) {
+	var out []Event
+	err := s.read(ctx, func(all *Batch) {
+		for i := len(all.Events) - 1; i >= 0 && len(out) < limit(n); i-- {
+			if all.Events[i].DetailFP == detailFP {
+				out = append(out, all.Events[i])
+			}
+		}
+	})
+	return out, err
+}
+
+// Others implements [Store].
+func (s *MemoryStore) Others(ctx context.Context, since time.Time, n int) ([]OtherReport, error) {
+	var out []OtherReport
+	err := s.read(ctx, func(all *Batch) {
+		for i := len(all.Other) - 1; i >= 0 && len(out) < limit(n); i-- {
+			if !all.Other[i].ReceivedAt.Before(stamp(since)) {
+				out = append(out, all.Other[i])
+			}
+		}
+	})
+	return out, err
+}
+
 // Mute implements [Store].
 func (s *MemoryStore) Mute(ctx context.Context, groupFP string, muted bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	found := false
+	err := s.read(ctx, func(all *Batch) {
+		if i, ok := all.index().groups[groupFP]; ok {
+			all.Groups[i].Muted, found = muted, true
+		}
+	})
+	if err == nil && !found {
+		err = ErrNotFound
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.groups[groupFP]
-	if g == nil {
-		return ErrNotFound
-	}
-	g.Muted = muted
-	return nil
+	return err
 }
 
 // DeleteBefore implements [Store]; the memory store deletes in one step.
 func (s *MemoryStore) DeleteBefore(ctx context.Context, before time.Time, _ int) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	before = Stamp(before)
 	var n int64
-	for k := range s.hours {
-		if k.hour.Before(before) {
-			delete(s.hours, k)
-			n++
+	err := s.read(ctx, func(all *Batch) {
+		before = stamp(before)
+		var d int64
+		all.Hours, d = keep(all.Hours, func(h GroupHour) bool { return !h.Hour.Before(before) })
+		n += d
+		all.Counters, d = keep(all.Counters, func(c HourCounter) bool { return !c.Hour.Before(before) })
+		n += d
+		all.Details, d = keep(all.Details, func(x Detail) bool { return !x.LastSeen.Before(before) })
+		n += d
+		all.Clients, d = keep(all.Clients, func(c GroupClient) bool { return !c.LastSeen.Before(before) })
+		n += d
+		gone := map[string]bool{}
+		all.Groups, d = keep(all.Groups, func(g Group) bool {
+			if g.LastSeen.Before(before) {
+				gone[g.Fingerprint] = true
+				n += int64(len(g.Browsers))
+				return false
+			}
+			return true
+		})
+		n += d
+		all.Clients, d = keep(all.Clients, func(c GroupClient) bool { return !gone[c.Group] })
+		n += d
+		all.Events, d = keep(all.Events, func(e Event) bool { return !e.ReceivedAt.Before(before) })
+		n += d
+		all.Other, d = keep(all.Other, func(o OtherReport) bool { return !o.ReceivedAt.Before(before) })
+		n += d
+		used := map[string]bool{}
+		for _, x := range all.Details {
+			used[x.PolicyHash] = true
 		}
-	}
-	for k := range s.counters {
-		if k.hour.Before(before) {
-			delete(s.counters, k)
-			n++
-		}
-	}
-	for k, d := range s.details {
-		if d.LastSeen.Before(before) {
-			delete(s.details, k)
-			n++
-		}
-	}
-	for k, g := range s.groups {
-		if g.LastSeen.Before(before) {
-			delete(s.groups, k)
-			n++
-			n += int64(len(s.browsers[k]))
-			delete(s.browsers, k)
-		}
-	}
-	var d int64
-	s.events, d = dropBefore(s.events, before, func(e Event) time.Time { return e.ReceivedAt })
-	n += d
-	s.others, d = dropBefore(s.others, before, func(o OtherReport) time.Time { return o.ReceivedAt })
-	n += d
-	used := map[string]bool{}
-	for _, d := range s.details {
-		used[d.PolicyHash] = true
-	}
-	for h, at := range s.policies {
-		if at.Before(before) && !used[h] {
-			delete(s.policies, h)
-			n++
-		}
-	}
-	return n, nil
+		all.Policies, d = keep(all.Policies, func(p Policy) bool { return used[p.Hash] || !p.FirstSeen.Before(before) })
+		n += d
+		all.idx = nil // rebuilt on first use
+	})
+	return n, err
 }
 
-// dropBefore removes the items of s received before before, in place,
-// and returns how many it removed.
-func dropBefore[T any](s []T, before time.Time, at func(T) time.Time) ([]T, int64) {
+// keep keeps the items of s for which ok is true, in place, and returns
+// how many it removed.
+func keep[T any](s []T, ok func(T) bool) ([]T, int64) {
 	kept := s[:0]
 	for _, v := range s {
-		if !at(v).Before(before) {
+		if ok(v) {
 			kept = append(kept, v)
 		}
 	}
 	clear(s[len(kept):])
 	return kept, int64(len(s) - len(kept))
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

@@ -496,12 +496,12 @@ func normalize(r *raw, in *reqInfo) (Report, parsedURL, parsedURL, parsedURL) {
 	return rep, blocked, doc, src
 }
 
-// BrowserFamily is the coarse browser family of a User-Agent, as the
+// browserFamily is the coarse browser family of a User-Agent, as the
 // summary counts them: "Edge", "Opera", "Samsung Internet", "Firefox",
 // "Chrome" (Chromium and the others built on it), "Safari", "bot",
 // "other", or "unknown" for an empty User-Agent. The User-Agent is
 // attacker-controlled: the family is a hint, not a fact.
-func BrowserFamily(ua string) string {
+func browserFamily(ua string) string {
 	switch {
 	case ua == "":
 		return "unknown"

@@ -18,7 +18,7 @@ import (
 func TestMuteRedirectStaysOnThePage(t *testing.T) {
 	store := cspreport.NewMemoryStore()
 	rep := storetest.Rep(1, 1, storetest.T0)
-	if _, err := store.Save(t.Context(), &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{rep}}); err != nil {
+	if _, err := store.Save(t.Context(), storetest.Batch(storetest.T0, rep)); err != nil {
 		t.Fatal(err)
 	}
 	h, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: store})

@@ -133,20 +133,6 @@ type Event struct {
 	Raw string `json:"raw"`
 }
 
-// A Batch is what one group commit saves, atomically.
-type Batch struct {
-	// At is the commit time: counters are kept per hour of At.
-	At time.Time
-	// Reports are the violation reports, in arrival order.
-	Reports []Report
-	// Counters are the counts of what was not stored as a violation.
-	Counters []Counter
-	// Events are raw violation reports ([Config.RawEvents]).
-	Events []Event
-	// Other are reports of other types ([Config.KeepOther]).
-	Other []OtherReport
-}
-
 // A Group is one violation group as the summary shows it.
 type Group struct {
 	// Fingerprint identifies the group ([Report.GroupFP]): the key to
@@ -267,19 +253,22 @@ var ErrNotFound = errors.New("cspreport: no such group")
 // use and return errors, never panic, when they cannot answer: the
 // receiver then answers 503, so browsers send the reports again.
 //
+// The receiver does the merging: each group commit reduces its reports
+// to a [Batch] of rows (one per group, detail, hour, client, policy and
+// counter); a store adds those rows to what it holds, with the same
+// rules ([Batch.Merge] in memory, the equivalent upserts in SQL).
+//
 // [MemoryStore] keeps everything in memory; the subpackage
 // cspreport/sqlstore keeps it in SQLite or PostgreSQL.
 type Store interface {
-	// Save writes a batch atomically: all of it or nothing; once it
-	// returns nil the batch is durable. Reports are merged by fingerprint
-	// (count, first and last seen; the first report is the example),
-	// there or later: a store may keep batches in a journal and merge
-	// them in bulk, as long as every read sees them merged; such a store
-	// is a [Merger]. Save returns the first report of each group created
-	// by the merges it committed itself (this batch's, or earlier ones'
-	// that it merged with it); a group is new once, in one Save or in one
-	// call of the Merger's function.
-	Save(ctx context.Context, b *Batch) (newGroups []Report, err error)
+	// Save adds the rows of b to the store, atomically: all of them or
+	// none (one transaction, or one lock); once it returns nil they are
+	// durable and every read sees them. It returns the fingerprints of
+	// the groups of b the store did not hold before: the receiver logs
+	// one security event per new group. An empty batch writes nothing,
+	// but Save fails if the store cannot write now: it is the probe of
+	// [Receiver.Check].
+	Save(ctx context.Context, b *Batch) (newGroups []string, err error)
 	// Groups returns groups by descending count in the window.
 	Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 	// CountGroups returns how many groups Groups would return for q
@@ -288,6 +277,15 @@ type Store interface {
 	// Details returns a group's details by descending count (at most limit,
 	// 0 meaning 100).
 	Details(ctx context.Context, groupFP string, limit int) ([]Detail, error)
+	// GroupClients returns, for each of the given groups, the distinct
+	// client prefixes ([Report.ClientPrefix]) that reported it at or after
+	// since: the evidence that a source is needed by many clients, or
+	// sent by one.
+	GroupClients(ctx context.Context, groups []string, since time.Time) (map[string][]string, error)
+	// Policy returns the text of the policy whose SHA-256 (hex) is hash
+	// ([Detail.PolicyHash]), or "" when the store does not hold it (never
+	// stored, or deleted with the last detail that used it).
+	Policy(ctx context.Context, hash string) (string, error)
 	// Counters returns the counters from the hour of since on, summed by
 	// kind and name.
 	Counters(ctx context.Context, since time.Time) ([]Counter, error)
@@ -301,38 +299,15 @@ type Store interface {
 	// left out of the summary unless asked for.
 	Mute(ctx context.Context, groupFP string, muted bool) error
 	// DeleteBefore deletes what was last seen before before (groups,
-	// details, hourly counts, counters, unused policies, raw events and
-	// reports of other types received before it), in transactions
-	// of at most chunk rows (0: 1000), and returns the number of rows
-	// deleted.
+	// details, hourly counts, clients, counters, unused policies, raw
+	// events and reports of other types received before it), in
+	// transactions of at most chunk rows (0: 1000), and returns the
+	// number of rows deleted.
 	DeleteBefore(ctx context.Context, before time.Time, chunk int) (int64, error)
 }
 
-// A Merger is a [Store] that merges some saved batches into its groups
-// after Save has returned: cspreport/sqlstore keeps batches in a journal
-// and folds it in the background, before reads and at Close. The groups
-// those merges create are told to the function set with
-// NotifyNewGroups, once the merge is committed; the [Receiver] sets it at
-// [New] and logs each group, and flushes the store at Close, so that no
-// new group goes unlogged.
-type Merger interface {
-	Store
-	// NotifyNewGroups sets the function called with the first report of
-	// each group created by a merge that no Save returned, once that
-	// merge is committed, from the goroutine that merged (it must not
-	// call the store); a later call replaces it. The groups created
-	// where no function was set (a reader's merges, or the merge of what
-	// a crashed process left, when the store was opened) are kept by the
-	// store and passed to it.
-	NotifyNewGroups(fn func(newGroups []Report))
-	// Flush merges now every batch saved; the groups it creates are
-	// told as above, and when it returns every group merged before it
-	// has been told.
-	Flush(ctx context.Context) error
-}
+// stamp is a time as stores keep it: UTC, to the microsecond.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// Stamp is a time as stores keep it: UTC, to the microsecond.
-func Stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-// Hour is the hourly bucket of t.
-func Hour(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+// hourOf is the hourly bucket of t.
+func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }

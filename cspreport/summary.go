@@ -71,7 +71,7 @@ func LoadSummary(ctx context.Context, s Store, q GroupQuery) (*Summary, error) {
 	// A group seen between the two reads is in one and not the other.
 	sum := &Summary{Since: q.Since.UTC(), Counters: cs, Groups: make([]SummaryGroup, len(gs)), Matched: max(matched, len(gs))}
 	for i, g := range gs {
-		sum.Groups[i] = SummaryGroup{Group: g, New: !q.Since.IsZero() && !g.FirstSeen.Before(Stamp(q.Since))}
+		sum.Groups[i] = SummaryGroup{Group: g, New: !q.Since.IsZero() && !g.FirstSeen.Before(q.Since.UTC().Truncate(time.Microsecond))}
 	}
 	return sum, nil
 }

@@ -22,8 +22,9 @@ func TestSummary(t *testing.T) {
 	evil.BlockedOrigin = `https://x.example"><script>alert(1)</script>`
 	evil.Directive = "=cmd|' /C calc'!A0"
 	old := storetest.Rep(2, 1, storetest.T0.Add(-72*time.Hour))
-	if _, err := store.Save(context.Background(), &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{evil, evil, old},
-		Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 4}}}); err != nil {
+	b := storetest.Batch(storetest.T0, evil, evil, old)
+	b.Count(storetest.T0, cspreport.KindFiltered, "scheme:moz-extension", 4)
+	if _, err := store.Save(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	h, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: store, Now: func() time.Time { return now }})
@@ -123,7 +124,7 @@ func TestSummaryMatched(t *testing.T) {
 	// Seen just outside the default window, and just inside it.
 	reps = append(reps, storetest.Rep(10, 1, storetest.T0.Add(-cspreport.DefaultWindow-time.Minute)),
 		storetest.Rep(11, 1, storetest.T0.Add(-cspreport.DefaultWindow+time.Minute)))
-	if _, err := store.Save(context.Background(), &cspreport.Batch{At: storetest.T0, Reports: reps}); err != nil {
+	if _, err := store.Save(context.Background(), storetest.Batch(storetest.T0, reps...)); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := cspreport.LoadSummary(context.Background(), store, cspreport.GroupQuery{Since: storetest.T0.Add(-cspreport.DefaultWindow), Limit: 2})

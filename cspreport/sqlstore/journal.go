@@ -4,93 +4,101 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
+	"hash/fnv"
+	"reflect"
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
 )
 
-// A journal entry is one committed batch, encoded compactly: a version
-// byte, the batch time, the distinct policies (each once), the reports
-// (their policy by index), the counters and, from version 2 on, the raw
-// events and the reports of other types. Strings are a length (uvarint)
-// and bytes, integers varints, times Unix microseconds. Entries of
-// version 1 (written before raw events existed) are still read.
-const journalVersion = 2
+// A journal entry is one saved [cspreport.Batch]: a version byte, the
+// hash of the batch's schema (the names and kinds of its rows' fields),
+// then each exported field of the batch in order, by reflection: strings
+// as a length (uvarint) and bytes, integers as varints, booleans as a
+// byte, times as Unix microseconds, slices as a count and their items,
+// structs as their exported fields. A new field of a row is journaled
+// without a line here; an entry of another schema (left by a version
+// whose rows had other fields) is refused, with the fix, rather than
+// misread.
+const journalVersion = 3
 
 // maxJournalString bounds a decoded string: every value is cut far below
 // it by the receiver, so a longer one means a damaged entry.
 const maxJournalString = 1 << 20
 
-func encodeBatch(b *cspreport.Batch) []byte { return appendBatch(nil, b) }
+var (
+	batchType = reflect.TypeFor[cspreport.Batch]()
+	timeType  = reflect.TypeFor[time.Time]()
+	schema    = schemaHash(batchType)
+)
+
+// schemaHash hashes the names and kinds of t's exported fields, depth
+// first.
+func schemaHash(t reflect.Type) uint32 {
+	h := fnv.New32a()
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		fmt.Fprintf(h, "%s(", t.Kind())
+		switch {
+		case t == timeType:
+		case t.Kind() == reflect.Slice:
+			walk(t.Elem())
+		case t.Kind() == reflect.Struct:
+			for i := range t.NumField() {
+				if f := t.Field(i); f.IsExported() {
+					fmt.Fprintf(h, "%s:", f.Name)
+					walk(f.Type)
+				}
+			}
+		}
+		h.Write([]byte(")"))
+	}
+	walk(t)
+	return h.Sum32()
+}
+
+// errOldJournal is the error of an entry written by an older version.
+var errOldJournal = errors.New("the journal holds entries of an older version of bulwark: " +
+	"open the database once with that version (bulwark reports -db …) to fold them, then start this one")
 
 // appendBatch appends the entry of b to p.
 func appendBatch(p []byte, b *cspreport.Batch) []byte {
-	size := 16
-	var policies []*cspreport.Report // the first report of each policy
-	index := map[string]int{}
-	for i := range b.Reports {
-		r := &b.Reports[i]
-		size += 200 + len(r.DocumentURL) + len(r.Blocked) + len(r.Referrer) + len(r.SourceFile) + len(r.Sample) + len(r.UserAgent)
-		if _, ok := index[r.PolicyHash]; !ok {
-			index[r.PolicyHash] = len(policies)
-			policies = append(policies, r)
-			size += len(r.Policy) + len(r.PolicyHash) + 8
-		}
-	}
-	for _, e := range b.Events {
-		size += len(e.Raw) + 90
-	}
-	for _, o := range b.Other {
-		size += len(o.Body) + len(o.URL) + len(o.UserAgent) + 120
-	}
-	p = slices.Grow(p, size)
 	p = append(p, journalVersion)
-	p = binary.AppendVarint(p, b.At.UnixMicro())
-	p = binary.AppendUvarint(p, uint64(len(policies)))
-	for _, r := range policies {
-		p = appendString(p, r.PolicyHash)
-		p = appendString(p, r.Policy)
-	}
-	p = binary.AppendUvarint(p, uint64(len(b.Reports)))
-	for i := range b.Reports {
-		r := &b.Reports[i]
-		for _, s := range [...]string{r.GroupFP, r.DetailFP, r.Format, r.Directive, r.Disposition, r.BlockedKind,
-			r.BlockedOrigin, r.Blocked, r.DocumentURL, r.DocumentOrigin, r.DocumentPath, r.Referrer, r.SourceFile,
-			r.Sample, r.PolicyVersion, r.UserAgent, r.ClientPrefix} {
-			p = appendString(p, s)
-		}
-		p = binary.AppendUvarint(p, uint64(index[r.PolicyHash]))
-		for _, n := range [...]int64{int64(r.Line), int64(r.Column), int64(r.StatusCode), r.ReceivedAt.UnixMicro(), r.OccurredAt.UnixMicro()} {
-			p = binary.AppendVarint(p, n)
-		}
-	}
-	p = binary.AppendUvarint(p, uint64(len(b.Counters)))
-	for _, c := range b.Counters {
-		p = appendString(p, c.Kind)
-		p = appendString(p, c.Name)
-		p = binary.AppendVarint(p, c.Count)
-	}
-	p = binary.AppendUvarint(p, uint64(len(b.Events)))
-	for _, e := range b.Events {
-		p = appendString(p, e.GroupFP)
-		p = appendString(p, e.DetailFP)
-		p = binary.AppendVarint(p, e.ReceivedAt.UnixMicro())
-		p = appendString(p, e.Raw)
-	}
-	p = binary.AppendUvarint(p, uint64(len(b.Other)))
-	for _, o := range b.Other {
-		for _, s := range [...]string{o.Type, o.URL, o.UserAgent, o.ClientPrefix, o.Body} {
-			p = appendString(p, s)
-		}
-		p = binary.AppendVarint(p, o.ReceivedAt.UnixMicro())
-	}
-	return p
+	p = binary.AppendUvarint(p, uint64(schema))
+	return appendValue(p, reflect.ValueOf(b).Elem())
 }
 
-func appendString(p []byte, s string) []byte {
-	p = binary.AppendUvarint(p, uint64(len(s)))
-	return append(p, s...)
+func appendValue(p []byte, v reflect.Value) []byte {
+	switch v.Kind() {
+	case reflect.String:
+		p = binary.AppendUvarint(p, uint64(v.Len()))
+		return append(p, v.String()...)
+	case reflect.Int, reflect.Int64:
+		return binary.AppendVarint(p, v.Int())
+	case reflect.Bool:
+		if v.Bool() {
+			return append(p, 1)
+		}
+		return append(p, 0)
+	case reflect.Slice:
+		p = binary.AppendUvarint(p, uint64(v.Len()))
+		for i := range v.Len() {
+			p = appendValue(p, v.Index(i))
+		}
+		return p
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return binary.AppendVarint(p, v.Addr().Interface().(*time.Time).UnixMicro())
+		}
+		t := v.Type()
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				p = appendValue(p, v.Field(i))
+			}
+		}
+		return p
+	}
+	panic("cspreport/sqlstore: journal: no encoding for " + v.Type().String()) // caught by TestJournalRoundTrip
 }
 
 var errJournal = errors.New("damaged journal entry")
@@ -119,81 +127,79 @@ func next[T uint64 | int64](d *journalReader, read func([]byte) (T, int)) T {
 	return v
 }
 
-func (d *journalReader) string() string {
-	n := d.uvarint()
+// bytes reads n bytes.
+func (d *journalReader) bytes(n uint64) []byte {
 	if d.err != nil {
-		return ""
-	}
-	if n > maxJournalString || n > uint64(len(d.p)) {
-		d.err = errJournal
-		return ""
-	}
-	s := string(d.p[:n])
-	d.p = d.p[n:]
-	return s
-}
-
-// count reads a number of items, each at least min bytes long.
-func (d *journalReader) count(min int) int {
-	n := d.uvarint()
-	if n > uint64(len(d.p)/min) {
-		d.err = errJournal
-		return 0
-	}
-	return int(n)
-}
-
-// sized is a slice of n items, nil for none.
-func sized[T any](n int) []T {
-	if n == 0 {
 		return nil
 	}
-	return make([]T, n)
+	if n > uint64(len(d.p)) {
+		d.err = errJournal
+		return nil
+	}
+	b := d.p[:n]
+	d.p = d.p[n:]
+	return b
 }
 
+func (d *journalReader) value(v reflect.Value) {
+	if d.err != nil {
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		n := d.uvarint()
+		if n > maxJournalString {
+			d.err = errJournal
+			return
+		}
+		v.SetString(string(d.bytes(n)))
+	case reflect.Int, reflect.Int64:
+		v.SetInt(d.varint())
+	case reflect.Bool:
+		b := d.bytes(1)
+		v.SetBool(len(b) == 1 && b[0] == 1)
+	case reflect.Slice:
+		// Every item takes a byte at least.
+		n := d.uvarint()
+		if d.err != nil || n > uint64(len(d.p)) {
+			d.err = errJournal
+			return
+		}
+		if n == 0 {
+			return
+		}
+		v.Set(reflect.MakeSlice(v.Type(), int(n), int(n)))
+		for i := range int(n) {
+			d.value(v.Index(i))
+		}
+	case reflect.Struct:
+		if v.Type() == timeType {
+			v.Set(reflect.ValueOf(time.UnixMicro(d.varint()).UTC()))
+			return
+		}
+		t := v.Type()
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				d.value(v.Field(i))
+			}
+		}
+	}
+}
+
+// decodeBatch decodes an entry of appendBatch.
 func decodeBatch(p []byte) (*cspreport.Batch, error) {
-	if len(p) == 0 || p[0] < 1 || p[0] > journalVersion {
+	if len(p) == 0 || p[0] > journalVersion {
 		return nil, fmt.Errorf("%w: unknown version", errJournal)
 	}
+	if p[0] < journalVersion {
+		return nil, errOldJournal
+	}
 	d := &journalReader{p: p[1:]}
-	micro := func(v int64) time.Time { return time.UnixMicro(v).UTC() }
-	b := &cspreport.Batch{At: micro(d.varint())}
-	hashes := make([]string, d.count(2))
-	texts := make([]string, len(hashes))
-	for i := range hashes {
-		hashes[i], texts[i] = d.string(), d.string()
+	if h := d.uvarint(); d.err == nil && h != uint64(schema) {
+		return nil, errOldJournal
 	}
-	b.Reports = sized[cspreport.Report](d.count(22))
-	for i := range b.Reports {
-		r := &b.Reports[i]
-		for _, s := range [...]*string{&r.GroupFP, &r.DetailFP, &r.Format, &r.Directive, &r.Disposition, &r.BlockedKind,
-			&r.BlockedOrigin, &r.Blocked, &r.DocumentURL, &r.DocumentOrigin, &r.DocumentPath, &r.Referrer, &r.SourceFile,
-			&r.Sample, &r.PolicyVersion, &r.UserAgent, &r.ClientPrefix} {
-			*s = d.string()
-		}
-		if k := d.uvarint(); k < uint64(len(hashes)) {
-			r.PolicyHash, r.Policy = hashes[k], texts[k]
-		} else {
-			d.err = errJournal
-		}
-		r.Line, r.Column, r.StatusCode = int(d.varint()), int(d.varint()), int(d.varint())
-		r.ReceivedAt, r.OccurredAt = micro(d.varint()), micro(d.varint())
-	}
-	b.Counters = sized[cspreport.Counter](d.count(3))
-	for i := range b.Counters {
-		b.Counters[i] = cspreport.Counter{Kind: d.string(), Name: d.string(), Count: d.varint()}
-	}
-	if p[0] >= 2 {
-		b.Events = sized[cspreport.Event](d.count(4))
-		for i := range b.Events {
-			b.Events[i] = cspreport.Event{GroupFP: d.string(), DetailFP: d.string(), ReceivedAt: micro(d.varint()), Raw: d.string()}
-		}
-		b.Other = sized[cspreport.OtherReport](d.count(6))
-		for i := range b.Other {
-			b.Other[i] = cspreport.OtherReport{Type: d.string(), URL: d.string(), UserAgent: d.string(),
-				ClientPrefix: d.string(), Body: d.string(), ReceivedAt: micro(d.varint())}
-		}
-	}
+	b := &cspreport.Batch{}
+	d.value(reflect.ValueOf(b).Elem())
 	if d.err == nil && len(d.p) != 0 {
 		d.err = fmt.Errorf("%w: %d bytes left over", errJournal, len(d.p))
 	}

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
@@ -12,6 +14,36 @@ import (
 
 // The reads: each folds the journal first, so that it sees every saved
 // batch.
+const groupCols = `group_fp, directive, disposition, blocked_kind, blocked_origin, document_origin, document_path, total, first_seen, last_seen, muted, example_blocked, example_source`
+
+// retention lists what DeleteBefore deletes, in order, chunk by chunk.
+// No index serves these conditions (see migration 0002): each chunk scans
+// until it has found its rows, once an hour.
+var retention = []sqldb.Query{
+	chunked("bulwark_csp_event", "id", "received_at < ?"),
+	chunked("bulwark_csp_other_report", "id", "received_at < ?"),
+	chunked("bulwark_csp_group_hour", "group_fp, hour", "hour < ?"),
+	chunked("bulwark_csp_counter", "hour, kind, name", "hour < ?"),
+	chunked("bulwark_csp_detail", "group_fp, detail_fp", "last_seen < ?"),
+	chunked("bulwark_csp_group_client", "group_fp, client_prefix", "last_seen < ?"),
+	// The browser counts of the groups about to go, a chunk of groups
+	// at a time.
+	sqldb.Portable(`DELETE FROM bulwark_csp_group_browser WHERE group_fp IN (SELECT g.group_fp FROM bulwark_csp_group g
+		WHERE g.last_seen < ? AND EXISTS (SELECT 1 FROM bulwark_csp_group_browser b WHERE b.group_fp = g.group_fp) LIMIT ?)`),
+	chunked("bulwark_csp_group", "group_fp", "last_seen < ?"),
+	chunked("bulwark_csp_policy", "hash", "first_seen < ? AND NOT EXISTS (SELECT 1 FROM bulwark_csp_detail d WHERE d.policy_hash = bulwark_csp_policy.hash)"),
+}
+
+// chunked deletes at most ? rows of table matching where (whose one
+// parameter is the time): by primary key (the tables are WITHOUT ROWID) in
+// SQLite, by ctid in PostgreSQL.
+func chunked(table, key, where string) sqldb.Query {
+	return sqldb.Query{
+		SQLite:   sqldb.Portable(`DELETE FROM ` + table + ` WHERE (` + key + `) IN (SELECT ` + key + ` FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).SQLite,
+		Postgres: sqldb.Portable(`DELETE FROM ` + table + ` WHERE ctid IN (SELECT ctid FROM ` + table + ` WHERE ` + where + ` LIMIT ?)`).Postgres,
+	}
+}
+
 var (
 	selectGroups = sqldb.Portable(`SELECT ` + groupCols + `,
 			COALESCE((SELECT SUM(h.count) FROM bulwark_csp_group_hour h WHERE h.group_fp = g.group_fp AND h.hour >= ?), 0) AS n
@@ -22,9 +54,11 @@ var (
 	countGroups   = sqldb.Portable(`SELECT COUNT(*) FROM bulwark_csp_group g WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)`)
 	selectDetails = sqldb.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
 		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
-	selectCounters = sqldb.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
+	selectCounters = sqldb.Portable(`SELECT kind, name, SUM(count) AS n FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name ORDER BY kind, n DESC, name`)
+	selectPolicy   = sqldb.Portable(`SELECT policy FROM bulwark_csp_policy WHERE hash = ?`)
 	selectBrowsers = sqldb.Portable(`SELECT b.group_fp, b.family, b.count FROM bulwark_csp_group_browser b
-		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE g.last_seen >= ?`)
+		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE g.last_seen >= ?
+		ORDER BY b.group_fp, b.count DESC, b.family`)
 	selectEvents = sqldb.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
 	selectOthers = sqldb.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
 	updateMuted  = sqldb.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
@@ -43,8 +77,8 @@ func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport
 	if q.Muted {
 		muted = 1
 	}
-	since := cspreport.Stamp(q.Since)
-	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectGroups), cspreport.Hour(q.Since), since, muted, limit)
+	since := stamp(q.Since)
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectGroups), hourOf(q.Since), since, muted, limit)
 	if err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
 	}
@@ -79,15 +113,12 @@ func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport
 	if err != nil {
 		return nil, err
 	}
-	byGroup := map[string]map[string]int64{}
+	byGroup := map[string][]cspreport.BrowserCount{}
 	for _, f := range fams {
-		if byGroup[f.group] == nil {
-			byGroup[f.group] = map[string]int64{}
-		}
-		byGroup[f.group][f.family] = f.n
+		byGroup[f.group] = append(byGroup[f.group], cspreport.BrowserCount{Family: f.family, Count: f.n})
 	}
 	for i := range out {
-		out[i].Browsers = cspreport.SortBrowsers(byGroup[out[i].Fingerprint])
+		out[i].Browsers = byGroup[out[i].Fingerprint]
 	}
 	return out, nil
 }
@@ -126,24 +157,23 @@ func (s *Store) Counters(ctx context.Context, since time.Time) ([]cspreport.Coun
 	if err := s.flush(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectCounters), cspreport.Hour(since))
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectCounters), hourOf(since))
 	if err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
 	}
 	defer rows.Close()
-	m := map[[2]string]int64{}
+	var out []cspreport.Counter
 	for rows.Next() {
-		var kind, name string
-		var n int64
-		if err := rows.Scan(&kind, &name, &n); err != nil {
+		var c cspreport.Counter
+		if err := rows.Scan(&c.Kind, &c.Name, &c.Count); err != nil {
 			return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
 		}
-		m[[2]string{kind, name}] += n
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: counters: %w", err)
 	}
-	return cspreport.SortCounters(m), nil
+	return out, nil
 }
 
 // Events implements [cspreport.Store].
@@ -164,7 +194,7 @@ func (s *Store) Others(ctx context.Context, since time.Time, limit int) ([]cspre
 	if err := s.flush(ctx); err != nil {
 		return nil, err
 	}
-	return list(ctx, s, "other reports", s.db.Q(selectOthers), []any{cspreport.Stamp(since), limitOr100(limit)}, func(rs *sql.Rows) (cspreport.OtherReport, error) {
+	return list(ctx, s, "other reports", s.db.Q(selectOthers), []any{stamp(since), limitOr100(limit)}, func(rs *sql.Rows) (cspreport.OtherReport, error) {
 		var o cspreport.OtherReport
 		err := rs.Scan(&o.Type, &o.URL, &o.UserAgent, &o.ClientPrefix, &o.Body, &o.ReceivedAt)
 		o.ReceivedAt = o.ReceivedAt.UTC()
@@ -210,7 +240,7 @@ func (s *Store) CountGroups(ctx context.Context, q cspreport.GroupQuery) (int, e
 		muted = 1
 	}
 	var n int
-	if err := s.db.Reader().QueryRowContext(ctx, s.db.Q(countGroups), cspreport.Stamp(q.Since), muted).Scan(&n); err != nil {
+	if err := s.db.Reader().QueryRowContext(ctx, s.db.Q(countGroups), stamp(q.Since), muted).Scan(&n); err != nil {
 		return 0, fmt.Errorf("cspreport/sqlstore: count groups: %w", err)
 	}
 	return n, nil
@@ -245,7 +275,7 @@ func (s *Store) DeleteBefore(ctx context.Context, before time.Time, chunk int) (
 	if chunk <= 0 {
 		chunk = 1000
 	}
-	before = cspreport.Stamp(before)
+	before = stamp(before)
 	var total int64
 	for _, q := range retention {
 		for {
@@ -267,5 +297,55 @@ func (s *Store) DeleteBefore(ctx context.Context, before time.Time, chunk int) (
 			}
 		}
 	}
+	if s.j != nil {
+		s.j.forget()
+	}
 	return total, nil
+}
+
+// GroupClients implements [cspreport.Store].
+func (s *Store) GroupClients(ctx context.Context, groups []string, since time.Time) (map[string][]string, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for len(groups) > 0 {
+		n := min(len(groups), maxRows)
+		args := []any{stamp(since)}
+		for _, g := range groups[:n] {
+			args = append(args, g)
+		}
+		q := s.db.Q(sqldb.Portable(`SELECT group_fp, client_prefix FROM bulwark_csp_group_client
+			WHERE last_seen >= ? AND group_fp IN (?` + strings.Repeat(",?", n-1) + `) ORDER BY group_fp, client_prefix`))
+		type gc struct{ group, client string }
+		cs, err := list(ctx, s, "group clients", q, args, func(rs *sql.Rows) (gc, error) {
+			var c gc
+			return c, rs.Scan(&c.group, &c.client)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			out[c.group] = append(out[c.group], c.client)
+		}
+		groups = groups[n:]
+	}
+	return out, nil
+}
+
+// Policy implements [cspreport.Store]: the store keeps each original
+// policy once.
+func (s *Store) Policy(ctx context.Context, hash string) (string, error) {
+	if err := s.flush(ctx); err != nil {
+		return "", err
+	}
+	var p string
+	err := s.db.Reader().QueryRowContext(ctx, s.db.Q(selectPolicy), hash).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cspreport/sqlstore: policy: %w", err)
+	}
+	return p, nil
 }

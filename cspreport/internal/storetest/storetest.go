@@ -56,15 +56,13 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 
 	t.Run("MergeAndNewGroups", func(t *testing.T) {
 		s := newStore(t)
-		b := &cspreport.Batch{At: T0, Reports: []cspreport.Report{
-			Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0),
-		}}
+		b := Batch(T0, Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0),)
 		created, err := Save(ctx, s, b)
 		must(t, err)
-		if strings.Join(sorted(fps(created)), ",") != Rep(1, 0, T0).GroupFP+","+Rep(2, 0, T0).GroupFP {
+		if strings.Join(sorted(created), ",") != Rep(1, 0, T0).GroupFP+","+Rep(2, 0, T0).GroupFP {
 			t.Fatalf("new groups %v", created)
 		}
-		created, err = Save(ctx, s, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0.Add(time.Minute))}})
+		created, err = Save(ctx, s, Batch(T0, Rep(1, 1, T0.Add(time.Minute))))
 		must(t, err)
 		if len(created) != 0 {
 			t.Fatalf("second save created %v", created)
@@ -79,7 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		if g.Fingerprint != r.GroupFP || g.Total != 4 || g.Count != 4 {
 			t.Fatalf("first group %+v", g)
 		}
-		if !g.FirstSeen.Equal(cspreport.Stamp(T0.Add(-time.Second))) || !g.LastSeen.Equal(cspreport.Stamp(T0.Add(time.Minute))) {
+		if !g.FirstSeen.Equal(stamp(T0.Add(-time.Second))) || !g.LastSeen.Equal(stamp(T0.Add(time.Minute))) {
 			t.Errorf("first/last seen %v %v", g.FirstSeen, g.LastSeen)
 		}
 		if g.Directive != r.Directive || g.Disposition != r.Disposition || g.BlockedKind != r.BlockedKind ||
@@ -113,10 +111,8 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		ua := func(r cspreport.Report, ua string) cspreport.Report { r.UserAgent = ua; return r }
 		chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{
-			ua(Rep(1, 1, T0), chrome), ua(Rep(1, 2, T0), firefox), ua(Rep(1, 1, T0), chrome), ua(Rep(2, 1, T0), ""),
-		}}))
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{ua(Rep(1, 1, T0), chrome)}}))
+		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), chrome), ua(Rep(1, 2, T0), firefox), ua(Rep(1, 1, T0), chrome), ua(Rep(2, 1, T0), ""),)))
+		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), chrome))))
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
 		if len(gs) != 2 || fmt.Sprint(gs[0].Browsers) != "[{Chrome 3} {Firefox 1}]" || fmt.Sprint(gs[1].Browsers) != "[{unknown 1}]" {
@@ -124,11 +120,42 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		}
 		_, err = s.DeleteBefore(ctx, T0.Add(time.Hour), 1)
 		must(t, err)
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{ua(Rep(1, 1, T0), firefox)}}))
+		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), firefox))))
 		gs, err = s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
 		if len(gs) != 1 || fmt.Sprint(gs[0].Browsers) != "[{Firefox 1}]" {
 			t.Fatalf("after retention and a new report: %+v", gs)
+		}
+	})
+
+	t.Run("ClientsAndPolicies", func(t *testing.T) {
+		s := newStore(t)
+		old := T0.Add(-48 * time.Hour)
+		from := func(r cspreport.Report, client string) cspreport.Report { r.ClientPrefix = client; return r }
+		must2(s.Save(ctx, Batch(old, from(Rep(1, 1, old), "198.51.100.0/24"), from(Rep(2, 1, old), "198.51.100.0/24"))))
+		must2(s.Save(ctx, Batch(T0, from(Rep(1, 1, T0), "192.0.2.0/24"), from(Rep(1, 2, T0), "2001:db8::/64"),
+			from(Rep(1, 1, T0), "192.0.2.0/24"))))
+		g1, g2 := Rep(1, 1, T0).GroupFP, Rep(2, 1, T0).GroupFP
+		cs, err := s.GroupClients(ctx, []string{g1, g2, "unknown"}, T0.Add(-time.Hour))
+		must(t, err)
+		if got := fmt.Sprint(cs); got != fmt.Sprintf("map[%s:[192.0.2.0/24 2001:db8::/64]]", g1) {
+			t.Fatalf("clients in the last hour: %s", got)
+		}
+		cs, err = s.GroupClients(ctx, []string{g1, g2}, time.Time{})
+		must(t, err)
+		if len(cs[g1]) != 3 || len(cs[g2]) != 1 {
+			t.Fatalf("clients ever: %v", cs)
+		}
+		p, err := s.Policy(ctx, "ph1")
+		must(t, err)
+		eq(t, "policy", p, "script-src 'self'")
+		if p, err := s.Policy(ctx, "nope"); err != nil || p != "" {
+			t.Fatalf("unknown policy: %q, %v", p, err)
+		}
+		_, err = s.DeleteBefore(ctx, T0.Add(-time.Hour), 1)
+		must(t, err)
+		if cs, _ := s.GroupClients(ctx, []string{g1, g2}, time.Time{}); len(cs[g1]) != 2 || len(cs[g2]) != 0 {
+			t.Fatalf("clients after retention: %v", cs)
 		}
 	})
 
@@ -142,14 +169,17 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		oth := func(typ string, at time.Time) cspreport.OtherReport {
 			return cspreport.OtherReport{Type: typ, URL: "https://app.example/", UserAgent: "UA", ClientPrefix: "192.0.2.0/24", Body: `{"id":"x"}`, ReceivedAt: at}
 		}
-		must2(s.Save(ctx, &cspreport.Batch{At: old, Reports: []cspreport.Report{Rep(1, 1, old)},
-			Events: []cspreport.Event{ev(1, old)}, Other: []cspreport.OtherReport{oth("crash", old)}}))
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0), Rep(1, 2, T0)},
-			Events: []cspreport.Event{ev(1, T0), ev(1, T0.Add(time.Second)), ev(2, T0)}, Other: []cspreport.OtherReport{oth("deprecation", T0)}}))
+		b := Batch(old, Rep(1, 1, old))
+		b.Events, b.Other = []cspreport.Event{ev(1, old)}, []cspreport.OtherReport{oth("crash", old)}
+		must2(s.Save(ctx, b))
+		b = Batch(T0, Rep(1, 1, T0), Rep(1, 2, T0))
+		b.Events = []cspreport.Event{ev(1, T0), ev(1, T0.Add(time.Second)), ev(2, T0)}
+		b.Other = []cspreport.OtherReport{oth("deprecation", T0)}
+		must2(s.Save(ctx, b))
 		d1 := Rep(1, 1, T0).DetailFP
 		es, err := s.Events(ctx, d1, 0)
 		must(t, err)
-		if len(es) != 3 || !es[0].ReceivedAt.Equal(cspreport.Stamp(T0.Add(time.Second))) || es[0].Raw != fmt.Sprintf(`{"n":%d}`, T0.Add(time.Second).Unix()) || es[0].GroupFP != Rep(1, 1, T0).GroupFP {
+		if len(es) != 3 || !es[0].ReceivedAt.Equal(stamp(T0.Add(time.Second))) || es[0].Raw != fmt.Sprintf(`{"n":%d}`, T0.Add(time.Second).Unix()) || es[0].GroupFP != Rep(1, 1, T0).GroupFP {
 			t.Fatalf("events of d1 %+v", es)
 		}
 		if es, _ := s.Events(ctx, d1, 1); len(es) != 1 {
@@ -157,7 +187,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		}
 		os, err := s.Others(ctx, T0.Add(-time.Hour), 0)
 		must(t, err)
-		if len(os) != 1 || os[0] != oth("deprecation", cspreport.Stamp(T0)) {
+		if len(os) != 1 || os[0] != oth("deprecation", stamp(T0)) {
 			t.Fatalf("others since T0-1h %+v", os)
 		}
 		if os, _ := s.Others(ctx, time.Time{}, 0); len(os) != 2 {
@@ -179,8 +209,8 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 	t.Run("Window", func(t *testing.T) {
 		s := newStore(t)
 		old, recent := T0.Add(-48*time.Hour), T0
-		must2(s.Save(ctx, &cspreport.Batch{At: old, Reports: []cspreport.Report{Rep(1, 1, old), Rep(1, 1, old), Rep(2, 1, old)}}))
-		must2(s.Save(ctx, &cspreport.Batch{At: recent, Reports: []cspreport.Report{Rep(1, 1, recent)}}))
+		must2(s.Save(ctx, Batch(old, Rep(1, 1, old), Rep(1, 1, old), Rep(2, 1, old))))
+		must2(s.Save(ctx, Batch(recent, Rep(1, 1, recent))))
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{Since: T0.Add(-time.Hour)})
 		must(t, err)
 		if len(gs) != 1 || gs[0].Count != 1 || gs[0].Total != 3 {
@@ -196,28 +226,36 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 	t.Run("Counters", func(t *testing.T) {
 		s := newStore(t)
 		old := T0.Add(-48 * time.Hour)
-		must2(s.Save(ctx, &cspreport.Batch{At: old, Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 5}}}))
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Counters: []cspreport.Counter{
-			{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 2},
-			{Kind: cspreport.KindOther, Name: "deprecation", Count: 1},
-			{Kind: cspreport.KindInvalid, Name: "item", Count: 3},
-		}}))
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 1}}}))
+		count := func(at time.Time, cs ...cspreport.Counter) *cspreport.Batch {
+			b := &cspreport.Batch{}
+			for _, c := range cs {
+				b.Count(at, c.Kind, c.Name, c.Count)
+			}
+			return b
+		}
+		must2(s.Save(ctx, count(old, cspreport.Counter{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 5})))
+		must2(s.Save(ctx, count(T0,
+			cspreport.Counter{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 2},
+			cspreport.Counter{Kind: cspreport.KindOther, Name: "deprecation", Count: 1},
+			cspreport.Counter{Kind: cspreport.KindInvalid, Name: "item", Count: 3},
+			cspreport.Counter{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 1}, // merged in the batch
+		)))
+		must2(s.Save(ctx, count(T0, cspreport.Counter{Kind: cspreport.KindFiltered, Name: "scheme:moz-extension", Count: 1})))
 		cs, err := s.Counters(ctx, T0.Add(-time.Hour))
 		must(t, err)
-		if got := fmt.Sprint(cs); got != "[{filtered scheme:moz-extension 3} {invalid item 3} {other deprecation 1}]" {
+		if got := fmt.Sprint(cs); got != "[{filtered scheme:moz-extension 4} {invalid item 3} {other deprecation 1}]" {
 			t.Fatalf("recent counters %s", got)
 		}
 		cs, err = s.Counters(ctx, time.Time{})
 		must(t, err)
-		if cs[0].Count != 8 {
+		if cs[0].Count != 9 {
 			t.Fatalf("all counters %v", cs)
 		}
 	})
 
 	t.Run("Mute", func(t *testing.T) {
 		s := newStore(t)
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0), Rep(2, 1, T0)}}))
+		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0), Rep(2, 1, T0))))
 		must(t, s.Mute(ctx, Rep(1, 1, T0).GroupFP, true))
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
@@ -235,7 +273,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 			}
 		}
 		// A muted group still counts.
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0)}}))
+		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0))))
 		must(t, s.Mute(ctx, Rep(1, 1, T0).GroupFP, false))
 		gs, _ = s.Groups(ctx, cspreport.GroupQuery{})
 		if len(gs) != 2 || gs[0].Total != 2 {
@@ -245,9 +283,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 
 	t.Run("CountGroups", func(t *testing.T) {
 		s := newStore(t)
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{
-			Rep(1, 1, T0), Rep(2, 1, T0), Rep(3, 1, T0.Add(-48*time.Hour)), Rep(4, 1, T0),
-		}}))
+		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0), Rep(2, 1, T0), Rep(3, 1, T0.Add(-48*time.Hour)), Rep(4, 1, T0),)))
 		must(t, s.Mute(ctx, Rep(4, 1, T0).GroupFP, true))
 		for _, tt := range []struct {
 			q    cspreport.GroupQuery
@@ -279,8 +315,10 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		for g := range 7 {
 			reps = append(reps, Rep(g, 1, old), Rep(g, 2, old))
 		}
-		must2(s.Save(ctx, &cspreport.Batch{At: old, Reports: reps, Counters: []cspreport.Counter{{Kind: cspreport.KindOther, Name: "crash", Count: 1}}}))
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0)}}))
+		b := Batch(old, reps...)
+		b.Count(old, cspreport.KindOther, "crash", 1)
+		must2(s.Save(ctx, b))
+		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0))))
 		n, err := s.DeleteBefore(ctx, T0.Add(-7*24*time.Hour), 2)
 		must(t, err)
 		if n < 6+12+7+1 {
@@ -308,7 +346,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		r.Sample = `'"; DROP TABLE x; -- <script>` + "\u202e用户🙂"
 		r.SourceFile = strings.Repeat("é", cspreport.MaxURLLen/2)
 		r.DocumentPath = "/%_\\"
-		must2(s.Save(ctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{r}}))
+		must2(s.Save(ctx, Batch(T0, r)))
 		ds, err := s.Details(ctx, r.GroupFP, 0)
 		must(t, err)
 		if len(ds) != 1 || ds[0].Sample != r.Sample || ds[0].SourceFile != r.SourceFile {
@@ -329,7 +367,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		for i := range 10 {
 			wg.Go(func() {
 				for j := range 10 {
-					c, err := Save(ctx, s, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, i, T0.Add(time.Duration(j)*time.Second)), Rep(2, 1, T0)}})
+					c, err := Save(ctx, s, Batch(T0, Rep(1, i, T0.Add(time.Duration(j)*time.Second)), Rep(2, 1, T0)))
 					if err != nil {
 						errs <- err
 						return
@@ -436,7 +474,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := s.Save(cctx, &cspreport.Batch{At: T0, Reports: []cspreport.Report{Rep(1, 1, T0)}}); err == nil {
+		if _, err := s.Save(cctx, Batch(T0, Rep(1, 1, T0))); err == nil {
 			t.Error("Save with a canceled context: nil error")
 		}
 		if _, err := s.Groups(cctx, cspreport.GroupQuery{}); err == nil {
@@ -562,62 +600,28 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func must2(_ []cspreport.Report, err error) {
+func must2(_ []string, err error) {
 	if err != nil {
 		panic(err)
 	}
 }
 
-// tracked holds the new groups each Merger passed to Save tells of.
-var tracked sync.Map // cspreport.Merger → *told
-
-type told struct {
-	mu sync.Mutex
-	rs []cspreport.Report
-}
-
-func (t *told) add(rs []cspreport.Report) {
-	t.mu.Lock()
-	t.rs = append(t.rs, rs...)
-	t.mu.Unlock()
-}
-
-func (t *told) take() []cspreport.Report {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	rs := t.rs
-	t.rs = nil
-	return rs
-}
-
-// Save saves b and, if s is a [cspreport.Merger], flushes it: it returns
-// the groups Save returned and those the store told of since the last
-// Save on s, whichever merge created them. Summed over every call on a
-// store, each new group counts once.
-func Save(ctx context.Context, s cspreport.Store, b *cspreport.Batch) ([]cspreport.Report, error) {
-	m, ok := s.(cspreport.Merger)
-	if !ok {
-		return s.Save(ctx, b)
+// Batch is the batch of a group commit of reps.
+func Batch(_ time.Time, reps ...cspreport.Report) *cspreport.Batch {
+	b := &cspreport.Batch{}
+	for i := range reps {
+		b.Add(&reps[i])
 	}
-	v, loaded := tracked.LoadOrStore(m, &told{})
-	n := v.(*told)
-	if !loaded {
-		m.NotifyNewGroups(n.add)
-	}
-	created, err := s.Save(ctx, b)
-	if err == nil {
-		err = m.Flush(ctx)
-	}
-	return append(created, n.take()...), err
+	return b
 }
 
-func fps(rs []cspreport.Report) []string {
-	out := make([]string, len(rs))
-	for i := range rs {
-		out[i] = rs[i].GroupFP
-	}
-	return out
+// Save saves b in s.
+func Save(ctx context.Context, s cspreport.Store, b *cspreport.Batch) ([]string, error) {
+	return s.Save(ctx, b)
 }
+
+// stamp is a time as stores keep it.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func sorted(s []string) []string {
 	out := append([]string(nil), s...)
