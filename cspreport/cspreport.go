@@ -300,9 +300,18 @@ func or[T comparable](v, def T) T {
 // Close stops accepting reports (later requests get 503), commits every
 // queued one and waits for the last commit, or for ctx. Call it after
 // http.Server.Shutdown, so that the requests in flight are committed, and
-// before closing the store.
+// before closing the store. It returns an error if the store was failing
+// when the last commit was done: those requests were answered 503 and
+// their browsers send the reports again, but a program should say, and
+// exit with a failure.
 func (rc *Receiver) Close(ctx context.Context) error {
-	return rc.commit.close(ctx)
+	if err := rc.commit.close(ctx); err != nil {
+		return err
+	}
+	if err := rc.commit.health.failing(); err != nil {
+		return fmt.Errorf("cspreport: closed while the store fails: %w", err)
+	}
+	return nil
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -670,14 +670,24 @@ func TestOverload(t *testing.T) {
 
 // TestStoreError: a failed commit is a 503 with Retry-After, never a 2xx.
 func TestStoreError(t *testing.T) {
-	bs := &blockingStore{MemoryStore: cspreport.NewMemoryStore(), fail: errors.New("disk full")}
-	rc, _, rec := newReceiver(t, cspreport.Config{Store: bs})
+	fs := newFaultStore()
+	fs.fail(errors.New("disk full"))
+	log, rec := seclogtest.New(t)
+	rc, err := cspreport.New(cspreport.Config{Store: fs, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := post(rc, "/", "application/csp-report", legacyBody)
 	if w.Code != 503 || w.Header().Get("Retry-After") != "30" {
 		t.Fatalf("store error: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
 	if !slices.Contains(rec.Names(), "cspreport.store_error") {
 		t.Error("no store_error event")
+	}
+	// Closed while the store fails: an error, so that a program exits
+	// with a failure.
+	if err := rc.Close(context.Background()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Close while the store fails: %v", err)
 	}
 }
 

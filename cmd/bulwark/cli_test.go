@@ -139,7 +139,7 @@ func TestEnvFlags(t *testing.T) {
 // overrides), and an invalid variable stops the command with its name.
 func TestEnvFlagsCommand(t *testing.T) {
 	now := time.Now()
-	db := reportsDB(t, &cspreport.Batch{At: now, Reports: []cspreport.Report{testReport(1, now)}})
+	db := reportsDB(t, batchOf(testReport(1, now)))
 	t.Setenv("BULWARK_DB", db)
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"reports"}, &out, &errb); err != nil || !strings.Contains(out.String(), "1 of 1 groups shown") {
@@ -294,7 +294,7 @@ func TestReportsWindowAndLimit(t *testing.T) {
 	}
 	old := testReport(9, now.Add(-cspreport.DefaultWindow-time.Hour))
 	reps = append(reps, old)
-	db := reportsDB(t, &cspreport.Batch{At: now, Reports: reps})
+	db := reportsDB(t, batchOf(reps...))
 	tests := []struct {
 		args     []string
 		want     string
@@ -340,8 +340,9 @@ func TestReportsWindowAndLimit(t *testing.T) {
 func TestReportsGroupAndMute(t *testing.T) {
 	now := time.Now()
 	a, b := testReport(1, now), testReport(2, now)
-	db := reportsDB(t, &cspreport.Batch{At: now, Reports: []cspreport.Report{a, a, b},
-		Events: []cspreport.Event{{GroupFP: a.GroupFP, DetailFP: a.DetailFP, ReceivedAt: now, Raw: `{"csp-report":{"script-sample":"inj` + "\u202e" + `ect"}}`}}})
+	batch := batchOf(a, a, b)
+	batch.Events = []cspreport.Event{{GroupFP: a.GroupFP, DetailFP: a.DetailFP, ReceivedAt: now, Raw: `{"csp-report":{"script-sample":"inj` + "\u202e" + `ect"}}`}}
+	db := reportsDB(t, batch)
 
 	out, err := reportsRun(t, "-db", db, "-group", a.GroupFP)
 	if err != nil {

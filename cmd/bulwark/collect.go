@@ -171,6 +171,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	if cerr := rcv.Close(shutdownCtx); cerr != nil {
+		z.Error("collect: closing the receiver", zap.Error(cerr))
 		err = errors.Join(err, cerr)
 	}
 	closed = true

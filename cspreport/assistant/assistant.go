@@ -46,32 +46,6 @@ const (
 	maxGroups = 10000
 )
 
-// A ClientStore is a [cspreport.Store] that also keeps, for each group,
-// the distinct client address prefixes ([cspreport.Report.ClientPrefix]:
-// /24 or /64, behind the receiver's trusted proxies) that reported it.
-// The assistant counts distinct clients with it. A store that does not
-// implement it (MemoryStore and cspreport/sqlstore today) gives no client
-// counts: [Finding.Clients] is then 0, and a source is held back as
-// "few-clients" only when it has fewer reports than [Config.MinClients]
-// (a client sends at least one report, so the bound is safe).
-type ClientStore interface {
-	cspreport.Store
-	// GroupClients returns, for each of the given groups, the distinct
-	// client prefixes that reported it at or after since.
-	GroupClients(ctx context.Context, groups []string, since time.Time) (map[string][]string, error)
-}
-
-// A PolicyStore is a [cspreport.Store] that returns a policy's text by
-// its hash ([cspreport.Detail.PolicyHash]); cspreport/sqlstore is one. For
-// other stores the assistant reads the policy from the raw events that
-// the receiver keeps when [cspreport.Config.RawEvents] is set.
-type PolicyStore interface {
-	cspreport.Store
-	// Policy returns the policy whose SHA-256 (hex) is hash, or "" when
-	// the store does not hold it.
-	Policy(ctx context.Context, hash string) (string, error)
-}
-
 // Config configures an [Assistant]. Zero values take the defaults.
 type Config struct {
 	// Store is where the reports are read. Required.
@@ -149,7 +123,7 @@ type Finding struct {
 	// keyword ("'self'", "'unsafe-inline'") or a hash ("'sha256-…'").
 	Source string `json:"source"`
 	// Clients is the number of distinct client address prefixes that
-	// reported it; 0 when the store does not keep them ([ClientStore]).
+	// reported it in the window ([cspreport.Store.GroupClients]).
 	Clients int `json:"clients"`
 	// Documents is the number of distinct pages (templated paths).
 	Documents int `json:"documents"`
@@ -216,9 +190,6 @@ type Result struct {
 	// Filtered are the counters of reports dropped by the receiver's
 	// noise filters in the window, by reason.
 	Filtered []cspreport.Counter
-	// ClientsKnown is true when the store keeps client prefixes
-	// ([ClientStore]), so that Finding.Clients counts them.
-	ClientsKnown bool
 }
 
 // An Origin is the advice for one document origin.
@@ -293,20 +264,15 @@ func (a *Assistant) Suggest(ctx context.Context, q Query) (*Result, error) {
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
 	gs = slices.DeleteFunc(gs, func(g cspreport.Group) bool { return q.Origin != "" && g.DocumentOrigin != q.Origin })
-	var clients map[string][]string
-	if cs, ok := a.store.(ClientStore); ok {
-		fps := make([]string, len(gs))
-		for i, g := range gs {
-			fps[i] = g.Fingerprint
-		}
-		if clients, err = cs.GroupClients(ctx, fps, since); err != nil {
-			return nil, fmt.Errorf("assistant: %w", err)
-		}
-		if clients == nil {
-			clients = map[string][]string{}
-		}
+	fps := make([]string, len(gs))
+	for i, g := range gs {
+		fps[i] = g.Fingerprint
 	}
-	res := &Result{ClientsKnown: clients != nil}
+	clients, err := a.store.GroupClients(ctx, fps, since)
+	if err != nil {
+		return nil, fmt.Errorf("assistant: %w", err)
+	}
+	res := &Result{}
 	if res.Filtered, err = a.store.Counters(ctx, q.Since); err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
@@ -401,7 +367,7 @@ func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Grou
 		if e.Reason == "" && !valid(e.Directive, e.Source) {
 			e.Reason = ReasonNotASource
 		}
-		if e.Reason == "" && a.fewClients(e, clients != nil) {
+		if e.Reason == "" && e.Clients < a.minClients {
 			e.Reason = ReasonFewClients
 		}
 		if e.Reason == "" {
@@ -450,19 +416,6 @@ func (a *Assistant) origin(ctx context.Context, name string, gs []cspreport.Grou
 		o.Readiness = a.readiness(o, cands, first, now)
 	}
 	return o, nil
-}
-
-// fewClients reports whether e has too few clients to be the site's own
-// need. Without client prefixes it stands pages × browser families
-// (at most the reports) for clients: one client injecting on one page
-// in one browser counts 1 however often it reloads, and a source needed
-// on one page by one browser family only is held back too (fail closed;
-// lower MinClients, or use a [ClientStore]).
-func (a *Assistant) fewClients(e *evidence, known bool) bool {
-	if known {
-		return e.Clients < a.minClients
-	}
-	return min(int64(e.Documents*e.Browsers), e.Reports) < int64(a.minClients)
 }
 
 // readiness judges the origin's report-only policy, first reported at
@@ -518,28 +471,14 @@ func (a *Assistant) policyFirstSeen(ctx context.Context, origin, hash string, fi
 	return first, nil
 }
 
-// policyText returns the policy of detail d, from the store or from its
-// raw events.
+// policyText returns the policy of detail d, "" if the store no longer
+// holds it.
 func (a *Assistant) policyText(ctx context.Context, d cspreport.Detail) (string, error) {
-	if ps, ok := a.store.(PolicyStore); ok {
-		p, err := ps.Policy(ctx, d.PolicyHash)
-		if err != nil {
-			return "", fmt.Errorf("assistant: %w", err)
-		}
-		if p != "" {
-			return p, nil
-		}
-	}
-	es, err := a.store.Events(ctx, d.Fingerprint, 1)
+	p, err := a.store.Policy(ctx, d.PolicyHash)
 	if err != nil {
 		return "", fmt.Errorf("assistant: %w", err)
 	}
-	for _, e := range es {
-		if p := policyOfRaw(e.Raw); p != "" {
-			return p, nil
-		}
-	}
-	return "", nil
+	return p, nil
 }
 
 func sortFindings(fs []Finding) {

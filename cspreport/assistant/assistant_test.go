@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -381,43 +380,10 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
-// clientStore is a memory store that also keeps each group's client
-// prefixes: what a [assistant.ClientStore] adds.
-type clientStore struct {
-	*cspreport.MemoryStore
-	mu      sync.Mutex
-	clients map[string]map[string]bool
-}
-
-func (s *clientStore) Save(ctx context.Context, b *cspreport.Batch) ([]cspreport.Report, error) {
-	s.mu.Lock()
-	for _, r := range b.Reports {
-		if s.clients[r.GroupFP] == nil {
-			s.clients[r.GroupFP] = map[string]bool{}
-		}
-		s.clients[r.GroupFP][r.ClientPrefix] = true
-	}
-	s.mu.Unlock()
-	return s.MemoryStore.Save(ctx, b)
-}
-
-func (s *clientStore) GroupClients(_ context.Context, groups []string, _ time.Time) (map[string][]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string][]string{}
-	for _, g := range groups {
-		for c := range s.clients[g] {
-			out[g] = append(out[g], c)
-		}
-	}
-	return out, nil
-}
-
-// TestSuggestCountsClients: with a store that keeps client prefixes, a
-// source reported on many pages in two browsers by one network is
+// TestSuggestCountsClients: a source reported on many pages in two browsers by one network is
 // still one client, and held back.
 func TestSuggestCountsClients(t *testing.T) {
-	store := &clientStore{MemoryStore: cspreport.NewMemoryStore(), clients: map[string]map[string]bool{}}
+	store := cspreport.NewMemoryStore()
 	s := newSite(t, store, cspreport.Filters{})
 	s.many(12, 3, violation{at: t0.Add(-time.Hour), directive: "img-src", blocked: "https://img.example.org/a.png", policy: enforced})
 	for i := range 6 {

@@ -1,7 +1,6 @@
 package assistant
 
 import (
-	"encoding/json"
 	"net"
 	"net/url"
 	"regexp"
@@ -167,26 +166,6 @@ func private(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
-}
-
-// policyOfRaw reads the original policy of a raw report: the legacy
-// object or a Reporting API element.
-func policyOfRaw(raw string) string {
-	var r struct {
-		Legacy struct {
-			Policy string `json:"original-policy"`
-		} `json:"csp-report"`
-		Body struct {
-			Policy string `json:"originalPolicy"`
-		} `json:"body"`
-	}
-	if json.Unmarshal([]byte(raw), &r) != nil {
-		return ""
-	}
-	if r.Legacy.Policy != "" {
-		return r.Legacy.Policy
-	}
-	return r.Body.Policy
 }
 
 var nonceToken = regexp.MustCompile(`'nonce-[^' ;]*'`)

@@ -20,13 +20,17 @@ func Example() {
 			GroupFP: group + fmt.Sprint(page), DetailFP: group + fmt.Sprint(page), Directive: "script-src-elem",
 			Disposition: "enforce", BlockedKind: "url", BlockedOrigin: blocked,
 			DocumentOrigin: "https://app.example.com", DocumentPath: fmt.Sprintf("/p%d", page),
-			UserAgent: "Mozilla/5.0 Chrome/131.0.0.0", ReceivedAt: at, OccurredAt: at,
+			UserAgent: "Mozilla/5.0 Chrome/131.0.0.0", ClientPrefix: fmt.Sprintf("198.51.%d.0/24", page),
+			ReceivedAt: at, OccurredAt: at,
 		}
 	}
-	b := &cspreport.Batch{At: at, Reports: []cspreport.Report{
+	b := &cspreport.Batch{} // what the receiver's group commit writes
+	for _, r := range []cspreport.Report{
 		report("cdn", "https://cdn.example.net", 1), report("cdn", "https://cdn.example.net", 2),
 		report("cdn", "https://cdn.example.net", 3), report("evil", "https://evil.example", 1),
-	}}
+	} {
+		b.Add(&r)
+	}
 	if _, err := store.Save(ctx, b); err != nil {
 		panic(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/cspreport/internal/storetest"
@@ -79,10 +78,11 @@ func BenchmarkSaveSQLite(b *testing.B) {
 	b.ReportAllocs()
 	k := 0
 	for b.Loop() {
-		batch := &cspreport.Batch{At: time.Now()}
+		batch := &cspreport.Batch{}
 		for range 256 {
 			k++
-			batch.Reports = append(batch.Reports, storetest.Rep(k/8, k, storetest.T0))
+			r := storetest.Rep(k/8, k, storetest.T0)
+			batch.Add(&r)
 		}
 		if _, err := store.Save(context.Background(), batch); err != nil {
 			b.Fatal(err)

@@ -225,7 +225,8 @@ func TestFaultSQLiteCloseError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "reports.db")
 	var failing atomic.Bool
 	db, store := openFaultySQLite(t, path, &failing)
-	b := &cspreport.Batch{At: time.Now(), Reports: []cspreport.Report{{GroupFP: "g", DetailFP: "d", Directive: "img-src", Disposition: "enforce", BlockedOrigin: "https://img.example", DocumentURL: "https://shop.example/", ReceivedAt: time.Now()}}}
+	b := &cspreport.Batch{}
+	b.Add(&cspreport.Report{GroupFP: "g", DetailFP: "d", Directive: "img-src", Disposition: "enforce", BlockedOrigin: "https://img.example", DocumentURL: "https://shop.example/", ReceivedAt: time.Now()})
 	if _, err := store.Save(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"encoding/binary"
 	"reflect"
 	"testing"
 	"time"
@@ -8,6 +9,9 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport"
 )
 
+// journalBatch is a batch with every kind of row, a value of every kind
+// (strings with NUL and UTF-8, negative numbers, zero and set times), and
+// repeated keys merged.
 func journalBatch() *cspreport.Batch {
 	at := time.Date(2026, 11, 23, 10, 15, 0, 123456000, time.UTC)
 	r := func(g, policy string, line int) cspreport.Report {
@@ -20,50 +24,62 @@ func journalBatch() *cspreport.Batch {
 			ClientPrefix: "192.0.2.0/24", ReceivedAt: at, OccurredAt: at.Add(-time.Minute),
 		}
 	}
-	return &cspreport.Batch{At: at, Reports: []cspreport.Report{r("1", "script-src 'self'", 1), r("2", "img-src 'none'", 2), r("1", "script-src 'self'", 3)},
-		Counters: []cspreport.Counter{{Kind: cspreport.KindFiltered, Name: "scheme:chrome-extension", Count: 3}, {Kind: cspreport.KindOther, Name: "deprecation", Count: 1}},
-		Events:   []cspreport.Event{{GroupFP: "g1", DetailFP: "d1", ReceivedAt: at, Raw: `{"csp-report":{}}`}},
-		Other:    []cspreport.OtherReport{{Type: "deprecation", URL: "https://app.example/", UserAgent: "UA", ClientPrefix: "192.0.2.0/24", Body: `{"id":"x"}`, ReceivedAt: at}}}
+	b := &cspreport.Batch{}
+	for _, rep := range []cspreport.Report{r("1", "script-src 'self'", 1), r("2", "img-src 'none'", 2), r("1", "script-src 'self'", 3)} {
+		b.Add(&rep)
+	}
+	b.Count(at, cspreport.KindFiltered, "scheme:chrome-extension", 3)
+	b.Count(at, cspreport.KindOther, "deprecation", 1)
+	b.Events = []cspreport.Event{{GroupFP: "g1", DetailFP: "d1", ReceivedAt: at, Raw: `{"csp-report":{}}`}}
+	b.Other = []cspreport.OtherReport{{Type: "deprecation", URL: "https://app.example/", UserAgent: "UA", ClientPrefix: "192.0.2.0/24", Body: `{"id":"x"}`, ReceivedAt: at}}
+	b.Groups[0].Muted = true // every kind of value, a bool included
+	return b
+}
+
+// rows are a batch's exported rows, without its index.
+func exported(b *cspreport.Batch) cspreport.Batch {
+	return cspreport.Batch{Groups: b.Groups, Details: b.Details, Hours: b.Hours, Clients: b.Clients,
+		Policies: b.Policies, Counters: b.Counters, Events: b.Events, Other: b.Other}
 }
 
 func TestJournalRoundTrip(t *testing.T) {
-	for _, b := range []*cspreport.Batch{journalBatch(), {At: time.Unix(0, 0).UTC(), Counters: []cspreport.Counter{{Kind: "k", Name: "n", Count: 1}}}} {
-		got, err := decodeBatch(encodeBatch(b))
+	for _, b := range []*cspreport.Batch{journalBatch(), {}} {
+		got, err := decodeBatch(appendBatch(nil, b))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, b) {
-			t.Fatalf("round trip:\n got %+v\nwant %+v", got, b)
+		if !reflect.DeepEqual(exported(got), exported(b)) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", exported(got), exported(b))
+		}
+	}
+}
+
+// TestJournalOldEntries: an entry of the previous format (version 2, the
+// reports themselves) or of another schema is refused with the fix, not
+// misread.
+func TestJournalOldEntries(t *testing.T) {
+	p := appendBatch(nil, journalBatch())
+	other := append([]byte{journalVersion}, p[1:]...)
+	other[1] ^= 0x01 // another schema hash
+	for _, old := range [][]byte{{2, 0, 0, 0}, {1, 0}, other} {
+		if _, err := decodeBatch(old); err != errOldJournal {
+			t.Errorf("%x: %v, want errOldJournal", old[:min(len(old), 4)], err)
 		}
 	}
 }
 
 // TestJournalDamaged: every truncation and a few corruptions of an entry
 // are errors, never a panic nor a huge allocation.
-// TestJournalVersion1: an entry written before raw events existed (no
-// events nor other reports after the counters) is still read.
-func TestJournalVersion1(t *testing.T) {
-	b := journalBatch()
-	b.Events, b.Other = nil, nil
-	p := encodeBatch(b)
-	p = append([]byte{1}, p[1:len(p)-2]...) // version 1: without the two empty lists
-	got, err := decodeBatch(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, b) {
-		t.Fatalf("version 1 entry:\n got %+v\nwant %+v", got, b)
-	}
-}
-
 func TestJournalDamaged(t *testing.T) {
-	p := encodeBatch(journalBatch())
+	p := appendBatch(nil, journalBatch())
 	for n := range len(p) {
 		if _, err := decodeBatch(p[:n]); err == nil {
 			t.Fatalf("entry cut to %d of %d bytes: no error", n, len(p))
 		}
 	}
-	for _, bad := range [][]byte{append([]byte{9}, p[1:]...), append(append([]byte{}, p...), 0), {1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}} {
+	head := binary.AppendUvarint([]byte{journalVersion}, uint64(schema))
+	for _, bad := range [][]byte{append([]byte{9}, p[1:]...), append(append([]byte{}, p...), 0),
+		append(append([]byte{}, head...), 0xff, 0xff, 0xff, 0xff, 0x0f)} {
 		if _, err := decodeBatch(bad); err == nil {
 			t.Fatalf("%x: no error", bad)
 		}
@@ -71,13 +87,13 @@ func TestJournalDamaged(t *testing.T) {
 }
 
 func FuzzJournal(f *testing.F) {
-	f.Add(encodeBatch(journalBatch()))
+	f.Add(appendBatch(nil, journalBatch()))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		b, err := decodeBatch(p)
 		if err != nil {
 			return
 		}
-		if _, err := decodeBatch(encodeBatch(b)); err != nil {
+		if _, err := decodeBatch(appendBatch(nil, b)); err != nil {
 			t.Fatalf("re-encoded entry: %v", err)
 		}
 	})

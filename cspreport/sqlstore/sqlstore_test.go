@@ -18,7 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark/sqldb"
 )
 
-var tables = []string{"bulwark_csp_journal", "bulwark_csp_untold", "bulwark_csp_group_browser", "bulwark_csp_event", "bulwark_csp_other_report", "bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
+var tables = []string{"bulwark_csp_group_client", "bulwark_csp_group_browser", "bulwark_csp_event", "bulwark_csp_other_report", "bulwark_csp_group", "bulwark_csp_detail", "bulwark_csp_group_hour", "bulwark_csp_counter", "bulwark_csp_policy"}
 
 func TestStore(t *testing.T) {
 	sqlstoretest.ForEachDialect(t, func(t *testing.T, db *sqldb.DB) {
@@ -58,10 +58,12 @@ func (c *closeOnce) Close() error {
 }
 
 // TestTwoInstances: two stores on one database (two collectors) give the
-// same counts as one, and each group is new exactly once.
+// same counts as one, and each group is new exactly once on PostgreSQL;
+// on one SQLite file (the second store writes without the journal), each
+// group is new at least once and at most once per store.
 func TestTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	run := func(t *testing.T, dsn string) {
+	run := func(t *testing.T, dsn string, maxCreated int) {
 		a, err := openStore(t, dsn)
 		if err != nil {
 			t.Fatal(err)
@@ -77,9 +79,8 @@ func TestTwoInstances(t *testing.T) {
 			go func() {
 				created := 0
 				for i := range 50 {
-					c, err := storetest.Save(ctx, s, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{
-						storetest.Rep(1, i%3, storetest.T0), storetest.Rep(2, 1, storetest.T0.Add(time.Duration(i)*time.Second)),
-					}})
+					c, err := s.Save(ctx, storetest.Batch(storetest.T0,
+						storetest.Rep(1, i%3, storetest.T0), storetest.Rep(2, 1, storetest.T0.Add(time.Duration(i)*time.Second))))
 					if err != nil {
 						t.Error(err)
 					}
@@ -93,19 +94,19 @@ func TestTwoInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(gs) != 2 || gs[0].Total != 100 || gs[1].Total != 100 || created != 2 {
-			t.Fatalf("groups %+v, created %d; want 2 groups of 100 created once each", gs, created)
+		if len(gs) != 2 || gs[0].Total != 100 || gs[1].Total != 100 || created < 2 || created > maxCreated {
+			t.Fatalf("groups %+v, created %d; want 2 groups of 100 created 2 to %d times", gs, created, maxCreated)
 		}
 	}
-	t.Run("sqlite", func(t *testing.T) { run(t, sqlstoretest.SQLiteDSN(t)) })
-	t.Run("postgres", func(t *testing.T) { run(t, sqlstoretest.PostgresDSN(t)) })
+	t.Run("sqlite", func(t *testing.T) { run(t, sqlstoretest.SQLiteDSN(t), 4) })
+	t.Run("postgres", func(t *testing.T) { run(t, sqlstoretest.PostgresDSN(t), 2) })
 }
 
-// TestReaderFoldTellsCollector: a process that reads the database but
-// runs no receiver (bulwark reports) folds the journal before each read,
-// the collector's last batches included; the groups that fold creates are
-// told to the collector, once each, not lost in the reader.
-func TestReaderFoldTellsCollector(t *testing.T) {
+// TestNewOnceAcrossFolds: a group is new in one Save only, whether the
+// store holds it in the database, in the batches waiting for a fold, or
+// in a fold in progress; reads (which fold first) come in between, and a
+// second process reads the same database (bulwark reports).
+func TestNewOnceAcrossFolds(t *testing.T) {
 	ctx := context.Background()
 	run := func(t *testing.T, dsn string) {
 		collector, err := openStore(t, dsn)
@@ -113,29 +114,36 @@ func TestReaderFoldTellsCollector(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer collector.Close()
-		var told newGroups
-		collector.NotifyNewGroups(told.add)
 		reader, err := openStore(t, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer reader.Close()
 		const n = 20
-		for i := range n {
-			created, err := collector.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i, 1, storetest.T0)}})
+		var told newGroups
+		var wg sync.WaitGroup
+		wg.Go(func() { // folds while the saves go on
+			for range n {
+				if _, err := collector.Groups(ctx, cspreport.GroupQuery{}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		for i := range 3 * n {
+			created, err := collector.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(i%n, i, storetest.T0)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			told.add(created) // the receiver logs what Save returns
-			if _, err := reader.Groups(ctx, cspreport.GroupQuery{}); err != nil {
-				t.Fatal(err)
+			told.add(created)
+			if i%7 == 0 {
+				if _, err := reader.Groups(ctx, cspreport.GroupQuery{}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
-		if err := collector.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
+		wg.Wait()
 		if got := told.count(); got != n {
-			t.Fatalf("%d new groups told to the collector, want %d (-1: one told twice)", got, n)
+			t.Fatalf("%d new groups, want %d (-1: one new twice)", got, n)
 		}
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, sqlstoretest.SQLiteDSN(t)) })
@@ -149,11 +157,11 @@ func TestDatabaseDown(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Close()
-		b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(1, 1, storetest.T0)}}
+		b := storetest.Batch(storetest.T0, storetest.Rep(1, 1, storetest.T0))
 		if _, err := s.Save(t.Context(), b); err == nil {
 			// On an SQLite file, Save appends to the file journal, which
 			// is durable; the fold then fails, and so does every Save.
-			if err := s.Flush(t.Context()); err == nil {
+			if err := sqlstore.Flush(t.Context(), s); err == nil {
 				t.Error("Flush on a closed database: nil error")
 			}
 			if _, err := s.Save(t.Context(), b); !errors.Is(err, sqlstore.ErrBehind) {
@@ -169,7 +177,7 @@ func TestDatabaseDown(t *testing.T) {
 // TestNew: the constructor every SQL store has (see sqlstoretest.CheckNew).
 func TestNew(t *testing.T) {
 	sqlstoretest.CheckNew(t, sqlstore.Component, sqlstore.New, func(t *testing.T, s *sqlstore.Store) {
-		b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(1, 1, storetest.T0)}}
+		b := storetest.Batch(storetest.T0, storetest.Rep(1, 1, storetest.T0))
 		if _, err := s.Save(t.Context(), b); err != nil {
 			t.Fatal(err)
 		}
@@ -200,12 +208,13 @@ func TestLargeBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		b := &cspreport.Batch{At: storetest.T0}
+		b := &cspreport.Batch{}
 		for k := range 301 { // 101 groups (0…100), 151 details
-			b.Reports = append(b.Reports, storetest.Rep(k%101, k%151, storetest.T0.Add(time.Duration(k)*time.Second)))
+			r := storetest.Rep(k%101, k%151, storetest.T0.Add(time.Duration(k)*time.Second))
+			b.Add(&r)
 		}
 		for i := range 70 {
-			b.Counters = append(b.Counters, cspreport.Counter{Kind: cspreport.KindFiltered, Name: fmt.Sprintf("r%d", i), Count: 2})
+			b.Count(storetest.T0, cspreport.KindFiltered, fmt.Sprintf("r%d", i), 2)
 		}
 		for round := 1; round <= 2; round++ {
 			created, err := storetest.Save(t.Context(), s, b)
@@ -239,9 +248,8 @@ func TestLargeBatch(t *testing.T) {
 
 // TestJournalSurvivesCrash: batches saved (committed to the journal, not
 // yet folded) by a store that is never closed, as after kill -9, are
-// folded by the next store opened on the database, once each; the groups
-// that fold creates are told to the function set after it, each group
-// once across the two processes.
+// folded by the next store opened on the database, once each; each group
+// is new once across the two processes.
 func TestJournalSurvivesCrash(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqlstoretest.SQLiteDSN(t)
@@ -250,11 +258,12 @@ func TestJournalSurvivesCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	var told newGroups
-	crashed.NotifyNewGroups(told.add)
 	for i := range 100 {
-		if _, err := crashed.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i%7, i, storetest.T0)}}); err != nil {
+		created, err := crashed.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(i%7, i, storetest.T0)))
+		if err != nil {
 			t.Fatal(err)
 		}
+		told.add(created)
 	}
 	// crashed is never closed: its memory is lost, its journal's lock
 	// released as the kernel does when a process dies.
@@ -275,10 +284,11 @@ func TestJournalSurvivesCrash(t *testing.T) {
 	if len(gs) != 7 || total != 100 {
 		t.Fatalf("%d groups, %d reports after the restart; want 7, 100", len(gs), total)
 	}
-	next.NotifyNewGroups(told.add)
-	if err := next.Flush(ctx); err != nil {
+	created, err := next.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(3, 1, storetest.T0)))
+	if err != nil {
 		t.Fatal(err)
 	}
+	told.add(created)
 	if n := told.count(); n != 7 {
 		t.Fatalf("%d new groups told across the crash, want 7", n)
 	}
@@ -290,14 +300,14 @@ type newGroups struct {
 	n  map[string]int
 }
 
-func (g *newGroups) add(rs []cspreport.Report) {
+func (g *newGroups) add(fps []string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.n == nil {
 		g.n = map[string]int{}
 	}
-	for _, r := range rs {
-		g.n[r.GroupFP]++
+	for _, fp := range fps {
+		g.n[fp]++
 	}
 }
 
@@ -340,7 +350,7 @@ func TestJournalFoldedOnce(t *testing.T) {
 	}
 	for round := range 3 {
 		for i := range 10 {
-			if _, err := first.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i%3, i, storetest.T0)}}); err != nil {
+			if _, err := first.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(i%3, i, storetest.T0))); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -378,7 +388,7 @@ func TestJournalFoldedOnce(t *testing.T) {
 		}
 	}
 	// New batches after the restart are journaled and folded as usual.
-	if _, err := next.Save(ctx, &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(0, 99, storetest.T0)}}); err != nil {
+	if _, err := next.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(0, 99, storetest.T0))); err != nil {
 		t.Fatal(err)
 	}
 	if n := total(next); n != 31 {
@@ -387,8 +397,8 @@ func TestJournalFoldedOnce(t *testing.T) {
 }
 
 // TestFoldRetried: a fold that fails (another process holds the write
-// lock) keeps the aggregate it took, Save fails closed meanwhile, and the
-// next fold writes it once, reporting each new group once.
+// lock) keeps the rows it took, Save fails closed meanwhile, and the
+// next fold writes them once; each group is new once.
 func TestFoldRetried(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqlstoretest.SQLiteDSN(t) + "?_busy_timeout=50"
@@ -398,14 +408,15 @@ func TestFoldRetried(t *testing.T) {
 	}
 	defer s.Close()
 	var told newGroups
-	s.NotifyNewGroups(told.add)
 	save := func(n int) {
 		t.Helper()
 		for i := range n {
-			b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(i%4, i%6, storetest.T0)}}
-			if _, err := s.Save(ctx, b); err != nil {
+			b := storetest.Batch(storetest.T0, storetest.Rep(i%4, i%6, storetest.T0))
+			created, err := s.Save(ctx, b)
+			if err != nil {
 				t.Fatal(err)
 			}
+			told.add(created)
 		}
 	}
 	total := func() (groups int, n int64) {
@@ -425,17 +436,17 @@ func TestFoldRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Flush(ctx); err == nil {
+	if err := sqlstore.Flush(ctx, s); err == nil {
 		t.Fatal("Flush while another process holds the write lock: nil error")
 	}
-	b := &cspreport.Batch{At: storetest.T0, Reports: []cspreport.Report{storetest.Rep(9, 9, storetest.T0)}}
+	b := storetest.Batch(storetest.T0, storetest.Rep(9, 9, storetest.T0))
 	if _, err := s.Save(ctx, b); !errors.Is(err, sqlstore.ErrBehind) {
 		t.Fatalf("Save after a failed fold: %v, want ErrBehind", err)
 	}
 	if err := lock.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Flush(ctx); err != nil {
+	if err := sqlstore.Flush(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	if n := told.count(); n != 4 {
@@ -445,7 +456,7 @@ func TestFoldRetried(t *testing.T) {
 		t.Fatalf("%d groups, %d reports after the retry; want 4, 20", g, n)
 	}
 	save(5)
-	if err := s.Flush(ctx); err != nil || told.count() != 4 {
+	if err := sqlstore.Flush(ctx, s); err != nil || told.count() != 4 {
 		t.Fatalf("Flush: %d new groups told in all, %v; want 4, nil", told.count(), err)
 	}
 	if g, n := total(); g != 4 || n != 25 {
