@@ -168,14 +168,18 @@ type Group struct {
 	ExampleBlocked string `json:"example_blocked"`
 	// ExampleSource is the source file of the group's first report.
 	ExampleSource string `json:"example_source"`
-	// Browsers counts the group's reports by [BrowserFamily] of their
+	// Browsers counts the group's reports by browser family of their
 	// User-Agent since it was first seen, most frequent first.
 	Browsers []BrowserCount `json:"browsers"`
 }
 
 // A BrowserCount is the number of reports from one browser family.
 type BrowserCount struct {
-	// Family is the [BrowserFamily] of the reports' User-Agent.
+	// Family is the coarse browser family of the reports' User-Agent:
+	// "Edge", "Opera", "Samsung Internet", "Firefox", "Chrome" (Chromium
+	// and the others built on it), "Safari", "bot", "other", or
+	// "unknown" for an empty User-Agent. The User-Agent is
+	// attacker-controlled: the family is a hint, not a fact.
 	Family string `json:"family"`
 	// Count is the number of reports from that family.
 	Count int64 `json:"count"`

@@ -22,8 +22,8 @@ import (
 //
 // One process owns the journal, by an exclusive lock on NAME.csp-journal.lock;
 // a second process on the same database (bulwark reports, say) finds it
-// locked and uses the journal table instead. At open, the owner folds what
-// a previous owner left.
+// locked and writes each batch in its own transaction instead. At open,
+// the owner folds what a previous owner left.
 //
 // Records are a length and a CRC-32 (Castagnoli) of the entry, 4 bytes
 // each, then the entry (journal.go). A torn last record (a crash in the

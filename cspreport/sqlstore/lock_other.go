@@ -5,5 +5,5 @@ package sqlstore
 import "os"
 
 // tryLock reports that the journal cannot be locked here: the store
-// keeps its journal in the database (the journal table) instead.
+// writes each batch in its own transaction instead.
 func tryLock(*os.File) (bool, error) { return false, nil }

@@ -56,7 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 
 	t.Run("MergeAndNewGroups", func(t *testing.T) {
 		s := newStore(t)
-		b := Batch(T0, Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0),)
+		b := Batch(T0, Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0))
 		created, err := Save(ctx, s, b)
 		must(t, err)
 		if strings.Join(sorted(created), ",") != Rep(1, 0, T0).GroupFP+","+Rep(2, 0, T0).GroupFP {
@@ -111,7 +111,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		ua := func(r cspreport.Report, ua string) cspreport.Report { r.UserAgent = ua; return r }
 		chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), chrome), ua(Rep(1, 2, T0), firefox), ua(Rep(1, 1, T0), chrome), ua(Rep(2, 1, T0), ""),)))
+		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), chrome), ua(Rep(1, 2, T0), firefox), ua(Rep(1, 1, T0), chrome), ua(Rep(2, 1, T0), ""))))
 		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), chrome))))
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
@@ -283,7 +283,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 
 	t.Run("CountGroups", func(t *testing.T) {
 		s := newStore(t)
-		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0), Rep(2, 1, T0), Rep(3, 1, T0.Add(-48*time.Hour)), Rep(4, 1, T0),)))
+		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0), Rep(2, 1, T0), Rep(3, 1, T0.Add(-48*time.Hour)), Rep(4, 1, T0))))
 		must(t, s.Mute(ctx, Rep(4, 1, T0).GroupFP, true))
 		for _, tt := range []struct {
 			q    cspreport.GroupQuery
