@@ -26,17 +26,25 @@ const envelopeTmpl = `{"age":%d,"body":{"blockedURL":"https://cdn%d.tracker.exam
 var directives = [...]string{"script-src-elem", "img-src", "connect-src", "style-src-elem", "font-src"}
 
 // A generator makes report bodies. With keys > 0 every report is one of
-// keys distinct violations (detail keys), 40 to a group, while the page
+// keys distinct violations (detail keys), per to a group (a blocked host),
+// while the page
 // URL varies (its id and query are normalised away), as real traffic
 // repeats a bounded set of violations over many page views. With keys 0
 // every report is a new detail and every 8th a new group: the worst case.
 type generator struct {
 	keys int
+	per  int64
 	n    atomic.Int64 // bodies
 	r    atomic.Int64 // reports
 }
 
-func newGenerator(keys int) *generator { return &generator{keys: keys} }
+func newGenerator(keys, groups int) *generator {
+	g := &generator{keys: keys, per: 40}
+	if keys > 0 && groups > 0 {
+		g.per = int64(max(1, keys/groups))
+	}
+	return g
+}
 
 // violation returns the fields of the i-th report.
 func (g *generator) violation(i int64) (group, file, line int) {
@@ -44,7 +52,7 @@ func (g *generator) violation(i int64) (group, file, line int) {
 	per := int64(8)
 	if g.keys > 0 {
 		k = (i * 7919) % int64(g.keys) // spread over the keys
-		per = 40
+		per = g.per
 	}
 	return int(k / per), int(k % 97), int(k)
 }

@@ -60,6 +60,7 @@ type options struct {
 	maxReq     int
 	bodies     string
 	keys       int
+	groups     int
 	interval   time.Duration
 	collectArg string
 	keep       bool
@@ -81,6 +82,7 @@ func main() {
 	flag.IntVar(&o.maxReq, "max-requests", 2_000_000, "most requests of one run")
 	flag.StringVar(&o.bodies, "bodies", "legacy,batch", "bodies to post, comma-separated: legacy (one report-uri report), batch (a Reporting API array of 5), mixed (3 legacy for 1 batch)")
 	flag.IntVar(&o.keys, "keys", 2000, "distinct violations (detail keys) the bodies are drawn from; 0 makes every report distinct")
+	flag.IntVar(&o.groups, "groups", 0, "groups (blocked hosts) the keys are spread over (default: 40 keys a group); -keys 10000 -groups 1000 is the distinct-heavy workload")
 	flag.DurationVar(&o.interval, "sample", 5*time.Second, "rss mode: time between RSS samples")
 	flag.StringVar(&o.collectArg, "collect-args", "", "extra arguments for bulwark collect, space-separated")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (databases, logs)")
@@ -91,8 +93,8 @@ func main() {
 			o.duration = 5 * time.Minute
 		}
 	}
-	if o.conns < 1 || o.rounds < 1 || o.maxReq < 1 || o.duration <= 0 || o.duration > time.Hour || o.keys < 0 {
-		fatal(errors.New("-conns, -rounds, -max-requests must be positive, -duration at most 1h, -keys not negative"))
+	if o.conns < 1 || o.rounds < 1 || o.maxReq < 1 || o.duration <= 0 || o.duration > time.Hour || o.keys < 0 || o.groups < 0 {
+		fatal(errors.New("-conns, -rounds, -max-requests must be positive, -duration at most 1h, -keys and -groups not negative"))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -371,11 +373,11 @@ func throughput(ctx context.Context, o options, dir string) error {
 		return err
 	}
 	defer floor.stop()
-	fmt.Printf("bulwark collect vs floor: %d connections, %v per run after %v of warm-up, %d rounds, keys %d, GOMAXPROCS of each process: %d cores\n",
-		o.conns, o.duration, o.warmup, o.rounds, o.keys, numCPU())
+	fmt.Printf("bulwark collect vs floor: %d connections, %v per run after %v of warm-up, %d rounds, keys %d, groups %d, GOMAXPROCS of each process: %d cores\n",
+		o.conns, o.duration, o.warmup, o.rounds, o.keys, o.groups, numCPU())
 	ratios := map[string][]float64{}
 	p99s := map[string][]time.Duration{}
-	gen := newGenerator(o.keys)
+	gen := newGenerator(o.keys, o.groups)
 	run := 0
 	for round := 1; round <= o.rounds; round++ {
 		for _, body := range bodies {
@@ -447,7 +449,7 @@ func rss(ctx context.Context, o options, dir string) error {
 	if err != nil {
 		return err
 	}
-	gen := newGenerator(0)
+	gen := newGenerator(0, 0)
 	body := "mixed"
 	if o.bodies != "legacy,batch" {
 		body = o.bodies
