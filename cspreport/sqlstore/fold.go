@@ -23,9 +23,9 @@ import (
 // waits for a fold, and so do the handlers: the senders are slowed down,
 // not refused.
 const (
-	FoldInterval = time.Second
-	foldQueued   = 6144
-	maxQueued    = 1 << 14
+	FoldInterval = 5 * time.Second
+	foldQueued   = 1 << 16
+	maxQueued    = 1 << 17
 )
 
 // CloseTimeout bounds Close's last fold: what it cannot fold by then
