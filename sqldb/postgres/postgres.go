@@ -43,6 +43,13 @@ const (
 	// the server rather than holding a connection. A paused server
 	// cancels nothing: the callers' contexts bound that case.
 	DefaultStatementTimeout = "30s"
+	// DefaultIdleInTransactionTimeout is the server's
+	// idle_in_transaction_session_timeout (URL parameter of that name):
+	// the session of a client that vanished in the middle of a
+	// transaction (a partition, a paused or killed process) is ended, and
+	// its row locks released, within it, instead of blocking the other
+	// clients until TCP notices, which can take hours.
+	DefaultIdleInTransactionTimeout = "30s"
 )
 
 // pgInterval is a statement_timeout PostgreSQL accepts: a whole number,
@@ -59,11 +66,12 @@ var pgInterval = regexp.MustCompile(`^[0-9]+ ?(us|ms|s|min|h|d)?$`)
 // setting. The DB's reader and writer are the same pool; closing the DB
 // closes it.
 //
-// Two timeouts are always set: connect_timeout (seconds; default
-// DefaultConnectTimeout) and statement_timeout (default
-// DefaultStatementTimeout); write them in the URL to change them, for
-// example "?connect_timeout=2&statement_timeout=10s". A malformed value
-// is an error that names the parameter.
+// Three timeouts are always set: connect_timeout (seconds; default
+// DefaultConnectTimeout), statement_timeout (default
+// DefaultStatementTimeout) and idle_in_transaction_session_timeout
+// (default DefaultIdleInTransactionTimeout); write them in the URL to
+// change them, for example "?connect_timeout=2&statement_timeout=10s". A
+// malformed value is an error that names the parameter.
 func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if scheme = strings.ToLower(scheme); !ok || (scheme != "postgres" && scheme != "postgresql") || rest == "" {
@@ -94,7 +102,7 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 }
 
 // setTimeouts gives cfg the default timeouts the URL does not set, and
-// checks statement_timeout (pgx checks connect_timeout).
+// checks the server's (pgx checks connect_timeout).
 func setTimeouts(cfg *pgxpool.Config, dsn string) error {
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -105,11 +113,16 @@ func setTimeouts(cfg *pgxpool.Config, dsn string) error {
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	rp := cfg.ConnConfig.RuntimeParams
-	v, set := rp["statement_timeout"]
-	if !set {
-		rp["statement_timeout"] = DefaultStatementTimeout
-	} else if !pgInterval.MatchString(v) {
-		return fmt.Errorf("sqldb/postgres: statement_timeout %q: write a duration PostgreSQL reads, such as 30s, 500ms or 2min (milliseconds without a unit; 0 turns it off)", v)
+	for name, def := range map[string]string{
+		"statement_timeout":                   DefaultStatementTimeout,
+		"idle_in_transaction_session_timeout": DefaultIdleInTransactionTimeout,
+	} {
+		v, set := rp[name]
+		if !set {
+			rp[name] = def
+		} else if !pgInterval.MatchString(v) {
+			return fmt.Errorf("sqldb/postgres: %s %q: write a duration PostgreSQL reads, such as 30s, 500ms or 2min (milliseconds without a unit; 0 turns it off)", name, v)
+		}
 	}
 	return nil
 }

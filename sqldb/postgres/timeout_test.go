@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -92,10 +93,53 @@ func TestStatementTimeout(t *testing.T) {
 	}
 }
 
+// TestIdleInTransactionEnded: a client that vanishes in the middle of a
+// transaction (here: it just stops) holds its row locks no longer than
+// idle_in_transaction_session_timeout (30s by default): the server ends
+// its session, and another client's write of the same row goes through.
+func TestIdleInTransactionEnded(t *testing.T) {
+	dsn := sqlstoretest.PostgresDSN(t)
+	db := sqlstoretest.Open(t, dsn)
+	var v string
+	if err := db.Writer().QueryRowContext(t.Context(), "SHOW idle_in_transaction_session_timeout").Scan(&v); err != nil || v != "30s" {
+		t.Fatalf("default idle_in_transaction_session_timeout %q, %v; want 30s", v, err)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	short, err := postgres.Open(t.Context(), dsn+sep+"idle_in_transaction_session_timeout=200ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer short.Close()
+	if _, err := short.Writer().ExecContext(t.Context(), "CREATE TABLE held (id int PRIMARY KEY, n int)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := short.Writer().ExecContext(t.Context(), "INSERT INTO held VALUES (1, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := short.Writer().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // the server ended it
+	if _, err := tx.ExecContext(t.Context(), "UPDATE held SET n = 1 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	// The vanished client: tx is never finished. Another write of the row
+	// waits for its lock until the server ends the idle session.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := db.Writer().ExecContext(ctx, "UPDATE held SET n = 2 WHERE id = 1"); err != nil {
+		t.Fatalf("the row stayed locked by an idle transaction: %v", err)
+	}
+}
+
 // TestTimeoutOptionsValidated: a malformed timeout is an error that names
 // the parameter and says what to write, before any connection is tried.
 func TestTimeoutOptionsValidated(t *testing.T) {
-	for _, q := range []string{"statement_timeout=soon", "statement_timeout=-1", "connect_timeout=x"} {
+	for _, q := range []string{"statement_timeout=soon", "statement_timeout=-1", "connect_timeout=x", "idle_in_transaction_session_timeout=later"} {
 		db, err := postgres.Open(t.Context(), "postgres://u@127.0.0.1:1/db?sslmode=disable&"+q)
 		if err == nil {
 			db.Close()
