@@ -51,6 +51,7 @@ type committer struct {
 	wait       time.Duration // how long a handler waits for its commit (CommitTimeout)
 	now        func() time.Time
 	health     storeHealth
+	stats      *stats // the receiver's counts
 
 	// The context of Save, shared by the commits of a second (each
 	// commit would otherwise cost a timer): every commit has at least
@@ -292,7 +293,9 @@ func (c *committer) commit(jobs []*job) {
 		}
 		return
 	}
+	start := time.Now()
 	created, err := c.store.Save(c.context(), b)
+	c.stats.saved(len(b.Reports), time.Since(start), err)
 	c.health.record(c.now(), err, len(b.Reports), len(jobs), true)
 	if err == nil && len(created) > 0 {
 		c.logNew(created)
@@ -317,6 +320,7 @@ func (c *committer) context() context.Context {
 }
 
 func (c *committer) logNew(created []Report) {
+	c.stats.newGroups.Add(uint64(len(created)))
 	for i := range created {
 		r := &created[i]
 		c.log.Log(nil, seclog.CSPReportViolation,

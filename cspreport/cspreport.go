@@ -69,7 +69,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -209,8 +208,7 @@ type Receiver struct {
 	raw       *rawCap
 	onReport  func(context.Context, Report)
 	policies  policyHashes
-
-	stats stats
+	stats     *stats
 }
 
 // New validates cfg and returns a running receiver.
@@ -263,6 +261,7 @@ func New(cfg Config) (*Receiver, error) {
 		now:       cfg.Now,
 		keepOther: cfg.KeepOther,
 		onReport:  cfg.OnReport,
+		stats:     newStats(f),
 	}
 	if cfg.RawEvents > 0 {
 		rc.raw = &rawCap{per: cfg.RawEvents, n: map[string]int{}}
@@ -285,6 +284,7 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
 		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), or(cfg.CommitTimeout, DefaultCommitTimeout), rc.now)
+	rc.commit.stats = rc.stats
 	if m, ok := cfg.Store.(Merger); ok {
 		// The groups the store's own merges create are logged when
 		// those merges commit.
@@ -419,7 +419,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A store error is logged by the committer, once per state
 		// change; a client that hung up is neither overload nor an
 		// attack, and reads no answer: nothing is logged for it.
-		reason := ""
+		reason, logged := "store-error", true
 		switch {
 		case errors.Is(err, ErrOverloaded):
 			reason = "queue-full"
@@ -427,16 +427,20 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reason = "closed"
 		case errors.Is(err, ErrCommitTimeout):
 			reason = "commit-timeout"
+		case r.Context().Err() != nil:
+			reason, logged = "client-gone", false
+		default:
+			logged = false
 		}
-		if reason != "" {
+		if logged {
 			rc.log.Log(r, seclog.CSPReportOverloaded, zap.String("reason", reason))
 		}
-		rc.stats.unavailable.Add(1)
+		rc.stats.refuse(http.StatusServiceUnavailable, reason)
 		h.Set("Retry-After", rc.retry)
 		rc.write(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	rc.stats.accepted.Add(uint64(len(j.reports)))
+	rc.stats.accept(j)
 	if rc.onReport != nil {
 		for i := range j.reports {
 			rc.onReport(r.Context(), j.reports[i])
@@ -573,14 +577,14 @@ func (rc *Receiver) cors(h http.Header, r *http.Request) {
 
 func (rc *Receiver) limited(w http.ResponseWriter, r *http.Request, client string, n int, wait time.Duration) {
 	secs := strconv.Itoa(int(max(time.Second, wait).Seconds()))
-	rc.stats.limited.Add(1)
+	rc.stats.refuse(http.StatusTooManyRequests, "rate-limit")
 	rc.log.Log(r, seclog.CSPReportRateLimited, zap.String("client_prefix", client), zap.Int("reports", n), zap.String("retry_after", secs))
 	w.Header().Set("Retry-After", secs)
 	rc.write(w, r, http.StatusTooManyRequests)
 }
 
 func (rc *Receiver) fail(w http.ResponseWriter, r *http.Request, status int, reason string) {
-	rc.stats.rejected.Add(1)
+	rc.stats.refuse(status, reason)
 	rc.log.Log(r, seclog.CSPReportRejected, zap.Int("status", status), zap.String("reason", reason))
 	rc.write(w, r, status)
 }
@@ -595,30 +599,4 @@ func (rc *Receiver) write(w http.ResponseWriter, r *http.Request, status int) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	io.WriteString(w, http.StatusText(status)+"\n")
-}
-
-type stats struct {
-	accepted, rejected, limited, unavailable atomic.Uint64
-}
-
-// Stats are the receiver's counts since it was made, for metrics.
-type Stats struct {
-	// Stored is the number of violation reports committed.
-	Stored uint64
-	// Rejected counts requests refused with 400, 405, 413 or 415.
-	Rejected uint64
-	// RateLimited counts requests answered 429.
-	RateLimited uint64
-	// Unavailable counts requests answered 503 (queue full, closed, store
-	// error).
-	Unavailable uint64
-}
-
-// Stats returns the receiver's counts since it was made. Filtered reports
-// and reports of other types are counted in the store ([Store.Counters]).
-func (rc *Receiver) Stats() Stats {
-	return Stats{
-		Stored: rc.stats.accepted.Load(), Rejected: rc.stats.rejected.Load(),
-		RateLimited: rc.stats.limited.Load(), Unavailable: rc.stats.unavailable.Load(),
-	}
 }
