@@ -60,9 +60,10 @@ type Stats struct {
 	// Invalid counts the items of batches that could not be read as
 	// reports (each is skipped; the rest of its batch is kept).
 	Invalid uint64
-	// NewGroups counts the report groups the commits created: the
-	// violations never seen before (each is also logged as a
-	// cspreport.violation security event).
+	// NewGroups counts the report groups created: the violations never
+	// seen before, counted (and logged as a cspreport.violation security
+	// event) when the merge that creates them commits: at the commit, or
+	// later for a store that merges in the background ([Merger]).
 	NewGroups uint64
 
 	// CommitSize is the distribution of the violation reports per commit
