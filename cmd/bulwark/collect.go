@@ -152,7 +152,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	listening := fmt.Sprintf("receiving on http://%s/csp-report", ln.Addr())
 	var metricsLn net.Listener
 	if *metricsAddr != "" {
-		h, err := metricsHandler(rcv)
+		h, err := metricsHandler(rcv, sec)
 		if err == nil {
 			metricsLn, err = net.Listen("tcp", *metricsAddr)
 		}
@@ -239,19 +239,23 @@ func collectServer(h http.Handler, z *zap.Logger) *http.Server {
 }
 
 // metricsHandler serves GET /metrics of -metrics-addr: the receiver's
-// metrics (cspreport/metrics), the Go runtime's and the process's, in
+// metrics (cspreport/metrics), the security events the logger's sampler
+// dropped (droppedEvents), the Go runtime's and the process's, in
 // Prometheus' text format, on a listener of their own. The report
 // listener takes requests from the internet; the metrics tell how the
 // collector and its store are doing and are for the operator's
 // monitoring, so they are never served there, and -metrics-addr is
 // empty (no metrics) unless the operator chooses where.
-func metricsHandler(rcv *cspreport.Receiver) (http.Handler, error) {
+func metricsHandler(rcv *cspreport.Receiver, sec *seclog.Logger) (http.Handler, error) {
 	c, err := metrics.New(rcv, metrics.Config{})
 	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(newDroppedEvents(sec)); err != nil {
 		return nil, err
 	}
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
@@ -263,6 +267,28 @@ func metricsHandler(rcv *cspreport.Receiver) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return mux, nil
+}
+
+// droppedEvents exports seclog.Logger.Dropped: the high-volume security
+// events the sampler left out of the log, by event name (a name of the
+// catalog: a bounded set), as bulwark_seclog_dropped_events_total. A flood
+// the log only samples shows there in full.
+type droppedEvents struct {
+	log  *seclog.Logger
+	desc *prometheus.Desc
+}
+
+func newDroppedEvents(log *seclog.Logger) droppedEvents {
+	return droppedEvents{log, prometheus.NewDesc("bulwark_seclog_dropped_events_total",
+		"Security events the log's sampler dropped (not written), by event.", []string{"event"}, nil)}
+}
+
+func (d droppedEvents) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+func (d droppedEvents) Collect(ch chan<- prometheus.Metric) {
+	for name, n := range d.log.Dropped() {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(n), name)
+	}
 }
 
 // readiness is /health: 200 "ok" while the receiver's store writes, 503

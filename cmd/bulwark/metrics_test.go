@@ -7,6 +7,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // TestCollectMetrics: with -metrics-addr (or BULWARK_METRICS_ADDR), collect
@@ -59,6 +66,7 @@ func TestCollectMetrics(t *testing.T) {
 				`bulwark_cspreport_store_failing 0`,
 				`bulwark_cspreport_commit_duration_seconds_count `,
 				`go_goroutines `,
+				`promhttp_metric_handler_requests_total{code="200"} `,
 				`process_resident_memory_bytes `,
 			} {
 				if !strings.Contains(body, "\n"+want) {
@@ -92,5 +100,29 @@ func TestCollectMetricsAddrInUse(t *testing.T) {
 	err := run(t.Context(), []string{"collect", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "b.db"), "-metrics-addr", taken[1]}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "-metrics-addr") {
 		t.Fatalf("metrics address in use: %v", err)
+	}
+}
+
+// TestDroppedEventsMetric: the events seclog's sampler drops are exported
+// by event name.
+func TestDroppedEventsMetric(t *testing.T) {
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.DebugLevel)
+	sec, err := seclog.New(seclog.Config{Logger: zap.New(core), Sampling: seclog.Sampling{Interval: time.Hour, First: 1, Thereafter: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		sec.Log(nil, seclog.CSPReportRejected, zap.Int("status", 415), zap.String("reason", "content-type"))
+	}
+	want := `
+# HELP bulwark_seclog_dropped_events_total Security events the log's sampler dropped (not written), by event.
+# TYPE bulwark_seclog_dropped_events_total counter
+bulwark_seclog_dropped_events_total{event="cspreport.rejected"} 2
+`
+	if err := testutil.CollectAndCompare(newDroppedEvents(sec), strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+	if problems, err := testutil.CollectAndLint(newDroppedEvents(sec)); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
 	}
 }
