@@ -419,18 +419,16 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A store error is logged by the committer, once per state
 		// change; a client that hung up is neither overload nor an
 		// attack, and reads no answer: nothing is logged for it.
-		reason, logged := "store-error", true
+		reason, logged := "store-error", false
 		switch {
 		case errors.Is(err, ErrOverloaded):
-			reason = "queue-full"
+			reason, logged = "queue-full", true
 		case errors.Is(err, ErrClosed):
-			reason = "closed"
+			reason, logged = "closed", true
 		case errors.Is(err, ErrCommitTimeout):
-			reason = "commit-timeout"
+			reason, logged = "commit-timeout", true
 		case r.Context().Err() != nil:
-			reason, logged = "client-gone", false
-		default:
-			logged = false
+			reason = "client-gone"
 		}
 		if logged {
 			rc.log.Log(r, seclog.CSPReportOverloaded, zap.String("reason", reason))
