@@ -90,7 +90,11 @@ type Stats struct {
 // A Refusal is why a request was refused: the status it was answered
 // with and a reason of a fixed set (see [Stats.Refused]).
 type Refusal struct {
+	// Status is the HTTP status of the answer: 400, 405, 413, 415, 429
+	// or 503.
 	Status int
+	// Reason says why, in a word of the set [Stats.Refused] lists
+	// ("content-type", "queue-full" …).
 	Reason string
 }
 
@@ -123,8 +127,11 @@ type Histogram struct {
 
 // A Bucket is the count of observations at most UpperBound.
 type Bucket struct {
+	// UpperBound is the bucket's inclusive upper bound (Prometheus' le).
 	UpperBound float64
-	Count      uint64
+	// Count is the observations at most UpperBound, those of the
+	// buckets below included.
+	Count uint64
 }
 
 // The fixed buckets of [Stats.CommitSize] and [Stats.CommitLatency].
