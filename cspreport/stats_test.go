@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
@@ -41,6 +42,8 @@ func TestStats(t *testing.T) {
 		{"POST", "application/csp-report", `{"csp-report":`, nil, 400},
 		{"POST", "application/csp-report", `{"hello":"world"}`, nil, 400},
 		{"POST", "application/reports+json", tooMany, nil, 413},
+		{"POST", "application/csp-report", `"` + strings.Repeat("a", cspreport.DefaultMaxBodyBytes) + `"`, nil, 413},
+		{"POST", "application/reports+json", strings.Repeat("[", 20) + strings.Repeat("]", 20), nil, 400},
 		{"OPTIONS", "", "", nil, 204}, // a preflight is no request of its own
 	} {
 		r := httptest.NewRequest(c.method, "/", strings.NewReader(c.body))
@@ -54,8 +57,14 @@ func TestStats(t *testing.T) {
 			t.Fatalf("%s %s %.20q: %d, want %d", c.method, c.ctype, c.body, w.Code, c.want)
 		}
 	}
+	// A body that cannot be read.
+	r := httptest.NewRequest("POST", "/", iotest.ErrReader(errors.New("connection reset")))
+	r.Header.Set("Content-Type", "application/csp-report")
+	if w := httptest.NewRecorder(); func() int { rc.ServeHTTP(w, r); return w.Code }() != 400 {
+		t.Fatal("an unreadable body was not refused with 400")
+	}
 	// Another client sends a batch of 60: over its burst of 50.
-	r := httptest.NewRequest("POST", "/", strings.NewReader("["+strings.Repeat(violation("https://img.example/b.png")+",", 59)+violation("https://img.example/b.png")+"]"))
+	r = httptest.NewRequest("POST", "/", strings.NewReader("["+strings.Repeat(violation("https://img.example/b.png")+",", 59)+violation("https://img.example/b.png")+"]"))
 	r.Header.Set("Content-Type", "application/reports+json")
 	r.RemoteAddr = "198.51.100.1:1"
 	if w := httptest.NewRecorder(); func() int { rc.ServeHTTP(w, r); return w.Code }() != 429 {
@@ -73,14 +82,18 @@ func TestStats(t *testing.T) {
 	s := rc.Stats()
 	refused := map[cspreport.Refusal]uint64{
 		{415, "content-type"}: 1, {415, "content-encoding"}: 1, {405, "method"}: 1,
-		{400, "json"}: 1, {400, "shape"}: 1, {413, "items"}: 1, {429, "rate-limit"}: 1, {503, "store-error"}: 2,
+		{400, "json"}: 1, {400, "shape"}: 1, {400, "depth"}: 1, {400, "read"}: 1,
+		{413, "items"}: 1, {413, "body-size"}: 1, {429, "rate-limit"}: 1, {503, "store-error"}: 2,
+	}
+	if len(s.Refused) != 15 {
+		t.Errorf("%d refusals listed, want the 15 the receiver makes: %v", len(s.Refused), s.Refused)
 	}
 	for k, v := range s.Refused {
 		if v != refused[k] {
 			t.Errorf("Refused[%v] = %d, want %d", k, v, refused[k])
 		}
 	}
-	for _, k := range []cspreport.Refusal{{400, "read"}, {400, "depth"}, {413, "body-size"}, {503, "queue-full"}, {503, "commit-timeout"}, {503, "closed"}, {503, "client-gone"}} {
+	for _, k := range []cspreport.Refusal{{503, "queue-full"}, {503, "commit-timeout"}, {503, "closed"}, {503, "client-gone"}} {
 		if _, ok := s.Refused[k]; !ok {
 			t.Errorf("Refused has no %v: every refusal is listed, 0 until it happens", k)
 		}
