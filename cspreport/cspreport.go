@@ -55,6 +55,14 @@
 // is logged per new group, never one per report, when the merge that
 // creates the group is committed (see [Merger]), and at the latest by
 // Close.
+//
+// # Metrics
+//
+// [Receiver.Stats] returns what the receiver counted: requests accepted
+// and refused by status and reason, reports by outcome, new groups, the
+// size and duration of commits, the store's state and the queue's depth.
+// This package links no metrics library; cspreport/metrics exports the
+// counts to Prometheus.
 package cspreport
 
 import (
