@@ -52,6 +52,7 @@ type committer struct {
 	wait       time.Duration // how long a handler waits for its commit (CommitTimeout)
 	now        func() time.Time
 	health     storeHealth
+	stats      *stats // the receiver's counts
 
 	// The context of Save, shared by the commits of a second (each
 	// commit would otherwise cost a timer): every commit has at least
@@ -296,9 +297,12 @@ func (c *committer) commit(jobs []*job) {
 		}
 		return
 	}
+	start := time.Now()
 	created, err := c.store.Save(c.context(), b)
+	c.stats.saved(reports, time.Since(start), err)
 	c.health.record(c.now(), err, reports, len(jobs), true)
 	if err == nil && len(created) > 0 {
+		c.stats.newGroups.Add(uint64(len(created)))
 		logNew(c.log, b, created)
 	}
 	for _, j := range jobs {

@@ -54,6 +54,14 @@
 // column, sample), with counts and first and last seen; one security event
 // is logged per new group, never one per report, once the commit that
 // creates the group is saved.
+//
+// # Metrics
+//
+// [Receiver.Stats] returns what the receiver counted: requests accepted
+// and refused by status and reason, reports by outcome, new groups, the
+// size and duration of commits, the store's state and the queue's depth.
+// This package links no metrics library; cspreport/metrics exports the
+// counts to Prometheus.
 package cspreport
 
 import (
@@ -68,7 +76,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -208,8 +215,7 @@ type Receiver struct {
 	raw       *rawCap
 	onReport  func(context.Context, Report)
 	policies  policyHashes
-
-	stats stats
+	stats     *stats
 }
 
 // New validates cfg and returns a running receiver.
@@ -262,6 +268,7 @@ func New(cfg Config) (*Receiver, error) {
 		now:       cfg.Now,
 		keepOther: cfg.KeepOther,
 		onReport:  cfg.OnReport,
+		stats:     newStats(f),
 	}
 	if cfg.RawEvents > 0 {
 		rc.raw = &rawCap{per: cfg.RawEvents, n: map[string]int{}}
@@ -284,6 +291,7 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	rc.commit = newCommitter(cfg.Store, cfg.Logger, or(cfg.QueueSize, DefaultQueueSize),
 		or(cfg.FlushInterval, DefaultFlushInterval), cfg.Linger, or(cfg.FlushReports, DefaultFlushReports), or(cfg.CommitTimeout, DefaultCommitTimeout), rc.now)
+	rc.commit.stats = rc.stats
 	return rc, nil
 }
 
@@ -410,24 +418,26 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A store error is logged by the committer, once per state
 		// change; a client that hung up is neither overload nor an
 		// attack, and reads no answer: nothing is logged for it.
-		reason := ""
+		reason, logged := "store-error", false
 		switch {
 		case errors.Is(err, ErrOverloaded):
-			reason = "queue-full"
+			reason, logged = "queue-full", true
 		case errors.Is(err, ErrClosed):
-			reason = "closed"
+			reason, logged = "closed", true
 		case errors.Is(err, ErrCommitTimeout):
-			reason = "commit-timeout"
+			reason, logged = "commit-timeout", true
+		case r.Context().Err() != nil:
+			reason = "client-gone"
 		}
-		if reason != "" {
+		if logged {
 			rc.log.Log(r, seclog.CSPReportOverloaded, zap.String("reason", reason))
 		}
-		rc.stats.unavailable.Add(1)
+		rc.stats.refuse(http.StatusServiceUnavailable, reason)
 		h.Set("Retry-After", rc.retry)
 		rc.write(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	rc.stats.accepted.Add(uint64(len(j.reports)))
+	rc.stats.accept(j)
 	if rc.onReport != nil {
 		for i := range j.reports {
 			rc.onReport(r.Context(), j.reports[i])
@@ -564,14 +574,14 @@ func (rc *Receiver) cors(h http.Header, r *http.Request) {
 
 func (rc *Receiver) limited(w http.ResponseWriter, r *http.Request, client string, n int, wait time.Duration) {
 	secs := strconv.Itoa(int(max(time.Second, wait).Seconds()))
-	rc.stats.limited.Add(1)
+	rc.stats.refuse(http.StatusTooManyRequests, "rate-limit")
 	rc.log.Log(r, seclog.CSPReportRateLimited, zap.String("client_prefix", client), zap.Int("reports", n), zap.String("retry_after", secs))
 	w.Header().Set("Retry-After", secs)
 	rc.write(w, r, http.StatusTooManyRequests)
 }
 
 func (rc *Receiver) fail(w http.ResponseWriter, r *http.Request, status int, reason string) {
-	rc.stats.rejected.Add(1)
+	rc.stats.refuse(status, reason)
 	rc.log.Log(r, seclog.CSPReportRejected, zap.Int("status", status), zap.String("reason", reason))
 	rc.write(w, r, status)
 }
@@ -586,30 +596,4 @@ func (rc *Receiver) write(w http.ResponseWriter, r *http.Request, status int) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	io.WriteString(w, http.StatusText(status)+"\n")
-}
-
-type stats struct {
-	accepted, rejected, limited, unavailable atomic.Uint64
-}
-
-// Stats are the receiver's counts since it was made, for metrics.
-type Stats struct {
-	// Stored is the number of violation reports committed.
-	Stored uint64
-	// Rejected counts requests refused with 400, 405, 413 or 415.
-	Rejected uint64
-	// RateLimited counts requests answered 429.
-	RateLimited uint64
-	// Unavailable counts requests answered 503 (queue full, closed, store
-	// error).
-	Unavailable uint64
-}
-
-// Stats returns the receiver's counts since it was made. Filtered reports
-// and reports of other types are counted in the store ([Store.Counters]).
-func (rc *Receiver) Stats() Stats {
-	return Stats{
-		Stored: rc.stats.accepted.Load(), Rejected: rc.stats.rejected.Load(),
-		RateLimited: rc.stats.limited.Load(), Unavailable: rc.stats.unavailable.Load(),
-	}
 }

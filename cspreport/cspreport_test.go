@@ -526,7 +526,7 @@ func TestRateLimit(t *testing.T) {
 	if n := total(groups(t, store)); n != 8 {
 		t.Errorf("stored %d, want 8", n)
 	}
-	if s := rc.Stats(); s.RateLimited != 2 || s.Stored != 8 {
+	if s := rc.Stats(); s.RefusedWith(429) != 2 || s.Stored != 8 {
 		t.Errorf("stats %+v", s)
 	}
 }
@@ -586,7 +586,7 @@ func TestRateLimitChargesRefusedRequests(t *testing.T) {
 	if w, _ := send("192.0.2.1:1", "application/csp-report", legacyBody); w.Code != 204 {
 		t.Fatalf("one report within the burst: %d", w.Code)
 	}
-	if s := rc.Stats(); s.RateLimited != uint64(4*len(hostile)) {
+	if s := rc.Stats(); s.RefusedWith(429) != uint64(4*len(hostile)) {
 		t.Errorf("stats %+v, want %d rate limited", s, 4*len(hostile))
 	}
 }

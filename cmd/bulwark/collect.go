@@ -15,11 +15,15 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/metrics"
 	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sqldb"
 	"github.com/bulwark-go/bulwark/sqldb/postgres"
 	"github.com/bulwark-go/bulwark/sqldb/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 )
 
@@ -73,6 +77,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("bulwark collect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at /metrics on this address of its own, such as 127.0.0.1:9464\n(empty: none; keep it off the internet, never the -addr listener)")
 	db := fs.String("db", defaultReportsDB(), "report database: an SQLite file, or a postgres:// URL")
 	rate := fs.Float64("rate-limit", 20, "reports per second per client address prefix (/24, /64); 0 turns limiting off")
 	burst := fs.Int("burst", 200, "reports a client may send at once before -rate-limit applies")
@@ -142,23 +147,34 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		rcv.Close(context.Background())
 		return fmt.Errorf("collect: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      collectWriteTimeout,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          zap.NewStdLog(z.Named("http")),
+	srv := collectServer(mux, z)
+	servers := []*http.Server{srv}
+	listening := fmt.Sprintf("receiving on http://%s/csp-report", ln.Addr())
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		h, err := metricsHandler(rcv, sec)
+		if err == nil {
+			metricsLn, err = net.Listen("tcp", *metricsAddr)
+		}
+		if err != nil {
+			ln.Close()
+			rcv.Close(context.Background())
+			return fmt.Errorf("collect: -metrics-addr: %w", err)
+		}
+		servers = append(servers, collectServer(h, z))
+		listening += fmt.Sprintf(", metrics on http://%s/metrics", metricsLn.Addr())
 	}
-	fmt.Fprintf(stdout, "bulwark collect: receiving on http://%s/csp-report (database %s)\n", ln.Addr(), redactDSN(*db))
+	fmt.Fprintf(stdout, "bulwark collect: %s (database %s)\n", listening, redactDSN(*db))
 	sec.Log(nil, seclog.SystemStartup, zap.String("command", "collect"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))
 
 	if *retain > 0 {
 		go retainLoop(ctx, store, *retain, z)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, len(servers))
 	go func() { errc <- srv.Serve(ln) }()
+	if metricsLn != nil {
+		go func() { errc <- servers[1].Serve(metricsLn) }()
+	}
 	var serveErr error
 	select {
 	case serveErr = <-errc:
@@ -170,6 +186,9 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), collectDrainTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	for _, s := range servers[1:] {
+		err = errors.Join(err, s.Shutdown(shutdownCtx))
+	}
 	if cerr := rcv.Close(shutdownCtx); cerr != nil {
 		z.Error("collect: closing the receiver", zap.Error(cerr))
 		err = errors.Join(err, cerr)
@@ -205,6 +224,73 @@ const (
 	collectWriteTimeout = 30 * time.Second
 	collectDrainTimeout = 10 * time.Second
 )
+
+// collectServer is an http.Server of the collector for h, with its
+// timeouts.
+func collectServer(h http.Handler, z *zap.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      collectWriteTimeout,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          zap.NewStdLog(z.Named("http")),
+	}
+}
+
+// metricsHandler serves GET /metrics of -metrics-addr: the receiver's
+// metrics (cspreport/metrics), the security events the logger's sampler
+// dropped (droppedEvents), the Go runtime's and the process's, in
+// Prometheus' text format, on a listener of their own. The report
+// listener takes requests from the internet; the metrics tell how the
+// collector and its store are doing and are for the operator's
+// monitoring, so they are never served there, and -metrics-addr is
+// empty (no metrics) unless the operator chooses where.
+func metricsHandler(rcv *cspreport.Receiver, sec *seclog.Logger) (http.Handler, error) {
+	c, err := metrics.New(rcv, metrics.Config{})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(newDroppedEvents(sec)); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	return mux, nil
+}
+
+// droppedEvents exports seclog.Logger.Dropped: the high-volume security
+// events the sampler left out of the log, by event name (a name of the
+// catalog: a bounded set), as bulwark_seclog_dropped_events_total. A flood
+// the log only samples shows there in full.
+type droppedEvents struct {
+	log  *seclog.Logger
+	desc *prometheus.Desc
+}
+
+func newDroppedEvents(log *seclog.Logger) droppedEvents {
+	return droppedEvents{log, prometheus.NewDesc("bulwark_seclog_dropped_events_total",
+		"Security events the log's sampler dropped (not written), by event.", []string{"event"}, nil)}
+}
+
+func (d droppedEvents) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+func (d droppedEvents) Collect(ch chan<- prometheus.Metric) {
+	for name, n := range d.log.Dropped() {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(n), name)
+	}
+}
 
 // readiness is /health: 200 "ok" while the receiver's store writes, 503
 // with Retry-After while it fails (see cspreport.Receiver.Check), so that

@@ -26,6 +26,19 @@ import (
 // returns its error.
 func startCollector(t *testing.T, args ...string) (string, func() error) {
 	t.Helper()
+	line, stop := startCollectorLine(t, args...)
+	m := regexp.MustCompile(`http://\S+/csp-report`).FindString(line)
+	if m == "" {
+		stop()
+		t.Fatalf("no URL in %q", line)
+	}
+	return m, stop
+}
+
+// startCollectorLine runs `bulwark collect` as startCollector does and
+// returns the line it printed when it started listening.
+func startCollectorLine(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -40,11 +53,6 @@ func startCollector(t *testing.T, args ...string) (string, func() error) {
 		t.Fatalf("collect did not start: %v", err)
 	}
 	go io.Copy(io.Discard, pr)
-	m := regexp.MustCompile(`http://\S+/csp-report`).FindString(line)
-	if m == "" {
-		cancel()
-		t.Fatalf("no URL in %q", line)
-	}
 	var once sync.Once
 	var stopErr error
 	stop := func() error {
@@ -59,7 +67,7 @@ func startCollector(t *testing.T, args ...string) (string, func() error) {
 		return stopErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return m, stop
+	return line, stop
 }
 
 const collectLegacy = `{"csp-report":{"document-uri":"https://shop.example/cart?session=abc","referrer":"","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"script-src 'self'; report-uri /csp-report","disposition":"enforce","blocked-uri":"https://evil.example/x.js","status-code":200}}`

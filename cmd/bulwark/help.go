@@ -19,9 +19,11 @@ var demoHelp = commandHelp{
 var collectHelp = commandHelp{
 	usage: "bulwark collect [flags]",
 	about: "Run the CSP report collector: browsers post violation reports to /csp-report,\n" +
-		"which stores them in -db; GET /health answers while it runs.",
+		"which stores them in -db; GET /health answers while it can store them. With\n" +
+		"-metrics-addr, Prometheus metrics at /metrics on a listener of their own.",
 	sections: []flagSection{
 		{"Server", []string{"addr", "allow-origin", "trusted-proxies"}},
+		{"Monitoring", []string{"metrics-addr"}},
 		{"Storage", []string{"db", "retain", "keep-other", "raw-events"}},
 		{"Limits", []string{"rate-limit", "burst"}},
 	},
