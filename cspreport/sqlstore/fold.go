@@ -24,8 +24,8 @@ import (
 // not refused.
 const (
 	FoldInterval = 5 * time.Second
-	foldQueued   = 1 << 16
-	maxQueued    = 1 << 17
+	foldQueued   = 1 << 14
+	maxQueued    = 1 << 15
 )
 
 // CloseTimeout bounds Close's last fold: what it cannot fold by then
