@@ -66,6 +66,7 @@ package cspreport
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,6 +81,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/bulwark-go/bulwark/cspreport/internal/wire"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -389,16 +391,16 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rc.commit.leave()
 		}
 	}()
-	if err := checkDepth(body, rc.maxDepth); err != nil {
+	if err := wire.CheckDepth(body, rc.maxDepth); err != nil {
 		rc.fail(w, r, http.StatusBadRequest, "depth")
 		return
 	}
-	d, err := decode(body, rc.maxItems)
+	d, err := wire.Decode(body, rc.maxItems)
 	switch {
-	case errors.Is(err, errTooMany):
+	case errors.Is(err, wire.ErrTooMany):
 		rc.fail(w, r, http.StatusRequestEntityTooLarge, "items")
 		return
-	case errors.Is(err, errSyntax):
+	case errors.Is(err, wire.ErrSyntax):
 		rc.fail(w, r, http.StatusBadRequest, "json")
 		return
 	case err != nil:
@@ -406,7 +408,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A batch costs a token per report: the request paid for the first.
-	if n := len(d.reports) + d.invalid; rc.limit != nil && n > 1 {
+	if n := len(d.Reports) + d.Invalid; rc.limit != nil && n > 1 {
 		if ok, wait := rc.limit.take(client, n-1, now); !ok {
 			rc.limited(w, r, client.String(), n, wait)
 			return
@@ -447,7 +449,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // prepare normalises and filters the decoded reports into a job.
-func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client string) *job {
+func (rc *Receiver) prepare(r *http.Request, d *wire.Decoded, now time.Time, client string) *job {
 	in := reqInfo{
 		receivedAt: now,
 		userAgent:  r.Header.Get("User-Agent"),
@@ -457,10 +459,10 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 	}
 	if r.URL.RawQuery != "" {
 		q := r.URL.Query()
-		in.version = clean(first(q.Get("v"), q.Get("version")), MaxVersionLen)
+		in.version = clean(cmp.Or(q.Get("v"), q.Get("version")), MaxVersionLen)
 		in.disposition = q.Get("disposition")
 	}
-	j := &job{at: now, done: make(chan error, 1), reports: make([]Report, 0, len(d.reports))}
+	j := &job{at: now, done: make(chan error, 1), reports: make([]Report, 0, len(d.Reports))}
 	var counts map[[2]string]int64 // made for the first count
 	count := func(kind, name string, n int64) {
 		if counts == nil {
@@ -468,13 +470,13 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 		}
 		counts[[2]string{kind, name}] += n
 	}
-	if d.invalid > 0 {
-		count(KindInvalid, "item", int64(d.invalid))
+	if d.Invalid > 0 {
+		count(KindInvalid, "item", int64(d.Invalid))
 	}
-	for i := range d.reports {
-		raw := &d.reports[i]
-		if raw.typ != typeCSP {
-			count(KindOther, reportType(raw.typ), 1)
+	for i := range d.Reports {
+		raw := &d.Reports[i]
+		if raw.Type != wire.TypeCSP {
+			count(KindOther, reportType(raw.Type), 1)
 			if rc.keepOther {
 				j.other = append(j.other, other(raw, &in))
 			}
@@ -486,8 +488,8 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 			continue
 		}
 		j.reports = append(j.reports, rep)
-		if rc.raw != nil && len(raw.src) <= MaxRawLen && rc.raw.take(rep.DetailFP, now) {
-			j.events = append(j.events, Event{GroupFP: rep.GroupFP, DetailFP: rep.DetailFP, ReceivedAt: stamp(now), Raw: clean(string(raw.src), MaxRawLen)})
+		if rc.raw != nil && len(raw.Src) <= MaxRawLen && rc.raw.take(rep.DetailFP, now) {
+			j.events = append(j.events, Event{GroupFP: rep.GroupFP, DetailFP: rep.DetailFP, ReceivedAt: stamp(now), Raw: clean(string(raw.Src), MaxRawLen)})
 		}
 	}
 	if len(counts) > 0 {
@@ -497,16 +499,16 @@ func (rc *Receiver) prepare(r *http.Request, d *decoded, now time.Time, client s
 }
 
 // other is a report of another type, as [Config.KeepOther] stores it.
-func other(r *raw, in *reqInfo) OtherReport {
+func other(r *wire.Report, in *reqInfo) OtherReport {
 	o := OtherReport{
-		Type:         clean(r.typ, maxTypeLen),
-		URL:          clean(parseValue(r.url, in.keepQuery).value, MaxURLLen),
-		UserAgent:    clean(first(r.userAgent, in.userAgent), MaxUALen),
+		Type:         clean(r.Type, maxTypeLen),
+		URL:          clean(parseValue(r.URL, in.keepQuery).value, MaxURLLen),
+		UserAgent:    clean(cmp.Or(r.UserAgent, in.userAgent), MaxUALen),
 		ClientPrefix: in.client,
 		ReceivedAt:   stamp(in.receivedAt),
 	}
-	if len(r.body) <= MaxOtherBodyLen {
-		o.Body = clean(string(r.body), MaxOtherBodyLen)
+	if len(r.Body) <= MaxOtherBodyLen {
+		o.Body = clean(string(r.Body), MaxOtherBodyLen)
 	}
 	return o
 }

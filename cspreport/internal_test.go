@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bulwark-go/bulwark/cspreport/internal/wire"
 )
 
 // TestLimiterBounded: a flood of distinct clients never holds more than
@@ -65,22 +67,22 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if checkDepth(b, DefaultMaxDepth) != nil {
+		if wire.CheckDepth(b, DefaultMaxDepth) != nil {
 			return
 		}
-		d, err := decode(b, DefaultMaxItems)
+		d, err := wire.Decode(b, DefaultMaxItems)
 		if err != nil {
 			return
 		}
-		if len(d.reports)+d.invalid > DefaultMaxItems {
-			t.Fatalf("%d items kept", len(d.reports)+d.invalid)
+		if len(d.Reports)+d.Invalid > DefaultMaxItems {
+			t.Fatalf("%d items kept", len(d.Reports)+d.Invalid)
 		}
 		in := reqInfo{receivedAt: time.Unix(1e9, 0), client: "192.0.2.0/24"}
-		for i := range d.reports {
-			if d.reports[i].typ != typeCSP {
+		for i := range d.Reports {
+			if d.Reports[i].Type != wire.TypeCSP {
 				continue
 			}
-			r, bl, doc, src := normalize(&d.reports[i], &in)
+			r, bl, doc, src := normalize(&d.Reports[i], &in)
 			filters.match(&r, bl, doc, src)
 			for name, v := range map[string]string{"blocked": r.Blocked, "document": r.DocumentURL, "source": r.SourceFile,
 				"directive": r.Directive, "sample": r.Sample, "path": r.DocumentPath, "origin": r.BlockedOrigin, "referrer": r.Referrer} {

@@ -1,6 +1,7 @@
 package cspreport
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bulwark-go/bulwark/cspreport/internal/wire"
 )
 
 // Bounds of stored values, in bytes (cut at a UTF-8 boundary).
@@ -451,34 +454,30 @@ type reqInfo struct {
 
 // normalize turns a raw CSP report into a Report, with its fingerprints.
 // It returns the parsed blocked, document and source values for filters.
-func normalize(r *raw, in *reqInfo) (Report, parsedURL, parsedURL, parsedURL) {
-	blocked := parseValue(r.blocked, in.keepQuery)
-	doc := parseValue(r.document, in.keepQuery)
-	src := parseValue(r.sourceFile, in.keepQuery)
-	ref := parseValue(r.referrer, in.keepQuery)
-	ua := r.userAgent
-	if ua == "" {
-		ua = in.userAgent
-	}
-	age := time.Duration(r.age) * time.Millisecond
+func normalize(r *wire.Report, in *reqInfo) (Report, parsedURL, parsedURL, parsedURL) {
+	blocked := parseValue(r.Blocked, in.keepQuery)
+	doc := parseValue(r.Document, in.keepQuery)
+	src := parseValue(r.SourceFile, in.keepQuery)
+	ref := parseValue(r.Referrer, in.keepQuery)
+	age := time.Duration(r.Age) * time.Millisecond
 	occurred := in.receivedAt.Add(-min(age, maxAge))
 	rep := Report{
-		Format:        r.format,
-		Directive:     directive(r.effective, r.violated),
-		Disposition:   disposition(r.disposition, in.disposition),
+		Format:        r.Format,
+		Directive:     directive(r.Effective, r.Violated),
+		Disposition:   disposition(r.Disposition, in.disposition),
 		BlockedKind:   blocked.kind,
 		BlockedOrigin: blocked.origin,
 		Blocked:       blocked.value,
 		DocumentURL:   doc.value,
 		Referrer:      ref.value,
 		SourceFile:    src.value,
-		Line:          r.line,
-		Column:        r.col,
-		StatusCode:    r.status,
-		Sample:        clean(r.sample, MaxSampleLen),
-		Policy:        clean(r.policy, MaxPolicyLen),
+		Line:          r.Line,
+		Column:        r.Column,
+		StatusCode:    r.Status,
+		Sample:        clean(r.Sample, MaxSampleLen),
+		Policy:        clean(r.Policy, MaxPolicyLen),
 		PolicyVersion: in.version,
-		UserAgent:     clean(ua, MaxUALen),
+		UserAgent:     clean(cmp.Or(r.UserAgent, in.userAgent), MaxUALen),
 		ClientPrefix:  in.client,
 		ReceivedAt:    in.receivedAt,
 		OccurredAt:    occurred,

@@ -1,6 +1,10 @@
 package cspreport
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -150,5 +154,38 @@ func TestPolicyHashes(t *testing.T) {
 	}
 	if got, want := (*policyHashes)(nil).hash("p"), hashHex("p"); got != want {
 		t.Fatalf("nil cache: %s, want %s", got, want)
+	}
+}
+
+// fpParts is the fingerprint as it was first written: SHA-256 of the
+// parts, each followed by a NUL byte, the first 16 bytes in hex.
+func fpParts(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// TestFingerprintsSame: groupFP and detailFP give the stored values of
+// the first formula (long values, samples, negative and large numbers).
+func TestFingerprintsSame(t *testing.T) {
+	long := strings.Repeat("https://a.example/x", 200)
+	for _, r := range []Report{
+		{},
+		{Directive: "script-src-elem", BlockedKind: "url", BlockedOrigin: "https://evil.example", DocumentOrigin: "https://shop.example", DocumentPath: "/a/:id", Disposition: "enforce", SourceFile: "https://shop.example/app.js", Line: 12, Column: 34},
+		{Directive: "style-src", BlockedKind: "inline", BlockedOrigin: "inline", DocumentOrigin: long, DocumentPath: long, Disposition: "report", SourceFile: long, Line: math.MaxInt32, Column: -1, Sample: "alert(1)\x00é"},
+	} {
+		r.GroupFP = groupFP(&r)
+		if want := fpParts(r.Directive, r.BlockedKind, r.BlockedOrigin, r.DocumentOrigin+r.DocumentPath, r.Disposition); r.GroupFP != want {
+			t.Errorf("groupFP %s, want %s", r.GroupFP, want)
+		}
+		if got, want := detailFP(&r), fpParts(r.GroupFP, r.SourceFile, strconv.Itoa(r.Line), strconv.Itoa(r.Column), hashHex(r.Sample)); got != want {
+			t.Errorf("detailFP %s, want %s", got, want)
+		}
+	}
+	if hashHex("") != emptySHA256 {
+		t.Error("emptySHA256")
 	}
 }

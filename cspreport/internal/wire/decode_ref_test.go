@@ -1,18 +1,18 @@
-package cspreport
+package wire
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
+	"cmp"
 	"encoding/json"
 	"errors"
-	"math"
 	"os"
+	"path/filepath"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
 )
+
+// maxDepth is cspreport.DefaultMaxDepth, the depth the receiver allows.
+const maxDepth = 8
 
 // The decoder as it was before the single-pass walk (a53b37f): three
 // encoding/json passes per batch item. FuzzDecodeSame checks that decode
@@ -23,40 +23,40 @@ import (
 // an object with "type" and "body" a single Reporting API report (WebKit).
 // Every item of a batch stands alone: one that cannot be read is counted
 // and skipped.
-func decodeStd(b []byte, maxItems int) (decoded, error) {
+func decodeStd(b []byte, maxItems int) (Decoded, error) {
 	i := 0
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	if i == len(b) {
-		return decoded{}, errEmptyBody
+		return Decoded{}, errEmptyBody
 	}
 	switch b[i] {
 	case '[':
 		var items []json.RawMessage
 		if err := json.Unmarshal(b, &items); err != nil {
 			if _, ok := errors.AsType[*json.SyntaxError](err); ok {
-				return decoded{}, errSyntax
+				return Decoded{}, ErrSyntax
 			}
-			return decoded{}, errShape
+			return Decoded{}, errShape
 		}
 		if len(items) > maxItems {
-			return decoded{}, errTooMany
+			return Decoded{}, ErrTooMany
 		}
-		var d decoded
+		var d Decoded
 		for _, it := range items {
 			var e envelope
 			if json.Unmarshal(it, &e) != nil {
-				d.invalid++
+				d.Invalid++
 				continue
 			}
 			r, ok := fromEnvelopeStd(&e, "report-to")
 			if !ok {
-				d.invalid++
+				d.Invalid++
 				continue
 			}
-			r.src = it
-			d.reports = append(d.reports, r)
+			r.Src = it
+			d.Reports = append(d.Reports, r)
 		}
 		return d, nil
 	case '{':
@@ -67,52 +67,52 @@ func decodeStd(b []byte, maxItems int) (decoded, error) {
 		}
 		if err := json.Unmarshal(b, &e); err != nil {
 			if _, ok := errors.AsType[*json.SyntaxError](err); ok {
-				return decoded{}, errSyntax
+				return Decoded{}, ErrSyntax
 			}
-			return decoded{}, errShape
+			return Decoded{}, errShape
 		}
 		if e.CSPReport != nil {
 			r := fromLegacy(e.CSPReport)
-			r.src = b[i:]
-			return decoded{reports: []raw{r}}, nil
+			r.Src = b[i:]
+			return Decoded{Reports: []Report{r}}, nil
 		}
 		r, ok := fromEnvelopeStd(&e.envelope, "report-to-single")
 		if !ok {
-			return decoded{}, errShape
+			return Decoded{}, errShape
 		}
-		r.src = b[i:]
-		return decoded{reports: []raw{r}}, nil
+		r.Src = b[i:]
+		return Decoded{Reports: []Report{r}}, nil
 	}
 	if !json.Valid(b) {
-		return decoded{}, errSyntax
+		return Decoded{}, ErrSyntax
 	}
-	return decoded{}, errShape
+	return Decoded{}, errShape
 }
 
-func fromEnvelopeStd(e *envelope, format string) (raw, bool) {
+func fromEnvelopeStd(e *envelope, format string) (Report, bool) {
 	if e.Type == "" || len(bytes.TrimSpace(e.Body)) == 0 || e.Body[0] != '{' {
-		return raw{}, false
+		return Report{}, false
 	}
-	r := raw{format: format, typ: string(e.Type), age: int(e.Age), url: string(e.URL), userAgent: string(e.UserAgent)}
-	if r.typ != typeCSP {
-		r.body = e.Body
+	r := Report{Format: format, Type: string(e.Type), Age: int(e.Age), URL: string(e.URL), UserAgent: string(e.UserAgent)}
+	if r.Type != TypeCSP {
+		r.Body = e.Body
 		return r, true
 	}
 	var a apiBody
 	if json.Unmarshal(e.Body, &a) != nil {
-		return raw{}, false
+		return Report{}, false
 	}
-	r.document = first(string(a.DocumentURL), string(a.DocumentURLSnake), r.url)
-	r.referrer = string(a.Referrer)
-	r.blocked = first(string(a.BlockedURL), string(a.BlockedURLSnake))
-	r.effective = first(string(a.EffectiveDirective), string(a.EffectiveSnake))
-	r.policy = first(string(a.OriginalPolicy), string(a.OriginalSnake))
-	r.sourceFile = first(string(a.SourceFile), string(a.SourceSnake))
-	r.sample = string(a.Sample)
-	r.disposition = string(a.Disposition)
-	r.status = int(max(a.StatusCode, a.StatusSnake))
-	r.line = int(max(a.LineNumber, a.LineSnake))
-	r.col = int(max(a.ColumnNumber, a.ColumnSnake))
+	r.Document = cmp.Or(string(a.DocumentURL), string(a.DocumentURLSnake), r.URL)
+	r.Referrer = string(a.Referrer)
+	r.Blocked = cmp.Or(string(a.BlockedURL), string(a.BlockedURLSnake))
+	r.Effective = cmp.Or(string(a.EffectiveDirective), string(a.EffectiveSnake))
+	r.Policy = cmp.Or(string(a.OriginalPolicy), string(a.OriginalSnake))
+	r.SourceFile = cmp.Or(string(a.SourceFile), string(a.SourceSnake))
+	r.Sample = string(a.Sample)
+	r.Disposition = string(a.Disposition)
+	r.Status = int(max(a.StatusCode, a.StatusSnake))
+	r.Line = int(max(a.LineNumber, a.LineSnake))
+	r.Column = int(max(a.ColumnNumber, a.ColumnSnake))
 	return r, true
 }
 
@@ -123,23 +123,23 @@ func FuzzDecodeSame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if checkDepth(b, DefaultMaxDepth) != nil {
+		if CheckDepth(b, maxDepth) != nil {
 			return
 		}
-		got, err := decode(b, 5)
+		got, err := Decode(b, 5)
 		want, werr := decodeStd(b, 5)
 		if err != werr {
 			t.Fatalf("%q: error %v, want %v", b, err, werr)
 		}
-		if got.invalid != want.invalid || len(got.reports) != len(want.reports) {
-			t.Fatalf("%q: %d reports, %d invalid; want %d, %d", b, len(got.reports), got.invalid, len(want.reports), want.invalid)
+		if got.Invalid != want.Invalid || len(got.Reports) != len(want.Reports) {
+			t.Fatalf("%q: %d reports, %d invalid; want %d, %d", b, len(got.Reports), got.Invalid, len(want.Reports), want.Invalid)
 		}
-		for i := range got.reports {
-			g, w := got.reports[i], want.reports[i]
-			if !bytes.Equal(g.src, w.src) || !bytes.Equal(g.body, w.body) {
-				t.Fatalf("%q: report %d: src %q body %q, want %q %q", b, i, g.src, g.body, w.src, w.body)
+		for i := range got.Reports {
+			g, w := got.Reports[i], want.Reports[i]
+			if !bytes.Equal(g.Src, w.Src) || !bytes.Equal(g.Body, w.Body) {
+				t.Fatalf("%q: report %d: src %q body %q, want %q %q", b, i, g.Src, g.Body, w.Src, w.Body)
 			}
-			g.src, g.body, w.src, w.body = nil, nil, nil, nil
+			g.Src, g.Body, w.Src, w.Body = nil, nil, nil, nil
 			if !reflect.DeepEqual(g, w) {
 				t.Fatalf("%q: report %d:\n%+v\nwant\n%+v", b, i, g, w)
 			}
@@ -166,7 +166,7 @@ var decodeSeeds = []string{
 // TestDecodeSame runs FuzzDecodeSame's seeds and the corpus.
 func TestDecodeSeedsSame(t *testing.T) {
 	for _, s := range decodeSeeds {
-		_, err := decode([]byte(s), 5)
+		_, err := Decode([]byte(s), 5)
 		_, werr := decodeStd([]byte(s), 5)
 		if err != werr {
 			t.Errorf("%q: error %v, want %v", s, err, werr)
@@ -194,8 +194,11 @@ func FuzzValidSame(f *testing.F) {
 // legacy body and the corpus' Chrome batch.
 func BenchmarkValid(b *testing.B) {
 	bodies := map[string][]byte{"legacy": []byte(benchLegacy)}
-	if body, err := os.ReadFile("../../shared/testdata/csp-reports/chromium-report-to-batch-inline-and-urls.json"); err == nil {
-		bodies["batch3"] = body
+	for _, dir := range []string{os.Getenv("BULWARK_TESTDATA"), "../../../../shared/testdata"} {
+		if body, err := os.ReadFile(filepath.Join(dir, "csp-reports", "chromium-report-to-batch-inline-and-urls.json")); dir != "" && err == nil {
+			bodies["batch3"] = body
+			break
+		}
 	}
 	for name, body := range bodies {
 		b.Run(name+"/validJSON", func(b *testing.B) {
@@ -209,7 +212,7 @@ func BenchmarkValid(b *testing.B) {
 		b.Run(name+"/checkDepth", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if checkDepth(body, DefaultMaxDepth) != nil {
+				if CheckDepth(body, maxDepth) != nil {
 					b.Fatal("too deep")
 				}
 			}
@@ -217,7 +220,7 @@ func BenchmarkValid(b *testing.B) {
 		b.Run(name+"/checkDepthStd", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if checkDepthStd(body, DefaultMaxDepth) != nil {
+				if checkDepthStd(body, maxDepth) != nil {
 					b.Fatal("too deep")
 				}
 			}
@@ -234,39 +237,6 @@ func BenchmarkValid(b *testing.B) {
 }
 
 const benchLegacy = `{"csp-report":{"document-uri":"https://shop.example/account/42/orders?page=2","referrer":"https://shop.example/","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"default-src 'self'; script-src 'self' 'nonce-abc' https://cdn.example; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; report-uri /csp-report","disposition":"enforce","blocked-uri":"https://evil.example/x.js","line-number":12,"column-number":34,"source-file":"https://shop.example/static/app.js","status-code":200,"script-sample":""}}`
-
-// fpParts is the fingerprint as it was first written: SHA-256 of the
-// parts, each followed by a NUL byte, the first 16 bytes in hex.
-func fpParts(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// TestFingerprintsSame: groupFP and detailFP give the stored values of
-// the first formula (long values, samples, negative and large numbers).
-func TestFingerprintsSame(t *testing.T) {
-	long := strings.Repeat("https://a.example/x", 200)
-	for _, r := range []Report{
-		{},
-		{Directive: "script-src-elem", BlockedKind: "url", BlockedOrigin: "https://evil.example", DocumentOrigin: "https://shop.example", DocumentPath: "/a/:id", Disposition: "enforce", SourceFile: "https://shop.example/app.js", Line: 12, Column: 34},
-		{Directive: "style-src", BlockedKind: "inline", BlockedOrigin: "inline", DocumentOrigin: long, DocumentPath: long, Disposition: "report", SourceFile: long, Line: math.MaxInt32, Column: -1, Sample: "alert(1)\x00é"},
-	} {
-		r.GroupFP = groupFP(&r)
-		if want := fpParts(r.Directive, r.BlockedKind, r.BlockedOrigin, r.DocumentOrigin+r.DocumentPath, r.Disposition); r.GroupFP != want {
-			t.Errorf("groupFP %s, want %s", r.GroupFP, want)
-		}
-		if got, want := detailFP(&r), fpParts(r.GroupFP, r.SourceFile, strconv.Itoa(r.Line), strconv.Itoa(r.Column), hashHex(r.Sample)); got != want {
-			t.Errorf("detailFP %s, want %s", got, want)
-		}
-	}
-	if hashHex("") != emptySHA256 {
-		t.Error("emptySHA256")
-	}
-}
 
 // checkDepthStd is the first checkDepth: it reports whether the JSON text b nests objects and arrays at
 // most max levels deep. It does not validate b: the decoder does that.
@@ -307,8 +277,8 @@ func FuzzDepthSame(f *testing.F) {
 	f.Add([]byte(`["\\\"[[[[", [[[["\\"]]]]]`), 4)
 	f.Add([]byte(`"[[[[\"`), 1)
 	f.Fuzz(func(t *testing.T, b []byte, max int) {
-		if got, want := checkDepth(b, max), checkDepthStd(b, max); got != want {
-			t.Fatalf("checkDepth(%q, %d) = %v, want %v", b, max, got, want)
+		if got, want := CheckDepth(b, max), checkDepthStd(b, max); got != want {
+			t.Fatalf("CheckDepth(%q, %d) = %v, want %v", b, max, got, want)
 		}
 	})
 }

@@ -1,7 +1,10 @@
-package cspreport
+// Package wire reads the JSON bodies browsers send to a CSP report
+// endpoint into [Report] values, as sent: package cspreport cleans them.
+package wire
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"math"
@@ -9,19 +12,20 @@ import (
 	"unicode/utf8"
 )
 
-// Decoding errors. Each is answered with its status; none stores anything.
+// Decoding errors: ErrSyntax for a body that is not JSON, ErrTooMany for
+// a batch of more than maxItems items, others for a body of another shape.
 var (
+	ErrSyntax    = errors.New("malformed JSON")
+	ErrTooMany   = errors.New("too many reports in one batch")
 	errTooDeep   = errors.New("nesting too deep")
 	errShape     = errors.New("not a report: want {\"csp-report\":…}, a Reporting API array, or {\"type\":…,\"body\":…}")
-	errSyntax    = errors.New("malformed JSON")
-	errTooMany   = errors.New("too many reports in one batch")
 	errEmptyBody = errors.New("empty body")
 )
 
-// checkDepth reports whether the JSON text b nests objects and arrays at
+// CheckDepth reports whether the JSON text b nests objects and arrays at
 // most max levels deep. It does not validate b: the decoder does that.
 // Strings are skipped whole (stringEnd), not byte by byte.
-func checkDepth(b []byte, max int) error {
+func CheckDepth(b []byte, max int) error {
 	depth := 0
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
@@ -149,40 +153,40 @@ type envelope struct {
 	Body      json.RawMessage `json:"body"`
 }
 
-// raw is one report read from a body, before normalisation.
-type raw struct {
-	format      string
-	typ         string // report type; "csp-violation" for CSP
-	age         int
-	url         string
-	userAgent   string
-	document    string
-	referrer    string
-	violated    string
-	effective   string
-	policy      string
-	disposition string
-	blocked     string
-	sourceFile  string
-	sample      string
-	line, col   int
-	status      int
-	// src is the report's JSON as received (the legacy object or the
-	// batch element), for raw events; body is the Reporting API body, for
-	// reports of other types. Both may alias the request's buffer.
-	src, body []byte
+// Report is one report read from a body, nothing cleaned or bounded;
+// absent and null are zero, numbers clamped to [0, MaxInt32].
+type Report struct {
+	Format               string // "report-uri", "report-to" or "report-to-single"
+	Type                 string // report type; TypeCSP for a CSP violation
+	Age                  int    // milliseconds between the violation and the send
+	URL                  string
+	UserAgent            string
+	Document             string
+	Referrer             string
+	Violated             string
+	Effective            string
+	Policy               string
+	Disposition          string
+	Blocked              string
+	SourceFile           string
+	Sample               string
+	Line, Column, Status int
+	// Src is the report's JSON as received (the legacy object or the
+	// batch element), for raw events; Body is the Reporting API body, for
+	// reports of other types. Both may alias the decoded body.
+	Src, Body []byte
 }
 
-// decoded is what a body holds: the reports, and the items that could not
-// be read (batches only: a single report that cannot be read is a 400).
-type decoded struct {
-	reports []raw
-	invalid int
+// Decoded is what a body holds: the reports, and the batch items that
+// could not be read (a single report that cannot be read is an error).
+type Decoded struct {
+	Reports []Report
+	Invalid int
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// decode reads a report body of any shape, decided by the body: an array
+// Decode reads a report body of any shape, decided by the body: an array
 // is a Reporting API batch, an object with "csp-report" a legacy report,
 // an object with "type" and "body" a single Reporting API report (WebKit).
 // Every item of a batch stands alone: one that cannot be read is counted
@@ -193,30 +197,30 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // are matched as encoding/json matches them (exactly, else without case),
 // and a value of the wrong type makes its item unreadable, as it did with
 // encoding/json (decodeStd in the tests is that decoder, for comparison).
-func decode(b []byte, maxItems int) (decoded, error) {
+func Decode(b []byte, maxItems int) (Decoded, error) {
 	i := skipSpace(b, 0)
 	if i == len(b) {
-		return decoded{}, errEmptyBody
+		return Decoded{}, errEmptyBody
 	}
 	if !validJSON(b) {
-		return decoded{}, errSyntax
+		return Decoded{}, ErrSyntax
 	}
 	switch b[i] {
 	case '[':
-		var d decoded
+		var d Decoded
 		n := 0
 		i = skipSpace(b, i+1)
 		for b[i] != ']' {
 			end := valueEnd(b, i)
 			if n++; n > maxItems {
-				return decoded{}, errTooMany
+				return Decoded{}, ErrTooMany
 			}
 			it := b[i:end]
 			if r, ok := decodeItem(it, "report-to"); ok {
-				r.src = it
-				d.reports = append(d.reports, r)
+				r.Src = it
+				d.Reports = append(d.Reports, r)
 			} else {
-				d.invalid++
+				d.Invalid++
 			}
 			i = skipSpace(b, end)
 			if b[i] == ',' {
@@ -256,27 +260,27 @@ func decode(b []byte, maxItems int) (decoded, error) {
 			}
 		})
 		if bad {
-			return decoded{}, errShape
+			return Decoded{}, errShape
 		}
 		if l != nil {
 			r := fromLegacy(l)
-			r.src = b[i:]
-			return decoded{reports: []raw{r}}, nil
+			r.Src = b[i:]
+			return Decoded{Reports: []Report{r}}, nil
 		}
 		r, ok := fromEnvelope(&e, "report-to-single")
 		if !ok {
-			return decoded{}, errShape
+			return Decoded{}, errShape
 		}
-		r.src = b[i:]
-		return decoded{reports: []raw{r}}, nil
+		r.Src = b[i:]
+		return Decoded{Reports: []Report{r}}, nil
 	}
-	return decoded{}, errShape
+	return Decoded{}, errShape
 }
 
 // decodeItem reads one element of a batch.
-func decodeItem(it []byte, format string) (raw, bool) {
+func decodeItem(it []byte, format string) (Report, bool) {
 	if it[0] != '{' {
-		return raw{}, false // null, or a value of another type
+		return Report{}, false // null, or a value of another type
 	}
 	var e envelope
 	ok := true
@@ -286,7 +290,7 @@ func decodeItem(it []byte, format string) (raw, bool) {
 		}
 	})
 	if !ok {
-		return raw{}, false
+		return Report{}, false
 	}
 	return fromEnvelope(&e, format)
 }
@@ -501,27 +505,28 @@ func eachField(b []byte, i int, f func(key []byte, v []byte)) {
 	}
 }
 
-func fromLegacy(l *legacyBody) raw {
-	return raw{
-		format: "report-uri", typ: typeCSP,
-		document: string(l.DocumentURI), referrer: string(l.Referrer),
-		violated: string(l.ViolatedDirective), effective: string(l.EffectiveDirective),
-		policy: string(l.OriginalPolicy), disposition: string(l.Disposition),
-		blocked: string(l.BlockedURI), sourceFile: string(l.SourceFile),
-		sample: string(l.ScriptSample),
-		line:   int(l.LineNumber), col: int(l.ColumnNumber), status: int(l.StatusCode),
+func fromLegacy(l *legacyBody) Report {
+	return Report{
+		Format: "report-uri", Type: TypeCSP,
+		Document: string(l.DocumentURI), Referrer: string(l.Referrer),
+		Violated: string(l.ViolatedDirective), Effective: string(l.EffectiveDirective),
+		Policy: string(l.OriginalPolicy), Disposition: string(l.Disposition),
+		Blocked: string(l.BlockedURI), SourceFile: string(l.SourceFile),
+		Sample: string(l.ScriptSample),
+		Line:   int(l.LineNumber), Column: int(l.ColumnNumber), Status: int(l.StatusCode),
 	}
 }
 
-const typeCSP = "csp-violation"
+// TypeCSP is the report type of a CSP violation.
+const TypeCSP = "csp-violation"
 
-func fromEnvelope(e *envelope, format string) (raw, bool) {
+func fromEnvelope(e *envelope, format string) (Report, bool) {
 	if e.Type == "" || len(bytes.TrimSpace(e.Body)) == 0 || e.Body[0] != '{' {
-		return raw{}, false
+		return Report{}, false
 	}
-	r := raw{format: format, typ: string(e.Type), age: int(e.Age), url: string(e.URL), userAgent: string(e.UserAgent)}
-	if r.typ != typeCSP {
-		r.body = e.Body
+	r := Report{Format: format, Type: string(e.Type), Age: int(e.Age), URL: string(e.URL), UserAgent: string(e.UserAgent)}
+	if r.Type != TypeCSP {
+		r.Body = e.Body
 		return r, true
 	}
 	var a apiBody
@@ -532,29 +537,20 @@ func fromEnvelope(e *envelope, format string) (raw, bool) {
 		}
 	})
 	if !ok {
-		return raw{}, false
+		return Report{}, false
 	}
-	r.document = first(string(a.DocumentURL), string(a.DocumentURLSnake), r.url)
-	r.referrer = string(a.Referrer)
-	r.blocked = first(string(a.BlockedURL), string(a.BlockedURLSnake))
-	r.effective = first(string(a.EffectiveDirective), string(a.EffectiveSnake))
-	r.policy = first(string(a.OriginalPolicy), string(a.OriginalSnake))
-	r.sourceFile = first(string(a.SourceFile), string(a.SourceSnake))
-	r.sample = string(a.Sample)
-	r.disposition = string(a.Disposition)
-	r.status = int(max(a.StatusCode, a.StatusSnake))
-	r.line = int(max(a.LineNumber, a.LineSnake))
-	r.col = int(max(a.ColumnNumber, a.ColumnSnake))
+	r.Document = cmp.Or(string(a.DocumentURL), string(a.DocumentURLSnake), r.URL)
+	r.Referrer = string(a.Referrer)
+	r.Blocked = cmp.Or(string(a.BlockedURL), string(a.BlockedURLSnake))
+	r.Effective = cmp.Or(string(a.EffectiveDirective), string(a.EffectiveSnake))
+	r.Policy = cmp.Or(string(a.OriginalPolicy), string(a.OriginalSnake))
+	r.SourceFile = cmp.Or(string(a.SourceFile), string(a.SourceSnake))
+	r.Sample = string(a.Sample)
+	r.Disposition = string(a.Disposition)
+	r.Status = int(max(a.StatusCode, a.StatusSnake))
+	r.Line = int(max(a.LineNumber, a.LineSnake))
+	r.Column = int(max(a.ColumnNumber, a.ColumnSnake))
 	return r, true
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // validJSON reports whether b is one JSON value, as json.Valid does, in one
