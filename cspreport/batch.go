@@ -138,6 +138,26 @@ func (b *Batch) index() *batchIndex {
 	return x
 }
 
+// reset empties b for the next commit, keeping its memory: the
+// committer reuses one Batch (a Store keeps nothing of b after Save).
+func (b *Batch) reset() {
+	b.Groups, b.Details, b.Hours, b.Clients = truncate(b.Groups), truncate(b.Details), truncate(b.Hours), truncate(b.Clients)
+	b.Policies, b.Counters, b.Events, b.Other = truncate(b.Policies), truncate(b.Counters), truncate(b.Events), truncate(b.Other)
+	if x := b.idx; x != nil {
+		clear(x.groups)
+		clear(x.details)
+		clear(x.hours)
+		clear(x.clients)
+		clear(x.policies)
+		clear(x.counters)
+	}
+}
+
+func truncate[T any](s []T) []T {
+	clear(s)
+	return s[:0]
+}
+
 // Add adds one violation report to b: a count to its group, detail,
 // hour, browser family and client, and its policy if b does not hold it.
 func (b *Batch) Add(r *Report) {

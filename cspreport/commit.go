@@ -52,6 +52,7 @@ type committer struct {
 	wait       time.Duration // how long a handler waits for its commit (CommitTimeout)
 	now        func() time.Time
 	health     storeHealth
+	batch      Batch  // the commit's, reused (used by loop's goroutine only)
 	stats      *stats // the receiver's counts
 
 	// The context of Save, shared by the commits of a second (each
@@ -276,7 +277,8 @@ func (c *committer) drain() {
 }
 
 func (c *committer) commit(jobs []*job) {
-	b := &Batch{}
+	b := &c.batch
+	b.reset()
 	reports := 0
 	for _, j := range jobs {
 		for i := range j.reports {

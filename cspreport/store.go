@@ -1,10 +1,8 @@
 package cspreport
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"slices"
 	"time"
 )
 
@@ -185,22 +183,6 @@ type BrowserCount struct {
 	Count int64 `json:"count"`
 }
 
-// SortBrowsers returns the counts of m, most frequent first, then by
-// family.
-func SortBrowsers(m map[string]int64) []BrowserCount {
-	out := make([]BrowserCount, 0, len(m))
-	for f, n := range m {
-		out = append(out, BrowserCount{Family: f, Count: n})
-	}
-	slices.SortFunc(out, func(a, b BrowserCount) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Family, b.Family)
-	})
-	return out
-}
-
 // A Detail is one detail key of a group: a source location and sample.
 type Detail struct {
 	// Fingerprint identifies the detail ([Report.DetailFP]).
@@ -271,7 +253,8 @@ type Store interface {
 	// the groups of b the store did not hold before: the receiver logs
 	// one security event per new group. An empty batch writes nothing,
 	// but Save fails if the store cannot write now: it is the probe of
-	// [Receiver.Check].
+	// [Receiver.Check]. Save keeps nothing of b once it returns: the
+	// receiver reuses its memory.
 	Save(ctx context.Context, b *Batch) (newGroups []string, err error)
 	// Groups returns groups by descending count in the window.
 	Groups(ctx context.Context, q GroupQuery) ([]Group, error)
