@@ -166,17 +166,13 @@ func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	counts := map[string]int64{}
-	from := Hour(q.Since)
 	for k, n := range s.hours {
-		if q.Since.IsZero() || !k.hour.Before(from) {
+		if q.countsHour(k.hour) {
 			counts[k.fp] += n
 		}
 	}
 	var out []Group
-	for _, g := range s.groups {
-		if (g.Muted && !q.Muted) || (!q.Since.IsZero() && g.LastSeen.Before(Stamp(q.Since))) {
-			continue
-		}
+	for _, g := range s.selectLocked(&q) {
 		c := *g
 		c.Count = counts[g.Fingerprint]
 		c.Browsers = SortBrowsers(s.browsers[g.Fingerprint])
@@ -186,6 +182,18 @@ func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 	return out[:min(len(out), limit(q.Limit))], nil
 }
 
+// selectLocked returns the groups q selects, its limit aside. The caller
+// holds s.mu.
+func (s *MemoryStore) selectLocked(q *GroupQuery) []*Group {
+	var out []*Group
+	for _, g := range s.groups {
+		if q.matches(g) && q.inWindow(g) && (q.Browser == "" || s.browsers[g.Fingerprint][q.Browser] > 0) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // CountGroups implements [Store].
 func (s *MemoryStore) CountGroups(ctx context.Context, q GroupQuery) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -193,14 +201,35 @@ func (s *MemoryStore) CountGroups(ctx context.Context, q GroupQuery) (int, error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, g := range s.groups {
-		if (g.Muted && !q.Muted) || (!q.Since.IsZero() && g.LastSeen.Before(Stamp(q.Since))) {
-			continue
-		}
-		n++
+	return len(s.selectLocked(&q)), nil
+}
+
+// Hours implements [Store].
+func (s *MemoryStore) Hours(ctx context.Context, q GroupQuery) ([]HourCount, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return n, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	selected := map[string]*Group{}
+	for _, g := range s.selectLocked(&q) {
+		selected[g.Fingerprint] = g
+	}
+	sum := map[HourCount]int64{}
+	for k, n := range s.hours {
+		if g := selected[k.fp]; g != nil && q.countsHour(k.hour) {
+			sum[HourCount{Hour: k.hour, Directive: g.Directive, Disposition: g.Disposition}] += n
+		}
+	}
+	out := make([]HourCount, 0, len(sum))
+	for k, n := range sum {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b HourCount) int {
+		return cmp.Or(a.Hour.Compare(b.Hour), cmp.Compare(a.Directive, b.Directive), cmp.Compare(a.Disposition, b.Disposition))
+	})
+	return out, nil
 }
 
 // SortGroups sorts groups as every Store returns them: by descending
