@@ -13,19 +13,20 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/dashboard"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 )
 
 // TestBrowserReports: a real page in headless Chromium violates its
 // policy (an image under img-src 'none'); the browser's reports, through
 // report-uri and through report-to, reach the receiver and show up on the
-// summary page, whose screenshot the test saves (go test -artifacts keeps
+// dashboard, whose screenshot the test saves (go test -artifacts keeps
 // it).
 func TestBrowserReports(t *testing.T) {
 	ctx := testenv.BrowserWith(t, testenv.BrowserOptions{IgnoreCertErrors: true})
 	store := cspreport.NewMemoryStore()
 	rc, _, _ := newReceiver(t, cspreport.Config{Store: store})
-	summary, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: store})
+	summary, err := dashboard.New(dashboard.Config{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
