@@ -184,6 +184,7 @@ var pageText string
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"t":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+	"ts":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	"browsers": browsers,
 	// e shows a value a report carried with its hidden characters
 	// (bidirectional controls, line separators …) as escapes, as the
