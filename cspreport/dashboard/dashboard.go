@@ -64,10 +64,12 @@ import (
 // chart is inline SVG, which needs no source.
 const CSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// Defaults of [Config].
+// DefaultLimit is how many groups the page lists when [Config].Limit is
+// 0: a page that loads fast and still shows every group a day of a
+// typical site brings; the exports and "N of M" give the rest.
+const DefaultLimit = 100
+
 const (
-	// DefaultLimit is how many groups the page lists.
-	DefaultLimit = 100
 	// maxExport bounds the groups of an export.
 	maxExport = 10000
 	// maxDetails and maxEvents bound a group's page: its details, and
@@ -114,9 +116,7 @@ func New(cfg Config) (*Handler, error) {
 	switch {
 	case cfg.Store == nil:
 		return nil, errors.New("dashboard: Config.Store is nil: give it the store the receiver writes (cspreport.Config.Store)")
-	case cfg.Window < 0 || cfg.Window > maxWindow:
-		return nil, fmt.Errorf("dashboard: Config.Window %v: write a duration between 1m and 9600h (400 days), or 0 for %v", cfg.Window, DefaultWindow)
-	case cfg.Window > 0 && cfg.Window < time.Minute:
+	case cfg.Window < 0 || cfg.Window > maxWindow || (cfg.Window > 0 && cfg.Window < time.Minute):
 		return nil, fmt.Errorf("dashboard: Config.Window %v: write a duration between 1m and 9600h (400 days), or 0 for %v", cfg.Window, DefaultWindow)
 	case cfg.Limit < 0 || cfg.Limit > maxRead:
 		return nil, fmt.Errorf("dashboard: Config.Limit %d: write 1 to %d, or 0 for %d", cfg.Limit, maxRead, DefaultLimit)
@@ -415,10 +415,9 @@ func (h *Handler) group(w http.ResponseWriter, r *http.Request, f filter, fp, fo
 // render writes a page.
 func (h *Handler) render(w http.ResponseWriter, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pages.ExecuteTemplate(w, name, data); err != nil {
-		// The page is half written: nothing to add but the end.
-		return
-	}
+	// An error here is the client's hang-up: the page is half written
+	// and nothing can be added.
+	_ = pages.ExecuteTemplate(w, name, data)
 }
 
 // mute mutes or unmutes a group for a same-origin POST, and sends the
