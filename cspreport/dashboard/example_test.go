@@ -5,39 +5,41 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
+	"strings"
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/cspreport/dashboard"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
-// Mount the dashboard of the receiver's store behind the application's
-// staff check, with the way back to the application. The same Load
-// serves `bulwark reports`.
+// Mount the receiver outside the login gate and the dashboard of its
+// store behind the application's staff check, with the way back to the
+// application. The same Load serves `bulwark reports`.
 func Example() {
-	store := cspreport.NewMemoryStore() // the store the receiver writes
 	at := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
-	if _, err := store.Save(context.Background(), &cspreport.Batch{At: at, Reports: []cspreport.Report{{
-		GroupFP: "g1", DetailFP: "d1", Directive: "script-src-elem", Disposition: "enforce", BlockedKind: "url",
-		BlockedOrigin: "https://cdn.example.net", DocumentOrigin: "https://app.example.com", DocumentPath: "/cart",
-		ReceivedAt: at, OccurredAt: at,
-	}}}); err != nil {
+	now := func() time.Time { return at } // leave Now nil outside tests
+	store := cspreport.NewMemoryStore()   // cspreport/sqlstore for SQLite or PostgreSQL
+	receiver, err := cspreport.New(cspreport.Config{Store: store, Logger: seclog.Discard(), Now: now})
+	if err != nil {
 		panic(err)
 	}
-
-	reports, err := dashboard.New(dashboard.Config{
-		Store:   store,
-		AppURL:  "/admin/",
-		AppName: "Acme admin",
-		Now:     func() time.Time { return at.Add(time.Hour) }, // leave nil outside tests
-	})
+	reports, err := dashboard.New(dashboard.Config{Store: store, AppURL: "/admin/", AppName: "Acme admin", Now: now})
 	if err != nil {
 		panic(err)
 	}
 	staffOnly := func(h http.Handler) http.Handler { return h } // the application's login and staff check
 	mux := http.NewServeMux()
+	mux.Handle("/csp-report", receiver)
 	mux.Handle("/admin/csp-reports", staffOnly(reports))
+
+	r := httptest.NewRequest("POST", "/csp-report", strings.NewReader(`{"csp-report":{"document-uri":"https://app.example.com/cart",
+		"effective-directive":"script-src-elem","disposition":"enforce","blocked-uri":"https://cdn.example.net/x.js"}}`))
+	r.Header.Set("Content-Type", "application/csp-report")
+	mux.ServeHTTP(httptest.NewRecorder(), r)
+	if err := receiver.Close(context.Background()); err != nil { // commits what is queued
+		panic(err)
+	}
 
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/admin/csp-reports?directive=script-src-elem", nil))
@@ -47,13 +49,12 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	if err := sum.WriteTable(os.Stdout); err != nil {
-		panic(err)
+	for _, g := range sum.Groups {
+		fmt.Println(g.Directive, g.BlockedOrigin, g.DocumentOrigin+g.DocumentPath, g.Count, g.New)
 	}
+	fmt.Println(len(sum.Groups), "of", sum.Matched, "groups,", sum.NewGroups, "new") // WriteTable, WriteCSV and WriteJSON print it all
 	// Output:
 	// 200 default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'
-	// COUNT  TOTAL  DIRECTIVE        DISPOSITION  BLOCKED                  DOCUMENT                      LAST SEEN             NEW  GROUP
-	// 1      1      script-src-elem  enforce      https://cdn.example.net  https://app.example.com/cart  2026-11-23T09:30:00Z  new  g1
-	//
-	// 1 of 1 groups shown
+	// script-src-elem https://cdn.example.net https://app.example.com/cart 1 true
+	// 1 of 1 groups, 1 new
 }
