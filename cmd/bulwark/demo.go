@@ -336,14 +336,14 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 	s.reports = reports
 	// The dashboard of the reports, with the way back to the demo's
 	// admin page.
-	summary, err := dashboard.New(dashboard.Config{Store: reportStore, AppURL: "/admin/", AppName: "bulwark demo admin"})
+	reportsPage, err := dashboard.New(dashboard.Config{Store: reportStore, AppURL: "/admin/", AppName: "bulwark demo admin"})
 	if err != nil {
 		return nil, "", err
 	}
 	routes := s.routes()
 	app := clean(chain.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/admin/csp-reports" {
-			summary.ServeHTTP(w, r)
+			reportsPage.ServeHTTP(w, r)
 			return
 		}
 		routes.ServeHTTP(w, r)
