@@ -142,7 +142,7 @@ func TestBrowserDashboard(t *testing.T) {
 	ctx := testenv.Browser(t)
 	now := time.Now().UTC().Truncate(time.Minute)
 	store, keys := realisticStore(t, now)
-	h, err := dashboard.New(dashboard.Config{Store: store, AppURL: "/admin/", AppName: "Shop admin"})
+	h, err := dashboard.New(dashboard.Config{Store: store, AppURL: "/admin/", AppName: "Shop admin", Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

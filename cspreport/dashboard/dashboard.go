@@ -356,7 +356,7 @@ func appendNew(s []string, v string) []string {
 // groupDetail is a detail and the raw reports kept of it.
 type groupDetail struct {
 	cspreport.Detail
-	Events []cspreport.Event
+	Events []cspreport.Event `json:"events"`
 }
 
 // group serves a group's page, or its JSON.

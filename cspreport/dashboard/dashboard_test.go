@@ -402,6 +402,18 @@ func TestHostileValues(t *testing.T) {
 	if len(sum.Groups) != 1 || sum.Groups[0].DocumentPath != r.DocumentPath {
 		t.Errorf("JSON does not decode to the stored values: %+v", sum.Groups)
 	}
+	var group struct {
+		Group   cspreport.Group
+		Details []struct {
+			Sample string
+			Events []cspreport.Event
+		}
+	}
+	_ = json.Unmarshal(get(h, "/r?format=json&group="+r.GroupFP).Body.Bytes(), &group)
+	if group.Group.Fingerprint != r.GroupFP || len(group.Details) != 1 || group.Details[0].Sample != r.Sample ||
+		len(group.Details[0].Events) != 1 || !strings.Contains(group.Details[0].Events[0].Raw, "alert(6)") {
+		t.Errorf("the group's JSON: %+v", group)
+	}
 }
 
 // TestNewAndRegressed: the package's definitions, on Load and the page:
