@@ -64,7 +64,7 @@ func series(h cspreport.HourCount) string {
 
 // newChart draws hs over the hours from that of since to that of now.
 func newChart(hs []cspreport.HourCount, since, now time.Time) *chart {
-	from, to := cspreport.Hour(since), cspreport.Hour(now)
+	from, to := hour(since), hour(now)
 	n := int(to.Sub(from)/time.Hour) + 1
 	c := &chart{Width: chartWidth, Height: chartHeight, Left: chartLeft, Baseline: chartHeight - chartBottom, PlotTop: 8,
 		LabelX: chartLeft - 6, TickY: chartHeight - 6}

@@ -98,10 +98,10 @@ func Load(ctx context.Context, s cspreport.Store, q cspreport.GroupQuery) (*Summ
 		return nil, err
 	}
 	var quiet map[string]bool // groups with reports in the quiet span
-	gapStart := cspreport.Hour(q.Since).Add(-QuietGap)
+	gapStart := hour(q.Since).Add(-QuietGap)
 	if !q.Since.IsZero() {
 		gap := q
-		gap.Since, gap.Until, gap.Limit = gapStart, cspreport.Hour(q.Since), maxRead
+		gap.Since, gap.Until, gap.Limit = gapStart, hour(q.Since), maxRead
 		active, err := s.Groups(ctx, gap)
 		if err != nil {
 			return nil, err
@@ -124,7 +124,7 @@ func Load(ctx context.Context, s cspreport.Store, q cspreport.GroupQuery) (*Summ
 		if q.Since.IsZero() {
 			continue
 		}
-		out[i].New = !g.FirstSeen.Before(cspreport.Stamp(q.Since))
+		out[i].New = !g.FirstSeen.Before(stamp(q.Since))
 		out[i].Regressed = !out[i].New && g.FirstSeen.Before(gapStart) && g.Count > 0 && quiet != nil && !quiet[g.Fingerprint]
 		if out[i].New {
 			sum.NewGroups++
@@ -292,3 +292,8 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	}
 	return nil
 }
+
+// hour and stamp are cspreport's rules for stored times (an hour's
+// bucket; UTC to the microsecond), which it does not export.
+func hour(t time.Time) time.Time  { return t.UTC().Truncate(time.Hour) }
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -63,7 +63,7 @@ func runQueries(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		// Until: first seen before it, hours that start before it.
 		{"until", cspreport.GroupQuery{Since: T0.Add(-72 * time.Hour), Until: T0.Add(-time.Hour)}, fmt.Sprintf("%s:2 %s:1", g2.GroupFP, g3.GroupFP)},
 		{"quiet span", cspreport.GroupQuery{Since: T0.Add(-24 * time.Hour), Until: T0.Add(-time.Hour)}, g2.GroupFP + ":2"},
-		{"filters together", cspreport.GroupQuery{Directive: "img-src", Disposition: "report", DocumentOrigin: "https://other.example", Browser: "Firefox", Until: cspreport.Hour(T0)}, g2.GroupFP + ":2"},
+		{"filters together", cspreport.GroupQuery{Directive: "img-src", Disposition: "report", DocumentOrigin: "https://other.example", Browser: "Firefox", Until: T0.Truncate(time.Hour)}, g2.GroupFP + ":2"},
 	} {
 		gs, err := s.Groups(ctx, tt.q)
 		must(t, err)
@@ -82,7 +82,7 @@ func runQueries(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 	}
 
 	hour := func(h time.Time, directive, disposition string, n int64) cspreport.HourCount {
-		return cspreport.HourCount{Hour: cspreport.Hour(h), Directive: directive, Disposition: disposition, Count: n}
+		return cspreport.HourCount{Hour: h.UTC().Truncate(time.Hour), Directive: directive, Disposition: disposition, Count: n}
 	}
 	for _, tt := range []struct {
 		name string
@@ -95,7 +95,7 @@ func runQueries(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		{"all time, muted", cspreport.GroupQuery{Muted: true}, []cspreport.HourCount{
 			hour(T0.Add(-48*time.Hour), "script-src-elem", "enforce", 1), hour(T0.Add(-2*time.Hour), "img-src", "report", 2),
 			hour(T0, "img-src", "report", 1), hour(T0, "script-src-elem", "enforce", 3), hour(T0, "style-src-elem", "enforce", 1)}},
-		{"until", cspreport.GroupQuery{Since: since, Until: cspreport.Hour(T0)}, []cspreport.HourCount{hour(T0.Add(-2*time.Hour), "img-src", "report", 2)}},
+		{"until", cspreport.GroupQuery{Since: since, Until: T0.Truncate(time.Hour)}, []cspreport.HourCount{hour(T0.Add(-2*time.Hour), "img-src", "report", 2)}},
 		{"directive", cspreport.GroupQuery{Directive: "script-src-elem"}, []cspreport.HourCount{
 			hour(T0.Add(-48*time.Hour), "script-src-elem", "enforce", 1), hour(T0, "script-src-elem", "enforce", 3)}},
 		{"one group", cspreport.GroupQuery{Fingerprint: g2.GroupFP}, []cspreport.HourCount{
