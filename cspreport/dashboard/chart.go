@@ -30,6 +30,7 @@ type chart struct {
 	Legend        []legend
 	Ticks         []tick
 	Max           int64 // the tallest hour
+	Total         int64 // the reports of the window
 	PlotTop       int   // y of the tallest hour
 	Baseline      int   // y of zero
 	Left          int   // x of the first hour
@@ -108,6 +109,9 @@ func newChart(hs []cspreport.HourCount, since, now time.Time) *chart {
 		hourTotal[i] += h.Count
 	}
 	c.Max = slices.Max(append(hourTotal, 0))
+	for _, n := range hourTotal {
+		c.Total += n
+	}
 	c.Empty = c.Max == 0
 	if c.Empty {
 		return c

@@ -307,7 +307,6 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, f filter, format 
 		for _, b := range g.Browsers {
 			p.Browsers = appendNew(p.Browsers, b.Family)
 		}
-		p.Reports += g.Count
 	}
 	slices.Sort(p.Directives)
 	slices.Sort(p.Origins)

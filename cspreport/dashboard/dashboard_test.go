@@ -489,6 +489,9 @@ func TestChart(t *testing.T) {
 			t.Errorf("the chart lacks %q", want)
 		}
 	}
+	if !strings.Contains(body, "seen in the last 24 hours, 3 reports") {
+		t.Error("the page does not count the window's reports")
+	}
 	if n := strings.Count(body, "<rect "); n != 3 {
 		t.Errorf("%d bars, want 3 (one per group and hour)", n)
 	}

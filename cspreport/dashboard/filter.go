@@ -185,8 +185,6 @@ type listPage struct {
 	common
 	*Summary
 	Chart *chart
-	// Reports is the number of reports of the listed groups.
-	Reports int64
 	// Directives, Origins and Browsers are the values of the listed
 	// groups, offered by the filters.
 	Directives, Origins, Browsers []string
