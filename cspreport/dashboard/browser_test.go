@@ -149,7 +149,7 @@ func TestBrowserDashboard(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/admin/csp-reports", h)
 	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "<!doctype html><title>admin</title><h1>admin</h1>")
+		fmt.Fprint(w, `<!doctype html><title>admin</title><h1 id="app">admin</h1>`)
 	})
 	// A page under the dashboard's policy with an inline style: the
 	// console must show its violation, or the check below proves nothing.
@@ -248,8 +248,8 @@ func TestBrowserDashboard(t *testing.T) {
 	shoot("dashboard-group.png")
 
 	// Mute it: back on its page, which now offers to unmute it.
-	step("mute the group", chromedp.Click(chromedp.ID("mute")), chromedp.WaitVisible(chromedp.ID("details")))
-	label, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("mute")))
+	step("mute the group", chromedp.Click(chromedp.ID("mute")), chromedp.WaitVisible(chromedp.ID("unmute")))
+	label, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("unmute")))
 	if err != nil || label != "unmute this group" {
 		t.Errorf("after mute the button says %q (%v)", label, err)
 	}
@@ -262,7 +262,7 @@ func TestBrowserDashboard(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Errorf("the muted group is still listed (%d links, %v)", n, err)
 	}
-	step("back to the app", chromedp.Click(chromedp.ID("back-to-app")), chromedp.WaitVisible(chromedp.CSS("h1")))
+	step("back to the app", chromedp.Click(chromedp.ID("back-to-app")), chromedp.WaitVisible(chromedp.ID("app")))
 	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || loc != srv.URL+"/admin/" {
 		t.Errorf("the way back leads to %q (%v)", loc, err)
 	}
