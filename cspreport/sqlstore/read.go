@@ -38,8 +38,9 @@ var (
 	selectDetails = sqldb.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
 		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
 	selectCounters = sqldb.Portable(`SELECT kind, name, SUM(count) FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name`)
+	// The browsers of the groups a GroupQuery selects (its limit aside).
 	selectBrowsers = sqldb.Portable(`SELECT b.group_fp, b.family, b.count FROM bulwark_csp_group_browser b
-		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE g.last_seen >= ?`)
+		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE ` + groupFilter)
 	selectEvents = sqldb.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
 	selectOthers = sqldb.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
 	updateMuted  = sqldb.Portable(`UPDATE bulwark_csp_group SET muted = ? WHERE group_fp = ?`)
@@ -78,7 +79,7 @@ func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport
 		group, family string
 		n             int64
 	}
-	fams, err := list(ctx, s, "groups", s.db.Q(selectBrowsers), []any{cspreport.Stamp(q.Since)}, func(rs *sql.Rows) (fam, error) {
+	fams, err := list(ctx, s, "groups", s.db.Q(selectBrowsers), queryArgs(&q), func(rs *sql.Rows) (fam, error) {
 		var f fam
 		return f, rs.Scan(&f.group, &f.family, &f.n)
 	})
