@@ -46,10 +46,11 @@ type bar struct {
 	Title      string // "2026-11-23 10:00 UTC: script-src-elem enforce, 12 reports"
 }
 
-// A legend is one series: its colour, name and reports in the window.
+// A legend is one series: its colour, name and reports in the window,
+// and the link that filters the page by it ("" for "other").
 type legend struct {
-	Class, Label string
-	Total        int64
+	Class, Label, Href string
+	Total              int64
 }
 
 // A tick is a label of the x axis.
@@ -63,8 +64,10 @@ func series(h cspreport.HourCount) string {
 	return seclog.Escape(h.Directive) + " · " + seclog.Escape(h.Disposition)
 }
 
-// newChart draws hs over the hours from that of since to that of now.
-func newChart(hs []cspreport.HourCount, since, now time.Time) *chart {
+// newChart draws hs over the hours from that of since to that of now;
+// link, when not nil, gives the legend's link for a directive and
+// disposition.
+func newChart(hs []cspreport.HourCount, since, now time.Time, link func(directive, disposition string) string) *chart {
 	from, to := hour(since), hour(now)
 	n := int(to.Sub(from)/time.Hour) + 1
 	c := &chart{Width: chartWidth, Height: chartHeight, Left: chartLeft, Baseline: chartHeight - chartBottom, PlotTop: 8,
@@ -73,8 +76,10 @@ func newChart(hs []cspreport.HourCount, since, now time.Time) *chart {
 	// The series with the most reports get a colour each; the others are
 	// summed as one.
 	totals := map[string]int64{}
+	first := map[string]cspreport.HourCount{}
 	for _, h := range hs {
 		totals[series(h)] += h.Count
+		first[series(h)] = h
 	}
 	names := slices.SortedFunc(maps.Keys(totals), func(a, b string) int {
 		return cmp.Or(cmp.Compare(totals[b], totals[a]), cmp.Compare(a, b))
@@ -83,7 +88,11 @@ func newChart(hs []cspreport.HourCount, since, now time.Time) *chart {
 	for i, name := range names {
 		if i < chartSeries {
 			class[name] = fmt.Sprintf("s%d", i)
-			c.Legend = append(c.Legend, legend{Class: class[name], Label: name, Total: totals[name]})
+			l := legend{Class: class[name], Label: name, Total: totals[name]}
+			if link != nil {
+				l.Href = link(first[name].Directive, first[name].Disposition)
+			}
+			c.Legend = append(c.Legend, l)
 			continue
 		}
 		class[name] = fmt.Sprintf("s%d", chartSeries)

@@ -300,7 +300,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, f filter, format 
 		unavailable(w)
 		return
 	}
-	p := listPage{common: h.common(f, "CSP reports"), Summary: sum, Chart: newChart(hours, q.Since, now)}
+	p := listPage{common: h.common(f, "CSP reports"), Summary: sum, Chart: newChart(hours, q.Since, now, func(directive, disposition string) string {
+		return f.link("directive", directive, "disposition", disposition)
+	})}
 	for _, g := range sum.Groups {
 		p.Directives = appendNew(p.Directives, g.Directive)
 		p.Origins = appendNew(p.Origins, g.DocumentOrigin)
@@ -407,7 +409,7 @@ func (h *Handler) group(w http.ResponseWriter, r *http.Request, f filter, fp, fo
 		unavailable(w)
 		return
 	}
-	p.Chart = newChart(hours, q.Since, now)
+	p.Chart = newChart(hours, q.Since, now, nil)
 	h.render(w, "group", p)
 }
 

@@ -489,6 +489,9 @@ func TestChart(t *testing.T) {
 			t.Errorf("the chart lacks %q", want)
 		}
 	}
+	if !strings.Contains(body, `<a href="?directive=img-src&amp;disposition=enforce">img-src · enforce</a>`) {
+		t.Error("the legend does not filter by its series")
+	}
 	if !strings.Contains(body, "seen in the last 24 hours, 3 reports") {
 		t.Error("the page does not count the window's reports")
 	}
