@@ -50,7 +50,8 @@ type Summary struct {
 	// limit: len(Groups) of Matched are shown.
 	Matched int `json:"matched"`
 	// NewGroups and RegressedGroups count the groups marked New and
-	// Regressed among the first 1000 of the window (by count).
+	// Regressed among those Load read: the first 1000 of the window by
+	// count, or the query's limit when it is larger.
 	NewGroups int `json:"new_groups"`
 	// RegressedGroups: see NewGroups.
 	RegressedGroups int `json:"regressed_groups"`
