@@ -13,19 +13,20 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/dashboard"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 )
 
 // TestBrowserReports: a real page in headless Chromium violates its
 // policy (an image under img-src 'none'); the browser's reports, through
 // report-uri and through report-to, reach the receiver and show up on the
-// summary page, whose screenshot the test saves (go test -artifacts keeps
+// dashboard, whose screenshot the test saves (go test -artifacts keeps
 // it).
 func TestBrowserReports(t *testing.T) {
 	ctx := testenv.BrowserWith(t, testenv.BrowserOptions{IgnoreCertErrors: true})
 	store := cspreport.NewMemoryStore()
 	rc, _, _ := newReceiver(t, cspreport.Config{Store: store})
-	summary, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: store})
+	summary, err := dashboard.New(dashboard.Config{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +99,11 @@ func TestBrowserReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text, "img-src") || !strings.Contains(text, "new") || !strings.Contains(text, srv.URL) {
-		t.Errorf("summary page:\n%s", text)
+		t.Errorf("dashboard:\n%s", text)
 	}
 	name := filepath.Join(t.ArtifactDir(), "csp-reports-summary.png")
 	if err := os.WriteFile(name, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("summary page screenshot: %s (%d bytes)", name, len(shot))
+	t.Logf("dashboard screenshot: %s (%d bytes)", name, len(shot))
 }

@@ -2,7 +2,6 @@ package cspreport_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -104,20 +103,3 @@ func TestOnReport(t *testing.T) {
 	}
 }
 
-// TestSummaryBrowsers: the summary page and the CSV export show each
-// group's browser families.
-func TestSummaryBrowsers(t *testing.T) {
-	rc, store, _ := newReceiver(t, cspreport.Config{})
-	post(rc, "/csp-report", "application/csp-report", legacyBody, "User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
-	h, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, target := range []string{"/", "/?format=csv"} {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
-		if !strings.Contains(w.Body.String(), "Firefox 1") {
-			t.Errorf("%s: no browser counts in\n%s", target, w.Body.String())
-		}
-	}
-}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/seclog"
@@ -37,11 +38,13 @@ func Example() {
 	send("application/reports+json", `[{"type":"csp-violation","url":"https://example.com/cart","body":{"documentURL":"https://example.com/cart","effectiveDirective":"script-src-elem","disposition":"enforce","blockedURL":"https://cdn.evil.example/x.js?v=2"}}]`)
 	send("application/csp-report", `{"csp-report":{"document-uri":"https://example.com/","violated-directive":"font-src","blocked-uri":"moz-extension"}}`)
 
-	sum, _ := cspreport.LoadSummary(context.Background(), store, cspreport.GroupQuery{})
-	for _, g := range sum.Groups {
+	// cspreport/dashboard shows them on a page.
+	groups, _ := store.Groups(context.Background(), cspreport.GroupQuery{})
+	for _, g := range groups {
 		fmt.Println(g.Directive, g.Disposition, g.BlockedOrigin, g.DocumentOrigin+g.DocumentPath, g.Total)
 	}
-	for _, c := range sum.Counters {
+	counters, _ := store.Counters(context.Background(), time.Time{})
+	for _, c := range counters {
 		fmt.Println(c.Kind, c.Name, c.Count)
 	}
 	// Output:

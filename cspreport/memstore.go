@@ -42,9 +42,17 @@ func (s *MemoryStore) read(ctx context.Context, f func(all *Batch)) error {
 	return nil
 }
 
-// selected reports whether q selects g.
-func selected(g *Group, q *GroupQuery) bool {
-	return (!g.Muted || q.Muted) && (q.Since.IsZero() || !g.LastSeen.Before(stamp(q.Since)))
+// selectGroups returns the groups of all that q selects, its limit
+// aside.
+func selectGroups(all *Batch, q *GroupQuery) []*Group {
+	var out []*Group
+	for i := range all.Groups {
+		g := &all.Groups[i]
+		if q.matches(g) && q.inWindow(g) && (q.Browser == "" || slices.ContainsFunc(g.Browsers, func(b BrowserCount) bool { return b.Family == q.Browser })) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // Groups implements [Store].
@@ -52,20 +60,17 @@ func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 	var out []Group
 	err := s.read(ctx, func(all *Batch) {
 		counts := map[string]int64{}
-		from := hourOf(q.Since)
 		for _, h := range all.Hours {
-			if q.Since.IsZero() || !h.Hour.Before(from) {
+			if q.countsHour(h.Hour) {
 				counts[h.Group] += h.Count
 			}
 		}
-		for i := range all.Groups {
-			if g := &all.Groups[i]; selected(g, &q) {
-				c := *g
-				c.Count = counts[g.Fingerprint]
-				c.Browsers = slices.Clone(g.Browsers)
-				sortBrowsers(c.Browsers)
-				out = append(out, c)
-			}
+		for _, g := range selectGroups(all, &q) {
+			c := *g
+			c.Count = counts[g.Fingerprint]
+			c.Browsers = slices.Clone(g.Browsers)
+			sortBrowsers(c.Browsers)
+			out = append(out, c)
 		}
 	})
 	sortGroups(out)
@@ -75,14 +80,33 @@ func (s *MemoryStore) Groups(ctx context.Context, q GroupQuery) ([]Group, error)
 // CountGroups implements [Store].
 func (s *MemoryStore) CountGroups(ctx context.Context, q GroupQuery) (int, error) {
 	n := 0
+	err := s.read(ctx, func(all *Batch) { n = len(selectGroups(all, &q)) })
+	return n, err
+}
+
+// Hours implements [Store].
+func (s *MemoryStore) Hours(ctx context.Context, q GroupQuery) ([]HourCount, error) {
+	sum := map[HourCount]int64{}
 	err := s.read(ctx, func(all *Batch) {
-		for i := range all.Groups {
-			if selected(&all.Groups[i], &q) {
-				n++
+		selected := map[string]*Group{}
+		for _, g := range selectGroups(all, &q) {
+			selected[g.Fingerprint] = g
+		}
+		for _, h := range all.Hours {
+			if g := selected[h.Group]; g != nil && q.countsHour(h.Hour) {
+				sum[HourCount{Hour: h.Hour, Directive: g.Directive, Disposition: g.Disposition}] += h.Count
 			}
 		}
 	})
-	return n, err
+	out := make([]HourCount, 0, len(sum))
+	for k, n := range sum {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b HourCount) int {
+		return cmp.Or(a.Hour.Compare(b.Hour), cmp.Compare(a.Directive, b.Directive), cmp.Compare(a.Disposition, b.Disposition))
+	})
+	return out, err
 }
 
 // sortGroups sorts groups as every Store returns them: by descending

@@ -62,8 +62,7 @@ type Stats struct {
 	Invalid uint64
 	// NewGroups counts the report groups created: the violations never
 	// seen before, counted (and logged as a cspreport.violation security
-	// event) when the merge that creates them commits: at the commit, or
-	// later for a store that merges in the background ([Merger]).
+	// event) when the commit that creates them is saved.
 	NewGroups uint64
 
 	// CommitSize is the distribution of the violation reports per commit

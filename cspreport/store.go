@@ -229,6 +229,27 @@ type GroupQuery struct {
 	Limit int
 	// Muted includes muted groups.
 	Muted bool
+	// Until, when not zero, ends the window: it keeps groups first seen
+	// before Until, and counts their reports of the hours that start
+	// before it. With Since it selects a past span, for example the
+	// quiet span before a window in which a group came back.
+	Until time.Time
+	// The filters below keep the groups whose field equals theirs; an
+	// empty filter keeps every group. They are exact matches: a page
+	// offers the values it read from the store.
+	//
+	// Fingerprint keeps one group ([Group.Fingerprint]).
+	Fingerprint string
+	// Directive keeps one effective directive ("script-src-elem").
+	Directive string
+	// Disposition keeps "enforce", "report" or "unknown".
+	Disposition string
+	// DocumentOrigin keeps the groups of one document origin.
+	DocumentOrigin string
+	// Browser keeps the groups that at least one report of this browser
+	// family ([BrowserCount.Family]) has reached since they were first
+	// seen: stores count browsers per group, not per hour.
+	Browser string
 }
 
 // ErrNotFound is returned by [Store.Mute] for an unknown group.
@@ -261,6 +282,11 @@ type Store interface {
 	// CountGroups returns how many groups Groups would return for q
 	// without its limit: the M of "N of M groups shown".
 	CountGroups(ctx context.Context, q GroupQuery) (int, error)
+	// Hours returns the reports of the groups q selects (its limit
+	// aside, muted ones only with q.Muted) summed by hour, directive and
+	// disposition, for the hours from that of q.Since to q.Until, in
+	// order of hour, directive and disposition: the series of a chart.
+	Hours(ctx context.Context, q GroupQuery) ([]HourCount, error)
 	// Details returns a group's details by descending count (at most limit,
 	// 0 meaning 100).
 	Details(ctx context.Context, groupFP string, limit int) ([]Detail, error)

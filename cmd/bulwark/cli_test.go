@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/dashboard"
 )
 
 func TestFormatVersion(t *testing.T) {
@@ -284,7 +285,7 @@ func reportsRun(t *testing.T, args ...string) (string, error) {
 }
 
 // TestReportsWindowAndLimit: reports shows the page's default window
-// (cspreport.DefaultWindow), says how many groups of how many it shows,
+// (dashboard.DefaultWindow), says how many groups of how many it shows,
 // and -since all reaches back to the first report.
 func TestReportsWindowAndLimit(t *testing.T) {
 	now := time.Now()
@@ -292,7 +293,7 @@ func TestReportsWindowAndLimit(t *testing.T) {
 	for g := range 5 {
 		reps = append(reps, testReport(g, now.Add(-time.Duration(g)*time.Minute)))
 	}
-	old := testReport(9, now.Add(-cspreport.DefaultWindow-time.Hour))
+	old := testReport(9, now.Add(-dashboard.DefaultWindow-time.Hour))
 	reps = append(reps, old)
 	db := reportsDB(t, batchOf(reps...))
 	tests := []struct {
@@ -322,7 +323,7 @@ func TestReportsWindowAndLimit(t *testing.T) {
 			continue
 		}
 		if tt.wantJSON != 0 {
-			var sum cspreport.Summary
+			var sum dashboard.Summary
 			if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.Matched != tt.wantJSON || len(sum.Groups) != 2 {
 				t.Errorf("reports %q: %v, %d of %d, want 2 of %d", tt.args, err, len(sum.Groups), sum.Matched, tt.wantJSON)
 			}

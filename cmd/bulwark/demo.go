@@ -20,6 +20,7 @@ import (
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/dashboard"
 	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/loginrequired"
@@ -323,7 +324,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", err.Reason))
 	}}).Handler
 	// The CSP report receiver runs outside the chain (no session read, no
-	// login); its summary is an /admin/ page, behind login and staff.
+	// login); its dashboard is an /admin/ page, behind login and staff.
 	reportStore, err := cspsql.New(ctx, db)
 	if err != nil {
 		return nil, "", fmt.Errorf("demo: CSP report store: %w", err)
@@ -333,14 +334,16 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 		return nil, "", err
 	}
 	s.reports = reports
-	summary, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: reportStore})
+	// The dashboard of the reports, with the way back to the demo's
+	// admin page.
+	reportsPage, err := dashboard.New(dashboard.Config{Store: reportStore, AppURL: "/admin/", AppName: "bulwark demo admin"})
 	if err != nil {
 		return nil, "", err
 	}
 	routes := s.routes()
 	app := clean(chain.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/admin/csp-reports" {
-			summary.ServeHTTP(w, r)
+			reportsPage.ServeHTTP(w, r)
 			return
 		}
 		routes.ServeHTTP(w, r)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/dashboard"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -23,7 +24,7 @@ func runReports(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	db := fs.String("db", defaultReportsDB(), "report database: an SQLite file, or a postgres:// URL")
 	format := fs.String("format", "table", "output: table, json or csv (-group: table or json)")
-	since := fs.String("since", strings.TrimSuffix(cspreport.DefaultWindow.String(), "0m0s"), "only groups seen in this window: a duration (24h), a time (2026-11-23T10:00:00Z), or all")
+	since := fs.String("since", strings.TrimSuffix(dashboard.DefaultWindow.String(), "0m0s"), "only groups seen in this window: a duration (24h), a time (2026-11-23T10:00:00Z), or all")
 	limit := fs.Int("limit", 100, "most groups printed; the table says how many of how many")
 	muted := fs.Bool("muted", false, "include muted groups")
 	group := fs.String("group", "", "print the group `KEY`: its details (source, sample, example page) and stored raw reports")
@@ -92,7 +93,7 @@ func reports(ctx context.Context, store cspreport.Store, q cspreport.GroupQuery,
 	case group != "":
 		return printGroup(ctx, store, group, format, stdout)
 	}
-	sum, err := cspreport.LoadSummary(ctx, store, q)
+	sum, err := dashboard.Load(ctx, store, q)
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
@@ -125,32 +126,17 @@ type groupDetails struct {
 // source locations and samples, each with the page, blocked value and
 // User-Agent of its first report) and the raw reports kept of them.
 // Everything a report carried is escaped (seclog.Escape; JSON as
-// Summary.WriteJSON escapes it).
+// dashboard.WriteJSON escapes it).
 func printGroup(ctx context.Context, store cspreport.Store, key, format string, w io.Writer) error {
-	// The Store reads groups by window and count, not by key: read every
-	// group, muted or not, of all time. A command run by hand can afford
-	// it; the page reads only the details.
-	all := cspreport.GroupQuery{Muted: true}
-	n, err := store.CountGroups(ctx, all)
+	// The group of all time, muted or not.
+	gs, err := store.Groups(ctx, cspreport.GroupQuery{Fingerprint: key, Muted: true, Limit: 1})
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
-	all.Limit = max(n, 1)
-	gs, err := store.Groups(ctx, all)
-	if err != nil {
-		return fmt.Errorf("reports: %w", err)
-	}
-	var gd groupDetails
-	found := false
-	for _, g := range gs {
-		if g.Fingerprint == key {
-			gd.Group, found = g, true
-			break
-		}
-	}
-	if !found {
+	if len(gs) == 0 {
 		return fmt.Errorf("reports: -group %s: no such group (the GROUP column of `bulwark reports -muted -since all` lists them)", key)
 	}
+	gd := groupDetails{Group: gs[0]}
 	if gd.Details, err = store.Details(ctx, key, 0); err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
@@ -165,7 +151,7 @@ func printGroup(ctx context.Context, store cspreport.Store, key, format string, 
 		}
 	}
 	if format == "json" {
-		return cspreport.WriteJSON(w, gd)
+		return dashboard.WriteJSON(w, gd)
 	}
 	return gd.writeTable(w)
 }

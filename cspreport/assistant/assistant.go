@@ -164,7 +164,7 @@ const (
 	// ReasonPrivateAddress: a private or loopback address blocked on a
 	// public page: a proxy, antivirus or local software injecting.
 	ReasonPrivateAddress = "private-address"
-	// ReasonMuted: the group was muted on the summary page or with
+	// ReasonMuted: the group was muted on the dashboard or with
 	// the store's Mute: known noise, by the operator's word.
 	ReasonMuted = "muted"
 	// ReasonNotASource: a violation no source expression allows

@@ -45,19 +45,36 @@ func chunked(table, key, where string) sqldb.Query {
 }
 
 var (
+	// groupFilter is GroupQuery's selection, with its arguments in
+	// queryArgs's order: ?1 since, ?2 until, ?3 muted, ?4 fingerprint,
+	// ?5 directive, ?6 disposition, ?7 document origin, ?8 browser. An
+	// empty filter matches every row, so that one text serves every
+	// query.
+	groupFilter = `g.last_seen >= ?1 AND g.first_seen < ?2 AND (g.muted = 0 OR ?3 = 1)
+		AND (?4 = '' OR g.group_fp = ?4) AND (?5 = '' OR g.directive = ?5)
+		AND (?6 = '' OR g.disposition = ?6) AND (?7 = '' OR g.document_origin = ?7)
+		AND (?8 = '' OR EXISTS (SELECT 1 FROM bulwark_csp_group_browser b WHERE b.group_fp = g.group_fp AND b.family = ?8))`
+	// ?9 and ?10 bound the hours counted (hourArgs).
 	selectGroups = sqldb.Portable(`SELECT ` + groupCols + `,
-			COALESCE((SELECT SUM(h.count) FROM bulwark_csp_group_hour h WHERE h.group_fp = g.group_fp AND h.hour >= ?), 0) AS n
+			COALESCE((SELECT SUM(h.count) FROM bulwark_csp_group_hour h WHERE h.group_fp = g.group_fp AND h.hour >= ?9 AND h.hour < ?10), 0) AS n
 		FROM bulwark_csp_group g
-		WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)
+		WHERE ` + groupFilter + `
 		ORDER BY n DESC, g.last_seen DESC, g.group_fp
-		LIMIT ?`)
-	countGroups   = sqldb.Portable(`SELECT COUNT(*) FROM bulwark_csp_group g WHERE g.last_seen >= ? AND (g.muted = 0 OR ? = 1)`)
+		LIMIT ?11`)
+	countGroups = sqldb.Portable(`SELECT COUNT(*) FROM bulwark_csp_group g WHERE ` + groupFilter)
+	selectHours = sqldb.Portable(`SELECT h.hour, g.directive, g.disposition, SUM(h.count)
+		FROM bulwark_csp_group_hour h JOIN bulwark_csp_group g ON g.group_fp = h.group_fp
+		WHERE h.hour >= ?9 AND h.hour < ?10 AND ` + groupFilter + `
+		GROUP BY h.hour, g.directive, g.disposition
+		ORDER BY h.hour, g.directive, g.disposition`)
 	selectDetails = sqldb.Portable(`SELECT detail_fp, group_fp, source_file, line, col, sample, policy_hash, policy_version, example_document, example_blocked, example_ua, count, first_seen, last_seen
 		FROM bulwark_csp_detail WHERE group_fp = ? ORDER BY count DESC, detail_fp LIMIT ?`)
 	selectCounters = sqldb.Portable(`SELECT kind, name, SUM(count) AS n FROM bulwark_csp_counter WHERE hour >= ? GROUP BY kind, name ORDER BY kind, n DESC, name`)
 	selectPolicy   = sqldb.Portable(`SELECT policy FROM bulwark_csp_policy WHERE hash = ?`)
+	// The browsers of the groups a GroupQuery selects (its limit aside),
+	// most reports first.
 	selectBrowsers = sqldb.Portable(`SELECT b.group_fp, b.family, b.count FROM bulwark_csp_group_browser b
-		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE g.last_seen >= ?
+		JOIN bulwark_csp_group g ON g.group_fp = b.group_fp WHERE ` + groupFilter + `
 		ORDER BY b.group_fp, b.count DESC, b.family`)
 	selectEvents = sqldb.Portable(`SELECT group_fp, detail_fp, received_at, raw FROM bulwark_csp_event WHERE detail_fp = ? ORDER BY received_at DESC, id DESC LIMIT ?`)
 	selectOthers = sqldb.Portable(`SELECT type, url, user_agent, client_prefix, body, received_at FROM bulwark_csp_other_report WHERE received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`)
@@ -69,16 +86,7 @@ func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport
 	if err := s.flush(ctx); err != nil {
 		return nil, err
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	muted := 0
-	if q.Muted {
-		muted = 1
-	}
-	since := stamp(q.Since)
-	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectGroups), hourOf(q.Since), since, muted, limit)
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(selectGroups), append(hourArgs(&q), limitOr100(q.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("cspreport/sqlstore: groups: %w", err)
 	}
@@ -106,7 +114,7 @@ func (s *Store) Groups(ctx context.Context, q cspreport.GroupQuery) ([]cspreport
 		group, family string
 		n             int64
 	}
-	fams, err := list(ctx, s, "groups", s.db.Q(selectBrowsers), []any{since}, func(rs *sql.Rows) (fam, error) {
+	fams, err := list(ctx, s, "groups", s.db.Q(selectBrowsers), queryArgs(&q), func(rs *sql.Rows) (fam, error) {
 		var f fam
 		return f, rs.Scan(&f.group, &f.family, &f.n)
 	})
@@ -235,12 +243,8 @@ func (s *Store) CountGroups(ctx context.Context, q cspreport.GroupQuery) (int, e
 	if err := s.flush(ctx); err != nil {
 		return 0, err
 	}
-	muted := 0
-	if q.Muted {
-		muted = 1
-	}
 	var n int
-	if err := s.db.Reader().QueryRowContext(ctx, s.db.Q(countGroups), stamp(q.Since), muted).Scan(&n); err != nil {
+	if err := s.db.Reader().QueryRowContext(ctx, s.db.Q(countGroups), queryArgs(&q)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("cspreport/sqlstore: count groups: %w", err)
 	}
 	return n, nil
@@ -348,4 +352,44 @@ func (s *Store) Policy(ctx context.Context, hash string) (string, error) {
 		return "", fmt.Errorf("cspreport/sqlstore: policy: %w", err)
 	}
 	return p, nil
+}
+
+// Hours implements [cspreport.Store].
+func (s *Store) Hours(ctx context.Context, q cspreport.GroupQuery) ([]cspreport.HourCount, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	return list(ctx, s, "hours", s.db.Q(selectHours), hourArgs(&q), func(rs *sql.Rows) (cspreport.HourCount, error) {
+		var h cspreport.HourCount
+		err := rs.Scan(&h.Hour, &h.Directive, &h.Disposition, &h.Count)
+		h.Hour = h.Hour.UTC()
+		return h, err
+	})
+}
+
+// farFuture stands for a GroupQuery without Until: later than any
+// stored time, in both dialects.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// queryArgs returns the arguments ?1 to ?8 of groupFilter.
+func queryArgs(q *cspreport.GroupQuery) []any {
+	muted := 0
+	if q.Muted {
+		muted = 1
+	}
+	return []any{stamp(q.Since), until(q), muted, q.Fingerprint, q.Directive, q.Disposition, q.DocumentOrigin, q.Browser}
+}
+
+// hourArgs returns queryArgs and the bounds of the hours counted, ?9
+// and ?10.
+func hourArgs(q *cspreport.GroupQuery) []any {
+	return append(queryArgs(q), hourOf(q.Since), until(q))
+}
+
+// until is q.Until as stored, or farFuture.
+func until(q *cspreport.GroupQuery) time.Time {
+	if q.Until.IsZero() {
+		return farFuture
+	}
+	return stamp(q.Until)
 }

@@ -39,6 +39,7 @@ func Rep(g, d int, at time.Time) cspreport.Report {
 // Run runs the suite; newStore returns a fresh, empty store.
 func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 	ctx := context.Background()
+	t.Run("Queries", func(t *testing.T) { runQueries(t, newStore) })
 
 	t.Run("Empty", func(t *testing.T) {
 		s := newStore(t)

@@ -1,4 +1,4 @@
-package cspreport_test
+package dashboard_test
 
 import (
 	"net/http"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark/cspreport"
+	"github.com/bulwark-go/bulwark/cspreport/dashboard"
 	"github.com/bulwark-go/bulwark/cspreport/internal/storetest"
 )
 
@@ -18,10 +19,8 @@ import (
 func TestMuteRedirectStaysOnThePage(t *testing.T) {
 	store := cspreport.NewMemoryStore()
 	rep := storetest.Rep(1, 1, storetest.T0)
-	if _, err := store.Save(t.Context(), storetest.Batch(storetest.T0, rep)); err != nil {
-		t.Fatal(err)
-	}
-	h, err := cspreport.NewSummary(cspreport.SummaryConfig{Store: store})
+	save(t, store, storetest.Batch(storetest.T0, rep))
+	h, err := dashboard.New(dashboard.Config{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
