@@ -60,14 +60,18 @@ func startPrivatePG(t testing.TB) *PrivatePG {
 		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
 		p.asUser = &pgUser{uint32(uid), uint32(gid)}
 	}
+	reapPrivatePG()
 	// Not t.TempDir(): it is 0700 under a 0700 parent, which the user
 	// postgres cannot reach.
-	dir, err := os.MkdirTemp("", "bulwark-pg-")
+	dir, err := os.MkdirTemp("", pgDirPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.dir = dir
 	t.Cleanup(p.cleanup)
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	p.data = filepath.Join(dir, "data")
 	sock := filepath.Join(dir, "sock")
 	for _, d := range []string{p.data, sock} {
@@ -107,6 +111,53 @@ func startPrivatePG(t testing.TB) *PrivatePG {
 			t.Fatalf("testenv: pg_ctl start: %v\n%s\n%s", err, out, log)
 		}
 	}
+}
+
+// pgDirPrefix begins the name of each private cluster's directory in
+// os.TempDir(); the directory holds owner.pid, the test process's pid.
+const pgDirPrefix = "bulwark-pg-"
+
+// reapPrivatePG kills the clusters, and removes the directories, that a
+// test process left behind when it died before its cleanup ran (a go
+// test -timeout panic, a SIGKILL): their owner.pid names no live process.
+// A directory without owner.pid is left alone for a minute, as another
+// test process may be about to write it.
+func reapPrivatePG() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), pgDirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			if fi, err := os.Stat(dir); err != nil || time.Since(fi.ModTime()) < time.Minute {
+				continue
+			}
+		} else if owner, err := strconv.Atoi(string(b)); err == nil && alive(owner) {
+			continue
+		}
+		data := filepath.Join(dir, "data")
+		p := &PrivatePG{dir: dir, data: data}
+		// Only a postmaster whose command line names this data
+		// directory: after a reboot its pid may be another program's.
+		if pm, err := p.postmaster(); err == nil {
+			if cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pm) + "/cmdline"); err == nil && bytes.Contains(cmd, []byte(data)) {
+				procs := append(descendants(pm), pm)
+				for _, pid := range procs {
+					_ = syscall.Kill(pid, syscall.SIGKILL) // stopped or not
+				}
+				for _, pid := range procs {
+					for end := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(end); {
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// alive reports whether pid is a live process (not a zombie).
+func alive(pid int) bool {
+	_, state, ok := procStat(pid)
+	return ok && state != 'Z' && state != 'X'
 }
 
 // run runs one of the server's programs, as the user postgres when the

@@ -1,0 +1,44 @@
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// TestReapPrivatePG: a cluster whose test process died (its owner.pid
+// names a process that is gone) is killed and its directory removed by
+// the next PrivatePostgres; a live owner's cluster is left alone.
+func TestReapPrivatePG(t *testing.T) {
+	orphan := PrivatePostgres(t)
+	live := PrivatePostgres(t)
+	orphan.Stop() // as a test that died paused it
+	pm, err := orphan.postmaster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(orphan.dir, "owner.pid"), []byte(strconv.Itoa(dead.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orphan.stopped = nil // its cleanup has nothing to resume: as if it never ran
+
+	reapPrivatePG()
+	if _, err := os.Stat(orphan.dir); !os.IsNotExist(err) {
+		t.Errorf("the orphan's directory: %v, want it removed", err)
+	}
+	if alive(pm) {
+		t.Errorf("the orphan's postmaster %d is alive", pm)
+	}
+	if _, err := os.Stat(filepath.Join(live.data, "postmaster.pid")); err != nil {
+		t.Errorf("the live cluster: %v", err)
+	}
+	if pm, err := live.postmaster(); err != nil || !alive(pm) {
+		t.Errorf("the live cluster's postmaster: %d, %v", pm, err)
+	}
+}
