@@ -39,7 +39,10 @@ func (p *PrivatePG) URL() string { return p.url }
 // newest under /usr/lib/postgresql/*/bin (Debian's layout, as .ci/run
 // installs them) or else in PATH; without them it skips t, or fails it
 // under BULWARK_REQUIRE_SERVERS=1 (see [Missing]). Run as root, it runs
-// the server as the user postgres, as PostgreSQL refuses to run as root.
+// the server as the user postgres, as PostgreSQL refuses to run as root;
+// the cluster's directory is then made in os.TempDir() (TMPDIR), which
+// that user must be able to reach (/tmp is). A cluster left running by a
+// test process that died before its cleanup is stopped by the next call.
 //
 // fsync is off: the cluster is thrown away, and a crash of the machine is
 // not what such tests are about.
