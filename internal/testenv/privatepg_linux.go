@@ -17,10 +17,11 @@ import (
 	"time"
 )
 
-// pgBin returns the directory of the newest PostgreSQL server binaries,
+// pgBin returns the directory of the newest PostgreSQL server binaries
+// under root (Debian's /usr/lib/postgresql/<version>/bin), else in PATH,
 // or "" if there are none.
-func pgBin() string {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+func pgBin(root string) string {
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "bin"))
 	slices.SortFunc(dirs, func(a, b string) int { return pgMajor(a) - pgMajor(b) })
 	for _, d := range slices.Backward(dirs) {
 		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "pg_ctl")) {
@@ -46,7 +47,7 @@ func isExec(path string) bool {
 
 func startPrivatePG(t testing.TB) *PrivatePG {
 	t.Helper()
-	bin := pgBin()
+	bin := pgBin("/usr/lib/postgresql")
 	if bin == "" {
 		Missing(t, "no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin or in PATH: this test starts a PostgreSQL of its own (apt-get install postgresql)")
 	}

@@ -42,3 +42,31 @@ func TestReapPrivatePG(t *testing.T) {
 		t.Errorf("the live cluster's postmaster: %d, %v", pm, err)
 	}
 }
+
+// TestPgBin: the newest version by number (16 before 9), only where both
+// initdb and pg_ctl are executable; none at all is "".
+func TestPgBin(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("PATH", "")
+	if got := pgBin(root); got != "" {
+		t.Errorf("pgBin of an empty root: %q", got)
+	}
+	for _, v := range []string{"9", "16", "17"} {
+		bin := filepath.Join(root, v, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		progs := []string{"initdb", "pg_ctl"}
+		if v == "17" {
+			progs = progs[:1] // a client-only install: no server
+		}
+		for _, p := range progs {
+			if err := os.WriteFile(filepath.Join(bin, p), nil, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, want := pgBin(root), filepath.Join(root, "16", "bin"); got != want {
+		t.Errorf("pgBin = %q, want %q", got, want)
+	}
+}
