@@ -157,8 +157,26 @@ func TestCollectHungPostgres(t *testing.T) {
 	}
 	proxy := testenv.NewFaultProxy(t, u.Host)
 	u.Host = proxy.Addr()
+	collectHung(t, u.String(), proxy.Pause, proxy.Resume)
+}
+
+// TestCollectSIGSTOPPostgres: as TestCollectHungPostgres, with the
+// collector's PostgreSQL a cluster of the test's own paused by SIGSTOP of
+// all its processes.
+func TestCollectSIGSTOPPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the collector's real timeouts: not in -short")
+	}
+	pg := testenv.PrivatePostgres(t)
+	collectHung(t, pg.URL(), pg.Stop, pg.Cont)
+}
+
+// collectHung runs bulwark collect on the PostgreSQL of dsn, hangs it
+// (pause) after one report, and checks the answer to the next one and a
+// SIGTERM; resume lets the server go on at the end.
+func collectHung(t *testing.T, dsn string, pause, resume func()) {
 	var logs lockedBuffer
-	base, stop := runCollector(t, &logs, "-db", u.String(), "-retain", "0")
+	base, stop := runCollector(t, &logs, "-db", dsn, "-retain", "0")
 	post := func() (int, time.Duration) {
 		start := time.Now()
 		resp, err := http.Post(base+"/csp-report", "application/csp-report", strings.NewReader(collectLegacy))
@@ -171,13 +189,13 @@ func TestCollectHungPostgres(t *testing.T) {
 	if code, _ := post(); code != 204 {
 		t.Fatalf("before the fault: %d", code)
 	}
-	proxy.Pause()
+	pause()
 	code, took := post()
 	if code != 503 || took > cspreport.DefaultCommitTimeout+2*time.Second || took >= collectWriteTimeout {
 		t.Fatalf("hung store: %d after %v", code, took)
 	}
 	t.Logf("hung store: 503 after %v", took)
-	err, took = stop()
+	err, took := stop()
 	if err == nil || !strings.Contains(err.Error(), "the store fails") {
 		t.Errorf("collect on a hung store returned %v", err)
 	}
@@ -192,7 +210,7 @@ func TestCollectHungPostgres(t *testing.T) {
 		t.Errorf("%d log lines:\n%s", n, out)
 	}
 	t.Logf("shutdown on a hung store: %v; %d log lines", took, strings.Count(out, "\n"))
-	proxy.Resume()
+	resume()
 }
 
 // TestCollectSIGTERMDuringFlood: a stop (SIGTERM) while 8 clients send

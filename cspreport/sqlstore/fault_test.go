@@ -61,6 +61,10 @@ func faultRun(t *testing.T, store cspreport.Store, fail, recover func(), check f
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	var seq atomic.Int64
+	// What the test logs of the fault: when it began, the first 503's
+	// answer (from the fault's start) and the slowest answer.
+	var failedAt, first503 time.Time
+	var slowest time.Duration
 	send := func() int {
 		host := fmt.Sprintf("h%d.evil.example", seq.Add(1))
 		body := strings.Replace(faultLegacy, "evil.example", host, 1)
@@ -75,6 +79,12 @@ func faultRun(t *testing.T, store cspreport.Store, fail, recover func(), check f
 		if took > faultBound+faultSlack {
 			t.Errorf("request %s answered %d after %v, bound %v", host, resp.StatusCode, took, faultBound)
 		}
+		mu.Lock()
+		slowest = max(slowest, took)
+		if resp.StatusCode == 503 && first503.IsZero() {
+			first503 = time.Now()
+		}
+		mu.Unlock()
 		switch resp.StatusCode {
 		case 204:
 			mu.Lock()
@@ -117,8 +127,12 @@ func faultRun(t *testing.T, store cspreport.Store, fail, recover func(), check f
 			t.Fatalf("before the fault: %d", code)
 		}
 	}
+	mu.Lock()
+	failedAt = time.Now()
+	mu.Unlock()
 	fail()
 	waitHealth(503)
+	unready := time.Since(failedAt)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -129,7 +143,9 @@ func faultRun(t *testing.T, store cspreport.Store, fail, recover func(), check f
 	}
 	wg.Wait()
 	recover()
+	recoveredAt := time.Now()
 	waitHealth(200)
+	ready := time.Since(recoveredAt)
 	for range 10 {
 		if code := send(); code != 204 {
 			t.Fatalf("after recovery: %d", code)
@@ -160,6 +176,7 @@ func faultRun(t *testing.T, store cspreport.Store, fail, recover func(), check f
 		count[e.Name]++
 	}
 	t.Logf("%d requests, %d answered 204; %d log lines: %v", seq.Load(), len(acked), len(events), count)
+	t.Logf("fault: first 503 answered %v after it began, /health 503 after %v, slowest answer %v; /health 200 %v after recovery", first503.Sub(failedAt).Round(time.Millisecond), unready.Round(time.Millisecond), slowest.Round(time.Millisecond), ready.Round(time.Millisecond))
 	if count["cspreport.store_error"] < 1 || count["cspreport.store_recovered"] < 1 || count["cspreport.store_error"] > 3 {
 		t.Errorf("store_error %d, store_recovered %d: want each state change logged, a few times at most", count["cspreport.store_error"], count["cspreport.store_recovered"])
 	}
@@ -193,6 +210,38 @@ func TestFaultPausedPostgres(t *testing.T) {
 	}
 	faultRun(t, store, proxy.Pause, proxy.Resume, func() cspreport.Store {
 		s, err := sqlstore.New(t.Context(), sqlstoretest.Open(t, dsn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+	start := time.Now()
+	if err := store.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	t.Logf("Close after recovery: %v", time.Since(start))
+}
+
+// TestFaultSIGSTOPPostgres: the store's PostgreSQL, a cluster of the
+// test's own, is paused (SIGSTOP of the postmaster and every process of
+// it: open sessions hang, new connections are accepted by the kernel and
+// never answered) and resumed (SIGCONT).
+func TestFaultSIGSTOPPostgres(t *testing.T) {
+	pg := testenv.PrivatePostgres(t)
+	u, err := url.Parse(pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("connect_timeout", "1")
+	u.RawQuery = q.Encode()
+	store, err := sqlstore.New(t.Context(), sqlstoretest.Open(t, u.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	faultRun(t, store, pg.Stop, pg.Cont, func() cspreport.Store {
+		s, err := sqlstore.New(t.Context(), sqlstoretest.Open(t, pg.URL()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,11 @@
 // Chromium headless through chromedp and returns a context with one tab, which
 // the test's end closes.
 //
+// [PrivatePostgres] starts a PostgreSQL cluster of one test's own (from the
+// server binaries, as .ci/run does), for fault tests that pause the server
+// with SIGSTOP, which the shared one cannot be; [NewFaultProxy] stands
+// between a client and a server and stops forwarding, as a partition does.
+//
 // [Testdata] finds the project's shared test corpus (../shared/testdata beside
 // the repository) in the same way.
 package testenv
