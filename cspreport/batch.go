@@ -163,13 +163,14 @@ func truncate[T any](s []T) []T {
 func (b *Batch) Add(r *Report) {
 	at := stamp(r.OccurredAt)
 	fam := [1]BrowserCount{{Family: browserFamily(r.UserAgent), Count: 1}}
-	b.addGroup(&Group{
-		Fingerprint: r.GroupFP, Directive: r.Directive, Disposition: r.Disposition,
-		BlockedKind: r.BlockedKind, BlockedOrigin: r.BlockedOrigin,
-		DocumentOrigin: r.DocumentOrigin, DocumentPath: r.DocumentPath,
-		Total: 1, FirstSeen: at, LastSeen: at,
-		ExampleBlocked: r.Blocked, ExampleSource: exampleSource(r), Browsers: fam[:],
-	})
+	g := Group{Fingerprint: r.GroupFP, Total: 1, FirstSeen: at, LastSeen: at, Browsers: fam[:]}
+	if _, ok := b.index().groups[r.GroupFP]; !ok {
+		// The example of a new group: built only then (exampleSource
+		// allocates).
+		g.Directive, g.Disposition, g.BlockedKind, g.BlockedOrigin = r.Directive, r.Disposition, r.BlockedKind, r.BlockedOrigin
+		g.DocumentOrigin, g.DocumentPath, g.ExampleBlocked, g.ExampleSource = r.DocumentOrigin, r.DocumentPath, r.Blocked, exampleSource(r)
+	}
+	b.addGroup(&g)
 	b.addDetail(&Detail{
 		Fingerprint: r.DetailFP, GroupFP: r.GroupFP, SourceFile: r.SourceFile,
 		Line: r.Line, Column: r.Column, Sample: r.Sample, PolicyHash: r.PolicyHash,
