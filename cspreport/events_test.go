@@ -102,4 +102,3 @@ func TestOnReport(t *testing.T) {
 		t.Fatalf("OnReport called %d times (last %v); want once for img-src", n.Load(), directive.Load())
 	}
 }
-
