@@ -31,6 +31,26 @@ type job struct {
 	done     chan error // buffered: the committer never blocks on it
 }
 
+var jobPool = sync.Pool{New: func() any { return &job{done: make(chan error, 1)} }}
+
+// newJob returns an empty job for a request that arrived at now.
+func newJob(now time.Time) *job {
+	j := jobPool.Get().(*job)
+	j.at = now
+	return j
+}
+
+// release empties j, whose answer its handler has read, and keeps it for
+// another request.
+func (j *job) release() {
+	if cap(j.reports) > 1024 {
+		return // a rare large batch: not kept
+	}
+	j.reports, j.events, j.other = truncate(j.reports), truncate(j.events), truncate(j.other)
+	j.counters = nil
+	jobPool.Put(j)
+}
+
 // committer is the group commit: handlers queue jobs and wait; one
 // goroutine takes the queued jobs (until they hold maxReports reports, or
 // interval has passed since the first, or the queue is empty and no

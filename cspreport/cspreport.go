@@ -324,7 +324,11 @@ func (rc *Receiver) Close(ctx context.Context) error {
 	return nil
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// Memory reused from request to request: the body, its decoded reports.
+var (
+	bufPool     = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	decodedPool = sync.Pool{New: func() any { return new([]wire.Report) }}
+)
 
 // ServeHTTP receives one report request.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -395,7 +399,14 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.fail(w, r, http.StatusBadRequest, "depth")
 		return
 	}
-	d, err := wire.Decode(body, rc.maxItems)
+	dp := decodedPool.Get().(*[]wire.Report)
+	d, err := wire.DecodeInto(*dp, body, rc.maxItems)
+	defer func() {
+		// The reports alias body: cleared before they go back.
+		clear(d.Reports)
+		*dp = d.Reports[:0]
+		decodedPool.Put(dp)
+	}()
 	switch {
 	case errors.Is(err, wire.ErrTooMany):
 		rc.fail(w, r, http.StatusRequestEntityTooLarge, "items")
@@ -445,6 +456,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rc.onReport(r.Context(), j.reports[i])
 		}
 	}
+	// The committer is done with j (it answered): j serves another
+	// request. A job whose handler left before its answer is not reused.
+	j.release()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -462,7 +476,7 @@ func (rc *Receiver) prepare(r *http.Request, d *wire.Decoded, now time.Time, cli
 		in.version = clean(cmp.Or(q.Get("v"), q.Get("version")), MaxVersionLen)
 		in.disposition = q.Get("disposition")
 	}
-	j := &job{at: now, done: make(chan error, 1), reports: make([]Report, 0, len(d.Reports))}
+	j := newJob(now)
 	var counts map[[2]string]int64 // made for the first count
 	count := func(kind, name string, n int64) {
 		if counts == nil {

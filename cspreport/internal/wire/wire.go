@@ -197,7 +197,11 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // are matched as encoding/json matches them (exactly, else without case),
 // and a value of the wrong type makes its item unreadable, as it did with
 // encoding/json (decodeStd in the tests is that decoder, for comparison).
-func Decode(b []byte, maxItems int) (Decoded, error) {
+func Decode(b []byte, maxItems int) (Decoded, error) { return DecodeInto(nil, b, maxItems) }
+
+// DecodeInto is Decode with the reports appended to dst[:0], whose memory
+// the caller reuses from request to request.
+func DecodeInto(dst []Report, b []byte, maxItems int) (Decoded, error) {
 	i := skipSpace(b, 0)
 	if i == len(b) {
 		return Decoded{}, errEmptyBody
@@ -207,7 +211,7 @@ func Decode(b []byte, maxItems int) (Decoded, error) {
 	}
 	switch b[i] {
 	case '[':
-		var d Decoded
+		d := Decoded{Reports: dst[:0]}
 		n := 0
 		i = skipSpace(b, i+1)
 		for b[i] != ']' {
@@ -265,14 +269,14 @@ func Decode(b []byte, maxItems int) (Decoded, error) {
 		if l != nil {
 			r := fromLegacy(l)
 			r.Src = b[i:]
-			return Decoded{Reports: []Report{r}}, nil
+			return Decoded{Reports: append(dst[:0], r)}, nil
 		}
 		r, ok := fromEnvelope(&e, "report-to-single")
 		if !ok {
 			return Decoded{}, errShape
 		}
 		r.Src = b[i:]
-		return Decoded{Reports: []Report{r}}, nil
+		return Decoded{Reports: append(dst[:0], r)}, nil
 	}
 	return Decoded{}, errShape
 }
