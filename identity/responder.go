@@ -228,9 +228,10 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		status := http.StatusForbidden
-		if ref.Unauthenticated && rs.challenge != "" {
-			status = http.StatusUnauthorized
-			h.Set("WWW-Authenticate", rs.challenge)
+		if ref.Unauthenticated {
+			if status = rs.unauthenticatedStatus(); status == http.StatusUnauthorized {
+				h.Set("WWW-Authenticate", rs.challenge)
+			}
 		}
 		body, _ := json.Marshal(struct {
 			Error    string `json:"error"`
@@ -239,6 +240,17 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 		}{ref.Code, ref.Reason, location})
 		httpjson.Write(w, r, status, string(body))
 	}
+}
+
+// unauthenticatedStatus is the one rule of the suite's 401s, DRF's: a
+// request without (valid) credentials is 401 when there is a challenge to
+// send with it, 403 when there is none (RFC 9110: a 401 carries
+// WWW-Authenticate).
+func (rs *Responder) unauthenticatedStatus() int {
+	if rs.challenge == "" {
+		return http.StatusForbidden
+	}
+	return http.StatusUnauthorized
 }
 
 // withNext adds the request's escaped URI to location as the next

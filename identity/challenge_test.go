@@ -1,0 +1,64 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// apiKey is a custom authenticator with no challenge of its own: it reads
+// X-Api-Key and refuses every key but "good".
+type apiKey struct{}
+
+func (apiKey) Scheme() string { return "apikey" }
+
+func (apiKey) Authenticate(r *http.Request) (User, error) {
+	switch k := r.Header.Get("X-Api-Key"); k {
+	case "":
+		return nil, nil
+	case "good":
+		return alice, nil
+	default:
+		return nil, fmt.Errorf("%w: unknown api key", ErrInvalidCredentials)
+	}
+}
+
+// TestRefusalChallengeIsTheFirstAvailable holds DRF's rule: a refused
+// credential is a 401 with the challenge of the first authenticator that
+// has one, whichever authenticator refused; with no challenge available it
+// is a 403, never a 401 without WWW-Authenticate (RFC 9110 forbids it).
+func TestRefusalChallengeIsTheFirstAvailable(t *testing.T) {
+	noToken := func(context.Context, string) (User, error) { return nil, nil }
+	bearer := &Bearer{Lookup: noToken}
+	token := &Bearer{Keyword: "Token", Lookup: noToken}
+	for _, tc := range []struct {
+		name      string
+		auths     []Authenticator
+		header    string
+		value     string
+		status    int
+		challenge string
+	}{
+		{"custom alone: 403", []Authenticator{apiKey{}}, "X-Api-Key", "bad", http.StatusForbidden, ""},
+		{"custom then bearer: bearer's challenge", []Authenticator{apiKey{}, bearer}, "X-Api-Key", "bad", http.StatusUnauthorized, `Bearer realm="api"`},
+		{"bearer refused, token first: token's challenge", []Authenticator{token, bearer}, "Authorization", "Bearer nope", http.StatusUnauthorized, `Token realm="api"`},
+		{"token refused", []Authenticator{apiKey{}, token}, "Authorization", "Token nope", http.StatusUnauthorized, `Token realm="api"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log, _ := testLogger(t)
+			m, err := New(Config{Authenticators: tc.auths, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", "/api/me", nil)
+			r.Header.Set(tc.header, tc.value)
+			rec := httptest.NewRecorder()
+			m.Handler(whoami).ServeHTTP(rec, r)
+			if rec.Code != tc.status || rec.Header().Get("WWW-Authenticate") != tc.challenge {
+				t.Errorf("%d %q, want %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"), tc.status, tc.challenge)
+			}
+		})
+	}
+}
