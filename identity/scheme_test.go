@@ -151,3 +151,28 @@ func TestAuthenticatorConfigErrors(t *testing.T) {
 		t.Errorf("Keyword Token: %v", err)
 	}
 }
+
+// login is a user whose login name is not its id.
+type login struct {
+	Basic
+	name string
+}
+
+func (l login) Username() string { return l.name }
+
+// TestUsername: the login name of a Usernamer, else the id; never the
+// display name.
+func TestUsername(t *testing.T) {
+	for _, tc := range []struct {
+		u    User
+		want string
+	}{
+		{alice, "alice"},
+		{login{Basic{UserID: "42", Name: "Alice"}, "alice"}, "alice"},
+		{login{Basic{UserID: "42", Name: "Alice"}, ""}, "42"},
+	} {
+		if got := Username(tc.u); got != tc.want {
+			t.Errorf("Username(%+v) = %q, want %q", tc.u, got, tc.want)
+		}
+	}
+}

@@ -23,6 +23,28 @@ type User interface {
 	Superuser() bool
 }
 
+// A Usernamer is a [User] whose login name is not its id: Django's
+// username beside a numeric primary key, an e-mail used to log in. Other
+// systems that know the user by name (Duo's Universal Prompt, an identity
+// provider) read it through [Username]. Implement it on the application's
+// user type when its ID is not the name the user logs in with.
+type Usernamer interface {
+	// Username returns the name the user logs in with; "" means the id.
+	Username() string
+}
+
+// Username returns the name u logs in with: u.Username() when u is a
+// [Usernamer] that returns one, else u.ID() (a [Basic]'s id is its user
+// name). It never returns the display name, which need not be unique.
+func Username(u User) string {
+	if n, ok := u.(Usernamer); ok {
+		if name := n.Username(); name != "" {
+			return name
+		}
+	}
+	return u.ID()
+}
+
 // Basic is a plain [User], for tests, examples and applications whose
 // user type needs nothing more; a richer user type implements [User]
 // itself.
