@@ -207,7 +207,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case err == nil && u == nil:
 			next.ServeHTTP(w, r)
 		case err == nil:
-			ctx := seclog.WithUser(NewSchemeContext(r.Context(), u, m.names[i]), u.ID())
+			ctx := seclog.WithAuth(seclog.WithUser(NewSchemeContext(r.Context(), u, m.names[i]), u.ID()), m.names[i])
 			next.ServeHTTP(w, r.WithContext(ctx))
 		case errors.Is(err, ErrSessionNotLoaded):
 			sessionctx.Refuse(w, r, m.log, err) // a chain in the wrong order: 500, whatever FailOpen

@@ -9,11 +9,13 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // TestSchemeFromRequest: the handler behind the Middleware reads what
 // authenticated its user, a stable name and never the credential; the
-// security log's "authenticator" field of a refusal is the same name.
+// events it logs carry that name as "auth", and the "authenticator" field
+// of a refusal is the same name.
 func TestSchemeFromRequest(t *testing.T) {
 	log, sink := testLogger(t)
 	store := newUsers()
@@ -49,6 +51,7 @@ func TestSchemeFromRequest(t *testing.T) {
 		}
 	})
 	mux.Handle("/", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.Log(r, seclog.IdentityLogout) // any event: it carries the scheme as "auth"
 		w.Write([]byte(SchemeFromRequest(r) + ":"))
 		if u := FromRequest(r); u != nil {
 			w.Write([]byte(u.ID()))
@@ -84,6 +87,12 @@ func TestSchemeFromRequest(t *testing.T) {
 			h.ServeHTTP(rec, r)
 			if rec.Code != tc.status || tc.body != "" && rec.Body.String() != tc.body {
 				t.Errorf("%d %q, want %d %q", rec.Code, rec.Body.String(), tc.status, tc.body)
+			}
+			if tc.status == 200 {
+				ev := sink.Named("identity.logout")
+				if want, _, _ := strings.Cut(tc.body, ":"); len(ev) != 1 || ev[0].Field("auth") != want {
+					t.Errorf("the handler's event %v, want auth %q", ev, want)
+				}
 			}
 			failed := sink.Named("identity.auth_failed")
 			if tc.logged == "" && len(failed) != 0 || tc.logged != "" && (len(failed) != 1 || failed[0].Field("authenticator") != tc.logged || failed[0].Field("status") != "401") {
