@@ -373,13 +373,7 @@ func defaultResponder(id *IdentityConfig) (*identity.Responder, error) {
 	if id == nil {
 		return identity.DefaultResponder(), nil
 	}
-	var auths []identity.Authenticator
-	for _, a := range id.Authenticators {
-		if !isNil(a) { // a nil one is refused by check, which runs later
-			auths = append(auths, a)
-		}
-	}
-	challenge := identity.FirstChallenge(auths)
+	challenge := identity.FirstChallenge(id.Authenticators) // skips a nil one, which check refuses later
 	if challenge == "" {
 		return identity.DefaultResponder(), nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"go.uber.org/zap"
@@ -96,18 +97,15 @@ func FirstChallenge(auths []Authenticator) string {
 	return ""
 }
 
-// nilAuthenticator reports whether a is nil or a nil pointer of one of
-// the built-in types (whose methods would dereference it).
+// nilAuthenticator reports whether a is nil or a nil pointer (or func,
+// map…) in an interface, whose methods would panic.
 func nilAuthenticator(a Authenticator) bool {
-	switch v := a.(type) {
-	case nil:
+	if a == nil {
 		return true
-	case *Bearer:
-		return v == nil
-	case *BasicAuth:
-		return v == nil
-	case *Sessions:
-		return v == nil
+	}
+	switch v := reflect.ValueOf(a); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return v.IsNil()
 	}
 	return false
 }
@@ -131,9 +129,10 @@ type Config struct {
 }
 
 // Middleware finds the user of each request with its authenticators and
-// puts it in the request's context ([FromContext]) and in the security
-// log's user field. It decides nothing about access: the gates
-// (loginrequired and the others) do.
+// puts it in the request's context ([FromContext]) with the scheme of the
+// authenticator that found it ([SchemeFromContext]), and both in the
+// security log's user and auth fields. It decides nothing about access:
+// the gates (loginrequired and the others) do.
 type Middleware struct {
 	auths    []Authenticator
 	names    []string // the Scheme of each authenticator, read once

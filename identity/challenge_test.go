@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -62,3 +63,24 @@ func TestRefusalChallengeIsTheFirstAvailable(t *testing.T) {
 		})
 	}
 }
+
+// TestNilCustomAuthenticator: a nil pointer of a custom type is refused at
+// construction, never called (its Scheme would panic), and FirstChallenge
+// skips it.
+func TestNilCustomAuthenticator(t *testing.T) {
+	var nilKey *pointerKey
+	if _, err := New(Config{Authenticators: []Authenticator{nilKey}}); err == nil || !strings.Contains(err.Error(), "Authenticators[0] is nil") {
+		t.Errorf("New = %v, want an error naming Authenticators[0]", err)
+	}
+	if got := FirstChallenge([]Authenticator{nilKey, &BasicAuth{}}); got != `Basic realm="api", charset="UTF-8"` {
+		t.Errorf("FirstChallenge = %q", got)
+	}
+}
+
+// pointerKey is a custom Challenger with pointer methods that read its
+// fields.
+type pointerKey struct{ realm string }
+
+func (p *pointerKey) Scheme() string                           { return "key-" + p.realm }
+func (p *pointerKey) Challenge() string                        { return "Key realm=" + p.realm }
+func (p *pointerKey) Authenticate(*http.Request) (User, error) { return nil, nil }
