@@ -50,7 +50,9 @@ const varyOn = "Accept, Sec-Fetch-Mode, Sec-Fetch-Dest, X-Requested-With, HX-Req
 type Refusal struct {
 	// Code is a short machine-readable reason, the "error" member of the
 	// JSON body: "login_required", "session_expired",
-	// "password_change_required", "mfa_required", "forbidden".
+	// "password_change_required", "mfa_required", "forbidden", and
+	// "invalid_credentials" for a credential the identity [Middleware]
+	// refused.
 	Code string
 	// Location is where a person is sent: the login page, the
 	// password-change page, the second-factor challenge. Empty for a plain
