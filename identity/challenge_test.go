@@ -84,3 +84,28 @@ type pointerKey struct{ realm string }
 func (p *pointerKey) Scheme() string                           { return "key-" + p.realm }
 func (p *pointerKey) Challenge() string                        { return "Key realm=" + p.realm }
 func (p *pointerKey) Authenticate(*http.Request) (User, error) { return nil, nil }
+
+// TestRefusalGoesThroughTheResponder: the middleware's refusal is the
+// given Responder's, so an application's own refusal page sees it too.
+func TestRefusalGoesThroughTheResponder(t *testing.T) {
+	rs, err := NewResponder(ResponderConfig{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ref, _ := RefusalFromContext(r.Context())
+		w.WriteHeader(http.StatusTeapot)
+		w.Write([]byte(ref.Code))
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := testLogger(t)
+	m, err := New(Config{Authenticators: []Authenticator{apiKey{}}, Responder: rs, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/api/me", nil)
+	r.Header.Set("X-Api-Key", "stolen")
+	rec := httptest.NewRecorder()
+	m.Handler(whoami).ServeHTTP(rec, r)
+	if rec.Code != http.StatusTeapot || rec.Body.String() != "invalid_credentials" {
+		t.Errorf("%d %q, want the Responder's handler with invalid_credentials", rec.Code, rec.Body.String())
+	}
+}
