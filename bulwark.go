@@ -112,8 +112,9 @@ type Config struct {
 	// the Secure slot (HSTS) as for the other packages.
 	Logger *seclog.Logger
 
-	// Responder answers every refusal of the chain: the gates', and the
-	// CrossOrigin slot's 403. Nil means identity's default responder, with
+	// Responder answers every refusal of the chain: the gates', the
+	// Identity slot's refused credentials (401 with its challenge, 403
+	// when it has none) and the CrossOrigin slot's 403. Nil means identity's default responder, with
 	// the challenge of the Identity slot's first authenticator that has
 	// one (an [identity.Bearer] makes an API request without credentials
 	// a 401 with `WWW-Authenticate: Bearer realm="api"` rather than a
@@ -366,21 +367,22 @@ func New(cfg Config) (*Chain, error) {
 
 // defaultResponder is the responder of a Config without one: identity's
 // defaults, and the WWW-Authenticate challenge of the first authenticator
-// that names one.
+// that names one (identity.FirstChallenge, the one rule of the suite's
+// 401s).
 func defaultResponder(id *IdentityConfig) (*identity.Responder, error) {
-	if id != nil {
-		for i, a := range id.Authenticators {
-			if c, ok := a.(identity.Challenger); ok && !isNil(c) && c.Challenge() != "" { // a nil one is refused by check
-				r, err := identity.NewResponder(identity.ResponderConfig{Challenge: c.Challenge()})
-				if err != nil {
-					return nil, &ConfigError{Slot: SlotIdentity, Field: fmt.Sprintf("Identity.Authenticators[%d]", i),
-						Problem: "its challenge cannot be sent (" + err.Error() + ")", Fix: "fix its Realm, or set Config.Responder", Err: err}
-				}
-				return r, nil
-			}
-		}
+	if id == nil {
+		return identity.DefaultResponder(), nil
 	}
-	return identity.DefaultResponder(), nil
+	challenge := identity.FirstChallenge(id.Authenticators) // skips a nil one, which check refuses later
+	if challenge == "" {
+		return identity.DefaultResponder(), nil
+	}
+	r, err := identity.NewResponder(identity.ResponderConfig{Challenge: challenge})
+	if err != nil {
+		return nil, &ConfigError{Slot: SlotIdentity, Field: "Identity.Authenticators",
+			Problem: "the first challenge cannot be sent (" + err.Error() + ")", Fix: "fix its Challenge, or set Config.Responder", Err: err}
+	}
+	return r, nil
 }
 
 // Alice returns the configured middlewares, in order, as an alice.Chain,
@@ -732,7 +734,7 @@ func (b *builder) build() error {
 			authn = append(authn, c.auth)
 		}
 		authn = append(authn, o.Authenticators...)
-		c.identity, err = identity.New(identity.Config{Authenticators: authn, FailOpen: o.FailOpen, Logger: log(o.Logger)})
+		c.identity, err = identity.New(identity.Config{Authenticators: authn, FailOpen: o.FailOpen, Responder: c.responder, Logger: log(o.Logger)})
 		if err != nil {
 			return wrap(SlotIdentity, err)
 		}

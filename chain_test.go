@@ -375,17 +375,23 @@ func TestCustomSlot(t *testing.T) {
 
 // TestBearerChallengeReachesTheResponder: with a bearer authenticator in
 // the Identity slot and no Responder of its own, an API request without a
-// token is a 401 that names the scheme, not a 403.
+// token is a 401 that names the scheme, not a 403. A credential refused in
+// the Identity slot follows the same rule, through the same Responder: 401
+// with the first challenge, 403 when no authenticator has one (never a
+// 401 without WWW-Authenticate).
 func TestBearerChallengeReachesTheResponder(t *testing.T) {
 	noToken := func(context.Context, string) (identity.User, error) { return nil, nil }
 	for _, tc := range []struct {
 		name   string
 		auth   []identity.Authenticator
+		apiKey string // a refused X-Api-Key, or none
 		status int
 		header string
 	}{
-		{"no bearer", nil, http.StatusForbidden, ""},
-		{"bearer", []identity.Authenticator{&identity.Bearer{Lookup: noToken}}, http.StatusUnauthorized, `Bearer realm="api"`},
+		{"no bearer", nil, "", http.StatusForbidden, ""},
+		{"bearer", []identity.Authenticator{&identity.Bearer{Lookup: noToken}}, "", http.StatusUnauthorized, `Bearer realm="api"`},
+		{"custom refuses, no challenge", []identity.Authenticator{headerKey{}}, "stolen", http.StatusForbidden, ""},
+		{"custom refuses, then token", []identity.Authenticator{headerKey{}, &identity.Bearer{Keyword: "Token", Lookup: noToken}}, "stolen", http.StatusUnauthorized, `Token realm="api"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			chain := testenv.Must(bulwark.New(bulwark.Config{
@@ -397,6 +403,9 @@ func TestBearerChallengeReachesTheResponder(t *testing.T) {
 			h := chain.Then(http.NotFoundHandler())
 			r := httptest.NewRequest("GET", "/api/me", nil)
 			r.Header.Set("Accept", "application/json")
+			if tc.apiKey != "" {
+				r.Header.Set("X-Api-Key", tc.apiKey)
+			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
 			if rec.Code != tc.status || rec.Header().Get("WWW-Authenticate") != tc.header {
@@ -404,4 +413,20 @@ func TestBearerChallengeReachesTheResponder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// headerKey is a custom authenticator without a challenge: X-Api-Key
+// "good" is bob, any other key is refused.
+type headerKey struct{}
+
+func (headerKey) Scheme() string { return "apikey" }
+
+func (headerKey) Authenticate(r *http.Request) (identity.User, error) {
+	switch r.Header.Get("X-Api-Key") {
+	case "":
+		return nil, nil
+	case "good":
+		return identity.Basic{UserID: "bob", IsActive: true}, nil
+	}
+	return nil, identity.ErrInvalidCredentials
 }

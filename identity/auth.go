@@ -4,17 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"go.uber.org/zap"
 
-	"github.com/bulwark-go/bulwark/internal/httpjson"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // ErrInvalidCredentials is what an [Authenticator] returns (or wraps) when
 // the request carries credentials and they are wrong: the request is
-// answered 401. Any other error means the authenticator could not decide
+// refused, 401 with the challenge of the first [Challenger] among the
+// authenticators, or 403 when none has one. Any other error means the authenticator could not decide
 // (a store is down): the request is answered 503, unless FailOpen.
 var ErrInvalidCredentials = errors.New("identity: invalid credentials")
 
@@ -42,14 +44,70 @@ type Authenticator interface {
 	// user, as described above. It must not write to r's session or
 	// response: refusing is the middleware's work.
 	Authenticate(r *http.Request) (User, error)
+	// Scheme names this kind of credential, as the security log and the
+	// gates see it ([SchemeFromContext], the "authenticator" field):
+	// [SchemeSession], [SchemeBasic], a [Bearer]'s keyword in lower case
+	// ("bearer", "token"), or a custom authenticator's own stable name
+	// ("apikey"). It must be an RFC 9110 token (letters, digits and
+	// !#$%&'*+-.^_`|~, no spaces); it is read once, at construction. It
+	// names the mechanism, never the credential.
+	Scheme() string
 }
 
+// The schemes of the built-in authenticators (see [Authenticator.Scheme]).
+const (
+	// SchemeSession is the scheme of [Sessions]: a logged-in browser.
+	SchemeSession = "session"
+	// SchemeBearer is the scheme of a [Bearer] with the default keyword.
+	SchemeBearer = "bearer"
+	// SchemeToken is the scheme of a Bearer{Keyword: "Token"}, as DRF's
+	// TokenAuthentication.
+	SchemeToken = "token"
+	// SchemeBasic is the scheme of [BasicAuth].
+	SchemeBasic = "basic"
+)
+
 // A Challenger is an [Authenticator] that names its WWW-Authenticate
-// challenge, sent with the 401 when its credential is refused.
+// challenge. A refused credential, whichever authenticator refused it, is
+// answered 401 with the challenge of the first Challenger of
+// [Config.Authenticators] ([FirstChallenge], as DRF's authenticate_header),
+// or 403 when none has one: a 401 without WWW-Authenticate breaks RFC
+// 9110.
 type Challenger interface {
 	// Challenge returns the WWW-Authenticate value, such as
-	// `Bearer realm="api"`. It is read once, at construction.
+	// `Bearer realm="api"`, or "" for none. It is read once, at
+	// construction.
 	Challenge() string
+}
+
+// FirstChallenge returns the challenge of the first authenticator of auths
+// that is a [Challenger] with a non-empty challenge, or "" when none has
+// one. It is the one rule of the suite's 401s: [New] gives it to the
+// middleware's default [Responder], and bulwark.Chain to the chain's, so
+// that a refused credential and a gate's "log in first" name the same
+// challenge. A nil authenticator is skipped.
+func FirstChallenge(auths []Authenticator) string {
+	for _, a := range auths {
+		if c, ok := a.(Challenger); ok && !nilAuthenticator(a) {
+			if v := c.Challenge(); v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// nilAuthenticator reports whether a is nil or a nil pointer (or func,
+// map…) in an interface, whose methods would panic.
+func nilAuthenticator(a Authenticator) bool {
+	if a == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(a); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // Config configures the identity [Middleware].
@@ -60,18 +118,26 @@ type Config struct {
 	// FailOpen serves a request as anonymous when an authenticator could
 	// not decide (a store error). The default, false, answers 503.
 	FailOpen bool
+	// Responder answers a refused credential (as an unauthenticated
+	// refusal with code "invalid_credentials" and no Location: 401 with
+	// its challenge, or 403 when it has none). Nil means a Responder whose
+	// Challenge is [FirstChallenge] of Authenticators. bulwark.Chain gives
+	// the chain's, so that every refusal of an application answers alike.
+	Responder *Responder
 	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 }
 
 // Middleware finds the user of each request with its authenticators and
-// puts it in the request's context ([FromContext]) and in the security
-// log's user field. It decides nothing about access: the gates
-// (loginrequired and the others) do.
+// puts it in the request's context ([FromContext]) with the scheme of the
+// authenticator that found it ([SchemeFromContext]), and both in the
+// security log's user and auth fields. It decides nothing about access:
+// the gates (loginrequired and the others) do.
 type Middleware struct {
 	auths    []Authenticator
-	names    []string
+	names    []string // the Scheme of each authenticator, read once
 	failOpen bool
+	rs       *Responder
 	log      *seclog.Logger
 }
 
@@ -80,9 +146,9 @@ func New(cfg Config) (*Middleware, error) {
 	if len(cfg.Authenticators) == 0 {
 		return nil, errors.New("identity: Config.Authenticators is empty: give at least one (for example a *identity.Sessions)")
 	}
-	m := &Middleware{auths: cfg.Authenticators, failOpen: cfg.FailOpen, log: cfg.Logger}
+	m := &Middleware{auths: cfg.Authenticators, failOpen: cfg.FailOpen, rs: cfg.Responder, log: cfg.Logger}
 	for i, a := range cfg.Authenticators {
-		if a == nil {
+		if nilAuthenticator(a) {
 			return nil, fmt.Errorf("identity: Config.Authenticators[%d] is nil", i)
 		}
 		if v, ok := a.(interface{ validate() error }); ok {
@@ -90,7 +156,21 @@ func New(cfg Config) (*Middleware, error) {
 				return nil, fmt.Errorf("identity: Config.Authenticators[%d]: %w", i, err)
 			}
 		}
-		m.names = append(m.names, fmt.Sprintf("%T", a))
+		name := a.Scheme()
+		if !isToken(name) {
+			return nil, fmt.Errorf("identity: Config.Authenticators[%d] (%T): Scheme() %q is not a token: return a short stable name such as \"apikey\" (letters, digits, '-', '_', '.', no spaces)", i, a, name)
+		}
+		if c, ok := a.(Challenger); ok && strings.ContainsAny(c.Challenge(), "\r\n") {
+			return nil, fmt.Errorf("identity: Config.Authenticators[%d] (%s): its Challenge() must be one line (no CR or LF)", i, name)
+		}
+		m.names = append(m.names, name)
+	}
+	if m.rs == nil {
+		rs, err := NewResponder(ResponderConfig{Challenge: FirstChallenge(cfg.Authenticators)})
+		if err != nil {
+			return nil, fmt.Errorf("identity: Config.Authenticators: %w", err) // unreachable: checked above
+		}
+		m.rs = rs
 	}
 	if m.log == nil {
 		m.log = seclog.Default()
@@ -126,18 +206,13 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case err == nil && u == nil:
 			next.ServeHTTP(w, r)
 		case err == nil:
-			ctx := seclog.WithUser(NewContext(r.Context(), u), u.ID())
+			ctx := seclog.WithAuth(seclog.WithUser(NewSchemeContext(r.Context(), u, m.names[i]), u.ID()), m.names[i])
 			next.ServeHTTP(w, r.WithContext(ctx))
 		case errors.Is(err, ErrSessionNotLoaded):
 			sessionctx.Refuse(w, r, m.log, err) // a chain in the wrong order: 500, whatever FailOpen
 		case errors.Is(err, ErrInvalidCredentials):
-			m.log.Log(r, seclog.IdentityAuthFailed, zap.String("authenticator", m.names[i]), seclog.String("reason", err.Error()))
-			h := w.Header()
-			if c, ok := m.auths[i].(Challenger); ok && c.Challenge() != "" {
-				h.Set("WWW-Authenticate", c.Challenge())
-			}
-			h.Set("Cache-Control", "no-store")
-			httpjson.Write(w, r, http.StatusUnauthorized, `{"error":"invalid_credentials"}`)
+			m.log.Log(r, seclog.IdentityAuthFailed, zap.String("authenticator", m.names[i]), seclog.String("reason", err.Error()), zap.Int("status", m.rs.unauthenticatedStatus()))
+			m.rs.Refuse(w, r, Refusal{Code: "invalid_credentials", Unauthenticated: true})
 		default:
 			m.log.Log(r, seclog.IdentityUnavailable, zap.String("authenticator", m.names[i]), seclog.String("error", err.Error()), zap.Bool("fail_open", m.failOpen))
 			if m.failOpen {

@@ -14,32 +14,49 @@ import (
 const MaxAuthorizationLen = 4096
 
 // Bearer authenticates requests that carry "Authorization: Bearer TOKEN"
-// (RFC 6750). Requests without an Authorization header, or with another
-// scheme, are not attempted.
+// (RFC 6750), or another keyword: Bearer{Keyword: "Token"} reads
+// "Authorization: Token TOKEN", as DRF's TokenAuthentication does. Requests
+// without an Authorization header, or with another scheme, are not
+// attempted. To accept both keywords, list two Bearers.
 type Bearer struct {
 	// Lookup returns the user a token belongs to, (nil, nil) for an
 	// unknown token, or an error when it cannot tell. Compare tokens in
 	// constant time, or look up a hash of them. Required.
 	Lookup func(ctx context.Context, token string) (User, error)
+	// Keyword is the authentication scheme of the Authorization header,
+	// compared without case (default "Bearer"; DRF's is "Token"). It must
+	// be one RFC 9110 token, without spaces, and not "Basic". It is also
+	// the scheme of the challenge, and, in lower case, the authenticator's
+	// [Authenticator.Scheme] ("bearer", "token").
+	Keyword string
 	// Realm is the realm of the WWW-Authenticate challenge (default "api").
+	// It may not hold '"', '\' or control characters.
 	Realm string
+}
+
+// keyword returns b.Keyword or its default.
+func (b *Bearer) keyword() string {
+	if b.Keyword == "" {
+		return "Bearer"
+	}
+	return b.Keyword
 }
 
 // Authenticate implements [Authenticator].
 func (b *Bearer) Authenticate(r *http.Request) (User, error) {
-	token, ok, err := credential(r, "Bearer")
+	token, ok, err := credential(r, b.keyword())
 	if !ok || err != nil {
 		return nil, err
 	}
 	if !token68(token) {
-		return nil, fmt.Errorf("%w: malformed bearer token", ErrInvalidCredentials)
+		return nil, fmt.Errorf("%w: malformed %s token", ErrInvalidCredentials, b.Scheme())
 	}
 	u, err := b.Lookup(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}
 	if u == nil {
-		return nil, fmt.Errorf("%w: unknown bearer token", ErrInvalidCredentials)
+		return nil, fmt.Errorf("%w: unknown %s token", ErrInvalidCredentials, b.Scheme())
 	}
 	return u, nil
 }
@@ -48,11 +65,19 @@ func (b *Bearer) validate() error {
 	if b.Lookup == nil {
 		return errors.New("Bearer.Lookup is nil: give a func that finds the user of a token")
 	}
-	return nil
+	if !isToken(b.keyword()) || strings.EqualFold(b.keyword(), "Basic") {
+		return fmt.Errorf("Bearer.Keyword %q: write one word without spaces, such as \"Bearer\" (the default) or \"Token\"", b.Keyword)
+	}
+	return validRealm("Bearer", b.Realm)
 }
 
-// Challenge implements [Challenger].
-func (b *Bearer) Challenge() string { return `Bearer realm="` + realm(b.Realm) + `"` }
+// Scheme implements [Authenticator]: the keyword in lower case,
+// [SchemeBearer] by default, [SchemeToken] for Keyword "Token".
+func (b *Bearer) Scheme() string { return strings.ToLower(b.keyword()) }
+
+// Challenge implements [Challenger]: the keyword and the realm, such as
+// `Bearer realm="api"` or `Token realm="api"`.
+func (b *Bearer) Challenge() string { return b.keyword() + ` realm="` + realm(b.Realm) + `"` }
 
 // BasicAuth authenticates requests that carry HTTP basic authentication
 // (RFC 7617). Requests without an Authorization header, or with another
@@ -88,12 +113,38 @@ func (b *BasicAuth) validate() error {
 	if b.Check == nil {
 		return errors.New("BasicAuth.Check is nil: give a func that checks a user name and password")
 	}
-	return nil
+	return validRealm("BasicAuth", b.Realm)
 }
+
+// Scheme implements [Authenticator]: [SchemeBasic].
+func (b *BasicAuth) Scheme() string { return SchemeBasic }
 
 // Challenge implements [Challenger].
 func (b *BasicAuth) Challenge() string {
 	return `Basic realm="` + realm(b.Realm) + `", charset="UTF-8"`
+}
+
+// validRealm refuses a realm that cannot be sent in a quoted string as is.
+func validRealm(typ, r string) error {
+	for _, c := range []byte(r) {
+		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' {
+			return fmt.Errorf("%s.Realm %q: use printable characters without '\"' or '\\'", typ, r)
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 token: one or more tchars.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func realm(r string) string {

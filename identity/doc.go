@@ -12,7 +12,11 @@
 //     the one writer: the target goes out exactly as judged;
 //   - [Middleware], which finds the user with [Authenticator]s tried in
 //     order, as DRF does: [Sessions] (on scs: Login renews the session
-//     token, Logout destroys the session), [Bearer] and [BasicAuth]. A
-//     credential that is tried and refused is a 401, never anonymous; a
-//     store error is a 503 unless FailOpen.
+//     token, Logout destroys the session), [Bearer] (with DRF's "Token"
+//     keyword too) and [BasicAuth]. A credential that is tried and refused
+//     is never anonymous: it is a 401 with the first authenticator's
+//     challenge ([FirstChallenge]), or a 403 when none has one; a store
+//     error is a 503 unless FailOpen. What authenticated the request
+//     ([Authenticator.Scheme]: "session", "bearer", "token", "basic") is
+//     read with [SchemeFromContext].
 package identity

@@ -50,7 +50,9 @@ const varyOn = "Accept, Sec-Fetch-Mode, Sec-Fetch-Dest, X-Requested-With, HX-Req
 type Refusal struct {
 	// Code is a short machine-readable reason, the "error" member of the
 	// JSON body: "login_required", "session_expired",
-	// "password_change_required", "mfa_required", "forbidden".
+	// "password_change_required", "mfa_required", "forbidden", and
+	// "invalid_credentials" for a credential the identity [Middleware]
+	// refused.
 	Code string
 	// Location is where a person is sent: the login page, the
 	// password-change page, the second-factor challenge. Empty for a plain
@@ -228,9 +230,10 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		status := http.StatusForbidden
-		if ref.Unauthenticated && rs.challenge != "" {
-			status = http.StatusUnauthorized
-			h.Set("WWW-Authenticate", rs.challenge)
+		if ref.Unauthenticated {
+			if status = rs.unauthenticatedStatus(); status == http.StatusUnauthorized {
+				h.Set("WWW-Authenticate", rs.challenge)
+			}
 		}
 		body, _ := json.Marshal(struct {
 			Error    string `json:"error"`
@@ -239,6 +242,17 @@ func (rs *Responder) Refuse(w http.ResponseWriter, r *http.Request, ref Refusal)
 		}{ref.Code, ref.Reason, location})
 		httpjson.Write(w, r, status, string(body))
 	}
+}
+
+// unauthenticatedStatus is the one rule of the suite's 401s, DRF's: a
+// request without (valid) credentials is 401 when there is a challenge to
+// send with it, 403 when there is none (RFC 9110: a 401 carries
+// WWW-Authenticate).
+func (rs *Responder) unauthenticatedStatus() int {
+	if rs.challenge == "" {
+		return http.StatusForbidden
+	}
+	return http.StatusUnauthorized
 }
 
 // withNext adds the request's escaped URI to location as the next

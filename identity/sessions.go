@@ -147,7 +147,7 @@ func (s *Sessions) Reauthenticate(r *http.Request) error {
 		return fmt.Errorf("identity: Reauthenticate: look up the session user: %w", err)
 	}
 	if !valid(u) || u.ID() != id {
-		s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", "session"), seclog.String("session_user", id))
+		s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", SchemeSession), seclog.String("session_user", id))
 		return errors.Join(errors.New("identity: Reauthenticate: the session user is unknown or inactive"), s.sm.Destroy(ctx))
 	}
 	if err := RenewToken(ctx, s.sm); err != nil {
@@ -247,6 +247,9 @@ func (s *Sessions) UserID(ctx context.Context) string {
 	return s.sm.GetString(ctx, SessionUserKey)
 }
 
+// Scheme implements [Authenticator]: [SchemeSession].
+func (s *Sessions) Scheme() string { return SchemeSession }
+
 // Authenticate implements [Authenticator]: it returns the session's user,
 // (nil, nil) when the session holds none, or the error of Lookup. A session
 // whose user is unknown or inactive, or whose credential stamp is no
@@ -270,7 +273,7 @@ func (s *Sessions) Authenticate(r *http.Request) (User, error) {
 	}
 	switch {
 	case !valid(u) || u.ID() != id:
-		s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", "session"), seclog.String("session_user", id))
+		s.log.Log(r, seclog.IdentityInactive, zap.String("authenticator", SchemeSession), seclog.String("session_user", id))
 	case !sameCredential(s.sm.GetString(ctx, SessionCredentialKey), u):
 		s.log.Log(r, seclog.IdentityCredentialChanged, seclog.String("session_user", id))
 	default:

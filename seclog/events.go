@@ -42,7 +42,7 @@ type Event struct {
 // CommonFields are the fields every event carries, in this order, before
 // its own: the event name, the owasp vocabulary name, and what is known of
 // the request.
-var CommonFields = []string{"event", "owasp", "method", "path", "remote_ip", "user", "request_id"}
+var CommonFields = []string{"event", "owasp", "method", "path", "remote_ip", "user", "auth", "request_id"}
 
 var catalog []*Event
 

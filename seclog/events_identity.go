@@ -19,11 +19,14 @@ var (
 	})
 	// IdentityAuthFailed is logged when a request carries credentials that
 	// an authenticator tried and refused (a bad bearer token, a wrong basic
-	// password, a malformed Authorization header).
+	// password, a malformed Authorization header). "authenticator" is the
+	// refusing authenticator's scheme ("bearer", "token", "basic", a
+	// custom one's name); "status" is 401 when a challenge was available,
+	// 403 when none was.
 	IdentityAuthFailed = define(Event{
 		Name: "identity.auth_failed", Level: zapcore.WarnLevel, OWASP: AuthnLoginFail,
-		Meaning:    "credentials sent with a request were refused; the request was answered 401",
-		Fields:     []string{"authenticator", "reason"},
+		Meaning:    "credentials sent with a request were refused; the request was answered 401 with the first challenge, or 403 when no authenticator has one",
+		Fields:     []string{"authenticator", "reason", "status"},
 		HighVolume: true,
 	})
 	// IdentityInactive is logged when a session or a credential names a

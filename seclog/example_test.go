@@ -34,7 +34,7 @@ func Example() {
 	r.Header.Set("X-Request-Id", "req-42\r\nforged: line") // hostile: escaped, never a new line
 	sec.Log(r, seclog.PathRejected, seclog.String("reason", "encoded-dot-segment"))
 	// Output:
-	// {"level":"warn","logger":"security","msg":"path.rejected","event":"path.rejected","owasp":"input_validation_fail","method":"GET","path":"/static/%2e%2e/admin","remote_ip":"203.0.113.9","user":"","request_id":"req-42\\x0d\\x0aforged: line","reason":"encoded-dot-segment"}
+	// {"level":"warn","logger":"security","msg":"path.rejected","event":"path.rejected","owasp":"input_validation_fail","method":"GET","path":"/static/%2e%2e/admin","remote_ip":"203.0.113.9","user":"","auth":"","request_id":"req-42\\x0d\\x0aforged: line","reason":"encoded-dot-segment"}
 }
 
 // A program that logs with log/slog hands its handler over (here a JSON
@@ -65,7 +65,7 @@ func ExampleNew_slog() {
 	r.Header.Set("X-Request-Id", "req-42\r\nforged: line")
 	sec.Log(r, seclog.PathRejected, seclog.String("reason", "encoded-dot-segment"))
 	// Output:
-	// {"level":"WARN","msg":"path.rejected","logger":"security","event":"path.rejected","owasp":"input_validation_fail","method":"GET","path":"/static/%2e%2e/admin","remote_ip":"203.0.113.9","user":"","request_id":"req-42\\x0d\\x0aforged: line","reason":"encoded-dot-segment"}
+	// {"level":"WARN","msg":"path.rejected","logger":"security","event":"path.rejected","owasp":"input_validation_fail","method":"GET","path":"/static/%2e%2e/admin","remote_ip":"203.0.113.9","user":"","auth":"","request_id":"req-42\\x0d\\x0aforged: line","reason":"encoded-dot-segment"}
 }
 
 // A middleware given no logger uses seclog.Default, which writes to

@@ -264,7 +264,7 @@ func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
 	if ce == nil {
 		return
 	}
-	var buf [12]zap.Field // the common fields and 5 of the event's own
+	var buf [13]zap.Field // the common fields and 5 of the event's own
 	fs := append(buf[:0], zap.String("event", ev.Name), zap.String("owasp", string(ev.OWASP)))
 	if r != nil {
 		if l.context {
@@ -279,6 +279,7 @@ func (l *Logger) Log(r *http.Request, ev *Event, fields ...zap.Field) {
 			String("path", path),
 			zap.Stringer("remote_ip", l.proxies.ClientIP(r)),
 			String("user", l.user(r)),
+			String("auth", authFromContext(r)),
 			String("request_id", l.requestID(r)),
 		)
 	}
@@ -368,6 +369,22 @@ func WithUser(ctx context.Context, user string) context.Context {
 func userFromContext(r *http.Request) string {
 	u, _ := r.Context().Value(userKey{}).(string)
 	return u
+}
+
+type authKey struct{}
+
+// WithAuth returns a copy of ctx that names what authenticated the
+// request's user ("session", "bearer", "token", "basic", a custom
+// authenticator's scheme) for the "auth" field of security events, so that
+// the log tells a browser's session from an API token. The identity
+// middleware calls it with WithUser; it is never the credential itself.
+func WithAuth(ctx context.Context, scheme string) context.Context {
+	return context.WithValue(ctx, authKey{}, scheme)
+}
+
+func authFromContext(r *http.Request) string {
+	a, _ := r.Context().Value(authKey{}).(string)
+	return a
 }
 
 func requestIDHeader(r *http.Request) string {

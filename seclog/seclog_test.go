@@ -188,6 +188,7 @@ func TestCommonFields(t *testing.T) {
 	r.RemoteAddr = "10.1.2.3:4444"
 	r.Header.Set("X-Forwarded-For", "203.0.113.9, 10.9.9.9")
 	r.Header.Set("X-Request-Id", "req-1")
+	r = r.WithContext(WithAuth(r.Context(), "token"))
 	l.Log(r, PathRejected, String("reason", "dot-segment"))
 	l.Log(nil, SystemStartup, zap.String("command", "demo"))
 
@@ -198,7 +199,7 @@ func TestCommonFields(t *testing.T) {
 	want := map[string]any{
 		"event": "path.rejected", "owasp": "input_validation_fail", "method": "POST",
 		"path": "/static/%2e%2e/admin", "remote_ip": "203.0.113.9", "user": "alice",
-		"request_id": "req-1", "reason": "dot-segment",
+		"auth": "token", "request_id": "req-1", "reason": "dot-segment",
 		"level": "warn", "logger": "security", "msg": "path.rejected",
 	}
 	for k, v := range want {

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -68,7 +69,14 @@ type Config struct {
 	// of the gate's CallbackURL. It is fixed here, never built from a
 	// request.
 	RedirectURI string
-	// Username maps a user id to the Duo user name; nil uses the id.
+	// Username maps a user id to the Duo user name, or returns "" for a
+	// user who has no Duo account (mfa.ErrNotEnrolled). Nil means the
+	// user's name, as django-duo-universal-auth sends request.user.username:
+	// identity.Username of the request's user (its Username method, else
+	// its id), read from the context the gate passes (Begin's ctx,
+	// Complete's request). Without that user in the context, or with
+	// another one, the default fails closed with an error: set Username to
+	// call the verifier outside the gate.
 	Username func(ctx context.Context, userID string) (string, error)
 	// HTTPClient makes the requests to Duo; nil means a client with a
 	// 10-second timeout and the system's roots.
@@ -120,7 +128,7 @@ func New(cfg Config) (*Verifier, error) {
 		leeway: cfg.Leeway, now: cfg.Now,
 	}
 	if v.username == nil {
-		v.username = func(_ context.Context, id string) (string, error) { return id, nil }
+		v.username = requestUsername
 	}
 	if v.client == nil {
 		v.client = &http.Client{Timeout: 10 * time.Second}
@@ -132,6 +140,16 @@ func New(cfg Config) (*Verifier, error) {
 		v.now = time.Now
 	}
 	return v, nil
+}
+
+// requestUsername is the default Config.Username: the name of the
+// request's user, who must be the one the gate asks about.
+func requestUsername(ctx context.Context, userID string) (string, error) {
+	u := identity.FromContext(ctx)
+	if u == nil || u.ID() != userID {
+		return "", fmt.Errorf("the request's context does not hold user %q: call through the mfa gate, or set Config.Username", userID)
+	}
+	return identity.Username(u), nil
 }
 
 // Method implements [mfa.Verifier]: "duo".

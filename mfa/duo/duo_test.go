@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/duo"
 	"github.com/bulwark-go/bulwark/mfa/internal/duostandin"
@@ -21,10 +23,14 @@ const (
 	callback = "https://app.bulwark.test/mfa/callback"
 )
 
+// byID is a Config.Username that names every user by its id, so that the
+// protocol tests can call the verifier without a request's user.
+func byID(_ context.Context, id string) (string, error) { return id, nil }
+
 func newVerifier(t *testing.T) (*duo.Verifier, *duostandin.Server) {
 	t.Helper()
 	s := duostandin.New(t, clientID, secret)
-	v, err := duo.New(duo.Config{ClientID: clientID, ClientSecret: secret, APIHost: s.Host(), RedirectURI: callback, HTTPClient: s.Client()})
+	v, err := duo.New(duo.Config{ClientID: clientID, ClientSecret: secret, APIHost: s.Host(), RedirectURI: callback, HTTPClient: s.Client(), Username: byID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +231,65 @@ func TestUsername(t *testing.T) {
 	}
 	if _, err := v.Begin(context.Background(), "nobody", "state"); !errors.Is(err, mfa.ErrNotEnrolled) {
 		t.Errorf("Begin(nobody) = %v", err)
+	}
+}
+
+// member is an application's user whose id is a number and whose login
+// name is not: Django's User with its pk and username.
+type member struct {
+	identity.Basic
+	login string
+}
+
+func (m member) Username() string { return m.login }
+
+// TestDefaultUsername: without Config.Username, Duo is sent the request's
+// user's name (its Username, else its id), as django-duo-universal-auth
+// sends request.user.username; never the numeric id, and never the name of
+// another user than the one the gate asks about.
+func TestDefaultUsername(t *testing.T) {
+	s := duostandin.New(t, clientID, secret)
+	v, err := duo.New(duo.Config{ClientID: clientID, ClientSecret: secret, APIHost: s.Host(), RedirectURI: callback, HTTPClient: s.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := member{identity.Basic{UserID: "42", Name: "Alice Liddell", IsActive: true}, "alice"}
+	bob := identity.Basic{UserID: "bob", Name: "Bob", IsActive: true}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		id   string
+		want string // the duo_uname sent; "" for an error
+	}{
+		{"a user with a login name", identity.NewContext(context.Background(), alice), "42", "alice"},
+		{"a user whose id is its name", identity.NewContext(context.Background(), bob), "bob", "bob"},
+		{"no user in the context", context.Background(), "42", ""},
+		{"another user in the context", identity.NewContext(context.Background(), bob), "42", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := "state-" + strings.Repeat("d", 40)
+			authURL, err := v.Begin(tc.ctx, tc.id, state)
+			if tc.want == "" {
+				if err == nil || errors.Is(err, mfa.ErrNotEnrolled) {
+					t.Fatalf("Begin = %v, want an error that is not ErrNotEnrolled", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(authURL)
+			claims := jwt.MapClaims{}
+			if _, _, err := jwt.NewParser().ParseUnverified(u.Query().Get("request"), claims); err != nil {
+				t.Fatal(err)
+			}
+			if claims["duo_uname"] != tc.want {
+				t.Errorf("duo_uname %v, want %q", claims["duo_uname"], tc.want)
+			}
+			cb := httptest.NewRequest("GET", s.Approve(t, authURL), nil).WithContext(tc.ctx)
+			if err := v.Complete(cb, tc.id, state); err != nil {
+				t.Errorf("Complete = %v", err)
+			}
+		})
 	}
 }
