@@ -1,0 +1,23 @@
+package seclog
+
+import "go.uber.org/zap/zapcore"
+
+// The events of package identity/oidc.
+var (
+	// OIDCLogin is logged when a user logged in through an OpenID
+	// Connect provider (after identity.login, which the session logs).
+	OIDCLogin = define(Event{
+		Name: "oidc.login", Level: zapcore.InfoLevel, OWASP: AuthnLoginSuccess,
+		Meaning: "a user logged in through an OpenID Connect provider; the ID token was verified and the session token renewed",
+		Fields:  []string{"issuer", "subject", "login_user"},
+	})
+	// OIDCRefused is logged when a login through an OpenID Connect
+	// provider was refused: an error from the provider, an unknown or
+	// replayed state, a failed exchange, an ID token that fails a check.
+	OIDCRefused = define(Event{
+		Name: "oidc.refused", Level: zapcore.WarnLevel, OWASP: AuthnLoginFail,
+		Meaning:    "a login through an OpenID Connect provider was refused (reason: provider_error, unknown_state, flow_expired, bad_response, exchange_failed, wrong_issuer, wrong_audience, expired_token, bad_signature, wrong_nonce, bad_token, user_refused, login_failed); nobody was logged in",
+		Fields:     []string{"reason", "provider_error", "error"},
+		HighVolume: true,
+	})
+)
