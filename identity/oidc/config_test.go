@@ -1,0 +1,70 @@
+package oidc_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/identity/oidc"
+	"github.com/bulwark-go/bulwark/internal/oidcop"
+)
+
+// A configuration mistake is an error at New that names the field.
+func TestNewRefusesConfig(t *testing.T) {
+	sessions, err := identity.NewSessions(identity.SessionsConfig{Sessions: scs.New(), Lookup: func(context.Context, string) (identity.User, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := oidcop.Start(t, "http://127.0.0.1:1/callback")
+	claims := func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil }
+	good := func() oidc.Config {
+		return oidc.Config{Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret,
+			RedirectURL: "http://127.0.0.1:1/callback", Sessions: sessions, Claims: claims}
+	}
+	if _, err := oidc.New(context.Background(), good()); err != nil {
+		t.Fatalf("the good config: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*oidc.Config)
+		want   string
+	}{
+		{"no issuer", func(c *oidc.Config) { c.Issuer = "" }, "Config.Issuer is empty"},
+		{"no client id", func(c *oidc.Config) { c.ClientID = "" }, "Config.ClientID is empty"},
+		{"no client secret", func(c *oidc.Config) { c.ClientSecret = "" }, "Config.ClientSecret is empty"},
+		{"no redirect URL", func(c *oidc.Config) { c.RedirectURL = "" }, "Config.RedirectURL is empty"},
+		{"relative redirect URL", func(c *oidc.Config) { c.RedirectURL = "/callback" }, "Config.RedirectURL \"/callback\" is not an absolute URL"},
+		{"no sessions", func(c *oidc.Config) { c.Sessions = nil }, "Config.Sessions is nil"},
+		{"no claims", func(c *oidc.Config) { c.Claims = nil }, "Config.Claims is nil"},
+		{"negative flow TTL", func(c *oidc.Config) { c.FlowTTL = -1 }, "Config.FlowTTL -1ns is negative"},
+		{"unsafe default next", func(c *oidc.Config) { c.DefaultNext = "//evil.example/" }, "Config.DefaultNext \"//evil.example/\" is not a safe redirect target"},
+		{"start URL on another host", func(c *oidc.Config) { c.StartURL = "https://evil.example/login" }, "Config.StartURL"},
+		{"issuer not the discovered one", func(c *oidc.Config) { c.Issuer += "/" }, "discover the provider"},
+		{"no provider", func(c *oidc.Config) { c.Issuer = "http://127.0.0.1:1" }, "discover the provider"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good()
+			tc.change(&cfg)
+			l, err := oidc.New(context.Background(), cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || l != nil {
+				t.Errorf("New: %v; want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Start on a request whose session was not loaded (no LoadAndSave in the
+// chain) is a 500, not scs's panic.
+func TestStartWithoutSession(t *testing.T) {
+	s := newSite(t)
+	w := httptest.NewRecorder()
+	s.login.Start(w, httptest.NewRequest(http.MethodGet, "/login", nil))
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Location") != "" {
+		t.Errorf("got %d Location %q; want 500 and no redirect", w.Code, w.Header().Get("Location"))
+	}
+}
