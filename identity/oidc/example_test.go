@@ -19,7 +19,9 @@ func Example() {
 	sm := scs.New()
 	sessions, err := identity.NewSessions(identity.SessionsConfig{
 		Sessions: sm,
-		Lookup:   func(ctx context.Context, id string) (identity.User, error) { return nil, nil /* the application's store */ },
+		Lookup:   func(ctx context.Context, id string) (identity.User, error) {
+			return nil, nil /* the application's store */
+		},
 	})
 	if err != nil {
 		panic(err)
