@@ -20,4 +20,12 @@ var (
 		Fields:     []string{"reason", "provider_error", "error"},
 		HighVolume: true,
 	})
+	// OIDCLogout is logged when a user logged out through Login.Logout
+	// (after identity.logout): at_provider tells whether the browser was
+	// sent to the provider's logout endpoint too.
+	OIDCLogout = define(Event{
+		Name: "oidc.logout", Level: zapcore.InfoLevel, OWASP: AuthnTokenDelete,
+		Meaning: "a user logged out; at_provider=true: the browser was sent to the provider's logout endpoint too",
+		Fields:  []string{"at_provider"},
+	})
 )

@@ -33,6 +33,7 @@ type Claims struct {
 	AuthorizedParty string `json:"azp"`
 
 	token *gooidc.IDToken
+	raw   string
 }
 
 // Has reports whether name is one of c's Groups or Roles: the usual test

@@ -16,10 +16,7 @@ import (
 
 // A configuration mistake is an error at New that names the field.
 func TestNewRefusesConfig(t *testing.T) {
-	sessions, err := identity.NewSessions(identity.SessionsConfig{Sessions: scs.New(), Lookup: func(context.Context, string) (identity.User, error) { return nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := mustSessions(t)
 	op := oidcop.Start(t, "http://127.0.0.1:1/callback")
 	claims := func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil }
 	good := func() oidc.Config {
@@ -67,4 +64,22 @@ func TestStartWithoutSession(t *testing.T) {
 	if w.Code != http.StatusInternalServerError || w.Header().Get("Location") != "" {
 		t.Errorf("got %d Location %q; want 500 and no redirect", w.Code, w.Header().Get("Location"))
 	}
+}
+
+func TestNewRefusesPostLogoutURL(t *testing.T) {
+	s := newSite(t)
+	_, err := oidc.New(context.Background(), oidc.Config{Issuer: s.op.Issuer, ClientID: s.op.ClientID, ClientSecret: s.op.ClientSecret,
+		RedirectURL: s.srv.URL + "/callback", Sessions: mustSessions(t), Claims: func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil },
+		PostLogoutRedirectURL: "/logged-out"})
+	if err == nil || !strings.Contains(err.Error(), "Config.PostLogoutRedirectURL \"/logged-out\" is not an absolute URL") {
+		t.Errorf("New: %v; want the PostLogoutRedirectURL named", err)
+	}
+}
+
+func mustSessions(t *testing.T) *identity.Sessions {
+	s, err := identity.NewSessions(identity.SessionsConfig{Sessions: scs.New(), Lookup: func(context.Context, string) (identity.User, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -27,8 +27,11 @@
 // remote key set, which fetches them again only when a token names a key
 // it does not know (key rotation): N logins cost one JWKS request, not N.
 //
-// Not yet: RP-initiated logout at the provider (end_session_endpoint or
-// Auth0's /v2/logout), back-channel logout tokens, a second factor after
-// a provider login, and the Chromium end-to-end test. docs/identity.md
-// tracks them.
+// [Login.Logout] logs the user out here and at the provider
+// (RP-Initiated Logout 1.0: the end_session_endpoint with id_token_hint
+// and post_logout_redirect_uri; Auth0's /v2/logout with Auth0Logout).
+//
+// Not yet: back-channel logout tokens, a second factor after a provider
+// login, password expiry for provider users, and the Chromium end-to-end
+// test. docs/identity.md tracks them.
 package oidc

@@ -19,7 +19,7 @@ func Example() {
 	sm := scs.New()
 	sessions, err := identity.NewSessions(identity.SessionsConfig{
 		Sessions: sm,
-		Lookup:   func(ctx context.Context, id string) (identity.User, error) {
+		Lookup: func(ctx context.Context, id string) (identity.User, error) {
 			return nil, nil /* the application's store */
 		},
 	})

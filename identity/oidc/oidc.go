@@ -85,6 +85,17 @@ type Config struct {
 	// StartURL is the path that serves [Login.Start], linked from the
 	// default refusal page; "" means no link.
 	StartURL string
+	// PostLogoutRedirectURL is the absolute URL the provider sends the
+	// browser to after [Login.Logout], registered at the provider as a
+	// post-logout redirect URI. Empty sends none: the provider shows its
+	// own page.
+	PostLogoutRedirectURL string
+	// Auth0Logout makes [Login.Logout] use Auth0's /v2/logout when the
+	// discovery document has no end_session_endpoint (Auth0 advertises
+	// its /oidc/logout only when the tenant enables "RP-Initiated Logout
+	// End Session Endpoint Discovery"). Leave it false for other
+	// providers.
+	Auth0Logout bool
 	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now. The ID
@@ -107,6 +118,10 @@ type Login struct {
 	client      *http.Client
 	refused     func(http.ResponseWriter, *http.Request, *Refusal)
 	startURL    string
+	endSession  string // the provider's logout endpoint; "" for none
+	auth0       bool   // endSession is Auth0's /v2/logout
+	postLogout  string
+	afterLogout string // where Logout sends the browser when the provider is not told
 	log         *seclog.Logger
 	now         func() time.Time
 }
@@ -151,6 +166,13 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 	if l.startURL != "" && !identity.SafeNext(l.startURL, nil, true) {
 		return nil, fmt.Errorf("oidc: Config.StartURL %q is not a same-site path: write the path of the Start handler, such as \"/login/oidc\"", cfg.StartURL)
 	}
+	if err := checkPostLogout(cfg.PostLogoutRedirectURL); err != nil {
+		return nil, err
+	}
+	l.postLogout, l.afterLogout = cfg.PostLogoutRedirectURL, cfg.PostLogoutRedirectURL
+	if l.afterLogout == "" {
+		l.afterLogout = l.defaultNext
+	}
 	if l.flowTTL == 0 {
 		l.flowTTL = DefaultFlowTTL
 	}
@@ -169,6 +191,9 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 	provider, err := gooidc.NewProvider(gooidc.ClientContext(ctx, l.client), cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: discover the provider %q: %w", cfg.Issuer, err)
+	}
+	if l.endSession, l.auth0, err = endSession(provider, cfg.Issuer, cfg.Auth0Logout); err != nil {
+		return nil, fmt.Errorf("oidc: the provider %q: %w", cfg.Issuer, err)
 	}
 	scopes := cfg.Scopes
 	if scopes == nil {
@@ -257,6 +282,9 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 		l.refuse(w, r, ref)
 		return
 	}
+	// Kept for the logout at the provider (id_token_hint), after Login,
+	// which may clear the session.
+	l.sessions.Manager().Put(ctx, idTokenKey, c.raw)
 	l.log.Log(r, seclog.OIDCLogin, zap.String("issuer", c.Issuer), seclog.String("subject", c.Subject), seclog.String("login_user", u.ID()))
 	next := f.Next
 	if !identity.SafeNext(next, l.nextHosts, true) {
@@ -327,7 +355,7 @@ func (l *Login) exchange(ctx context.Context, f flow, code string) (*Claims, *Re
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		return nil, refuse(ReasonWrongNonce, errors.New("the ID token's nonce is not the one this login sent"))
 	}
-	c := &Claims{Issuer: idt.Issuer, Subject: idt.Subject, token: idt}
+	c := &Claims{Issuer: idt.Issuer, Subject: idt.Subject, token: idt, raw: raw}
 	if err := idt.Claims(c); err != nil {
 		return nil, refuse(ReasonBadToken, err)
 	}

@@ -40,7 +40,7 @@ type site struct {
 	onReturn func()      // called when the browser comes back to the callback
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	t.Helper()
 	s := &site{t: t, users: map[string]identity.Basic{}}
 	log, rec := seclogtest.New(t)
@@ -60,8 +60,8 @@ func newSite(t *testing.T) *site {
 	mux := http.NewServeMux()
 	s.srv = httptest.NewServer(s.sm.LoadAndSave(mux))
 	t.Cleanup(s.srv.Close)
-	s.op = oidcop.Start(t, s.srv.URL+"/callback")
-	s.login, err = oidc.New(context.Background(), oidc.Config{
+	s.op = oidcop.Start(t, s.srv.URL+"/callback", s.srv.URL+"/logged-out")
+	cfg := oidc.Config{
 		Issuer: s.op.Issuer, ClientID: s.op.ClientID, ClientSecret: s.op.ClientSecret,
 		RedirectURL: s.srv.URL + "/callback", Sessions: sessions, StartURL: "/login",
 		FlowTTL: 3 * time.Hour, // longer than the provider's ID tokens: the tests judge either
@@ -77,13 +77,18 @@ func newSite(t *testing.T) *site {
 		},
 		Logger: log,
 		Now:    func() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) },
-	})
+	}
+	for _, o := range opts {
+		o(s, &cfg)
+	}
+	s.login, err = oidc.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux.HandleFunc("GET /login", s.login.Start)
 	mux.HandleFunc("GET /callback", s.login.Callback)
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/logout", s.login.Logout)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u := sessions.UserID(r.Context())
 		s.mu.Lock()
 		staff := s.users[u].IsStaff

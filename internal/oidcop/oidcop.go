@@ -51,11 +51,22 @@ type Provider struct {
 	mu      sync.Mutex
 	tamper  func(claims map[string]any)
 	foreign *rsa.PrivateKey
+	noEnd   atomic.Bool
+	ended   atomic.Int64
 }
 
+// WithoutEndSession makes the discovery document omit the
+// end_session_endpoint, as Google's and some Auth0 tenants' do.
+func (p *Provider) WithoutEndSession() { p.noEnd.Store(true) }
+
+// EndSessions returns how many times the end_session endpoint was asked
+// to log a user out.
+func (p *Provider) EndSessions() int64 { return p.ended.Load() }
+
 // Start runs a provider with one web client (secret auth, PKCE accepted)
-// whose only redirect URI is redirectURL. It stops when t ends.
-func Start(t testing.TB, redirectURL string) *Provider {
+// whose only redirect URI is redirectURL, and whose post-logout redirect
+// URIs are postLogoutURLs. It stops when t ends.
+func Start(t testing.TB, redirectURL string, postLogoutURLs ...string) *Provider {
 	t.Helper()
 	p := &Provider{ClientID: "bulwark-" + strings.ReplaceAll(t.Name(), "/", "-"), ClientSecret: "bulwark-secret"}
 	var h deferred
@@ -67,7 +78,7 @@ func Start(t testing.TB, redirectURL string) *Provider {
 	p.store = storage.NewStorageWithClients(users, map[string]*storage.Client{p.ClientID: client})
 	// SetupServer makes its logger slog's default: keep test output
 	// quiet.
-	router := exampleop.SetupServer(p.Issuer, &withGroups{Storage: p.store, users: users}, slog.New(slog.DiscardHandler), false)
+	router := exampleop.SetupServer(p.Issuer, &withGroups{Storage: p.store, users: users, postLogout: postLogoutURLs}, slog.New(slog.DiscardHandler), false)
 	h.set(p.wrap(router))
 	return p
 }
@@ -100,8 +111,16 @@ func (p *Provider) SignWithForeignKey(key *rsa.PrivateKey) {
 
 func (p *Provider) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/keys" {
+		switch r.URL.Path {
+		case "/keys":
 			p.keys.Add(1)
+		case "/end_session":
+			p.ended.Add(1)
+		case "/.well-known/openid-configuration":
+			if p.noEnd.Load() {
+				p.withoutEndSession(w, r, h)
+				return
+			}
 		}
 		p.mu.Lock()
 		tamper, foreign := p.tamper, p.foreign
@@ -124,6 +143,19 @@ func (p *Provider) wrap(h http.Handler) http.Handler {
 		w.WriteHeader(rec.Code)
 		w.Write(body)
 	})
+}
+
+func (p *Provider) withoutEndSession(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	var doc map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	delete(doc, "end_session_endpoint")
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(doc)
 }
 
 // resign rewrites the id_token of a token response.
@@ -171,7 +203,8 @@ func (p *Provider) resign(ctx context.Context, body []byte, tamper func(map[stri
 // admin user, as a provider set to send groups does.
 type withGroups struct {
 	*storage.Storage
-	users storage.UserStore
+	users      storage.UserStore
+	postLogout []string
 }
 
 // GetClientByClientID returns the client asking for the scopes' claims
@@ -181,7 +214,7 @@ func (s *withGroups) GetClientByClientID(ctx context.Context, id string) (op.Cli
 	if err != nil {
 		return nil, err
 	}
-	return claimsInIDToken{c}, nil
+	return claimsInIDToken{c, s.postLogout}, nil
 }
 
 func (s *withGroups) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
@@ -194,9 +227,17 @@ func (s *withGroups) SetUserinfoFromRequest(ctx context.Context, info *zoidc.Use
 	return nil
 }
 
-type claimsInIDToken struct{ op.Client }
+// claimsInIDToken is a client whose ID tokens carry the claims of the
+// scopes asked, with the post-logout redirect URIs the example's clients
+// cannot have.
+type claimsInIDToken struct {
+	op.Client
+	postLogout []string
+}
 
 func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+func (c claimsInIDToken) PostLogoutRedirectURIs() []string { return c.postLogout }
 
 // deferred serves with a handler set after its server started: the
 // provider needs its issuer URL, the server's, to be built.
