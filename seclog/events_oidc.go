@@ -28,4 +28,20 @@ var (
 		Meaning: "a user logged out; at_provider=true: the browser was sent to the provider's logout endpoint too",
 		Fields:  []string{"at_provider"},
 	})
+	// OIDCBackChannelLogout is logged when the provider's back-channel
+	// logout token was accepted and the user's sessions ended.
+	OIDCBackChannelLogout = define(Event{
+		Name: "oidc.backchannel_logout", Level: zapcore.InfoLevel, OWASP: AuthnTokenRevoked,
+		Meaning: "the provider logged a user out by a back-channel logout token; the user's sessions were ended",
+		Fields:  []string{"issuer", "subject", "sid"},
+	})
+	// OIDCLogoutTokenRefused is logged when a back-channel logout request
+	// was refused (400): no token, a token that fails verification, a
+	// replayed jti, or the application could not end the sessions.
+	OIDCLogoutTokenRefused = define(Event{
+		Name: "oidc.logout_token_refused", Level: zapcore.WarnLevel, OWASP: InputValidationFail,
+		Meaning:    "a back-channel logout request was refused, 400 (reason: no_token, bad_token, replayed, logout_failed)",
+		Fields:     []string{"reason", "error"},
+		HighVolume: true,
+	})
 )

@@ -12,22 +12,30 @@ import (
 // the application's user. The standard ones are decoded; read any other
 // (Auth0's namespaced roles, Entra's "tid") with [Claims.Decode].
 type Claims struct {
-	// Issuer and Subject identify the user at the provider: key the
-	// application's account on the pair, never on the e-mail alone.
-	Issuer  string `json:"iss"`
+	// Issuer is the provider's issuer URL ("iss"). With Subject it
+	// identifies the user: key the application's account on the pair,
+	// never on the e-mail alone.
+	Issuer string `json:"iss"`
+	// Subject is the user's stable id at the provider ("sub").
 	Subject string `json:"sub"`
-	// Name, PreferredUsername and Email are as the provider wrote them
-	// (the "profile" and "email" scopes).
-	Name              string `json:"name"`
+	// Name is the user's full name, as the provider wrote it (scope
+	// "profile").
+	Name string `json:"name"`
+	// PreferredUsername is the name the user goes by at the provider
+	// (scope "profile"); it may change and need not be unique.
 	PreferredUsername string `json:"preferred_username"`
-	Email             string `json:"email"`
+	// Email is the user's e-mail address (scope "email"); see
+	// EmailVerified before trusting it.
+	Email string `json:"email"`
 	// EmailVerified reports whether the provider checked Email; link an
 	// existing account by e-mail only when it is true.
 	EmailVerified bool `json:"email_verified"`
-	// Groups and Roles are the "groups" (Keycloak, Entra, Okta) and
-	// "roles" claims, when the provider is set to send them.
+	// Groups is the "groups" claim (Keycloak, Entra, Okta), when the
+	// provider is set to send it.
 	Groups []string `json:"groups"`
-	Roles  []string `json:"roles"`
+	// Roles is the "roles" claim (Entra app roles, Keycloak mappers),
+	// when the provider is set to send it.
+	Roles []string `json:"roles"`
 	// AuthorizedParty is the "azp" claim: the client the token was
 	// issued to, checked against the client id.
 	AuthorizedParty string `json:"azp"`

@@ -31,7 +31,12 @@
 // (RP-Initiated Logout 1.0: the end_session_endpoint with id_token_hint
 // and post_logout_redirect_uri; Auth0's /v2/logout with Auth0Logout).
 //
-// Not yet: back-channel logout tokens, a second factor after a provider
-// login, password expiry for provider users, and the Chromium end-to-end
-// test. docs/identity.md tracks them.
+// [Login.BackChannel] receives the provider's back-channel logout tokens
+// (Back-Channel Logout 1.0), verified by go-oidc, each jti used once, and
+// lets Config.BackChannelLogout end the user's sessions.
+//
+// Not yet: ending one provider session by its sid (BackChannelLogout gets
+// it; the suite keeps no sid-to-session index), a second factor after a
+// provider login, password expiry for provider users, and the Chromium
+// end-to-end test. docs/identity.md tracks them.
 package oidc

@@ -96,6 +96,14 @@ type Config struct {
 	// End Session Endpoint Discovery"). Leave it false for other
 	// providers.
 	Auth0Logout bool
+	// BackChannelLogout ends every session of the provider's user
+	// (issuer, subject) when the provider sends a back-channel logout
+	// token to [Login.BackChannel]; sid, when the provider sends one, is
+	// the provider's session the logout is about (kept in no session here
+	// yet: end all of the user's, e.g. through SessionsConfig.Revoke).
+	// subject may be "" when the provider sends only a sid. Nil makes
+	// BackChannel answer 404.
+	BackChannelLogout func(ctx context.Context, issuer, subject, sid string) error
 	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now. The ID
@@ -122,6 +130,8 @@ type Login struct {
 	auth0       bool   // endSession is Auth0's /v2/logout
 	postLogout  string
 	afterLogout string // where Logout sends the browser when the provider is not told
+	backChannel func(ctx context.Context, issuer, subject, sid string) error
+	seen        seenTokens // jti of the logout tokens received
 	log         *seclog.Logger
 	now         func() time.Time
 }
@@ -155,7 +165,7 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 	l := &Login{
 		issuer: cfg.Issuer, clientID: cfg.ClientID, sessions: cfg.Sessions, claims: cfg.Claims,
 		nextHosts: cfg.NextHosts, defaultNext: cfg.DefaultNext, flowTTL: cfg.FlowTTL,
-		client: cfg.HTTPClient, refused: cfg.Refused, startURL: cfg.StartURL, log: cfg.Logger, now: cfg.Now,
+		client: cfg.HTTPClient, refused: cfg.Refused, backChannel: cfg.BackChannelLogout, startURL: cfg.StartURL, log: cfg.Logger, now: cfg.Now,
 	}
 	if l.defaultNext == "" {
 		l.defaultNext = "/"

@@ -88,6 +88,7 @@ func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	mux.HandleFunc("GET /login", s.login.Start)
 	mux.HandleFunc("GET /callback", s.login.Callback)
 	mux.HandleFunc("/logout", s.login.Logout)
+	mux.HandleFunc("/backchannel", s.login.BackChannel)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u := sessions.UserID(r.Context())
 		s.mu.Lock()

@@ -178,24 +178,41 @@ func (p *Provider) resign(ctx context.Context, body []byte, tamper func(map[stri
 		return nil, err
 	}
 	tamper(claims)
+	if resp["id_token"], err = p.sign(ctx, claims, foreign); err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
+}
+
+// Sign signs claims as a JWT with the provider's own key (kid and all), as
+// the provider signs its logout tokens; the JWKS verifies it.
+func (p *Provider) Sign(t testing.TB, claims map[string]any) string {
+	t.Helper()
+	s, err := p.sign(context.Background(), claims, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sign signs claims with foreign under an unknown kid, or, when foreign
+// is nil, with the provider's key.
+func (p *Provider) sign(ctx context.Context, claims map[string]any, foreign *rsa.PrivateKey) (string, error) {
 	key, kid := foreign, "unknown-kid"
 	if key == nil {
 		sk, err := p.store.SigningKey(ctx)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		var ok bool
 		if key, ok = sk.Key().(*rsa.PrivateKey); !ok {
-			return nil, fmt.Errorf("oidcop: signing key is %T", sk.Key())
+			return "", fmt.Errorf("oidcop: signing key is %T", sk.Key())
 		}
 		kid = sk.ID()
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
 	tok.Header["kid"] = kid
-	if resp["id_token"], err = tok.SignedString(key); err != nil {
-		return nil, err
-	}
-	return json.Marshal(resp)
+	return tok.SignedString(key)
 }
 
 // withGroups is the example storage whose ID tokens carry the user
