@@ -308,7 +308,11 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 // the mix-up defence, when the provider sends it).
 func (l *Login) checkResponse(q url.Values) *Refusal {
 	if e := q.Get("error"); e != "" {
-		return &Refusal{Status: http.StatusForbidden, Reason: ReasonProviderError, ProviderError: e, Err: errors.New(q.Get("error_description"))}
+		ref := &Refusal{Status: http.StatusForbidden, Reason: ReasonProviderError, ProviderError: e}
+		if d := q.Get("error_description"); d != "" {
+			ref.Err = errors.New(d)
+		}
+		return ref
 	}
 	if iss := q.Get("iss"); iss != "" && iss != l.issuer {
 		return refuse(ReasonWrongIssuer, fmt.Errorf("the response names issuer %q", iss))
