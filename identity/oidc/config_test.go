@@ -55,14 +55,25 @@ func TestNewRefusesConfig(t *testing.T) {
 	}
 }
 
-// Start on a request whose session was not loaded (no LoadAndSave in the
-// chain) is a 500, not scs's panic.
-func TestStartWithoutSession(t *testing.T) {
+// Start and Logout on a request whose session was not loaded (no
+// LoadAndSave in the chain) are a 500 and session.not_loaded, not scs's
+// panic.
+func TestWithoutSession(t *testing.T) {
 	s := newSite(t)
-	w := httptest.NewRecorder()
-	s.login.Start(w, httptest.NewRequest(http.MethodGet, "/login", nil))
-	if w.Code != http.StatusInternalServerError || w.Header().Get("Location") != "" {
-		t.Errorf("got %d Location %q; want 500 and no redirect", w.Code, w.Header().Get("Location"))
+	for _, h := range []struct {
+		name   string
+		method string
+		serve  http.HandlerFunc
+	}{{"Start", http.MethodGet, s.login.Start}, {"Logout", http.MethodPost, s.login.Logout}} {
+		s.rec.Take()
+		w := httptest.NewRecorder()
+		h.serve(w, httptest.NewRequest(h.method, "/x", nil))
+		if w.Code != http.StatusInternalServerError || w.Header().Get("Location") != "" {
+			t.Errorf("%s: got %d Location %q; want 500 and no redirect", h.name, w.Code, w.Header().Get("Location"))
+		}
+		if got := s.rec.Names(); len(got) != 1 || got[0] != "session.not_loaded" {
+			t.Errorf("%s: events %v; want session.not_loaded", h.name, got)
+		}
 	}
 }
 

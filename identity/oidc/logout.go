@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/sessionctx"
 	"github.com/bulwark-go/bulwark/seclog"
 )
 
@@ -66,10 +67,11 @@ func (l *Login) Logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hint, err := l.idToken(r.Context())
-	if err == nil {
-		err = l.sessions.Logout(r)
-	}
 	if err != nil {
+		sessionctx.Refuse(w, r, l.log, err)
+		return
+	}
+	if err := l.sessions.Logout(r); err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}

@@ -233,7 +233,7 @@ type flow struct {
 // redirects to the provider's authorization endpoint. The "next" query
 // parameter, when identity.SafeNext accepts it, is where the user goes
 // after the login; otherwise Config.DefaultNext. A request whose session
-// was not loaded is answered 500.
+// was not loaded is answered 500 and logged (session.not_loaded).
 func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 	next := r.URL.Query().Get("next")
 	if !identity.SafeNext(next, l.nextHosts, true) {
@@ -242,7 +242,7 @@ func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 	f := flow{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Next: next, Expires: l.now().Add(l.flowTTL).Unix()}
 	flows, err := l.loadFlows(r.Context())
 	if err != nil {
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		sessionctx.Refuse(w, r, l.log, err)
 		return
 	}
 	flows = l.live(flows)
