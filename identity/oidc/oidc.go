@@ -249,10 +249,7 @@ func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 	if len(flows) >= maxFlows {
 		flows = flows[len(flows)-maxFlows+1:]
 	}
-	if err := l.saveFlows(r.Context(), append(flows, f)); err != nil {
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
-	}
+	l.saveFlows(r.Context(), append(flows, f))
 	target := l.oauth.AuthCodeURL(f.State, gooidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier))
 	w.Header().Set("Cache-Control", "no-store")
 	// The target is the discovered authorization endpoint with our own
@@ -342,9 +339,7 @@ func (l *Login) takeFlow(ctx context.Context, state string) (flow, *Refusal) {
 		return flow{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonUnknownState, Err: errors.New("the state names no login this session started (unknown, replayed, or another browser's)")}
 	}
 	f := flows[i]
-	if err := l.saveFlows(ctx, slices.Delete(flows, i, i+1)); err != nil {
-		return flow{}, &Refusal{Status: http.StatusInternalServerError, Reason: ReasonLoginFailed, Err: err}
-	}
+	l.saveFlows(ctx, slices.Delete(flows, i, i+1))
 	if l.now().Unix() >= f.Expires {
 		return flow{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonFlowExpired, Err: errors.New("the login took longer than FlowTTL")}
 	}
@@ -466,18 +461,16 @@ func (l *Login) loadFlows(ctx context.Context) ([]flow, error) {
 	return flows, nil
 }
 
-func (l *Login) saveFlows(ctx context.Context, flows []flow) error {
+// saveFlows keeps flows in the session of ctx, which loadFlows found
+// loaded.
+func (l *Login) saveFlows(ctx context.Context, flows []flow) {
 	sm := l.sessions.Manager()
 	if len(flows) == 0 {
 		sm.Remove(ctx, flowsKey)
-		return nil
+		return
 	}
-	b, err := json.Marshal(flows)
-	if err != nil {
-		return err
-	}
+	b, _ := json.Marshal(flows) // strings and an int64: it cannot fail
 	sm.Put(ctx, flowsKey, string(b))
-	return nil
 }
 
 // live returns the flows that have not expired.
