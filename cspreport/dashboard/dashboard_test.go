@@ -78,7 +78,7 @@ func TestDashboard(t *testing.T) {
 	evil.BlockedOrigin = `https://x.example"><script>alert(1)</script>`
 	evil.Directive = "=cmd|' /C calc'!A0"
 	old := storetest.Rep(2, 1, storetest.T0.Add(-72*time.Hour))
-	b := storetest.Batch(storetest.T0, evil, evil, old)
+	b := storetest.Batch(evil, evil, old)
 	b.Count(storetest.T0, cspreport.KindFiltered, "scheme:moz-extension", 4)
 	save(t, store, b)
 	h := newHandler(t, store, now)
@@ -164,7 +164,7 @@ func TestSummaryMatched(t *testing.T) {
 	// Seen just outside the default window, and just inside it.
 	reps = append(reps, storetest.Rep(10, 1, storetest.T0.Add(-dashboard.DefaultWindow-time.Minute)),
 		storetest.Rep(11, 1, storetest.T0.Add(-dashboard.DefaultWindow+time.Minute)))
-	save(t, store, storetest.Batch(storetest.T0, reps...))
+	save(t, store, storetest.Batch(reps...))
 	sum, err := dashboard.Load(context.Background(), store, cspreport.GroupQuery{Since: storetest.T0.Add(-dashboard.DefaultWindow), Limit: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func filterStore(t *testing.T) (cspreport.Store, [4]cspreport.Report) {
 	rs[3].DocumentOrigin, rs[3].DocumentURL = "https://shop.example", "https://shop.example/users/1"
 	rs[3].OccurredAt = storetest.T0.Add(-30 * time.Hour)
 	store := cspreport.NewMemoryStore()
-	save(t, store, storetest.Batch(storetest.T0, rs[:]...))
+	save(t, store, storetest.Batch(rs[:]...))
 	return store, rs
 }
 
@@ -366,7 +366,7 @@ func TestHostileValues(t *testing.T) {
 	r.UserAgent = "Mozilla/5.0 <svg onload=alert(5)>"
 	r.Directive = "=HYPERLINK(\"https://evil.example\")"
 	r.Disposition = "@SUM(1+1)"
-	b := storetest.Batch(storetest.T0, r)
+	b := storetest.Batch(r)
 	b.Events = []cspreport.Event{{GroupFP: r.GroupFP, DetailFP: r.DetailFP, ReceivedAt: storetest.T0, Raw: `{"csp-report":{"script-sample":"<script>alert(6)</script>"}}`}}
 	save(t, store, b)
 	h := newHandler(t, store, storetest.T0)
@@ -444,7 +444,7 @@ func TestNewAndRegressed(t *testing.T) {
 	reps = append(reps, at(4, 4*time.Hour, 1)...)                               // not regressed
 	reps = append(reps, at(5, dashboard.QuietGap+24*time.Hour+time.Hour, 1)...) // first seen just before the gap,
 	reps = append(reps, at(5, 5*time.Hour, 1)...)                               // regressed
-	save(t, store, storetest.Batch(now, reps...))
+	save(t, store, storetest.Batch(reps...))
 
 	sum, err := dashboard.Load(context.Background(), store, cspreport.GroupQuery{Since: since})
 	if err != nil {
@@ -524,7 +524,7 @@ func TestAssistantPanel(t *testing.T) {
 	}
 	one := storetest.Rep(9, 1, storetest.T0)
 	one.BlockedOrigin = "https://evil.example"
-	save(t, store, storetest.Batch(storetest.T0, append(reps, one)...))
+	save(t, store, storetest.Batch(append(reps, one)...))
 	h := newHandler(t, store, storetest.T0.Add(time.Minute))
 	body := get(h, "/r").Body.String()
 	for _, want := range []string{"Policy assistant for <code>https://app.example</code>", `<table id="suggestions">`,
@@ -536,7 +536,7 @@ func TestAssistantPanel(t *testing.T) {
 
 	other := storetest.Rep(8, 1, storetest.T0)
 	other.DocumentOrigin = "https://shop.example"
-	save(t, store, storetest.Batch(storetest.T0, other))
+	save(t, store, storetest.Batch(other))
 	body = get(h, "/r").Body.String()
 	if !strings.Contains(body, "Choose a document origin") || !strings.Contains(body, `<a href="?origin=https%3A%2F%2Fshop.example">`) || strings.Contains(body, `<table id="suggestions">`) {
 		t.Errorf("with two origins, the panel does not ask for one:\n%s", body)
@@ -607,7 +607,7 @@ func TestBrowsers(t *testing.T) {
 	store := cspreport.NewMemoryStore()
 	r := storetest.Rep(1, 1, storetest.T0)
 	r.UserAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-	save(t, store, storetest.Batch(storetest.T0, r))
+	save(t, store, storetest.Batch(r))
 	h := newHandler(t, store, storetest.T0)
 	for _, target := range []string{"/", "/?format=csv", "/?group=" + r.GroupFP} {
 		if !strings.Contains(get(h, target).Body.String(), "Firefox 1") {

@@ -19,7 +19,7 @@ import (
 func TestMuteRedirectStaysOnThePage(t *testing.T) {
 	store := cspreport.NewMemoryStore()
 	rep := storetest.Rep(1, 1, storetest.T0)
-	save(t, store, storetest.Batch(storetest.T0, rep))
+	save(t, store, storetest.Batch(rep))
 	h, err := dashboard.New(dashboard.Config{Store: store})
 	if err != nil {
 		t.Fatal(err)

@@ -79,8 +79,7 @@ func TestTwoInstances(t *testing.T) {
 			go func() {
 				created := 0
 				for i := range 50 {
-					c, err := s.Save(ctx, storetest.Batch(storetest.T0,
-						storetest.Rep(1, i%3, storetest.T0), storetest.Rep(2, 1, storetest.T0.Add(time.Duration(i)*time.Second))))
+					c, err := s.Save(ctx, storetest.Batch(storetest.Rep(1, i%3, storetest.T0), storetest.Rep(2, 1, storetest.T0.Add(time.Duration(i)*time.Second))))
 					if err != nil {
 						t.Error(err)
 					}
@@ -130,7 +129,7 @@ func TestNewOnceAcrossFolds(t *testing.T) {
 			}
 		})
 		for i := range 3 * n {
-			created, err := collector.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(i%n, i, storetest.T0)))
+			created, err := collector.Save(ctx, storetest.Batch(storetest.Rep(i%n, i, storetest.T0)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +156,7 @@ func TestDatabaseDown(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Close()
-		b := storetest.Batch(storetest.T0, storetest.Rep(1, 1, storetest.T0))
+		b := storetest.Batch(storetest.Rep(1, 1, storetest.T0))
 		if _, err := s.Save(t.Context(), b); err == nil {
 			// On an SQLite file, Save appends to the file journal, which
 			// is durable; the fold then fails, and so does every Save.
@@ -177,7 +176,7 @@ func TestDatabaseDown(t *testing.T) {
 // TestNew: the constructor every SQL store has (see sqlstoretest.CheckNew).
 func TestNew(t *testing.T) {
 	sqlstoretest.CheckNew(t, sqlstore.Component, sqlstore.New, func(t *testing.T, s *sqlstore.Store) {
-		b := storetest.Batch(storetest.T0, storetest.Rep(1, 1, storetest.T0))
+		b := storetest.Batch(storetest.Rep(1, 1, storetest.T0))
 		if _, err := s.Save(t.Context(), b); err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +258,7 @@ func TestJournalSurvivesCrash(t *testing.T) {
 	}
 	var told newGroups
 	for i := range 100 {
-		created, err := crashed.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(i%7, i, storetest.T0)))
+		created, err := crashed.Save(ctx, storetest.Batch(storetest.Rep(i%7, i, storetest.T0)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +283,7 @@ func TestJournalSurvivesCrash(t *testing.T) {
 	if len(gs) != 7 || total != 100 {
 		t.Fatalf("%d groups, %d reports after the restart; want 7, 100", len(gs), total)
 	}
-	created, err := next.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(3, 1, storetest.T0)))
+	created, err := next.Save(ctx, storetest.Batch(storetest.Rep(3, 1, storetest.T0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +349,7 @@ func TestJournalFoldedOnce(t *testing.T) {
 	}
 	for round := range 3 {
 		for i := range 10 {
-			if _, err := first.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(i%3, i, storetest.T0))); err != nil {
+			if _, err := first.Save(ctx, storetest.Batch(storetest.Rep(i%3, i, storetest.T0))); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -388,7 +387,7 @@ func TestJournalFoldedOnce(t *testing.T) {
 		}
 	}
 	// New batches after the restart are journaled and folded as usual.
-	if _, err := next.Save(ctx, storetest.Batch(storetest.T0, storetest.Rep(0, 99, storetest.T0))); err != nil {
+	if _, err := next.Save(ctx, storetest.Batch(storetest.Rep(0, 99, storetest.T0))); err != nil {
 		t.Fatal(err)
 	}
 	if n := total(next); n != 31 {
@@ -411,7 +410,7 @@ func TestFoldRetried(t *testing.T) {
 	save := func(n int) {
 		t.Helper()
 		for i := range n {
-			b := storetest.Batch(storetest.T0, storetest.Rep(i%4, i%6, storetest.T0))
+			b := storetest.Batch(storetest.Rep(i%4, i%6, storetest.T0))
 			created, err := s.Save(ctx, b)
 			if err != nil {
 				t.Fatal(err)
@@ -439,7 +438,7 @@ func TestFoldRetried(t *testing.T) {
 	if err := sqlstore.Flush(ctx, s); err == nil {
 		t.Fatal("Flush while another process holds the write lock: nil error")
 	}
-	b := storetest.Batch(storetest.T0, storetest.Rep(9, 9, storetest.T0))
+	b := storetest.Batch(storetest.Rep(9, 9, storetest.T0))
 	if _, err := s.Save(ctx, b); !errors.Is(err, sqlstore.ErrBehind) {
 		t.Fatalf("Save after a failed fold: %v, want ErrBehind", err)
 	}

@@ -40,7 +40,7 @@ func runQueries(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 	g3, g4 := g(3, T0.Add(-48*time.Hour), chromeUA, nil), g(4, T0, chromeUA, style)
 
 	s := newStore(t)
-	_, err := Save(ctx, s, Batch(T0, g1, g1, g1, g2, g2, g2now, g3, g4))
+	_, err := Save(ctx, s, Batch(g1, g1, g1, g2, g2, g2now, g3, g4))
 	must(t, err)
 	must(t, s.Mute(ctx, g4.GroupFP, true))
 

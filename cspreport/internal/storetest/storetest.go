@@ -57,13 +57,13 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 
 	t.Run("MergeAndNewGroups", func(t *testing.T) {
 		s := newStore(t)
-		b := Batch(T0, Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0))
+		b := Batch(Rep(1, 1, T0), Rep(1, 1, T0.Add(time.Second)), Rep(1, 2, T0.Add(-time.Second)), Rep(2, 1, T0))
 		created, err := Save(ctx, s, b)
 		must(t, err)
 		if strings.Join(sorted(created), ",") != Rep(1, 0, T0).GroupFP+","+Rep(2, 0, T0).GroupFP {
 			t.Fatalf("new groups %v", created)
 		}
-		created, err = Save(ctx, s, Batch(T0, Rep(1, 1, T0.Add(time.Minute))))
+		created, err = Save(ctx, s, Batch(Rep(1, 1, T0.Add(time.Minute))))
 		must(t, err)
 		if len(created) != 0 {
 			t.Fatalf("second save created %v", created)
@@ -112,8 +112,8 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		ua := func(r cspreport.Report, ua string) cspreport.Report { r.UserAgent = ua; return r }
 		chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 		firefox := "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), chrome), ua(Rep(1, 2, T0), firefox), ua(Rep(1, 1, T0), chrome), ua(Rep(2, 1, T0), ""))))
-		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), chrome))))
+		must2(s.Save(ctx, Batch(ua(Rep(1, 1, T0), chrome), ua(Rep(1, 2, T0), firefox), ua(Rep(1, 1, T0), chrome), ua(Rep(2, 1, T0), ""))))
+		must2(s.Save(ctx, Batch(ua(Rep(1, 1, T0), chrome))))
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
 		if len(gs) != 2 || fmt.Sprint(gs[0].Browsers) != "[{Chrome 3} {Firefox 1}]" || fmt.Sprint(gs[1].Browsers) != "[{unknown 1}]" {
@@ -121,7 +121,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		}
 		_, err = s.DeleteBefore(ctx, T0.Add(time.Hour), 1)
 		must(t, err)
-		must2(s.Save(ctx, Batch(T0, ua(Rep(1, 1, T0), firefox))))
+		must2(s.Save(ctx, Batch(ua(Rep(1, 1, T0), firefox))))
 		gs, err = s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
 		if len(gs) != 1 || fmt.Sprint(gs[0].Browsers) != "[{Firefox 1}]" {
@@ -133,8 +133,8 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		s := newStore(t)
 		old := T0.Add(-48 * time.Hour)
 		from := func(r cspreport.Report, client string) cspreport.Report { r.ClientPrefix = client; return r }
-		must2(s.Save(ctx, Batch(old, from(Rep(1, 1, old), "198.51.100.0/24"), from(Rep(2, 1, old), "198.51.100.0/24"))))
-		must2(s.Save(ctx, Batch(T0, from(Rep(1, 1, T0), "192.0.2.0/24"), from(Rep(1, 2, T0), "2001:db8::/64"),
+		must2(s.Save(ctx, Batch(from(Rep(1, 1, old), "198.51.100.0/24"), from(Rep(2, 1, old), "198.51.100.0/24"))))
+		must2(s.Save(ctx, Batch(from(Rep(1, 1, T0), "192.0.2.0/24"), from(Rep(1, 2, T0), "2001:db8::/64"),
 			from(Rep(1, 1, T0), "192.0.2.0/24"))))
 		g1, g2 := Rep(1, 1, T0).GroupFP, Rep(2, 1, T0).GroupFP
 		cs, err := s.GroupClients(ctx, []string{g1, g2, "unknown"}, T0.Add(-time.Hour))
@@ -170,10 +170,10 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		oth := func(typ string, at time.Time) cspreport.OtherReport {
 			return cspreport.OtherReport{Type: typ, URL: "https://app.example/", UserAgent: "UA", ClientPrefix: "192.0.2.0/24", Body: `{"id":"x"}`, ReceivedAt: at}
 		}
-		b := Batch(old, Rep(1, 1, old))
+		b := Batch(Rep(1, 1, old))
 		b.Events, b.Other = []cspreport.Event{ev(1, old)}, []cspreport.OtherReport{oth("crash", old)}
 		must2(s.Save(ctx, b))
-		b = Batch(T0, Rep(1, 1, T0), Rep(1, 2, T0))
+		b = Batch(Rep(1, 1, T0), Rep(1, 2, T0))
 		b.Events = []cspreport.Event{ev(1, T0), ev(1, T0.Add(time.Second)), ev(2, T0)}
 		b.Other = []cspreport.OtherReport{oth("deprecation", T0)}
 		must2(s.Save(ctx, b))
@@ -210,8 +210,8 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 	t.Run("Window", func(t *testing.T) {
 		s := newStore(t)
 		old, recent := T0.Add(-48*time.Hour), T0
-		must2(s.Save(ctx, Batch(old, Rep(1, 1, old), Rep(1, 1, old), Rep(2, 1, old))))
-		must2(s.Save(ctx, Batch(recent, Rep(1, 1, recent))))
+		must2(s.Save(ctx, Batch(Rep(1, 1, old), Rep(1, 1, old), Rep(2, 1, old))))
+		must2(s.Save(ctx, Batch(Rep(1, 1, recent))))
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{Since: T0.Add(-time.Hour)})
 		must(t, err)
 		if len(gs) != 1 || gs[0].Count != 1 || gs[0].Total != 3 {
@@ -256,7 +256,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 
 	t.Run("Mute", func(t *testing.T) {
 		s := newStore(t)
-		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0), Rep(2, 1, T0))))
+		must2(s.Save(ctx, Batch(Rep(1, 1, T0), Rep(2, 1, T0))))
 		must(t, s.Mute(ctx, Rep(1, 1, T0).GroupFP, true))
 		gs, err := s.Groups(ctx, cspreport.GroupQuery{})
 		must(t, err)
@@ -274,7 +274,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 			}
 		}
 		// A muted group still counts.
-		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0))))
+		must2(s.Save(ctx, Batch(Rep(1, 1, T0))))
 		must(t, s.Mute(ctx, Rep(1, 1, T0).GroupFP, false))
 		gs, _ = s.Groups(ctx, cspreport.GroupQuery{})
 		if len(gs) != 2 || gs[0].Total != 2 {
@@ -284,7 +284,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 
 	t.Run("CountGroups", func(t *testing.T) {
 		s := newStore(t)
-		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0), Rep(2, 1, T0), Rep(3, 1, T0.Add(-48*time.Hour)), Rep(4, 1, T0))))
+		must2(s.Save(ctx, Batch(Rep(1, 1, T0), Rep(2, 1, T0), Rep(3, 1, T0.Add(-48*time.Hour)), Rep(4, 1, T0))))
 		must(t, s.Mute(ctx, Rep(4, 1, T0).GroupFP, true))
 		for _, tt := range []struct {
 			q    cspreport.GroupQuery
@@ -316,10 +316,10 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		for g := range 7 {
 			reps = append(reps, Rep(g, 1, old), Rep(g, 2, old))
 		}
-		b := Batch(old, reps...)
+		b := Batch(reps...)
 		b.Count(old, cspreport.KindOther, "crash", 1)
 		must2(s.Save(ctx, b))
-		must2(s.Save(ctx, Batch(T0, Rep(1, 1, T0))))
+		must2(s.Save(ctx, Batch(Rep(1, 1, T0))))
 		n, err := s.DeleteBefore(ctx, T0.Add(-7*24*time.Hour), 2)
 		must(t, err)
 		if n < 6+12+7+1 {
@@ -347,7 +347,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		r.Sample = `'"; DROP TABLE x; -- <script>` + "\u202e用户🙂"
 		r.SourceFile = strings.Repeat("é", cspreport.MaxURLLen/2)
 		r.DocumentPath = "/%_\\"
-		must2(s.Save(ctx, Batch(T0, r)))
+		must2(s.Save(ctx, Batch(r)))
 		ds, err := s.Details(ctx, r.GroupFP, 0)
 		must(t, err)
 		if len(ds) != 1 || ds[0].Sample != r.Sample || ds[0].SourceFile != r.SourceFile {
@@ -368,7 +368,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		for i := range 10 {
 			wg.Go(func() {
 				for j := range 10 {
-					c, err := Save(ctx, s, Batch(T0, Rep(1, i, T0.Add(time.Duration(j)*time.Second)), Rep(2, 1, T0)))
+					c, err := Save(ctx, s, Batch(Rep(1, i, T0.Add(time.Duration(j)*time.Second)), Rep(2, 1, T0)))
 					if err != nil {
 						errs <- err
 						return
@@ -475,7 +475,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cspreport.Store) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := s.Save(cctx, Batch(T0, Rep(1, 1, T0))); err == nil {
+		if _, err := s.Save(cctx, Batch(Rep(1, 1, T0))); err == nil {
 			t.Error("Save with a canceled context: nil error")
 		}
 		if _, err := s.Groups(cctx, cspreport.GroupQuery{}); err == nil {
@@ -607,8 +607,9 @@ func must2(_ []string, err error) {
 	}
 }
 
-// Batch is the batch of a group commit of reps.
-func Batch(_ time.Time, reps ...cspreport.Report) *cspreport.Batch {
+// Batch is the batch of a group commit of reps (each at its own
+// OccurredAt and ReceivedAt).
+func Batch(reps ...cspreport.Report) *cspreport.Batch {
 	b := &cspreport.Batch{}
 	for i := range reps {
 		b.Add(&reps[i])
