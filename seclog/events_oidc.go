@@ -8,8 +8,8 @@ var (
 	// Connect provider (after identity.login, which the session logs).
 	OIDCLogin = define(Event{
 		Name: "oidc.login", Level: zapcore.InfoLevel, OWASP: AuthnLoginSuccess,
-		Meaning: "a user logged in through an OpenID Connect provider; the ID token was verified and the session token renewed",
-		Fields:  []string{"issuer", "subject", "login_user"},
+		Meaning: "a user logged in through an OpenID Connect provider; the ID token was verified and the session token renewed; provider_mfa=true: the provider's amr said mfa and TrustProviderMFA counts it as the second factor",
+		Fields:  []string{"issuer", "subject", "login_user", "amr", "provider_mfa"},
 	})
 	// OIDCRefused is logged when a login through an OpenID Connect
 	// provider was refused: an error from the provider, an unknown or

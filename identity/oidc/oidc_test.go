@@ -31,6 +31,7 @@ type site struct {
 	srv      *httptest.Server
 	op       *oidcop.Provider
 	login    *oidc.Login
+	sessions *identity.Sessions
 	sm       *scs.SessionManager
 	rec      *seclogtest.Recorder
 	offset   atomic.Int64 // added to the real time: the site's clock
@@ -57,6 +58,7 @@ func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.sessions = sessions
 	mux := http.NewServeMux()
 	s.srv = httptest.NewServer(s.sm.LoadAndSave(mux))
 	t.Cleanup(s.srv.Close)
@@ -89,6 +91,9 @@ func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	mux.HandleFunc("GET /callback", s.login.Callback)
 	mux.HandleFunc("/logout", s.login.Logout)
 	mux.HandleFunc("/backchannel", s.login.BackChannel)
+	mux.HandleFunc("GET /methods", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Join(sessions.LoginMethods(r.Context()), " "))
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u := sessions.UserID(r.Context())
 		s.mu.Lock()
