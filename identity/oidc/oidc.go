@@ -144,7 +144,7 @@ type Login struct {
 	postLogout  string
 	afterLogout string // where Logout sends the browser when the provider is not told
 	backChannel func(ctx context.Context, issuer, subject, sid string) error
-	trustMFA    bool // Config.TrustProviderMFA
+	trustMFA    bool       // Config.TrustProviderMFA
 	seen        seenTokens // jti of the logout tokens received
 	log         *seclog.Logger
 	now         func() time.Time
