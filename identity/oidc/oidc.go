@@ -96,13 +96,17 @@ type Config struct {
 	// End Session Endpoint Discovery"). Leave it false for other
 	// providers.
 	Auth0Logout bool
-	// BackChannelLogout ends every session of the provider's user
-	// (issuer, subject) when the provider sends a back-channel logout
-	// token to [Login.BackChannel]; sid, when the provider sends one, is
-	// the provider's session the logout is about (kept in no session here
-	// yet: end all of the user's, e.g. through SessionsConfig.Revoke).
-	// subject may be "" when the provider sends only a sid. Nil makes
-	// BackChannel answer 404.
+	// BackChannelLogout, if set, replaces how [Login.BackChannel] ends the
+	// local sessions of a verified logout token: sid, when the token has
+	// one, names the provider's session (end the sessions logged in
+	// through it: [Claims.SessionID] at login); with subject alone, end
+	// every session of the provider's user (issuer, subject), e.g.
+	// through SessionsConfig.Revoke. subject is "" when the token names
+	// only a sid. Nil, the default, reads every live session of the
+	// session store and ends the matching ones, which needs a store that
+	// can list its sessions (scs.IterableStore); give this function for a
+	// store that cannot, or to end them through an index of your own,
+	// cheaper than reading every session (see docs/performance.md).
 	BackChannelLogout func(ctx context.Context, issuer, subject, sid string) error
 	// TrustProviderMFA records a login whose ID token's amr holds "mfa"
 	// (the provider checked several factors: Entra ID and Auth0 write it
@@ -308,6 +312,7 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 	// Kept for the logout at the provider (id_token_hint), after Login,
 	// which may clear the session.
 	l.sessions.Manager().Put(ctx, idTokenKey, c.raw)
+	l.putProviderSession(ctx, c)
 	l.log.Log(r, seclog.OIDCLogin, zap.String("issuer", c.Issuer), seclog.String("subject", c.Subject), seclog.String("login_user", u.ID()),
 		seclog.String("amr", strings.Join(c.AMR, " ")), zap.Bool("provider_mfa", len(methods) > 1))
 	next := f.Next

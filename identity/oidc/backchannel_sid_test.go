@@ -1,0 +1,164 @@
+package oidc_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/bulwark-go/bulwark/identity/oidc"
+	"github.com/bulwark-go/bulwark/internal/oidcop"
+)
+
+// logoutToken returns a logout token of the site's provider naming sub
+// and sid ("" leaves one out), with a new jti.
+func (s *site) logoutToken(sub, sid string) string {
+	c := map[string]any{
+		"iss": s.op.Issuer, "aud": s.op.ClientID,
+		"iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Minute).Unix(),
+		"jti": rand.Text(), "events": map[string]any{logoutEvent: map[string]any{}},
+	}
+	if sub != "" {
+		c["sub"] = sub
+	}
+	if sid != "" {
+		c["sid"] = sid
+	}
+	return s.op.Sign(s.t, c)
+}
+
+// backChannel posts a logout token and returns the status.
+func (s *site) backChannel(tok string) int {
+	s.t.Helper()
+	resp, err := http.PostForm(s.srv.URL+"/backchannel", url.Values{"logout_token": {tok}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// loginWithSID logs a new browser in at the provider as username, the ID
+// token carrying sid as the provider's session ("" for none).
+func (s *site) loginWithSID(username, sid string) *browser {
+	s.t.Helper()
+	s.op.Tamper(func(c map[string]any) {
+		delete(c, "sid")
+		if sid != "" {
+			c["sid"] = sid
+		}
+	})
+	defer s.op.Tamper(nil)
+	b := s.browser()
+	if status, body, _ := s.loginAs(b, username, "/"); status != http.StatusOK || !strings.HasPrefix(body, "user="+s.op.Issuer+"|") {
+		s.t.Fatalf("login of %s: %d %q", username, status, body)
+	}
+	return b
+}
+
+// loggedIn reports whether b's session is still logged in.
+func (s *site) loggedIn(b *browser) bool {
+	s.t.Helper()
+	_, body, _ := s.get(b, s.srv.URL+"/")
+	return strings.HasPrefix(body, "user="+s.op.Issuer+"|")
+}
+
+// A logout token that names a sid ends the local sessions of that
+// provider session only; one that names only the sub ends all of the
+// user's provider sessions; one that names only a sid ends that one. A
+// session whose ID token had no sid is ended by its user's sub, not by
+// another session's sid. The default reads the store's sessions (scs's
+// memstore), with or without HashTokenInStore (where scs's Destroy would
+// hash the listed key again and end nothing).
+func TestBackChannelEndsTheProviderSession(t *testing.T) {
+	for _, hashed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("HashTokenInStore=%v", hashed), func(t *testing.T) {
+			s := newSite(t, func(s *site, _ *oidc.Config) { s.sm.HashTokenInStore = hashed })
+			a := s.loginWithSID(oidcop.PlainUsername, "op-session-a")
+			b := s.loginWithSID(oidcop.PlainUsername, "op-session-b")
+			admin := s.loginWithSID(s.op.AdminUsername(), "op-session-admin")
+			step := func(name, sub, sid string, wantEnded int, wantIn, wantOut []*browser) {
+				t.Helper()
+				s.rec.Take()
+				if got := s.backChannel(s.logoutToken(sub, sid)); got != http.StatusOK {
+					t.Fatalf("%s: %d; want 200", name, got)
+				}
+				ev := s.rec.Named("oidc.backchannel_logout")
+				if len(ev) != 1 || ev[0].Field("ended") != fmt.Sprint(wantEnded) || ev[0].Field("sid") != sid || ev[0].Field("subject") != sub {
+					t.Errorf("%s: events %+v; want one with ended=%d", name, ev, wantEnded)
+				}
+				for i, br := range wantIn {
+					if !s.loggedIn(br) {
+						t.Errorf("%s: browser %d of those that should stay was logged out", name, i)
+					}
+				}
+				for i, br := range wantOut {
+					if s.loggedIn(br) {
+						t.Errorf("%s: browser %d of those that should go is still logged in", name, i)
+					}
+				}
+			}
+			step("sid of the first browser", oidcop.PlainSubject, "op-session-a", 1, []*browser{b, admin}, []*browser{a})
+			a = s.loginWithSID(oidcop.PlainUsername, "op-session-a2")
+			step("an unknown sid", oidcop.PlainSubject, "op-session-gone", 0, []*browser{a, b, admin}, nil)
+			step("the user's sub alone", oidcop.PlainSubject, "", 2, []*browser{admin}, []*browser{a, b})
+			step("a sid alone", "", "op-session-admin", 1, nil, []*browser{admin})
+
+			noSID := s.loginWithSID(oidcop.PlainUsername, "")
+			step("another session's sid alone", "", "op-session-b", 0, []*browser{noSID}, nil)
+			step("the user's sub with another sid", oidcop.PlainSubject, "op-session-b", 1, nil, []*browser{noSID})
+
+			tok := s.logoutToken(oidcop.PlainSubject, "")
+			s.backChannel(tok)
+			s.rec.Take()
+			if got := s.backChannel(tok); got != http.StatusBadRequest {
+				t.Errorf("a replayed logout token: %d; want 400", got)
+			}
+			if ev := s.rec.Named("oidc.logout_token_refused"); len(ev) != 1 || ev[0].Field("reason") != "replayed" {
+				t.Errorf("events %+v; want oidc.logout_token_refused, replayed", ev)
+			}
+		})
+	}
+}
+
+// plainStore is an scs store that cannot list its sessions, as the
+// demo's own store.
+type plainStore struct{ scs.Store }
+
+// On a store that cannot list its sessions, the default back-channel
+// logout answers 501 and says what to do; Config.BackChannelLogout
+// serves then.
+func TestBackChannelStoreCannotList(t *testing.T) {
+	s := newSite(t, func(s *site, _ *oidc.Config) { s.sm.Store = plainStore{memstore.New()} })
+	b := s.loginWithSID(oidcop.PlainUsername, "op-session-a")
+	s.rec.Take()
+	if got := s.backChannel(s.logoutToken(oidcop.PlainSubject, "op-session-a")); got != http.StatusNotImplemented {
+		t.Errorf("got %d; want 501", got)
+	}
+	ev := s.rec.Named("oidc.logout_token_refused")
+	if len(ev) != 1 || ev[0].Field("reason") != "no_session_list" || !strings.Contains(ev[0].Field("error"), "oidc_test.plainStore cannot list its sessions") || !strings.Contains(ev[0].Field("error"), "give Config.BackChannelLogout") {
+		t.Errorf("events %+v; want no_session_list naming the store and the fix", ev)
+	}
+	if !s.loggedIn(b) {
+		t.Error("the session ended")
+	}
+
+	var got []string
+	s = newSite(t, func(s *site, c *oidc.Config) {
+		s.sm.Store = plainStore{memstore.New()}
+		c.BackChannelLogout = func(_ context.Context, iss, sub, sid string) error {
+			got = append(got, sub+"|"+sid)
+			return nil
+		}
+	})
+	if status := s.backChannel(s.logoutToken(oidcop.PlainSubject, "op-session-a")); status != http.StatusOK || len(got) != 1 || got[0] != oidcop.PlainSubject+"|op-session-a" {
+		t.Errorf("with BackChannelLogout: %d, called with %v", status, got)
+	}
+}
