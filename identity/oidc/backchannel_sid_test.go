@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
 	"github.com/bulwark-go/bulwark/internal/oidcop"
 )
@@ -160,5 +161,72 @@ func TestBackChannelStoreCannotList(t *testing.T) {
 	})
 	if status := s.backChannel(s.logoutToken(oidcop.PlainSubject, "op-session-a")); status != http.StatusOK || len(got) != 1 || got[0] != oidcop.PlainSubject+"|op-session-a" {
 		t.Errorf("with BackChannelLogout: %d, called with %v", status, got)
+	}
+}
+
+// xorCodec is an scs codec whose bytes do not hold the session's strings
+// as they are, as an encrypting codec's.
+type xorCodec struct{ scs.GobCodec }
+
+func (c xorCodec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	b, err := c.GobCodec.Encode(deadline, values)
+	for i := range b {
+		b[i] ^= 0x5a
+	}
+	return b, err
+}
+
+func (c xorCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	plain := make([]byte, len(b))
+	for i := range b {
+		plain[i] = b[i] ^ 0x5a
+	}
+	return c.GobCodec.Decode(plain)
+}
+
+// The default reads a session's bytes before decoding it only when they
+// are sure to hold the subject or sid: a subject that JSON escapes, or a
+// codec that does not keep strings as they are, still ends the session.
+func TestBackChannelOddSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name, subject string
+		codec         scs.Codec
+	}{
+		{"a subject JSON escapes", "o\"dd<&>\u2028\\sub", nil},
+		{"a codec that hides the strings", "plain-subject", xorCodec{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSite(t, func(s *site, c *oidc.Config) {
+				if tc.codec != nil {
+					s.sm.Codec = tc.codec
+				}
+				// The local id does not hold the subject: only the
+				// provider session's record in the session does.
+				c.Claims = func(context.Context, *oidc.Claims) (identity.User, error) {
+					u := identity.Basic{UserID: "local-1", IsActive: true}
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					s.users[u.UserID] = u
+					return u, nil
+				}
+			})
+			for _, sid := range []string{"op-1", "op-2"} {
+				s.op.Tamper(func(c map[string]any) { c["sub"], c["sid"] = tc.subject, sid })
+				b := s.browser()
+				if status, body, _ := s.loginAs(b, oidcop.PlainUsername, "/"); status != http.StatusOK || body != "user=local-1 staff=no" {
+					t.Fatalf("login: %d %q", status, body)
+				}
+				s.rec.Take()
+				if got := s.backChannel(s.logoutToken(tc.subject, sid)); got != http.StatusOK {
+					t.Fatalf("logout: %d", got)
+				}
+				if ev := s.rec.Named("oidc.backchannel_logout"); len(ev) != 1 || ev[0].Field("ended") != "1" {
+					t.Errorf("sid %s: events %+v; want ended=1", sid, ev)
+				}
+				if _, body, _ := s.get(b, s.srv.URL+"/"); body != "user= staff=no" {
+					t.Errorf("sid %s: the session says %q after the logout", sid, body)
+				}
+			}
+		})
 	}
 }

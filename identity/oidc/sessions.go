@@ -1,10 +1,12 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -73,9 +75,13 @@ func (l *Login) endSessions(ctx context.Context, issuer, subject, sid string) (i
 	if err != nil {
 		return 0, err
 	}
+	needle := prefilter(sm, subject, sid)
 	ended := 0
 	var errs []error
 	for key, b := range all {
+		if needle != nil && !bytes.Contains(b, needle) {
+			continue // cannot be one of the provider session's: not decoded
+		}
 		if !loggedInBy(sm, b, issuer, subject, sid) {
 			continue
 		}
@@ -89,6 +95,43 @@ func (l *Login) endSessions(ctx context.Context, issuer, subject, sid string) (i
 		return ended, fmt.Errorf("oidc: end the sessions of the provider's session: %w", errors.Join(errs...))
 	}
 	return ended, nil
+}
+
+// prefilter returns bytes that every encoded session logged in through
+// the provider session (subject, sid) holds, or nil when there are none
+// to rely on. Decoding a session costs some 20µs (scs's gob codec makes
+// a decoder per session), reading its bytes well under one: with scs's
+// GobCodec, which writes a string's bytes as they are, a session
+// recorded for subject holds subject's bytes inside the JSON of
+// providerSessionKey, unless JSON escaped some of them. Another codec
+// (one that encrypts or compresses) gives no such promise: every session
+// is decoded then.
+func prefilter(sm *scs.SessionManager, subject, sid string) []byte {
+	if _, ok := sm.Codec.(scs.GobCodec); !ok {
+		return nil
+	}
+	v := subject
+	if v == "" {
+		v = sid // a token with neither does not pass VerifyLogout
+	}
+	if v == "" || !verbatimInJSON(v) {
+		return nil
+	}
+	return []byte(v)
+}
+
+// verbatimInJSON reports whether encoding/json writes s's bytes as they
+// are inside a string (with HTML escaping: no <, > or &).
+func verbatimInJSON(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
 }
 
 // loggedInBy reports whether the encoded session b is logged in through
