@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -133,6 +134,14 @@ func TestBackChannelEndsTheProviderSession(t *testing.T) {
 // demo's own store.
 type plainStore struct{ scs.Store }
 
+// wrapperStore lists its sessions only when the store it wraps can, as
+// sessionexpiry's wrapper.
+type wrapperStore struct{ scs.Store }
+
+func (w wrapperStore) All() (map[string][]byte, error) {
+	return nil, errors.New("the session store does not support iteration")
+}
+
 // On a store that cannot list its sessions, the default back-channel
 // logout answers 501 and says what to do; Config.BackChannelLogout
 // serves then.
@@ -149,6 +158,18 @@ func TestBackChannelStoreCannotList(t *testing.T) {
 	}
 	if !s.loggedIn(b) {
 		t.Error("the session ended")
+	}
+
+	// A store that lists only when the one it wraps does
+	// (sessionexpiry's) fails when asked: a 400, and the fix named.
+	s = newSite(t, func(s *site, _ *oidc.Config) { s.sm.Store = wrapperStore{memstore.New()} })
+	b = s.loginWithSID(oidcop.PlainUsername, "op-session-a")
+	s.rec.Take()
+	if got := s.backChannel(s.logoutToken(oidcop.PlainSubject, "op-session-a")); got != http.StatusBadRequest {
+		t.Errorf("a wrapper that cannot list: %d; want 400", got)
+	}
+	if ev := s.rec.Named("oidc.logout_token_refused"); len(ev) != 1 || ev[0].Field("reason") != "logout_failed" || !strings.Contains(ev[0].Field("error"), "needs Config.BackChannelLogout") {
+		t.Errorf("events %+v; want logout_failed naming the fix", ev)
 	}
 
 	var got []string

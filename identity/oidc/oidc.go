@@ -314,7 +314,7 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 	l.sessions.Manager().Put(ctx, idTokenKey, c.raw)
 	l.putProviderSession(ctx, c)
 	l.log.Log(r, seclog.OIDCLogin, zap.String("issuer", c.Issuer), seclog.String("subject", c.Subject), seclog.String("login_user", u.ID()),
-		seclog.String("amr", strings.Join(c.AMR, " ")), zap.Bool("provider_mfa", len(methods) > 1))
+		seclog.String("amr", strings.Join(c.AMR, " ")), zap.Bool("provider_mfa", slices.Contains(methods, identity.MethodMFA)))
 	next := f.Next
 	if !identity.SafeNext(next, l.nextHosts, true) {
 		next = l.defaultNext

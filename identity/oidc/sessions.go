@@ -73,7 +73,8 @@ func (l *Login) endSessions(ctx context.Context, issuer, subject, sid string) (i
 	sm := l.sessions.Manager()
 	all, err := listSessions(ctx, sm.Store)
 	if err != nil {
-		return 0, err
+		// A wrapper (sessionexpiry's) lists only when its store does.
+		return 0, fmt.Errorf("oidc: read the live sessions (a store that cannot list them needs Config.BackChannelLogout): %w", err)
 	}
 	needle := prefilter(sm, subject, sid)
 	ended := 0
