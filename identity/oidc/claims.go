@@ -38,7 +38,8 @@ type Claims struct {
 	Roles []string `json:"roles"`
 	// AMR is the "amr" claim: how the provider authenticated the user, as
 	// RFC 8176 values ("pwd", "otp", "hwk", "mfa"…), when it says. Entra
-	// ID writes ["pwd","mfa"] after its own second factor, Auth0 ["mfa"];
+	// ID's v1.0 tokens write ["pwd","mfa"] after its own second factor
+	// (its v2.0 tokens carry no amr), Auth0 ["mfa"];
 	// Keycloak sends amr only through its "Authentication Method
 	// Reference" mapper (the values each step of the flow is given);
 	// Google sends none. It is what the provider claims, signed: see

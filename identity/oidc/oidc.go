@@ -109,10 +109,10 @@ type Config struct {
 	// cheaper than reading every session (see docs/performance.md).
 	BackChannelLogout func(ctx context.Context, issuer, subject, sid string) error
 	// TrustProviderMFA records a login whose ID token's amr holds "mfa"
-	// (the provider checked several factors: Entra ID and Auth0 write it
-	// after their own second factor) as multi-factor here too
-	// (identity.MethodMFA), so the mfa gate does not ask its own second
-	// factor again. The default, false, records every provider login as
+	// (the provider checked several factors: Auth0, and Entra ID in its
+	// v1.0 tokens, write it after their own second factor) as
+	// multi-factor here too (identity.MethodMFA), so the mfa gate does
+	// not ask its own second factor again. The default, false, records every provider login as
 	// federated only (identity.MethodFederated): the application's own
 	// second factor is asked whenever mfa.Config.Required says so. Set it
 	// only for a provider whose second-factor policy the application
