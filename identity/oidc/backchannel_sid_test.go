@@ -251,3 +251,37 @@ func TestBackChannelOddSessions(t *testing.T) {
 		})
 	}
 }
+
+// A session the provider logged in, then logged in again another way (a
+// password: the record of the provider session is kept, but bound to
+// the earlier login), is not the provider's to end any more.
+func TestBackChannelLeavesLaterLogins(t *testing.T) {
+	s := newSite(t, func(s *site, _ *oidc.Config) {
+		s.mux.HandleFunc("POST /password-login", func(w http.ResponseWriter, r *http.Request) {
+			s.mu.Lock()
+			u := s.users[s.sessions.UserID(r.Context())]
+			s.mu.Unlock()
+			if err := s.sessions.Login(r, u); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+		})
+	})
+	again := s.loginWithSID(oidcop.PlainUsername, "op-session-a")
+	if status, _, _ := s.post(again, s.srv.URL+"/password-login", nil); status != http.StatusOK {
+		t.Fatalf("password login: %d", status)
+	}
+	if _, methods, _ := s.get(again, s.srv.URL+"/methods"); methods != "pwd" {
+		t.Fatalf("methods %q after the password login; want pwd", methods)
+	}
+	provider := s.loginWithSID(oidcop.PlainUsername, "op-session-b")
+	s.rec.Take()
+	if got := s.backChannel(s.logoutToken(oidcop.PlainSubject, "")); got != http.StatusOK {
+		t.Fatalf("logout: %d", got)
+	}
+	if ev := s.rec.Named("oidc.backchannel_logout"); len(ev) != 1 || ev[0].Field("ended") != "1" {
+		t.Errorf("events %+v; want ended=1", ev)
+	}
+	if !s.loggedIn(again) || s.loggedIn(provider) {
+		t.Errorf("logged in after the logout: the password session %v (want true), the provider's %v (want false)", s.loggedIn(again), s.loggedIn(provider))
+	}
+}
