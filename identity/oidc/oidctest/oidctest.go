@@ -1,10 +1,10 @@
-// Package oidcop runs a real OpenID Connect provider in-process for tests:
+// Package oidctest runs a real OpenID Connect provider in-process for tests:
 // zitadel/oidc v3's op package with its example storage and login page,
 // on an httptest server. Discovery, the JWKS, the authorize and token
 // endpoints and PKCE are the provider's own; the test only counts the
 // requests and, when it asks, alters the ID token in the token response
 // (as a provider with a bug, or an attacker holding its key, would).
-package oidcop
+package oidctest
 
 import (
 	"context"
@@ -206,7 +206,7 @@ func (p *Provider) sign(ctx context.Context, claims map[string]any, foreign *rsa
 		}
 		var ok bool
 		if key, ok = sk.Key().(*rsa.PrivateKey); !ok {
-			return "", fmt.Errorf("oidcop: signing key is %T", sk.Key())
+			return "", fmt.Errorf("oidctest: signing key is %T", sk.Key())
 		}
 		kid = sk.ID()
 	}
