@@ -185,12 +185,27 @@ func carolSecret(ctx context.Context, store totp.Store) string {
 const absoluteLimit = 12 * time.Hour
 
 // rolloutPolicy is the policy the demo rolls out in report-only mode: the
-// enforced strict policy plus Trusted Types for scripts. Browsers report
+// enforced policy (enforcedPolicy) plus Trusted Types for scripts. Browsers report
 // what it would block (the home page's nonced script writes HTML from a
 // string) and block nothing; once the reports are understood, it can be
 // enforced.
-func rolloutPolicy() csp.Policy {
-	return append(csp.Strict(), csp.Dir(csp.RequireTrustedTypesFor, csp.Script))
+func rolloutPolicy(provider string) csp.Policy {
+	return append(enforcedPolicy(provider), csp.Dir(csp.RequireTrustedTypesFor, csp.Script))
+}
+
+// enforcedPolicy is the demo's enforced policy: csp.Strict, whose
+// form-action 'self' also admits the demo provider's origin (provider,
+// "" when it is off). Browsers apply form-action to the redirects that
+// follow a form's submission too: Log out's 303 to the provider's
+// end_session endpoint would be blocked.
+func enforcedPolicy(provider string) csp.Policy {
+	p := csp.Strict()
+	for i := range p {
+		if p[i].Name == csp.FormAction && provider != "" {
+			p[i].Sources = append(p[i].Sources, csp.Host(provider))
+		}
+	}
+	return p
 }
 
 // passwordIterations is the PBKDF2 cost of the demo's password hashes
@@ -287,8 +302,10 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 	}
 
 	public := []string{"/{$}", "/static/", "GET /health"}
+	providerOrigin := ""
 	if cfg.provider != nil {
 		public = append(public, oidcPublic...)
+		providerOrigin = cfg.provider.Issuer
 	}
 
 	// The recommended chain, from one configuration: the shared settings
@@ -337,8 +354,8 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 		// Lazy: a nonce (and so no-store) only for responses that use one,
 		// the pages; static files stay cacheable.
 		CSP: &csp.Config{
-			Enforce:    csp.Strict(),
-			ReportOnly: rolloutPolicy(),
+			Enforce:    enforcedPolicy(providerOrigin),
+			ReportOnly: rolloutPolicy(providerOrigin),
 			Reporting:  &csp.Reporting{},
 			Lazy:       true,
 		},

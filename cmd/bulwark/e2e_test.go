@@ -282,7 +282,7 @@ func TestE2EDemoInChromium(t *testing.T) {
 	root := moduleRoot(t)
 	bin := buildBulwark(t, root)
 	demo := startDemoProcess(t, bin, "-idle", e2eIdle.String())
-	for _, want := range []string{"alice / alice-password", "admin / admin-password", "expired / expired-password"} {
+	for _, want := range []string{"alice / alice-password", "admin / admin-password", "expired / expired-password", "dave / dave-password", "demo provider: http://127.0.0.1:"} {
 		if !strings.Contains(demo.stdout.String(), want) {
 			t.Errorf("the demo did not print the account %q at start:\n%s", want, demo.stdout)
 		}

@@ -359,11 +359,11 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 <body><h1>Test provider</h1>
 <p>An OpenID Connect provider for tests and demos (bulwark's oidctest): never for production.</p>
 {{if .Error}}<p id="error" style="color:red">{{.Error}}</p>{{end}}
-<form id="provider-login" method="post" action="/login/username">
+<form id="oidctest-login" method="post" action="/login/username">
 <input type="hidden" name="id" value="{{.ID}}">
 <p><label>User name <input id="username" name="username" autocomplete="username" required></label></p>
 <p><label>Password <input id="password" name="password" type="password" autocomplete="current-password" required></label></p>
-<p><button id="provider-submit">Log in</button></p>
+<p><button id="oidctest-submit">Log in</button></p>
 </form></body></html>
 `))
 
