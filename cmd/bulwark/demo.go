@@ -73,7 +73,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; a loopback or every-interface address is served as http://localhost:PORT")
 	dbPath := fs.String("db", defaultDBPath(), "SQLite database file of the demo")
 	idle := fs.Duration("idle", 30*time.Minute, "idle timeout of a logged-in session (try 1m to see it expire)")
-	providerAddr := fs.String("provider-addr", "127.0.0.1:8081", "loopback address of the demo's OpenID Connect provider (\"Log in with the demo provider\"); 0 turns it off")
+	providerAddr := fs.String("provider-addr", "127.0.0.1:8082", "loopback address of the demo's OpenID Connect provider (\"Log in with the demo provider\"), beside the collector's default 8081; 0 turns it off")
 	demoHelp.install(fs)
 	if done, err := parseFlags(fs, args, stdout); done || err != nil {
 		return prefixErr("demo", err)
