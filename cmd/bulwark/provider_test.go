@@ -255,3 +255,22 @@ func TestPasswordLogoutStaysLocal(t *testing.T) {
 		t.Errorf("alice's logout: %d to %q, %d end sessions; want 303 to / and none", resp.StatusCode, resp.Header.Get("Location"), d.provider.EndSessions())
 	}
 }
+
+// -provider-addr 0 turns the provider off: no dave at start, no button,
+// no provider routes.
+func TestProviderOff(t *testing.T) {
+	base, _ := startDemo(t, "-provider-addr", "0")
+	if out := demoOutput[base]; strings.Contains(out, "dave") || strings.Contains(out, "demo provider") {
+		t.Errorf("with the provider off, the demo printed:\n%s", out)
+	}
+	c := newClient(t, base)
+	if _, body := c.do("GET", "/login", nil, nil); strings.Contains(body, "provider-login") {
+		t.Error("with the provider off, the login page has the provider's button")
+	}
+	if resp, _ := c.do("GET", "/login/oidc", nil, nil); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?") {
+		t.Errorf("with the provider off, /login/oidc: %d %q, want the login gate's redirect", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !strings.Contains(demoOutput[base], "alice / alice-password") {
+		t.Errorf("the demo did not print its accounts:\n%s", demoOutput[base])
+	}
+}
