@@ -26,8 +26,8 @@ import (
 type codeVerifier struct{}
 
 func (codeVerifier) Method() string { return "code" }
-func (codeVerifier) Begin(context.Context, string, string) (string, error) {
-	return "", nil
+func (codeVerifier) Begin(context.Context, string, string) (mfa.Prompt, error) {
+	return mfa.Prompt{}, nil
 }
 func (codeVerifier) Complete(r *http.Request, _, _ string) error {
 	if r.PostFormValue("code") != "123456" {

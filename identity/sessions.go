@@ -23,6 +23,10 @@ const (
 	// SessionCredentialKey holds a digest of the user's credential stamp
 	// at login (see [CredentialStamper]).
 	SessionCredentialKey = "bulwark.credential"
+	// SessionMethodsKey holds how the user logged in: RFC 8176 method
+	// values separated by spaces ("pwd", "hwk mfa", "fed"); see
+	// [Sessions.LoginMethods].
+	SessionMethodsKey = "bulwark.login_methods"
 )
 
 // SessionsConfig configures [Sessions].
@@ -89,11 +93,23 @@ func NewSessions(cfg SessionsConfig) (*Sessions, error) {
 // has changed since, its data is cleared first: the new user never sees
 // what the previous one left in it. An anonymous session, or one of u
 // under the same credential, keeps its data (a cart filled before login),
-// as Django does. It returns an error for a nil or inactive user, or when
-// the session cannot be renewed. The caller has checked the credentials.
-func (s *Sessions) Login(r *http.Request, u User) error {
+// as Django does.
+//
+// methods say how the user proved who they are (the Method constants,
+// RFC 8176): none means a password ([MethodPassword]); a passkey login
+// gives [MethodHardwareKey] and, with user verification, [MethodMFA]; an
+// identity provider's gives [MethodFederated]. The gates read them
+// ([HasLoginMethod]).
+//
+// It returns an error for a nil or inactive user, for a method that is not
+// 1 to 16 of [a-z0-9_-], or when the session cannot be renewed. The caller
+// has checked the credentials.
+func (s *Sessions) Login(r *http.Request, u User, methods ...string) error {
 	if !valid(u) {
 		return errors.New("identity: Login: the user is nil, inactive or has no id")
+	}
+	if err := checkMethods(methods); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	if err := s.loaded(ctx); err != nil {
@@ -109,8 +125,10 @@ func (s *Sessions) Login(r *http.Request, u User) error {
 	}
 	s.sm.Put(ctx, SessionUserKey, u.ID())
 	s.sm.Put(ctx, SessionLoginKey, s.now().UnixNano())
+	amr := joinMethods(methods)
+	s.sm.Put(ctx, SessionMethodsKey, amr)
 	s.putCredential(ctx, u)
-	s.log.Log(r, seclog.IdentityLogin, seclog.String("login_user", u.ID()))
+	s.log.Log(r, seclog.IdentityLogin, seclog.String("login_user", u.ID()), zap.String("login_methods", amr))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package mfa_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/bulwark-go/bulwark/internal/testenv"
@@ -32,6 +33,7 @@ type fakeVerifier struct {
 	health      error
 	beginErr    error
 	redirect    string
+	options     string // JSON for the page's script
 	healthCalls int
 	states      []string // states Begin was given
 }
@@ -40,17 +42,20 @@ var errProvider = errors.New("provider: connection refused")
 
 func (f *fakeVerifier) Method() string { return "fake" }
 
-func (f *fakeVerifier) Begin(_ context.Context, _ string, state string) (string, error) {
+func (f *fakeVerifier) Begin(_ context.Context, _ string, state string) (mfa.Prompt, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.states = append(f.states, state)
 	if f.beginErr != nil {
-		return "", f.beginErr
+		return mfa.Prompt{}, f.beginErr
 	}
 	if f.redirect != "" {
-		return f.redirect + "?state=" + url.QueryEscape(state), nil
+		return mfa.Prompt{Redirect: f.redirect + "?state=" + url.QueryEscape(state)}, nil
 	}
-	return "", nil
+	if f.options != "" {
+		return mfa.Prompt{Options: json.RawMessage(f.options)}, nil
+	}
+	return mfa.Prompt{}, nil
 }
 
 func (f *fakeVerifier) Complete(r *http.Request, _ string, state string) error {
@@ -138,7 +143,11 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		if err := st.ids.Login(r, st.users[r.FormValue("u")]); err != nil {
+		var methods []string // how the user logged in: "hwk,mfa" for a passkey
+		if m := r.FormValue("m"); m != "" {
+			methods = strings.Split(m, ",")
+		}
+		if err := st.ids.Login(r, st.users[r.FormValue("u")], methods...); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}
@@ -167,7 +176,7 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 				identity.Redirect(w, r, start.Redirect, http.StatusSeeOther)
 				return
 			case err == nil:
-				fmt.Fprint(w, "challenge form")
+				fmt.Fprint(w, "challenge form"+string(start.Options))
 				return
 			}
 		} else {

@@ -39,6 +39,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,10 +49,11 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"go.uber.org/zap"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/gate"
 	"github.com/bulwark-go/bulwark/seclog"
-	"go.uber.org/zap"
 )
 
 // Code is the "error" member of the JSON body of a refusal, for scripts.
@@ -221,6 +223,9 @@ func New(cfg Config) (*Middleware, error) {
 	method := cfg.Verifier.Method()
 	if !methodRE.MatchString(method) {
 		return nil, fmt.Errorf("mfa: Config.Verifier.Method() = %q: a verifier's method must be 1 to 32 of [a-z0-9_-]", method)
+	}
+	if method == MethodLogin {
+		return nil, fmt.Errorf("mfa: Config.Verifier.Method() = %q: that name is the gate's, for a multi-factor login (MethodLogin): name the verifier after its factor", method)
 	}
 	if cfg.FailMode != Closed && cfg.FailMode != Open {
 		return nil, fmt.Errorf("mfa: Config.FailMode %v: write mfa.Closed (the default) or mfa.Open; read configuration text with mfa.ParseFailMode", cfg.FailMode)
@@ -465,8 +470,13 @@ func (m *Middleware) Status(r *http.Request) Status {
 // Start is what [Middleware.Begin] tells the challenge page to do.
 type Start struct {
 	// Redirect, if set, is where to send the user (the provider's prompt),
-	// with identity.Redirect. Empty means: show your form (TOTP).
+	// with identity.Redirect. Empty means: show your form (TOTP), with
+	// Options for its script when the verifier gave some.
 	Redirect string
+	// Options, if set, is the verifier's JSON for a ceremony the page's
+	// script runs in the browser (a passkey's request options); see
+	// [Prompt].
+	Options json.RawMessage
 	// Bypassed is true when the provider could not answer and fail mode
 	// Open let the user in: redirect to Next.
 	Bypassed bool
@@ -506,7 +516,7 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 	if err != nil {
 		return Start{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	redirect, err := m.v.Begin(ctx, u.ID(), state)
+	prompt, err := m.v.Begin(ctx, u.ID(), state)
 	switch {
 	case errors.Is(err, ErrNotEnrolled):
 		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", "not_enrolled"))
@@ -516,7 +526,7 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 	}
 	writeChallenge(m.sm, ctx, b, challenge{state: state, began: m.now(), method: m.method})
 	m.log.Log(r, seclog.MFAChallenge, zap.String("mfa_method", m.method))
-	return Start{Redirect: redirect, Method: m.method}, nil
+	return Start{Redirect: prompt.Redirect, Options: prompt.Options, Method: m.method}, nil
 }
 
 // outage applies the fail mode when the provider cannot answer. An error

@@ -54,9 +54,9 @@ func (b *blockingVerifier) Health(ctx context.Context) error {
 	return b.Verifier.Health(ctx)
 }
 
-func (b *blockingVerifier) Begin(ctx context.Context, userID, state string) (string, error) {
+func (b *blockingVerifier) Begin(ctx context.Context, userID, state string) (mfa.Prompt, error) {
 	if err := b.wait(ctx, "begin"); err != nil {
-		return "", err
+		return mfa.Prompt{}, err
 	}
 	return b.Verifier.Begin(ctx, userID, state)
 }

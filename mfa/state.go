@@ -70,7 +70,8 @@ type Status struct {
 	// At is when the state was reached (the challenge began, the user
 	// passed, the bypass or the verdict was recorded).
 	At time.Time
-	// Method is the verifier's method ("totp"), "" for NotRequired/None.
+	// Method is the verifier's method ("totp"), [MethodLogin] when the
+	// login itself was multi-factor, "" for NotRequired/None.
 	Method string
 }
 
@@ -126,9 +127,23 @@ type verdict struct {
 	method string
 }
 
-// readVerdict returns the session's verdict, or None when there is none
-// or it belongs to another user or login, or is malformed.
+// readVerdict returns the session's verdict. Without one of this user and
+// login, a login that was itself multi-factor (identity.MethodMFA: a
+// passkey with user verification) is Verified by [MethodLogin] at the
+// login time; anything else is None.
 func readVerdict(sm *scs.SessionManager, ctx context.Context, b binding) verdict {
+	if v := storedVerdict(sm, ctx, b); v.state != None {
+		return v
+	}
+	if identity.HasLoginMethod(ctx, sm, identity.MethodMFA) {
+		return verdict{state: Verified, at: time.Unix(0, b.loginAt).UTC(), method: MethodLogin}
+	}
+	return verdict{}
+}
+
+// storedVerdict returns the verdict the gate stored, or None when there is
+// none or it belongs to another user or login, or is malformed.
+func storedVerdict(sm *scs.SessionManager, ctx context.Context, b binding) verdict {
 	var f [6]string
 	if !split(sm.GetString(ctx, SessionKey), f[:]) || f[0] != "1" || !b.matches(f[4], f[5]) {
 		return verdict{}

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,12 +19,14 @@ type Verifier interface {
 	// ("totp", "duo"): 1 to 32 of [a-z0-9_-].
 	Method() string
 	// Begin starts a challenge for userID, whose one-time state is state
-	// (for a provider that redirects, the OAuth "state"). It returns the
-	// URL to send the user to, or "" when the application shows its own
+	// (for a provider that redirects, the OAuth "state"; for a passkey,
+	// what the WebAuthn challenge is made of). It returns what the
+	// challenge page must do: send the user to Prompt.Redirect, hand
+	// Prompt.Options to its script, or, for a zero Prompt, show its own
 	// form (TOTP). It returns an error wrapping [ErrNotEnrolled] for a
 	// user who has no such factor, or another error when the provider or
 	// its store cannot answer.
-	Begin(ctx context.Context, userID, state string) (redirect string, err error)
+	Begin(ctx context.Context, userID, state string) (Prompt, error)
 	// Complete checks the user's answer carried by r (a form field, the
 	// provider's callback) against state, the challenge's one-time state.
 	// It returns nil when the user passed, an error wrapping
@@ -37,6 +40,25 @@ type Verifier interface {
 	// [Config.HealthTTL], never per request.
 	Health(ctx context.Context) error
 }
+
+// A Prompt is what a [Verifier] asks of the challenge page to begin a
+// challenge. The zero Prompt means: show your own form.
+type Prompt struct {
+	// Redirect, if set, is the provider's page to send the user to (Duo's
+	// Universal Prompt), with identity.Redirect.
+	Redirect string
+	// Options, if set, is JSON for a ceremony the page's script runs in
+	// the browser (a passkey's PublicKeyCredentialRequestOptions). It is
+	// made for this challenge and this user only: write it into the page
+	// or answer it to the page's script, never cache it.
+	Options json.RawMessage
+}
+
+// MethodLogin is the method of a session's second factor when the login
+// itself checked several factors (identity.MethodMFA, as a passkey login
+// with user verification records it): the gate asks for nothing more, and
+// a step-up route counts the login time as the time of the last factor.
+const MethodLogin = "login"
 
 // The answers a [Verifier] refuses, to be wrapped by its errors.
 var (

@@ -8,8 +8,8 @@ var (
 	// renewed and the user id stored in the session).
 	IdentityLogin = define(Event{
 		Name: "identity.login", Level: zapcore.InfoLevel, OWASP: AuthnLoginSuccess,
-		Meaning: "a user logged in; the session token was renewed",
-		Fields:  []string{"login_user"},
+		Meaning: "a user logged in; the session token was renewed; login_methods says how (RFC 8176 amr values: pwd, hwk mfa, fed)",
+		Fields:  []string{"login_user", "login_methods"},
 	})
 	// IdentityLogout is logged when a user logs out (the session is
 	// destroyed).

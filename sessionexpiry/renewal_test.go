@@ -26,9 +26,11 @@ import (
 // code=ok.
 type passVerifier struct{}
 
-func (passVerifier) Method() string                                        { return "test" }
-func (passVerifier) Begin(context.Context, string, string) (string, error) { return "", nil }
-func (passVerifier) Health(context.Context) error                          { return nil }
+func (passVerifier) Method() string { return "test" }
+func (passVerifier) Begin(context.Context, string, string) (mfa.Prompt, error) {
+	return mfa.Prompt{}, nil
+}
+func (passVerifier) Health(context.Context) error { return nil }
 func (passVerifier) Complete(r *http.Request, _, _ string) error {
 	if r.FormValue("code") != "ok" {
 		return mfa.ErrInvalid

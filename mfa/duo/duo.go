@@ -176,15 +176,15 @@ func (v *Verifier) Health(ctx context.Context) error {
 	return nil
 }
 
-// Begin implements [mfa.Verifier]: it returns the Universal Prompt URL
+// Begin implements [mfa.Verifier]: it redirects to the Universal Prompt
 // for the user, carrying state and a nonce derived from it.
-func (v *Verifier) Begin(ctx context.Context, userID, state string) (string, error) {
+func (v *Verifier) Begin(ctx context.Context, userID, state string) (mfa.Prompt, error) {
 	name, err := v.username(ctx, userID)
 	if err != nil {
-		return "", fmt.Errorf("duo: user name: %w", err)
+		return mfa.Prompt{}, fmt.Errorf("duo: user name: %w", err)
 	}
 	if name == "" {
-		return "", fmt.Errorf("duo: %w: no Duo user name", mfa.ErrNotEnrolled)
+		return mfa.Prompt{}, fmt.Errorf("duo: %w: no Duo user name", mfa.ErrNotEnrolled)
 	}
 	now := v.now()
 	request, err := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{
@@ -194,13 +194,13 @@ func (v *Verifier) Begin(ctx context.Context, userID, state string) (string, err
 		"use_duo_code_attribute": true, "nonce": nonce(state),
 	}).SignedString(v.secret)
 	if err != nil {
-		return "", fmt.Errorf("duo: sign the request: %w", err)
+		return mfa.Prompt{}, fmt.Errorf("duo: sign the request: %w", err)
 	}
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {v.clientID}, "request": {request},
 		"redirect_uri": {v.redirectURI}, "scope": {"openid"},
 	}
-	return v.base + "/oauth/v1/authorize?" + q.Encode(), nil
+	return mfa.Prompt{Redirect: v.base + "/oauth/v1/authorize?" + q.Encode()}, nil
 }
 
 // Complete implements [mfa.Verifier]: the callback (GET) carries state and

@@ -42,10 +42,11 @@ func newVerifier(t *testing.T) (*duo.Verifier, *duostandin.Server) {
 func run(t *testing.T, v *duo.Verifier, s *duostandin.Server) (*http.Request, string) {
 	t.Helper()
 	state := "state-" + strings.Repeat("s", 40)
-	authURL, err := v.Begin(context.Background(), "alice", state)
+	prompt, err := v.Begin(context.Background(), "alice", state)
 	if err != nil {
 		t.Fatal(err)
 	}
+	authURL := prompt.Redirect
 	if !strings.HasPrefix(authURL, "https://"+s.Host()+"/oauth/v1/authorize?") {
 		t.Fatalf("authorization URL %q", authURL)
 	}
@@ -268,7 +269,8 @@ func TestDefaultUsername(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			state := "state-" + strings.Repeat("d", 40)
-			authURL, err := v.Begin(tc.ctx, tc.id, state)
+			prompt, err := v.Begin(tc.ctx, tc.id, state)
+			authURL := prompt.Redirect
 			if tc.want == "" {
 				if err == nil || errors.Is(err, mfa.ErrNotEnrolled) {
 					t.Fatalf("Begin = %v, want an error that is not ErrNotEnrolled", err)

@@ -80,7 +80,7 @@ func ExampleVerifier_Begin() {
 	if err != nil {
 		panic(err)
 	}
-	u, _ := url.Parse(prompt)
+	u, _ := url.Parse(prompt.Redirect)
 	q := u.Query()
 	fmt.Println(u.Scheme, u.Host, u.Path)
 	fmt.Println("client_id:", q.Get("client_id"), "redirect_uri:", q.Get("redirect_uri"))

@@ -203,16 +203,17 @@ func orDefault(d, def time.Duration) time.Duration {
 func (v *Verifier) Method() string { return Method }
 
 // Begin implements [mfa.Verifier]: it checks that the user has a
-// confirmed secret (the application then shows its code form).
-func (v *Verifier) Begin(ctx context.Context, userID, _ string) (string, error) {
+// confirmed secret, and asks for the application's code form (the zero
+// Prompt).
+func (v *Verifier) Begin(ctx context.Context, userID, _ string) (mfa.Prompt, error) {
 	rec, found, err := v.store.Get(ctx, userID)
 	if err != nil {
-		return "", err
+		return mfa.Prompt{}, err
 	}
 	if !found || !rec.Confirmed {
-		return "", fmt.Errorf("totp: %w", mfa.ErrNotEnrolled)
+		return mfa.Prompt{}, fmt.Errorf("totp: %w", mfa.ErrNotEnrolled)
 	}
-	return "", nil
+	return mfa.Prompt{}, nil
 }
 
 // Complete implements [mfa.Verifier]: it reads the code from the POSTed

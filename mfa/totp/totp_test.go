@@ -226,8 +226,8 @@ func TestNotEnrolled(t *testing.T) {
 	if ok, err := e.v.Enrolled(context.Background(), "alice"); !ok || err != nil {
 		t.Errorf("Enrolled(alice) = %v, %v", ok, err)
 	}
-	if redirect, err := e.v.Begin(context.Background(), "alice", "s"); redirect != "" || err != nil {
-		t.Errorf("Begin(alice) = %q, %v", redirect, err)
+	if prompt, err := e.v.Begin(context.Background(), "alice", "s"); prompt.Redirect != "" || prompt.Options != nil || err != nil {
+		t.Errorf("Begin(alice) = %+v, %v, want the zero Prompt (the code form)", prompt, err)
 	}
 }
 
