@@ -105,7 +105,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var provider *oidctest.Provider
 	if *providerAddr != "0" {
 		if provider, err = startProvider(*providerAddr, origin); err != nil {
-			return fmt.Errorf("demo: -provider-addr: %w", err)
+			return fmt.Errorf("demo: -provider-addr: %w (-provider-addr 0 turns the provider off)", err)
 		}
 		defer provider.Close()
 	}
