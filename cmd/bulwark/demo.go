@@ -23,6 +23,7 @@ import (
 	"github.com/bulwark-go/bulwark/cspreport/dashboard"
 	cspsql "github.com/bulwark-go/bulwark/cspreport/sqlstore"
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 	"github.com/bulwark-go/bulwark/loginrequired"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
@@ -69,9 +70,10 @@ func newSecurityLogger(w io.Writer) (*seclog.Logger, *zap.Logger) {
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bulwark demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; a loopback or every-interface address is served as http://localhost:PORT")
 	dbPath := fs.String("db", defaultDBPath(), "SQLite database file of the demo")
 	idle := fs.Duration("idle", 30*time.Minute, "idle timeout of a logged-in session (try 1m to see it expire)")
+	providerAddr := fs.String("provider-addr", "127.0.0.1:8082", "loopback address of the demo's OpenID Connect provider (\"Log in with the demo provider\"), beside the collector's default 8081; 0 turns it off")
 	demoHelp.install(fs)
 	if done, err := parseFlags(fs, args, stdout); done || err != nil {
 		return prefixErr("demo", err)
@@ -92,16 +94,27 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *idle < time.Second || *idle > 12*time.Hour {
 		return fmt.Errorf("demo: -idle %v: choose between 1s and 12h", *idle)
 	}
-	handler, secret, err := newDemoHandler(ctx, sec, db, *idle)
-	if err != nil {
-		return err
-	}
+	// The listener first: the demo's origin, which the provider registers
+	// as its client's redirect URI, has the port the kernel chose.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	defer ln.Close()
+	origin := publicOrigin(ln.Addr())
+	var provider *oidctest.Provider
+	if *providerAddr != "0" {
+		if provider, err = startProvider(*providerAddr, origin); err != nil {
+			return fmt.Errorf("demo: -provider-addr: %w (-provider-addr 0 turns the provider off)", err)
+		}
+		defer provider.Close()
+	}
+	handler, secret, err := newDemoHandler(ctx, sec, db, demoConfig{idle: *idle, origin: origin, provider: provider})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           canonicalHost(origin, handler),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -109,9 +122,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          zap.NewStdLog(z.Named("http")),
 	}
-	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintln(stdout, "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password), carol / carol-password (TOTP)")
+	url := origin + "/"
+	accounts := "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password), carol / carol-password (TOTP)"
+	if provider != nil {
+		accounts += ", dave / dave-password (at the demo provider; staff by its role claim)"
+	}
+	fmt.Fprintln(stdout, accounts)
 	fmt.Fprintf(stdout, "carol's TOTP secret: %s (add it to an authenticator app)\n", secret)
+	if provider != nil {
+		fmt.Fprintf(stdout, "demo provider: %s (\"Log in with the demo provider\" on the login page)\n", provider.Issuer)
+	}
 	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, *dbPath)
 	sec.Log(nil, seclog.SystemStartup, zap.String("command", "demo"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))
 
@@ -165,22 +185,51 @@ func carolSecret(ctx context.Context, store totp.Store) string {
 const absoluteLimit = 12 * time.Hour
 
 // rolloutPolicy is the policy the demo rolls out in report-only mode: the
-// enforced strict policy plus Trusted Types for scripts. Browsers report
+// enforced policy (enforcedPolicy) plus Trusted Types for scripts. Browsers report
 // what it would block (the home page's nonced script writes HTML from a
 // string) and block nothing; once the reports are understood, it can be
 // enforced.
-func rolloutPolicy() csp.Policy {
-	return append(csp.Strict(), csp.Dir(csp.RequireTrustedTypesFor, csp.Script))
+func rolloutPolicy(provider string) csp.Policy {
+	return append(enforcedPolicy(provider), csp.Dir(csp.RequireTrustedTypesFor, csp.Script))
+}
+
+// enforcedPolicy is the demo's enforced policy: csp.Strict, whose
+// form-action 'self' also admits the demo provider's origin (provider,
+// "" when it is off). Browsers apply form-action to the redirects that
+// follow a form's submission too: Log out's 303 to the provider's
+// end_session endpoint would be blocked.
+func enforcedPolicy(provider string) csp.Policy {
+	p := csp.Strict()
+	for i := range p {
+		if p[i].Name == csp.FormAction && provider != "" {
+			p[i].Sources = append(p[i].Sources, csp.Host(provider))
+		}
+	}
+	return p
 }
 
 // passwordIterations is the PBKDF2 cost of the demo's password hashes
 // (lowered by tests).
 var passwordIterations = pbkdf2Iterations
 
+// demoConfig is what newDemoHandler needs besides its logger and
+// database.
+type demoConfig struct {
+	// idle is sessionexpiry's idle timeout.
+	idle time.Duration
+	// origin is the demo's public origin (publicOrigin), such as
+	// "http://localhost:8080".
+	origin string
+	// provider is the demo provider, whose login the site offers; nil
+	// for none.
+	provider *oidctest.Provider
+}
+
 // newDemoHandler builds the demo site: path cleaning first, then the
 // recommended chain, then the routes.
 // It returns carol's TOTP secret too, to print.
-func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle time.Duration) (http.Handler, string, error) {
+func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg demoConfig) (http.Handler, string, error) {
+	idle := cfg.idle
 	users, err := newUserStore(ctx, db, passwordIterations)
 	if err != nil {
 		return nil, "", fmt.Errorf("demo: users: %w", err)
@@ -252,6 +301,13 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 		return nil, "", fmt.Errorf("demo: enrol carol in TOTP: %w", err)
 	}
 
+	public := []string{"/{$}", "/static/", "GET /health"}
+	providerOrigin := ""
+	if cfg.provider != nil {
+		public = append(public, oidcPublic...)
+		providerOrigin = cfg.provider.Issuer
+	}
+
 	// The recommended chain, from one configuration: the shared settings
 	// once, then one Config per slot. bulwark.New hands the logger, the
 	// responder, the login and logout URLs, the public routes and the
@@ -266,7 +322,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 		// Public for the login gate, mfa and passwordexpiry. The CSP
 		// report receiver needs no entry: it is mounted outside the chain
 		// below (browsers send reports without cookies).
-		Public:   []string{"/{$}", "/static/", "GET /health"},
+		Public:   public,
 		Sessions: sessions,
 		Secure:   bulwark.SecureOptions(),
 		// Login and logout forms, and every other unsafe method, refuse
@@ -298,8 +354,8 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 		// Lazy: a nonce (and so no-store) only for responses that use one,
 		// the pages; static files stay cacheable.
 		CSP: &csp.Config{
-			Enforce:    csp.Strict(),
-			ReportOnly: rolloutPolicy(),
+			Enforce:    enforcedPolicy(providerOrigin),
+			ReportOnly: rolloutPolicy(providerOrigin),
 			Reporting:  &csp.Reporting{},
 			Lazy:       true,
 		},
@@ -320,6 +376,11 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, idle 
 	}
 	s := &site{sec: sec, db: db, users: users, ids: chain.SessionAuth(), expiry: chain.PasswordExpiry(), ajax: ajax, mfa: chain.MFA(),
 		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
+	if cfg.provider != nil {
+		if s.oidc, err = newProviderLogin(ctx, cfg.provider, cfg.origin, s.ids, users, sec); err != nil {
+			return nil, "", fmt.Errorf("demo: the demo provider's login: %w", err)
+		}
+	}
 	clean := (&pathrule.Guard{OnReject: func(r *http.Request, err *pathrule.RejectError) {
 		sec.Log(r, seclog.PathRejected, seclog.String("reason", err.Reason))
 	}}).Handler

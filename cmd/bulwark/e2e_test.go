@@ -35,7 +35,7 @@ const (
 
 // demoProcess is `bulwark demo` running as a child process.
 type demoProcess struct {
-	url            string // http://127.0.0.1:port/, without the final slash
+	url            string // http://localhost:port, without the final slash
 	stdout, stderr *lockedBuffer
 }
 
@@ -72,7 +72,7 @@ func buildBulwark(t *testing.T, root string) string {
 	return bin
 }
 
-var servingRE = regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)/`)
+var servingRE = regexp.MustCompile(`serving on (http://localhost:\d+)/`)
 
 // startDemoProcess starts `bin demo` on a port of the kernel's choice and
 // waits for the line that gives its URL. The demo is interrupted (and
@@ -81,7 +81,7 @@ var servingRE = regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)/`)
 func startDemoProcess(t *testing.T, bin string, extra ...string) *demoProcess {
 	t.Helper()
 	d := &demoProcess{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
-	args := append([]string{"demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db")}, extra...)
+	args := append([]string{"demo", "-addr", "127.0.0.1:0", "-provider-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db")}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
 	if err := cmd.Start(); err != nil {
@@ -282,7 +282,7 @@ func TestE2EDemoInChromium(t *testing.T) {
 	root := moduleRoot(t)
 	bin := buildBulwark(t, root)
 	demo := startDemoProcess(t, bin, "-idle", e2eIdle.String())
-	for _, want := range []string{"alice / alice-password", "admin / admin-password", "expired / expired-password"} {
+	for _, want := range []string{"alice / alice-password", "admin / admin-password", "expired / expired-password", "dave / dave-password", "demo provider: http://127.0.0.1:"} {
 		if !strings.Contains(demo.stdout.String(), want) {
 			t.Errorf("the demo did not print the account %q at start:\n%s", want, demo.stdout)
 		}

@@ -148,7 +148,7 @@ func TestDemoOpenRedirect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The corpus's site is bulwark.test; ours is 127.0.0.1:port.
+		// The corpus's site is bulwark.test; ours is localhost:port.
 		next = strings.ReplaceAll(next, "bulwark.test", site.Host)
 		resp := newClient(t, base).login("alice", "alice-password", next)
 		loc := resp.Header.Get("Location")

@@ -9,7 +9,7 @@ var demoHelp = commandHelp{
 	about: "Run the demo site: every package of the suite in one application, on SQLite,\n" +
 		"with its accounts printed at start.",
 	sections: []flagSection{
-		{"Server", []string{"addr"}},
+		{"Server", []string{"addr", "provider-addr"}},
 		{"Storage", []string{"db"}},
 		{"Sessions", []string{"idle"}},
 	},

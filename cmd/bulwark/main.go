@@ -3,8 +3,9 @@
 //
 // Usage:
 //
-//	bulwark demo [-addr 127.0.0.1:8080] [-db path] [-idle 30m]
-//	    run the demo site (every package of the suite, on SQLite)
+//	bulwark demo [-addr 127.0.0.1:8080] [-provider-addr 127.0.0.1:8082] [-db path] [-idle 30m]
+//	    run the demo site (every package of the suite, on SQLite, served as
+//	    http://localhost:8080) and its OpenID Connect provider
 //	bulwark collect [-addr 127.0.0.1:8081] [-db file-or-postgres-url] [-rate-limit n] …
 //	    run the CSP report receiver at /csp-report
 //	bulwark reports [-db file-or-postgres-url] [-format table|json|csv] [-since 24h] [-limit n]

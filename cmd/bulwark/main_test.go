@@ -43,7 +43,7 @@ func startDemo(t *testing.T, extra ...string) (url string, stderr *lockedBuffer)
 	done := make(chan error, 1)
 	db := filepath.Join(t.TempDir(), "demo.db")
 	go func() {
-		done <- run(ctx, append([]string{"demo", "-addr", "127.0.0.1:0", "-db", db}, extra...), pw, stderr)
+		done <- run(ctx, append([]string{"demo", "-addr", "127.0.0.1:0", "-provider-addr", "127.0.0.1:0", "-db", db}, extra...), pw, stderr)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -66,7 +66,7 @@ func startDemo(t *testing.T, extra ...string) (url string, stderr *lockedBuffer)
 			t.Fatalf("reading the demo's output: %v (printed %q, stderr: %s)", err, printed, stderr)
 		}
 		printed = append(printed, line)
-		if m := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(line); m != nil {
+		if m := regexp.MustCompile(`serving on (http://localhost:\d+/)`).FindStringSubmatch(line); m != nil {
 			go io.Copy(io.Discard, pr)
 			demoOutput[m[1]] = strings.Join(printed, "")
 			return m[1], stderr

@@ -28,7 +28,7 @@ func TestDemoLoginWritesTheJudgedNext(t *testing.T) {
 	base, _ := startDemo(t)
 	site, _ := url.Parse(base)
 	for _, c := range testenv.OpenRedirectCases(t) {
-		// The corpus's site is https://bulwark.test; ours is 127.0.0.1:port
+		// The corpus's site is https://bulwark.test; ours is localhost:port
 		// (absolute targets must still be https).
 		next := strings.ReplaceAll(c.Next, "bulwark.test", site.Host)
 		want := "/account"

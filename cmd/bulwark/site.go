@@ -17,6 +17,7 @@ import (
 	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/cspreport"
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/identity/oidc"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
 	"github.com/bulwark-go/bulwark/nocache"
@@ -58,6 +59,9 @@ type site struct {
 	// reports is the CSP report receiver, whose store's failures /health
 	// reports (set after the site is made).
 	reports *cspreport.Receiver
+	// oidc is the login through the demo provider; nil when the provider
+	// is off (-provider-addr 0).
+	oidc *oidc.Login
 }
 
 // page is what every template gets.
@@ -69,6 +73,9 @@ type page struct {
 	Note  template.HTML
 	Data  any
 	Nonce string // the CSP nonce of this response
+	// Provider tells the pages that the demo provider runs: the login
+	// page offers "Log in with the demo provider".
+	Provider bool
 
 	// Sent, Idle and Absolute fill the "what bulwark did here" box.
 	Sent           []sentHeader
@@ -147,6 +154,7 @@ func hideCookieValue(v string) string {
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.User = identity.FromRequest(r)
 	p.Nonce = csp.Nonce(r.Context())
+	p.Provider = s.oidc != nil
 	if p.User != nil {
 		p.Idle, p.Absolute = s.idle, s.absolute
 	}
@@ -172,7 +180,10 @@ func (s *site) routes() http.Handler {
 		s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Next: r.URL.Query().Get("next")})
 	})
 	mux.HandleFunc("POST /login", s.login)
-	mux.HandleFunc("POST /logout", s.logout(s.ids.Logout))
+	mux.HandleFunc("POST /logout", s.logoutAtProvider(s.logout(s.ids.Logout)))
+	if s.oidc != nil {
+		s.providerRoutes(mux)
+	}
 	// Log out everywhere: a new session epoch ends every session of the
 	// user, on every demo sharing the database, this one included.
 	mux.HandleFunc("POST /logout/everywhere", s.logout(s.ids.LogoutEverywhere))
@@ -454,7 +465,8 @@ anonymous requests get the login gate's answer first).
 </ul></div>
 <p>Accounts: <code>alice</code> / <code>alice-password</code>, <code>admin</code> / <code>admin-password</code> (staff),
 <code>expired</code> / <code>expired-password</code> (must change password), <code>carol</code> /
-<code>carol-password</code> (second factor: the demo printed her TOTP secret).</p>
+<code>carol-password</code> (second factor: the demo printed her TOTP secret){{if .Provider}}, and <code>dave</code> /
+<code>dave-password</code> at the demo provider (staff by its role claim: log in with the provider){{end}}.</p>
 {{template "bottom" .}}{{end}}
 
 {{define "login"}}{{template "top" .}}
@@ -464,6 +476,9 @@ anonymous requests get the login gate's answer first).
 <label>User name <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button>Log in</button></form>
+{{if .Provider}}<p><a id="provider-login" href="/login/oidc?next={{.Next}}">Log in with the demo provider</a>
+(<code>dave</code> / <code>dave-password</code>): <b>identity/oidc</b>'s code flow with PKCE, <code>next</code> kept
+through the round trip.</p>{{end}}
 <div class="note"><p><b>identity.Sessions</b> renews the session token at login (no session fixation).
 <b>identity.SafeNext</b> decides whether <code>next</code>{{if .Next}} (<code>{{.Next}}</code>){{end}} may be followed.
 <b>http.CrossOriginProtection</b> refuses this form when it is posted from another site.</p></div>

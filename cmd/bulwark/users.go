@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/identity/oidc"
 	"github.com/bulwark-go/bulwark/sqldb"
 )
 
@@ -228,4 +229,44 @@ func (s *userStore) setPassword(ctx context.Context, id, password string) error 
 	}
 	_, err = s.db.Writer().ExecContext(ctx, s.db.Q(qSetPassword), hash, id)
 	return err
+}
+
+// noPassword is the password hash of an account made by a login at an
+// identity provider: no password matches it (checkPassword reads four
+// fields), so the account is reached through the provider only.
+const noPassword = "!"
+
+// federated reports whether the account was made by a provider login.
+func (a *account) federated() bool { return a.hash == noPassword }
+
+// federatedID is the demo's account id of the provider's user (issuer,
+// subject): the pair, never the e-mail or the provider's user name, which
+// the provider may reuse. It holds "|" and the issuer's "://", which no
+// password account's id does, so a provider user can never become one of
+// them.
+func federatedID(issuer, subject string) string { return issuer + "|" + subject }
+
+var qUpsertFederated = sqldb.Query{
+	SQLite: `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, is_staff = excluded.is_staff`,
+	Postgres: `INSERT INTO demo_users (id, name, password_hash, is_active, is_staff, is_superuser) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, is_staff = excluded.is_staff`,
+}
+
+// federatedLogin is the demo's oidc.Config.Claims: it finds the account of
+// the provider's user (issuer, subject), creating it at the first login,
+// and sets its name and staff flag from the ID token at every login, so
+// that a role taken away at the provider is taken away here at the next
+// login. Staff is the role (or group) "staff". An account disabled here
+// stays disabled: the returned user is inactive, and the login refused.
+func (s *userStore) federatedLogin(ctx context.Context, c *oidc.Claims) (identity.User, error) {
+	name := c.Name
+	if name == "" {
+		name = c.PreferredUsername
+	}
+	id := federatedID(c.Issuer, c.Subject)
+	if _, err := s.db.Writer().ExecContext(ctx, s.db.Q(qUpsertFederated), id, name, noPassword, true, c.Has("staff"), false); err != nil {
+		return nil, err
+	}
+	return s.lookup(ctx, id)
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
-	"github.com/bulwark-go/bulwark/internal/oidcop"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 )
 
 // logoutToken returns a logout token of the site's provider naming sub
@@ -83,8 +83,8 @@ func TestBackChannelEndsTheProviderSession(t *testing.T) {
 	for _, hashed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("HashTokenInStore=%v", hashed), func(t *testing.T) {
 			s := newSite(t, func(s *site, _ *oidc.Config) { s.sm.HashTokenInStore = hashed })
-			a := s.loginWithSID(oidcop.PlainUsername, "op-session-a")
-			b := s.loginWithSID(oidcop.PlainUsername, "op-session-b")
+			a := s.loginWithSID(oidctest.PlainUsername, "op-session-a")
+			b := s.loginWithSID(oidctest.PlainUsername, "op-session-b")
 			admin := s.loginWithSID(s.op.AdminUsername(), "op-session-admin")
 			step := func(name, sub, sid string, wantEnded int, wantIn, wantOut []*browser) {
 				t.Helper()
@@ -107,17 +107,17 @@ func TestBackChannelEndsTheProviderSession(t *testing.T) {
 					}
 				}
 			}
-			step("sid of the first browser", oidcop.PlainSubject, "op-session-a", 1, []*browser{b, admin}, []*browser{a})
-			a = s.loginWithSID(oidcop.PlainUsername, "op-session-a2")
-			step("an unknown sid", oidcop.PlainSubject, "op-session-gone", 0, []*browser{a, b, admin}, nil)
-			step("the user's sub alone", oidcop.PlainSubject, "", 2, []*browser{admin}, []*browser{a, b})
+			step("sid of the first browser", oidctest.PlainSubject, "op-session-a", 1, []*browser{b, admin}, []*browser{a})
+			a = s.loginWithSID(oidctest.PlainUsername, "op-session-a2")
+			step("an unknown sid", oidctest.PlainSubject, "op-session-gone", 0, []*browser{a, b, admin}, nil)
+			step("the user's sub alone", oidctest.PlainSubject, "", 2, []*browser{admin}, []*browser{a, b})
 			step("a sid alone", "", "op-session-admin", 1, nil, []*browser{admin})
 
-			noSID := s.loginWithSID(oidcop.PlainUsername, "")
+			noSID := s.loginWithSID(oidctest.PlainUsername, "")
 			step("another session's sid alone", "", "op-session-b", 0, []*browser{noSID}, nil)
-			step("the user's sub with another sid", oidcop.PlainSubject, "op-session-b", 1, nil, []*browser{noSID})
+			step("the user's sub with another sid", oidctest.PlainSubject, "op-session-b", 1, nil, []*browser{noSID})
 
-			tok := s.logoutToken(oidcop.PlainSubject, "")
+			tok := s.logoutToken(oidctest.PlainSubject, "")
 			s.backChannel(tok)
 			s.rec.Take()
 			if got := s.backChannel(tok); got != http.StatusBadRequest {
@@ -147,9 +147,9 @@ func (w wrapperStore) All() (map[string][]byte, error) {
 // serves then.
 func TestBackChannelStoreCannotList(t *testing.T) {
 	s := newSite(t, func(s *site, _ *oidc.Config) { s.sm.Store = plainStore{memstore.New()} })
-	b := s.loginWithSID(oidcop.PlainUsername, "op-session-a")
+	b := s.loginWithSID(oidctest.PlainUsername, "op-session-a")
 	s.rec.Take()
-	if got := s.backChannel(s.logoutToken(oidcop.PlainSubject, "op-session-a")); got != http.StatusNotImplemented {
+	if got := s.backChannel(s.logoutToken(oidctest.PlainSubject, "op-session-a")); got != http.StatusNotImplemented {
 		t.Errorf("got %d; want 501", got)
 	}
 	ev := s.rec.Named("oidc.logout_token_refused")
@@ -163,9 +163,9 @@ func TestBackChannelStoreCannotList(t *testing.T) {
 	// A store that lists only when the one it wraps does
 	// (sessionexpiry's) fails when asked: a 400, and the fix named.
 	s = newSite(t, func(s *site, _ *oidc.Config) { s.sm.Store = wrapperStore{memstore.New()} })
-	b = s.loginWithSID(oidcop.PlainUsername, "op-session-a")
+	b = s.loginWithSID(oidctest.PlainUsername, "op-session-a")
 	s.rec.Take()
-	if got := s.backChannel(s.logoutToken(oidcop.PlainSubject, "op-session-a")); got != http.StatusBadRequest {
+	if got := s.backChannel(s.logoutToken(oidctest.PlainSubject, "op-session-a")); got != http.StatusBadRequest {
 		t.Errorf("a wrapper that cannot list: %d; want 400", got)
 	}
 	if ev := s.rec.Named("oidc.logout_token_refused"); len(ev) != 1 || ev[0].Field("reason") != "logout_failed" || !strings.Contains(ev[0].Field("error"), "needs Config.BackChannelLogout") {
@@ -180,7 +180,7 @@ func TestBackChannelStoreCannotList(t *testing.T) {
 			return nil
 		}
 	})
-	if status := s.backChannel(s.logoutToken(oidcop.PlainSubject, "op-session-a")); status != http.StatusOK || len(got) != 1 || got[0] != oidcop.PlainSubject+"|op-session-a" {
+	if status := s.backChannel(s.logoutToken(oidctest.PlainSubject, "op-session-a")); status != http.StatusOK || len(got) != 1 || got[0] != oidctest.PlainSubject+"|op-session-a" {
 		t.Errorf("with BackChannelLogout: %d, called with %v", status, got)
 	}
 }
@@ -234,7 +234,7 @@ func TestBackChannelOddSessions(t *testing.T) {
 			for _, sid := range []string{"op-1", "op-2"} {
 				s.op.Tamper(func(c map[string]any) { c["sub"], c["sid"] = tc.subject, sid })
 				b := s.browser()
-				if status, body, _ := s.loginAs(b, oidcop.PlainUsername, "/"); status != http.StatusOK || body != "user=local-1 staff=no" {
+				if status, body, _ := s.loginAs(b, oidctest.PlainUsername, "/"); status != http.StatusOK || body != "user=local-1 staff=no" {
 					t.Fatalf("login: %d %q", status, body)
 				}
 				s.rec.Take()
@@ -266,16 +266,16 @@ func TestBackChannelLeavesLaterLogins(t *testing.T) {
 			}
 		})
 	})
-	again := s.loginWithSID(oidcop.PlainUsername, "op-session-a")
+	again := s.loginWithSID(oidctest.PlainUsername, "op-session-a")
 	if status, _, _ := s.post(again, s.srv.URL+"/password-login", nil); status != http.StatusOK {
 		t.Fatalf("password login: %d", status)
 	}
 	if _, methods, _ := s.get(again, s.srv.URL+"/methods"); methods != "pwd" {
 		t.Fatalf("methods %q after the password login; want pwd", methods)
 	}
-	provider := s.loginWithSID(oidcop.PlainUsername, "op-session-b")
+	provider := s.loginWithSID(oidctest.PlainUsername, "op-session-b")
 	s.rec.Take()
-	if got := s.backChannel(s.logoutToken(oidcop.PlainSubject, "")); got != http.StatusOK {
+	if got := s.backChannel(s.logoutToken(oidctest.PlainSubject, "")); got != http.StatusOK {
 		t.Fatalf("logout: %d", got)
 	}
 	if ev := s.rec.Named("oidc.backchannel_logout"); len(ev) != 1 || ev[0].Field("ended") != "1" {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
-	"github.com/bulwark-go/bulwark/internal/oidcop"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sqldb"
 	"github.com/bulwark-go/bulwark/sqldb/sqlite"
@@ -95,7 +95,7 @@ func BenchmarkBackChannelLogout(b *testing.B) {
 		{"sqlite", func(b *testing.B) scs.Store { return newSQLiteSessions(b) }},
 	} {
 		b.Run(fmt.Sprintf("%s/%d", tc.name, sessions), func(b *testing.B) {
-			op := oidcop.Start(b, "http://127.0.0.1:1/callback")
+			op := oidctest.Start(b, "http://127.0.0.1:1/callback")
 			sm := scs.New()
 			sm.Store = tc.store(b)
 			ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sm, Logger: seclog.Discard(), Lookup: func(context.Context, string) (identity.User, error) { return nil, nil }})

@@ -11,13 +11,13 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
-	"github.com/bulwark-go/bulwark/internal/oidcop"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 )
 
 // A configuration mistake is an error at New that names the field.
 func TestNewRefusesConfig(t *testing.T) {
 	sessions := mustSessions(t)
-	op := oidcop.Start(t, "http://127.0.0.1:1/callback")
+	op := oidctest.Start(t, "http://127.0.0.1:1/callback")
 	claims := func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil }
 	good := func() oidc.Config {
 		return oidc.Config{Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret,

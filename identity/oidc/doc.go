@@ -46,7 +46,7 @@
 // reads the store's live sessions to find them (Config.BackChannelLogout
 // replaces that).
 //
-// Not yet: response_mode=form_post, an index from sid to sessions (the
-// default back-channel logout reads every live session), and the
-// Chromium end-to-end test. docs/identity.md tracks them.
+// Not yet: response_mode=form_post, and an index from sid to sessions (the
+// default back-channel logout reads every live session). docs/identity.md
+// tracks them.
 package oidc

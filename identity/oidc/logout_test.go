@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark/identity/oidc"
-	"github.com/bulwark-go/bulwark/internal/oidcop"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 )
 
 // Logout ends the session here and at the provider, which sends the
@@ -31,7 +31,7 @@ func TestLogout(t *testing.T) {
 			s := newSite(t, tc.opts...)
 			b := s.browser()
 			if tc.login {
-				if _, body, _ := s.loginAs(b, oidcop.PlainUsername, "/"); body == "user= staff=no" {
+				if _, body, _ := s.loginAs(b, oidctest.PlainUsername, "/"); body == "user= staff=no" {
 					t.Fatal("login failed")
 				}
 			}
@@ -72,7 +72,7 @@ func TestLogout(t *testing.T) {
 func TestLogoutGetRefused(t *testing.T) {
 	s := newSite(t)
 	b := s.browser()
-	s.loginAs(b, oidcop.PlainUsername, "/")
+	s.loginAs(b, oidctest.PlainUsername, "/")
 	status, _, _ := s.get(b, s.srv.URL+"/logout")
 	if status != http.StatusMethodNotAllowed {
 		t.Errorf("GET /logout: %d; want 405", status)
@@ -98,7 +98,7 @@ func mustHost(raw string) string {
 func TestLogoutAuth0(t *testing.T) {
 	s := newSite(t, postLogout, func(s *site, c *oidc.Config) { s.op.WithoutEndSession(); c.Auth0Logout = true })
 	b := s.browser()
-	s.loginAs(b, oidcop.PlainUsername, "/")
+	s.loginAs(b, oidctest.PlainUsername, "/")
 	b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := b.PostForm(s.srv.URL+"/logout", nil)
 	if err != nil {

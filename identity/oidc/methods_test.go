@@ -8,7 +8,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
-	"github.com/bulwark-go/bulwark/internal/oidcop"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 )
 
 // A provider login is recorded as federated (identity.MethodFederated),
@@ -56,7 +56,7 @@ func TestLoginMethods(t *testing.T) {
 				})
 			}
 			b := s.browser()
-			if status, body, _ := s.loginAs(b, oidcop.PlainUsername, "/"); status != http.StatusOK || body != "user="+s.op.Issuer+"|"+oidcop.PlainSubject+" staff=no" {
+			if status, body, _ := s.loginAs(b, oidctest.PlainUsername, "/"); status != http.StatusOK || body != "user="+s.op.Issuer+"|"+oidctest.PlainSubject+" staff=no" {
 				t.Fatalf("login: %d %q", status, body)
 			}
 			if _, methods, _ := s.get(b, s.srv.URL+"/methods"); methods != tc.wantMethods {

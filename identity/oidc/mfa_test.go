@@ -14,7 +14,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
-	"github.com/bulwark-go/bulwark/internal/oidcop"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/mfa/totp"
@@ -64,13 +64,13 @@ func newMFASite(t *testing.T, trust bool) *mfaSite {
 		})
 		// Enrol the plain user, whose id is the provider's (issuer,
 		// subject), with a code of the step before the test's.
-		key, err := v.Enroll(context.Background(), s.op.Issuer+"|"+oidcop.PlainSubject, "plain@bulwark.test")
+		key, err := v.Enroll(context.Background(), s.op.Issuer+"|"+oidctest.PlainSubject, "plain@bulwark.test")
 		if err != nil {
 			t.Fatal(err)
 		}
 		ms.secret = key.Secret()
 		ms.clock.Add(-30 * time.Second)
-		if err := v.Confirm(nil, s.op.Issuer+"|"+oidcop.PlainSubject, ms.code()); err != nil {
+		if err := v.Confirm(nil, s.op.Issuer+"|"+oidctest.PlainSubject, ms.code()); err != nil {
 			t.Fatal(err)
 		}
 		ms.clock.Add(30 * time.Second)
@@ -125,9 +125,9 @@ func TestMFAAfterProviderLogin(t *testing.T) {
 			if tc.amr != nil {
 				s.op.Tamper(func(c map[string]any) { c["amr"] = tc.amr })
 			}
-			username, subject := oidcop.PlainUsername, oidcop.PlainSubject
+			username, subject := oidctest.PlainUsername, oidctest.PlainSubject
 			if tc.user == "admin" {
-				username, subject = s.op.AdminUsername(), oidcop.AdminSubject
+				username, subject = s.op.AdminUsername(), oidctest.AdminSubject
 			}
 			page := "user=" + s.op.Issuer + "|" + subject + " staff="
 			b := s.browser()

@@ -20,7 +20,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
-	"github.com/bulwark-go/bulwark/internal/oidcop"
+	"github.com/bulwark-go/bulwark/identity/oidc/oidctest"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
 	"github.com/bulwark-go/bulwark/seclog"
 )
@@ -30,7 +30,7 @@ import (
 type site struct {
 	t        *testing.T
 	srv      *httptest.Server
-	op       *oidcop.Provider
+	op       *oidctest.Provider
 	login    *oidc.Login
 	sessions *identity.Sessions
 	sm       *scs.SessionManager
@@ -67,7 +67,7 @@ func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	s.mux, s.handler = mux, mux
 	s.srv = httptest.NewServer(s.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) })))
 	t.Cleanup(s.srv.Close)
-	s.op = oidcop.Start(t, s.srv.URL+"/callback", s.srv.URL+"/logged-out")
+	s.op = oidctest.Start(t, s.srv.URL+"/callback", s.srv.URL+"/logged-out")
 	cfg := oidc.Config{
 		Issuer: s.op.Issuer, ClientID: s.op.ClientID, ClientSecret: s.op.ClientSecret,
 		RedirectURL: s.srv.URL + "/callback", Sessions: sessions, StartURL: "/login",
@@ -160,7 +160,7 @@ func (s *site) loginAs(b *browser, username, next string) (int, string, *url.URL
 		s.t.Fatalf("start: %d at %s, want the provider's login page: %s", status, at, body)
 	}
 	resp, err := b.PostForm(s.op.Issuer+"/login/username", url.Values{
-		"username": {username}, "password": {oidcop.Password}, "id": {at.Query().Get("authRequestID")},
+		"username": {username}, "password": {oidctest.Password}, "id": {at.Query().Get("authRequestID")},
 	})
 	if err != nil {
 		s.t.Fatal(err)
@@ -186,10 +186,10 @@ func TestLogin(t *testing.T) {
 		name, username, next, wantPath, wantStaff string
 		subject                                   string
 	}{
-		{"staff by group, next kept", "", "/reports?q=1", "/reports", "yes", oidcop.AdminSubject},
-		{"plain user", oidcop.PlainUsername, "/account", "/account", "no", oidcop.PlainSubject},
-		{"next to another host refused", oidcop.PlainUsername, "//evil.example/", "/", "no", oidcop.PlainSubject},
-		{"next with a backslash refused", oidcop.PlainUsername, `/\evil.example`, "/", "no", oidcop.PlainSubject},
+		{"staff by group, next kept", "", "/reports?q=1", "/reports", "yes", oidctest.AdminSubject},
+		{"plain user", oidctest.PlainUsername, "/account", "/account", "no", oidctest.PlainSubject},
+		{"next to another host refused", oidctest.PlainUsername, "//evil.example/", "/", "no", oidctest.PlainSubject},
+		{"next with a backslash refused", oidctest.PlainUsername, `/\evil.example`, "/", "no", oidctest.PlainSubject},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.t = t
@@ -222,7 +222,7 @@ func TestLoginRenewsSession(t *testing.T) {
 	b := s.browser()
 	var before string // the pre-login session's token, which holds the flow
 	s.onReturn = func() { before = s.sessionCookie(b) }
-	s.loginAs(b, oidcop.PlainUsername, "/")
+	s.loginAs(b, oidctest.PlainUsername, "/")
 	after := s.sessionCookie(b)
 	if before == "" || after == "" || before == after {
 		t.Fatalf("session cookie before %q, after %q: want a new token at login", before, after)
@@ -272,7 +272,7 @@ func TestRefusals(t *testing.T) {
 			// Another browser logs in; its callback is replayed, first
 			// by itself, then by this browser: the state is spent.
 			other := s.browser()
-			s.loginAs(other, oidcop.PlainUsername, "/")
+			s.loginAs(other, oidctest.PlainUsername, "/")
 			replay := other.visitedPath("/callback")
 			if status, _, _ := s.get(other, replay.String()); status != http.StatusBadRequest {
 				s.t.Errorf("replay in the browser that logged in: %d, want 400", status)
@@ -359,7 +359,7 @@ func TestRefusals(t *testing.T) {
 			if tc.run != nil {
 				status, body = tc.run(s, b)
 			} else {
-				status, body, _ = s.loginAs(b, oidcop.PlainUsername, "/account")
+				status, body, _ = s.loginAs(b, oidctest.PlainUsername, "/account")
 			}
 			if status != tc.wantStatus || !strings.Contains(body, "Login refused") {
 				t.Errorf("got %d %q; want %d and the refusal page", status, body, tc.wantStatus)
@@ -388,7 +388,7 @@ func TestKeysFetchedOnce(t *testing.T) {
 	const n = 5
 	for range n {
 		b := s.browser()
-		if status, body, _ := s.loginAs(b, oidcop.PlainUsername, "/"); status != http.StatusOK || !strings.HasPrefix(body, "user="+s.op.Issuer) {
+		if status, body, _ := s.loginAs(b, oidctest.PlainUsername, "/"); status != http.StatusOK || !strings.HasPrefix(body, "user="+s.op.Issuer) {
 			t.Fatalf("login: %d %q", status, body)
 		}
 	}
@@ -402,7 +402,7 @@ func TestKeysFetchedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.op.SignWithForeignKey(foreign)
-	s.loginAs(s.browser(), oidcop.PlainUsername, "/")
+	s.loginAs(s.browser(), oidctest.PlainUsername, "/")
 	if got := s.op.KeyRequests(); got != 2 {
 		t.Errorf("after a token with an unknown kid: %d JWKS requests; want 2", got)
 	}
