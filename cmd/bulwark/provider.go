@@ -84,8 +84,8 @@ func newProviderLogin(ctx context.Context, p *oidctest.Provider, origin string, 
 		DefaultNext:           "/account",
 		StartURL:              oidcStartPath,
 		PostLogoutRedirectURL: origin + loggedOutPath,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second},
-		Logger:     sec,
+		HTTPClient:            &http.Client{Timeout: 10 * time.Second},
+		Logger:                sec,
 	})
 }
 
