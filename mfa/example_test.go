@@ -48,7 +48,7 @@ func Example() {
 
 	gate, err := mfa.New(mfa.Config{
 		Sessions:     sm,
-		Verifier:     v,
+		Verifiers:    []mfa.Verifier{v},
 		Required:     v.Required, // only enrolled users; nil asks everyone
 		ChallengeURL: "/mfa",     // exempt automatically, as /login and /logout
 		Exempt:       []string{"/static/"},

@@ -130,7 +130,7 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := mfa.Config{Sessions: st.sm, Verifier: v, Exempt: []string{"/static/", "POST /tamper"}, Logger: log, Now: st.clock.Now}
+	cfg := mfa.Config{Sessions: st.sm, Verifiers: []mfa.Verifier{v}, Exempt: []string{"/static/", "POST /tamper"}, Logger: log, Now: st.clock.Now}
 	if mod != nil {
 		mod(&cfg)
 	}
