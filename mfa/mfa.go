@@ -470,7 +470,7 @@ type Start struct {
 	// write it with identity.Redirect.
 	Next string
 	// Method is the method of the challenge that began (or, with an
-	// error, of the one that was asked for).
+	// error, of the one that was asked for; "" for an unknown one).
 	Method string
 	// Alternatives are the other methods the user may switch to, in order
 	// of preference, for links such as "use a passkey instead" that call
@@ -517,7 +517,7 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 func (m *Middleware) BeginMethod(w http.ResponseWriter, r *http.Request, method string) (Start, error) {
 	if m.factor(method) == nil {
 		m.log.Log(r, seclog.MFAFailure, seclog.String("mfa_method", method), zap.String("reason", "unknown_method"))
-		return Start{Method: method}, fmt.Errorf("%w: %q", ErrUnknownMethod, seclog.Sanitize(method))
+		return Start{}, fmt.Errorf("%w: %q", ErrUnknownMethod, seclog.Sanitize(method))
 	}
 	return m.begin(r, method)
 }
