@@ -165,11 +165,15 @@ func methods(fs []*factor, skip *factor) []string {
 	return out
 }
 
-// outages is the factors that could not begin a challenge, and why.
-type outages []struct {
+// downFactor is a factor that could not begin a challenge, and why.
+type downFactor struct {
 	f   *factor
 	err error
 }
+
+// outages is the factors that could not begin a challenge, in the order
+// they were tried.
+type outages []downFactor
 
 // Error returns "method: error" for each, joined by "; ".
 func (o outages) Error() string {

@@ -449,3 +449,19 @@ func TestAnyEnrolledAsRequired(t *testing.T) {
 		expect(t, user, st.do("GET", "/account", ""), want, map[int]string{303: "/mfa", 200: ""}[want])
 	}
 }
+
+// TestBeginMethodEdges: a request without a session of its user is
+// ErrNoSession before its method is judged; "" is no method.
+func TestBeginMethodEdges(t *testing.T) {
+	st := multiSite(t, nil, newChecked("code", "alice"), newChecked("key", "alice"))
+	if _, err := st.gate.BeginMethod(nil, st.reqWithCookie("/mfa"), "sms"); !errors.Is(err, mfa.ErrNoSession) {
+		t.Errorf("anonymous BeginMethod: %v, want ErrNoSession", err)
+	}
+	wantEvents(t, "anonymous", st.mfaEvents())
+	st.login("alice")
+	start, err := st.gate.BeginMethod(nil, st.reqWithCookie("/mfa"), "")
+	if !errors.Is(err, mfa.ErrUnknownMethod) || start.Method != "" || start.Alternatives != nil {
+		t.Errorf(`BeginMethod(""): %+v, %v; want ErrUnknownMethod`, start, err)
+	}
+	wantEvents(t, "empty", st.mfaEvents(), "mfa.failure  unknown_method")
+}

@@ -48,6 +48,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -497,7 +498,7 @@ type Start struct {
 // mode applies, and the error wraps the context's error
 // (context.Canceled): write nothing.
 func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error) {
-	return m.begin(r, "")
+	return m.begin(r, "", false)
 }
 
 // BeginMethod is [Middleware.Begin] for the method the user chose among
@@ -515,44 +516,35 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 // Open bypasses only when none of them can begin, so a client cannot
 // turn one provider's outage into a bypass while another factor works.
 func (m *Middleware) BeginMethod(w http.ResponseWriter, r *http.Request, method string) (Start, error) {
-	if m.factor(method) == nil {
-		m.log.Log(r, seclog.MFAFailure, seclog.String("mfa_method", method), zap.String("reason", "unknown_method"))
-		return Start{}, fmt.Errorf("%w: %q", ErrUnknownMethod, seclog.Sanitize(method))
-	}
-	return m.begin(r, method)
+	return m.begin(r, method, true)
 }
 
-// begin begins the challenge of the factor of method ("" for the user's
-// first), falling over to the user's next factors while a provider is
-// down.
-func (m *Middleware) begin(r *http.Request, method string) (Start, error) {
+// begin begins the challenge of the user's first factor, or of the factor
+// of method when chosen, falling over to the user's next factors while a
+// provider is down.
+func (m *Middleware) begin(r *http.Request, method string, chosen bool) (Start, error) {
 	u := identity.FromRequest(r)
 	if u == nil {
-		return Start{Method: method}, ErrNoSession
+		return Start{}, ErrNoSession
 	}
 	ctx := r.Context()
 	b, err := m.session(ctx, u.ID())
 	if err != nil {
-		return Start{Method: method}, err
+		return Start{}, err
+	}
+	if chosen && m.factor(method) == nil {
+		m.log.Log(r, seclog.MFAFailure, seclog.String("mfa_method", method), zap.String("reason", "unknown_method"))
+		return Start{}, fmt.Errorf("%w: %q", ErrUnknownMethod, seclog.Sanitize(method))
 	}
 	usable := m.usable(ctx, u.ID())
 	try := usable
-	if method != "" {
-		try = nil
-		for _, f := range usable {
-			if f.method == method {
-				try = append(try, f) // the chosen one first
-			}
-		}
-		if try == nil {
+	if chosen {
+		i := slices.IndexFunc(usable, func(f *factor) bool { return f.method == method })
+		if i < 0 {
 			m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", method), zap.String("reason", "not_enrolled"))
 			return Start{Method: method, Alternatives: methods(usable, nil)}, fmt.Errorf("mfa: %s: %w", method, ErrNotEnrolled)
 		}
-		for _, f := range usable {
-			if f.method != method {
-				try = append(try, f)
-			}
-		}
+		try = append([]*factor{usable[i]}, without(usable, usable[i])...) // the chosen one first
 	}
 	var down outages
 	for _, f := range try {
@@ -572,7 +564,7 @@ func (m *Middleware) begin(r *http.Request, method string) (Start, error) {
 		case ctx.Err() != nil:
 			return Start{Method: f.method}, m.requestEnded(r, f.method, err)
 		case errors.Is(err, ErrNotEnrolled):
-			if f.method == method {
+			if chosen && f.method == method {
 				// The chosen method: the user said they have it, the
 				// verifier says they do not. No fall-over to another.
 				m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", method), zap.String("reason", "not_enrolled"))
@@ -580,17 +572,14 @@ func (m *Middleware) begin(r *http.Request, method string) (Start, error) {
 			}
 			usable = without(usable, f)
 		default:
-			down = append(down, struct {
-				f   *factor
-				err error
-			}{f, err})
+			down = append(down, downFactor{f, err})
 		}
 	}
 	if len(down) > 0 {
 		return m.outage(r, b, down)
 	}
 	first := method
-	if first == "" {
+	if !chosen {
 		first = m.factors[0].method
 	}
 	m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", first), zap.String("reason", "not_enrolled"))
