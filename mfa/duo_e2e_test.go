@@ -12,7 +12,9 @@ import (
 	"github.com/bulwark-go/bulwark/mfa/internal/duostandin"
 )
 
-func newDuoSite(t *testing.T, mode mfa.FailMode) (*site, *duostandin.Server) {
+// newDuo returns a Duo verifier whose redirect URI is /mfa/callback, and
+// the stand-in of Duo it talks to.
+func newDuo(t *testing.T) (*duo.Verifier, *duostandin.Server) {
 	t.Helper()
 	const id, secret = "DIXXXXXXXXXXXXXXXXXX", "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"
 	s := duostandin.New(t, id, secret)
@@ -21,6 +23,12 @@ func newDuoSite(t *testing.T, mode mfa.FailMode) (*site, *duostandin.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v, s
+}
+
+func newDuoSite(t *testing.T, mode mfa.FailMode) (*site, *duostandin.Server) {
+	t.Helper()
+	v, s := newDuo(t)
 	st := newSite(t, v, func(c *mfa.Config) { c.CallbackURL = "/mfa/callback"; c.FailMode = mode })
 	return st, s
 }
@@ -77,13 +85,7 @@ func TestDuoHealthFails(t *testing.T) {
 // back). A step-up later passes through Duo's prompt. While Duo is down,
 // choosing Duo in fail mode Open begins TOTP, never a bypass.
 func TestTOTPAndDuo(t *testing.T) {
-	const id, secret = "DIXXXXXXXXXXXXXXXXXX", "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"
-	duoSrv := duostandin.New(t, id, secret)
-	dv, err := duo.New(duo.Config{ClientID: id, ClientSecret: secret, APIHost: duoSrv.Host(),
-		RedirectURI: "https://app.bulwark.test/mfa/callback", HTTPClient: duoSrv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dv, duoSrv := newDuo(t)
 	ts := newTOTPSite(t, func(c *mfa.Config) {
 		c.Verifiers = append(c.Verifiers, dv)
 		c.CallbackURL = "/mfa/callback"
