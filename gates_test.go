@@ -55,7 +55,7 @@ func TestSecondFactorThenPasswordChange(t *testing.T) {
 		Identity: &bulwark.IdentityConfig{
 			Lookup: func(context.Context, string) (identity.User, error) { return bob, nil },
 		},
-		MFA:            &mfa.Config{Verifier: codeVerifier{}, ChallengeURL: "/mfa"},
+		MFA:            &mfa.Config{Verifiers: []mfa.Verifier{codeVerifier{}}, ChallengeURL: "/mfa"},
 		PasswordExpiry: &passwordexpiry.Config{Store: store, ChangeURL: "/password/change"},
 	})
 	if err != nil {

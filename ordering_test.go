@@ -79,7 +79,7 @@ func everySlot(ctx context.Context, db *sqldb.DB, mux *http.ServeMux, lookupUser
 		SessionExpiry:  &sessionexpiry.Config{Absolute: 8 * time.Hour},
 		Identity:       &bulwark.IdentityConfig{Lookup: lookupUser},
 		LoginRequired:  &loginrequired.Config{Rules: []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}}},
-		MFA:            &mfa.Config{Verifier: otp, Required: otp.Required, ChallengeURL: "/mfa"},
+		MFA:            &mfa.Config{Verifiers: []mfa.Verifier{otp}, Required: otp.Required, ChallengeURL: "/mfa"},
 		PasswordExpiry: &passwordexpiry.Config{Store: must(pwsql.New(ctx, db)), ChangeURL: "/password/change"},
 		Profiling:      &profiling.Config{},
 		CSP:            &csp.Config{Reporting: &csp.Reporting{}, Lazy: true},

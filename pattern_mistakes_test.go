@@ -43,7 +43,7 @@ func TestPatternMistakesInEveryList(t *testing.T) {
 			return err
 		}},
 		{"mfa: Exempt", false, func(l []string) error {
-			_, err := mfa.New(mfa.Config{Sessions: sm, Verifier: verifier, Exempt: l})
+			_, err := mfa.New(mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{verifier}, Exempt: l})
 			return err
 		}},
 		{"passwordexpiry: Exempt", false, func(l []string) error {

@@ -52,7 +52,7 @@ func TestSessionNotLoaded(t *testing.T) {
 			return testenv.Must(sessionexpiry.New(sessionexpiry.Config{Sessions: sm, Logger: log})).Handler
 		}},
 		{"mfa", true, func(t *testing.T, sm *scs.SessionManager, log *seclog.Logger) alice.Constructor {
-			gate := testenv.Must(mfa.New(mfa.Config{Sessions: sm, Verifier: codeVerifier{}, SkipNonSession: true, Logger: log}))
+			gate := testenv.Must(mfa.New(mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{codeVerifier{}}, SkipNonSession: true, Logger: log}))
 			return alice.New(asAlice, gate.Handler).Then
 		}},
 		{"passwordexpiry", true, func(t *testing.T, sm *scs.SessionManager, log *seclog.Logger) alice.Constructor {

@@ -49,7 +49,7 @@ func newBenchChain(b *testing.B, verified bool) *benchChain {
 	if c.who, err = identity.New(identity.Config{Authenticators: []identity.Authenticator{ids}, Logger: nop}); err != nil {
 		b.Fatal(err)
 	}
-	if c.gate, err = mfa.New(mfa.Config{Sessions: c.sm, Verifier: &fakeVerifier{}, Logger: nop}); err != nil {
+	if c.gate, err = mfa.New(mfa.Config{Sessions: c.sm, Verifiers: []mfa.Verifier{&fakeVerifier{}}, Logger: nop}); err != nil {
 		b.Fatal(err)
 	}
 	step := func(h http.HandlerFunc, method, body string) {

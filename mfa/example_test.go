@@ -48,7 +48,7 @@ func Example() {
 
 	gate, err := mfa.New(mfa.Config{
 		Sessions:     sm,
-		Verifier:     v,
+		Verifiers:    []mfa.Verifier{v},
 		Required:     v.Required, // only enrolled users; nil asks everyone
 		ChallengeURL: "/mfa",     // exempt automatically, as /login and /logout
 		Exempt:       []string{"/static/"},
@@ -129,4 +129,29 @@ func Example() {
 	// POST /mfa 000000 → 403
 	// POST /mfa 330232 → 303 /account
 	// GET /account  → 200
+}
+
+// AnyEnrolled asks for the second factor only from users who have one of
+// the gate's factors; here carol has confirmed TOTP and alice has nothing.
+// (A passkey verifier would be listed beside it, in Config.Verifiers too.)
+func ExampleAnyEnrolled() {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	store := totp.NewMemoryStore()
+	v, err := totp.New(totp.Config{Store: store, Issuer: "Example", Now: func() time.Time { return now }, Logger: seclog.Discard()})
+	if err != nil {
+		panic(err)
+	}
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	_ = store.Enroll(context.Background(), "carol", secret, now)
+	code, _ := ptotp.GenerateCode(secret, now)
+	_ = v.Confirm(nil, "carol", code)
+
+	required := mfa.AnyEnrolled(v) // Config.Required
+	for _, id := range []string{"carol", "alice"} {
+		need, err := required(context.Background(), identity.Basic{UserID: id})
+		fmt.Println(id, need, err)
+	}
+	// Output:
+	// carol true <nil>
+	// alice false <nil>
 }

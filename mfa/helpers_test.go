@@ -90,9 +90,10 @@ func (f *fakeVerifier) set(fn func(f *fakeVerifier)) {
 }
 
 // site is an application behind scs, the identity middleware and the gate:
-// /login logs a user in, /mfa is the challenge page (GET: Begin, POST:
-// Complete), /settings is a step-up route, every other path answers
-// "page" with the user's id.
+// /login logs a user in, /mfa is the challenge page (GET: Begin, or
+// BeginMethod for ?method=, with the Start's Method and Alternatives in
+// the headers Mfa-Method and Mfa-Alternatives; POST: Complete), /settings
+// is a step-up route, every other path answers "page" with the user's id.
 type site struct {
 	t      *testing.T
 	sm     *scs.SessionManager
@@ -130,7 +131,7 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := mfa.Config{Sessions: st.sm, Verifier: v, Exempt: []string{"/static/", "POST /tamper"}, Logger: log, Now: st.clock.Now}
+	cfg := mfa.Config{Sessions: st.sm, Verifiers: []mfa.Verifier{v}, Exempt: []string{"/static/", "POST /tamper"}, Logger: log, Now: st.clock.Now}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -168,7 +169,13 @@ func newSite(t *testing.T, v mfa.Verifier, mod func(*mfa.Config)) *site {
 		var err error
 		if r.Method == http.MethodGet && r.URL.Path == "/mfa" {
 			var start mfa.Start
-			start, err = st.gate.Begin(w, r)
+			if method := r.URL.Query().Get("method"); method != "" {
+				start, err = st.gate.BeginMethod(w, r, method) // "use … instead"
+			} else {
+				start, err = st.gate.Begin(w, r)
+			}
+			w.Header().Set("Mfa-Method", start.Method)
+			w.Header().Set("Mfa-Alternatives", strings.Join(start.Alternatives, ","))
 			switch {
 			case err == nil && start.Bypassed:
 				next = start.Next

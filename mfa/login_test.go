@@ -62,7 +62,7 @@ func TestMultiFactorLoginPassesTheGate(t *testing.T) {
 // TestVerifierNamedLogin: a verifier may not take the gate's name for a
 // multi-factor login.
 func TestVerifierNamedLogin(t *testing.T) {
-	_, err := mfa.New(mfa.Config{Sessions: newSite(t, &fakeVerifier{}, nil).sm, Verifier: namedVerifier{&fakeVerifier{}, mfa.MethodLogin}})
+	_, err := mfa.New(mfa.Config{Sessions: newSite(t, &fakeVerifier{}, nil).sm, Verifiers: []mfa.Verifier{namedVerifier{&fakeVerifier{}, mfa.MethodLogin}}})
 	if err == nil {
 		t.Fatal("a verifier named login was accepted")
 	}

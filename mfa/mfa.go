@@ -5,7 +5,9 @@
 //
 //   - a [Verifier] checks the factor: TOTP is built in (package mfa/totp,
 //     with a replay guard and an attempt limit), Duo's Universal Prompt is
-//     package mfa/duo, other providers plug in;
+//     package mfa/duo, other providers plug in; the gate takes several, in
+//     order of preference, and a user passes with any one they have
+//     ([Middleware.BeginMethod] switches);
 //   - the session's state (pending, verified, bypassed, when, which method)
 //     lives in the user's scs session, bound to the user id and the login
 //     time, so a state left by someone else or by an earlier login counts
@@ -16,9 +18,11 @@
 //   - the session token is renewed when the user passes (session
 //     fixation), and the return path is kept in the session, judged by
 //     identity.SafeNext when it is stored and again when it is used;
-//   - the fail mode is exactly [Closed] (default) or [Open]; the provider's
-//     health is asked when a challenge begins, cached for a few seconds,
-//     and every fail-open bypass is a Warn event;
+//   - the fail mode is exactly [Closed] (default) or [Open]; each
+//     provider's health is asked when a challenge begins, cached for a few
+//     seconds; a challenge begins with the user's next factor when one is
+//     down, the fail mode applies only when none can begin, and every
+//     fail-open bypass is a Warn event;
 //   - [Middleware.RequireRecent] asks again for the factor on sensitive
 //     routes when the last one is too old (step-up).
 //
@@ -44,8 +48,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -68,20 +72,25 @@ const (
 	DefaultChallengeTTL  = 10 * time.Minute
 )
 
-// Config configures the gate. Sessions and Verifier are required; the zero
-// value of every other field is the secure default.
+// Config configures the gate. Sessions and Verifiers are required; the
+// zero value of every other field is the secure default.
 type Config struct {
 	// Sessions is the scs session manager of the identity.Sessions login:
 	// the gate keeps its state in the user's session. Required.
 	Sessions *scs.SessionManager
-	// Verifier checks the second factor (for example a *totp.Verifier).
-	// Required.
-	Verifier Verifier
+	// Verifiers check the second factor, one per method (for example a
+	// *totp.Verifier and a passkey verifier), in order of preference: a
+	// challenge begins with the first one the user is enrolled in (see
+	// [EnrollmentChecker]), and the user may switch to any other they have
+	// ([Middleware.BeginMethod]); passing one is passing the second
+	// factor. At least one; none nil; no two with the same Method.
+	Verifiers []Verifier
 	// Required reports whether a user must pass a second factor. Nil, the
 	// default, means every user must. An application where only enrolled
-	// users are asked gives the verifier's Enrolled check here. An error
-	// refuses the request with 503 (fail closed). Its answer "no" is
-	// cached in the session for CacheTTL.
+	// users are asked gives [AnyEnrolled](verifiers...) here (or, with one
+	// TOTP verifier, its Required method). An error refuses the request
+	// with 503 (fail closed). Its answer "no" is cached in the session for
+	// CacheTTL.
 	Required func(ctx context.Context, u identity.User) (bool, error)
 	// ChallengeURL is the challenge page (default "/mfa"). A path on this
 	// site is exempt automatically, for every method.
@@ -179,8 +188,7 @@ var methodRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 type Middleware struct {
 	core         *gate.Core
 	sm           *scs.SessionManager
-	v            Verifier
-	method       string
+	factors      []*factor // Config.Verifiers, in order of preference
 	required     func(context.Context, identity.User) (bool, error)
 	challengeURL string
 	failMode     FailMode
@@ -195,21 +203,6 @@ type Middleware struct {
 	responder    *identity.Responder
 	log          *seclog.Logger
 	now          func() time.Time
-
-	hmu      sync.Mutex
-	hChecked bool
-	hAt      time.Time
-	hErr     error
-	hCheck   *healthCheck // the check under way, nil when none is
-}
-
-// healthCheck is one call of Verifier.Health, shared by the challenges
-// that begin while it runs.
-type healthCheck struct {
-	ctx  context.Context // its own: the first request's values, HealthTimeout
-	at   time.Time       // when it began
-	done chan struct{}   // closed when err is set
-	err  error
 }
 
 // New returns the gate for cfg, or an error naming the field that is wrong.
@@ -217,15 +210,9 @@ func New(cfg Config) (*Middleware, error) {
 	if cfg.Sessions == nil {
 		return nil, errors.New("mfa: Config.Sessions is nil: give the *scs.SessionManager of your identity.Sessions login")
 	}
-	if cfg.Verifier == nil {
-		return nil, errors.New("mfa: Config.Verifier is nil: give a verifier, such as totp.New(totp.Config{Store: …})")
-	}
-	method := cfg.Verifier.Method()
-	if !methodRE.MatchString(method) {
-		return nil, fmt.Errorf("mfa: Config.Verifier.Method() = %q: a verifier's method must be 1 to 32 of [a-z0-9_-]", method)
-	}
-	if method == MethodLogin {
-		return nil, fmt.Errorf("mfa: Config.Verifier.Method() = %q: that name is the gate's, for a multi-factor login (MethodLogin): name the verifier after its factor", method)
+	factors, err := newFactors(cfg.Verifiers)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.FailMode != Closed && cfg.FailMode != Open {
 		return nil, fmt.Errorf("mfa: Config.FailMode %v: write mfa.Closed (the default) or mfa.Open; read configuration text with mfa.ParseFailMode", cfg.FailMode)
@@ -239,7 +226,7 @@ func New(cfg Config) (*Middleware, error) {
 		}
 	}
 	m := &Middleware{
-		sm: cfg.Sessions, v: cfg.Verifier, method: method, required: cfg.Required,
+		sm: cfg.Sessions, factors: factors, required: cfg.Required,
 		challengeURL: cfg.ChallengeURL, failMode: cfg.FailMode,
 		healthTTL: orDefault(cfg.HealthTTL, DefaultHealthTTL), healthTO: orDefault(cfg.HealthTimeout, DefaultHealthTimeout),
 		bypassFor: orDefault(cfg.BypassFor, DefaultBypassFor), cacheTTL: orDefault(cfg.CacheTTL, DefaultCacheTTL),
@@ -483,23 +470,59 @@ type Start struct {
 	// Next is the return path, for Bypassed, judged as Complete's is:
 	// write it with identity.Redirect.
 	Next string
-	// Method is the verifier's method.
+	// Method is the method of the challenge that began (or, with an
+	// error, of the one that was asked for; "" for an unknown one).
 	Method string
+	// Alternatives are the other methods the user may switch to, in order
+	// of preference, for links such as "use a passkey instead" that call
+	// [Middleware.BeginMethod]. A method whose verifier cannot tell
+	// whether the user has it (Duo) is listed; switching to it may then
+	// return ErrNotEnrolled.
+	Alternatives []string
 }
 
 // Begin starts a challenge for the user of r: called by the challenge
-// page (GET). It asks the provider's health (cached), stores a new
-// one-time state in the session and asks the verifier to begin. When the
-// provider cannot answer, it returns an error wrapping [ErrUnavailable]
-// (fail mode Closed: answer 503), or a Start with Bypassed (Open). A user
-// who has no factor gets an error wrapping [ErrNotEnrolled] (send them to
-// enrol, or refuse). A request without a session of its user gets
-// [ErrNoSession]; one whose session the manager's LoadAndSave did not load,
-// an error wrapping identity.ErrSessionNotLoaded. When the request's own context ends while the provider
-// is asked (the client hung up), that is no outage: no fail mode applies,
-// and the error wraps the context's error (context.Canceled): write
-// nothing.
+// page (GET). It begins with the first of Config.Verifiers the user is
+// enrolled in: it asks that provider's health (cached), stores a new
+// one-time state in the session (replacing any challenge under way) and
+// asks the verifier to begin. When that provider cannot answer, the next
+// factor the user has is begun instead (each skipped one is an
+// mfa.unavailable event); when none can, the fail mode applies: an error
+// wrapping [ErrUnavailable] (Closed: answer 503), or a Start with Bypassed
+// (Open). A user who has no factor gets an error wrapping
+// [ErrNotEnrolled] (send them to enrol, or refuse). A request without a
+// session of its user gets [ErrNoSession]; one whose session the manager's
+// LoadAndSave did not load, an error wrapping
+// identity.ErrSessionNotLoaded. When the request's own context ends while
+// a provider is asked (the client hung up), that is no outage: no fail
+// mode applies, and the error wraps the context's error
+// (context.Canceled): write nothing.
 func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error) {
+	return m.begin(r, "", false)
+}
+
+// BeginMethod is [Middleware.Begin] for the method the user chose among
+// Start.Alternatives ("use a passkey instead"): it begins a challenge of
+// that method, which replaces the challenge under way (a session holds
+// one challenge at a time, so the answer to the old one is refused with
+// ErrState from then on). method comes from the client: a method no
+// verifier has returns an error wrapping [ErrUnknownMethod], one the user
+// is not enrolled in an error wrapping [ErrNotEnrolled]; each is an
+// mfa.failure event and leaves the challenge under way as it was. Call
+// Begin, not BeginMethod, when the user chose nothing ("" is unknown).
+//
+// Choosing a method never weakens the gate: when the chosen provider is
+// down, the user's other factors are tried as in Begin, and fail mode
+// Open bypasses only when none of them can begin, so a client cannot
+// turn one provider's outage into a bypass while another factor works.
+func (m *Middleware) BeginMethod(w http.ResponseWriter, r *http.Request, method string) (Start, error) {
+	return m.begin(r, method, true)
+}
+
+// begin begins the challenge of the user's first factor, or of the factor
+// of method when chosen, falling over to the user's next factors while a
+// provider is down.
+func (m *Middleware) begin(r *http.Request, method string, chosen bool) (Start, error) {
 	u := identity.FromRequest(r)
 	if u == nil {
 		return Start{}, ErrNoSession
@@ -509,61 +532,122 @@ func (m *Middleware) Begin(w http.ResponseWriter, r *http.Request) (Start, error
 	if err != nil {
 		return Start{}, err
 	}
-	if err := m.health(ctx); err != nil {
-		return m.outage(r, b, err)
+	if chosen && m.factor(method) == nil {
+		m.log.Log(r, seclog.MFAFailure, seclog.String("mfa_method", method), zap.String("reason", "unknown_method"))
+		return Start{}, fmt.Errorf("%w: %q", ErrUnknownMethod, seclog.Sanitize(method))
 	}
-	state, err := newState()
-	if err != nil {
-		return Start{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	usable := m.usable(ctx, u.ID())
+	try := usable
+	if chosen {
+		i := slices.IndexFunc(usable, func(f *factor) bool { return f.method == method })
+		if i < 0 {
+			m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", method), zap.String("reason", "not_enrolled"))
+			return Start{Method: method, Alternatives: methods(usable, nil)}, fmt.Errorf("mfa: %s: %w", method, ErrNotEnrolled)
+		}
+		try = append([]*factor{usable[i]}, without(usable, usable[i])...) // the chosen one first
 	}
-	prompt, err := m.v.Begin(ctx, u.ID(), state)
-	switch {
-	case errors.Is(err, ErrNotEnrolled):
-		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", "not_enrolled"))
-		return Start{Method: m.method}, err
-	case err != nil:
-		return m.outage(r, b, err)
+	var down outages
+	for _, f := range try {
+		state, err := newState()
+		if err != nil { // no randomness is no provider's outage: never a bypass
+			return Start{Method: f.method}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		prompt, err := m.beginFactor(ctx, f, u.ID(), state)
+		switch {
+		case err == nil:
+			for _, d := range down {
+				m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", d.f.method), seclog.String("error", d.err.Error()), zap.Bool("fail_open", false))
+			}
+			writeChallenge(m.sm, ctx, b, challenge{state: state, began: m.now(), method: f.method})
+			m.log.Log(r, seclog.MFAChallenge, zap.String("mfa_method", f.method))
+			return Start{Redirect: prompt.Redirect, Options: prompt.Options, Method: f.method, Alternatives: methods(usable, f)}, nil
+		case ctx.Err() != nil:
+			return Start{Method: f.method}, m.requestEnded(r, f.method, err)
+		case errors.Is(err, ErrNotEnrolled):
+			if chosen && f.method == method {
+				// The chosen method: the user said they have it, the
+				// verifier says they do not. No fall-over to another.
+				m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", method), zap.String("reason", "not_enrolled"))
+				return Start{Method: method, Alternatives: methods(usable, f)}, err
+			}
+			usable = without(usable, f)
+		default:
+			down = append(down, downFactor{f, err})
+		}
 	}
-	writeChallenge(m.sm, ctx, b, challenge{state: state, began: m.now(), method: m.method})
-	m.log.Log(r, seclog.MFAChallenge, zap.String("mfa_method", m.method))
-	return Start{Redirect: prompt.Redirect, Options: prompt.Options, Method: m.method}, nil
+	if len(down) > 0 {
+		return m.outage(r, b, down)
+	}
+	first := method
+	if !chosen {
+		first = m.factors[0].method
+	}
+	m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", first), zap.String("reason", "not_enrolled"))
+	return Start{Method: first}, fmt.Errorf("mfa: no second factor of this user can begin: %w", ErrNotEnrolled)
 }
 
-// outage applies the fail mode when the provider cannot answer. An error
-// that came while r's own context was done is the client leaving (or the
-// server giving up on the request), not an outage: see requestEnded.
-func (m *Middleware) outage(r *http.Request, b binding, err error) (Start, error) {
-	if ended, err := m.requestEnded(r, err); ended {
-		return Start{Method: m.method}, err
+// beginFactor asks f's provider's health, then its verifier to begin the
+// challenge of state.
+func (m *Middleware) beginFactor(ctx context.Context, f *factor, userID, state string) (Prompt, error) {
+	if err := m.health(ctx, f); err != nil {
+		return Prompt{}, err
 	}
+	return f.v.Begin(ctx, userID, state)
+}
+
+// without returns fs without f (a new slice: fs may be m.factors).
+func without(fs []*factor, f *factor) []*factor {
+	out := make([]*factor, 0, len(fs))
+	for _, g := range fs {
+		if g != f {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// outage applies the fail mode when no factor of the user could begin: the
+// event and the bypass name the first (the preferred) that was down, the
+// error all of them.
+func (m *Middleware) outage(r *http.Request, b binding, down outages) (Start, error) {
 	ctx := r.Context()
+	method := down[0].f.method
 	if m.failMode == Open {
-		writeVerdict(m.sm, ctx, b, verdict{state: Bypassed, at: m.now(), method: m.method})
+		writeVerdict(m.sm, ctx, b, verdict{state: Bypassed, at: m.now(), method: method})
 		m.sm.Remove(ctx, SessionChallengeKey)
-		m.log.Log(r, seclog.MFABypassed, zap.String("mfa_method", m.method), seclog.String("error", err.Error()))
-		return Start{Bypassed: true, Next: m.popNext(ctx, b), Method: m.method}, nil
+		m.log.Log(r, seclog.MFABypassed, zap.String("mfa_method", method), seclog.String("error", down.Error()))
+		return Start{Bypassed: true, Next: m.popNext(ctx, b), Method: method}, nil
 	}
-	m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
-	return Start{Method: m.method}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", method), seclog.String("error", down.Error()), zap.Bool("fail_open", false))
+	return Start{Method: method}, fmt.Errorf("%w: %v", ErrUnavailable, down)
 }
 
-// requestEnded reports whether r's own context is done. The verifier's
-// err then says nothing about the provider: the client hung up, or the
-// server's deadline for the request passed. No fail mode applies (no
-// bypass, no refusal), nothing is cached, no outage is logged: an Info
-// mfa.abandoned event records it, and the error returned wraps the
-// context's error (context.Canceled when the client left).
-func (m *Middleware) requestEnded(r *http.Request, err error) (bool, error) {
-	ctxErr := r.Context().Err()
-	if ctxErr == nil {
-		return false, nil
-	}
-	m.log.Log(r, seclog.MFAAbandoned, zap.String("mfa_method", m.method), seclog.String("error", err.Error()))
-	return true, fmt.Errorf("mfa: the request ended before the verifier answered: %w", ctxErr)
+// requestEnded is called when the verifier of method failed while r's
+// own context was done. The verifier's err then says nothing about the
+// provider: the client hung up, or the server's deadline for the request
+// passed. No fail mode applies (no bypass, no refusal), nothing is cached,
+// no outage is logged: an Info mfa.abandoned event records it, and the
+// error returned wraps the context's error (context.Canceled when the
+// client left).
+func (m *Middleware) requestEnded(r *http.Request, method string, err error) error {
+	m.log.Log(r, seclog.MFAAbandoned, zap.String("mfa_method", method), seclog.String("error", err.Error()))
+	return fmt.Errorf("mfa: the request ended before the verifier answered: %w", r.Context().Err())
 }
+
+// MethodField is the form (or query) field in which a challenge page that
+// offers several methods names the method its answer is for (a hidden
+// input). [Middleware.Complete] refuses an answer whose MethodField is not
+// the method of the challenge under way with ErrState, instead of handing
+// it to that challenge's verifier, where it would count as a wrong answer
+// (a code typed in a tab left open after the user switched to a passkey).
+// Without the field, the answer goes to the challenge's verifier, which
+// refuses what it cannot read.
+const MethodField = "mfa_method"
 
 // Complete checks the user's answer (the challenge form's POST, or the
-// provider's callback) against the challenge begun in this session. When
+// provider's callback) against the challenge begun in this session, with
+// the verifier of that challenge's method (never another: an answer that
+// names another method in [MethodField] is refused with ErrState). When
 // the user passes, the session token is renewed, the session marked
 // verified, and the return path returned (checked again by SafeNext;
 // Config.DefaultNext when none was kept): redirect to it with
@@ -588,52 +672,59 @@ func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next stri
 	}
 	now := m.now()
 	c, ok := readChallenge(m.sm, ctx, b)
-	if !ok || c.method != m.method {
-		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", m.method), zap.String("reason", "no_challenge"))
+	var f *factor
+	if ok {
+		f = m.factor(c.method)
+	}
+	if f == nil {
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", c.method), zap.String("reason", "no_challenge"))
 		return "", fmt.Errorf("%w: none begun", ErrState)
 	}
 	if !fresh(c.began, now, m.challengeTTL) {
 		m.sm.Remove(ctx, SessionChallengeKey)
-		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", m.method), zap.String("reason", "expired"))
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", f.method), zap.String("reason", "expired"))
 		return "", fmt.Errorf("%w: the challenge expired", ErrState)
 	}
+	if asked := r.FormValue(MethodField); asked != "" && asked != f.method {
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", f.method), zap.String("reason", "other_method"))
+		return "", fmt.Errorf("%w: the answer is for %q, the challenge under way is %q", ErrState, seclog.Sanitize(asked), f.method)
+	}
 	rr := withFactor(r)
-	err = m.v.Complete(rr, u.ID(), c.state)
+	err = f.v.Complete(rr, u.ID(), c.state)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrReplay):
-		m.log.Log(r, seclog.MFAReplay, zap.String("mfa_method", m.method))
+		m.log.Log(r, seclog.MFAReplay, zap.String("mfa_method", f.method))
 		return "", err
 	case errors.Is(err, ErrLocked):
-		m.log.Log(r, seclog.MFALocked, zap.String("mfa_method", m.method))
+		m.log.Log(r, seclog.MFALocked, zap.String("mfa_method", f.method))
 		return "", err
 	case errors.Is(err, ErrState):
-		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", m.method), zap.String("reason", "mismatch"))
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", f.method), zap.String("reason", "mismatch"))
 		return "", err
 	case errors.Is(err, ErrInvalid), errors.Is(err, ErrNotEnrolled):
 		reason := "invalid"
 		if errors.Is(err, ErrNotEnrolled) {
 			reason = "not_enrolled"
 		}
-		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", m.method), zap.String("reason", reason))
+		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", f.method), zap.String("reason", reason))
 		return "", err
+	case ctx.Err() != nil:
+		return "", m.requestEnded(r, f.method, err)
 	default:
-		if ended, err := m.requestEnded(r, err); ended {
-			return "", err
-		}
-		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
+		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", f.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	next = m.popNext(ctx, b)
 	// Session fixation: the token that carried the password-only session
 	// does not carry the verified one.
 	if err := identity.RenewToken(ctx, m.sm); err != nil {
-		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", m.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
+		m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", f.method), seclog.String("error", err.Error()), zap.Bool("fail_open", false))
 		return "", fmt.Errorf("%w: renew the session token: %v", ErrUnavailable, err)
 	}
 	m.sm.Remove(ctx, SessionChallengeKey)
-	writeVerdict(m.sm, ctx, b, verdict{state: Verified, at: now, method: m.method})
-	m.log.Log(r, seclog.MFASuccess, zap.String("mfa_method", m.method), zap.String("factor", Factor(rr)))
+	writeVerdict(m.sm, ctx, b, verdict{state: Verified, at: now, method: f.method})
+	m.log.Log(r, seclog.MFASuccess, zap.String("mfa_method", f.method), zap.String("factor", Factor(rr)))
 	return next, nil
 }
 
@@ -659,75 +750,6 @@ func (m *Middleware) Reset(r *http.Request) {
 	m.sm.Remove(ctx, SessionKey)
 	m.sm.Remove(ctx, SessionChallengeKey)
 	m.sm.Remove(ctx, SessionNextKey)
-}
-
-// health returns the provider's health, asking it at most once per
-// HealthTTL. The check runs on a context of its own: the values of the
-// request that starts it (request id, log fields), not its cancellation,
-// bounded by HealthTimeout; so what is cached is the provider's answer
-// alone, never a client's leaving. Concurrent callers share the check
-// under way; a caller whose request ends first returns its context's
-// error at once and leaves the check to finish for the others.
-func (m *Middleware) health(ctx context.Context) error {
-	m.hmu.Lock()
-	now := m.now()
-	if m.hChecked && fresh(m.hAt, now, m.healthTTL) {
-		err := m.hErr
-		m.hmu.Unlock()
-		return err
-	}
-	c := m.hCheck
-	if c == nil {
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.healthTO)
-		c = &healthCheck{ctx: hctx, at: now, done: make(chan struct{})}
-		m.hCheck = c
-		go m.check(c, cancel)
-	}
-	m.hmu.Unlock()
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.ctx.Done():
-		select {
-		case <-c.done: // it answered as its time ran out
-			return c.err
-		default: // a verifier that ignores its context's deadline
-			err := fmt.Errorf("mfa: the health check did not answer within HealthTimeout (%v): %w", m.healthTO, c.ctx.Err())
-			m.answer(c, err)
-			return err
-		}
-	}
-}
-
-// answer caches err as the answer of c, unless another answer of c was
-// cached already: the next check begins HealthTTL after c began, even if c
-// never returns.
-func (m *Middleware) answer(c *healthCheck, err error) {
-	m.hmu.Lock()
-	if m.hCheck == c {
-		m.hErr, m.hAt, m.hChecked, m.hCheck = err, c.at, true, nil
-	}
-	m.hmu.Unlock()
-}
-
-// check runs the health check c and caches its answer. A panic of the
-// verifier is an answer too (the provider is not healthy), not the end of
-// the process.
-func (m *Middleware) check(c *healthCheck, cancel context.CancelFunc) {
-	defer cancel()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("mfa: the verifier's Health panicked: %v", p)
-			}
-		}()
-		return m.v.Health(c.ctx)
-	}()
-	c.err = err
-	m.answer(c, err)
-	close(c.done)
 }
 
 // newState returns a one-time challenge state: 32 random bytes, base64url.

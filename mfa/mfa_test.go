@@ -26,28 +26,32 @@ func TestNewErrors(t *testing.T) {
 		cfg  mfa.Config
 		want string
 	}{
-		{"no sessions", mfa.Config{Verifier: v}, "Config.Sessions"},
-		{"no verifier", mfa.Config{Sessions: sm}, "Config.Verifier"},
-		{"bad method", mfa.Config{Sessions: sm, Verifier: badMethod{v}}, "Method()"},
-		{"fail mode 2", mfa.Config{Sessions: sm, Verifier: v, FailMode: 2}, "Config.FailMode"},
-		{"fail mode 255", mfa.Config{Sessions: sm, Verifier: v, FailMode: 255}, "Config.FailMode"},
-		{"negative HealthTTL", mfa.Config{Sessions: sm, Verifier: v, HealthTTL: -1}, "Config.HealthTTL"},
-		{"negative HealthTimeout", mfa.Config{Sessions: sm, Verifier: v, HealthTimeout: -time.Second}, "Config.HealthTimeout"},
-		{"negative BypassFor", mfa.Config{Sessions: sm, Verifier: v, BypassFor: -time.Second}, "Config.BypassFor"},
-		{"relative ChallengeURL", mfa.Config{Sessions: sm, Verifier: v, ChallengeURL: "mfa"}, "ChallengeURL"},
-		{"bad CallbackURL", mfa.Config{Sessions: sm, Verifier: v, CallbackURL: "cb"}, "CallbackURL"},
-		{"bad Exempt", mfa.Config{Sessions: sm, Verifier: v, Exempt: []string{"/a/{x"}}, "Exempt"},
-		{"unsafe DefaultNext", mfa.Config{Sessions: sm, Verifier: v, DefaultNext: "//evil.example"}, "DefaultNext"},
+		{"no sessions", mfa.Config{Verifiers: []mfa.Verifier{v}}, "Config.Sessions"},
+		{"no verifier", mfa.Config{Sessions: sm}, "Config.Verifiers is empty"},
+		{"empty verifiers", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{}}, "Config.Verifiers is empty"},
+		{"nil verifier", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v, nil}}, "Config.Verifiers[1] is nil"},
+		{"typed nil verifier", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{(*fakeVerifier)(nil)}}, "Config.Verifiers[0] is nil"},
+		{"same method twice", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v, namedVerifier{&fakeVerifier{}, "other"}, &fakeVerifier{}}}, `Config.Verifiers[0] and Config.Verifiers[2] both have method "fake"`},
+		{"bad method", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v, badMethod{v}}}, "Config.Verifiers[1].Method()"},
+		{"fail mode 2", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, FailMode: 2}, "Config.FailMode"},
+		{"fail mode 255", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, FailMode: 255}, "Config.FailMode"},
+		{"negative HealthTTL", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, HealthTTL: -1}, "Config.HealthTTL"},
+		{"negative HealthTimeout", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, HealthTimeout: -time.Second}, "Config.HealthTimeout"},
+		{"negative BypassFor", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, BypassFor: -time.Second}, "Config.BypassFor"},
+		{"relative ChallengeURL", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, ChallengeURL: "mfa"}, "ChallengeURL"},
+		{"bad CallbackURL", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, CallbackURL: "cb"}, "CallbackURL"},
+		{"bad Exempt", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, Exempt: []string{"/a/{x"}}, "Exempt"},
+		{"unsafe DefaultNext", mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, DefaultNext: "//evil.example"}, "DefaultNext"},
 	} {
 		_, err := mfa.New(c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: New = %v, want an error naming %q", c.name, err, c.want)
 		}
 	}
-	if _, err := mfa.New(mfa.Config{Sessions: sm, Verifier: v, FailMode: mfa.Open}); err != nil {
+	if _, err := mfa.New(mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}, FailMode: mfa.Open}); err != nil {
 		t.Errorf("Open: %v", err)
 	}
-	m, _ := mfa.New(mfa.Config{Sessions: sm, Verifier: v})
+	m, _ := mfa.New(mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{v}})
 	for _, d := range []time.Duration{0, -time.Minute} {
 		if _, err := m.RequireRecent(d); err == nil {
 			t.Errorf("RequireRecent(%v) = nil error", d)
@@ -446,7 +450,7 @@ func TestExemptRegexps(t *testing.T) {
 	expect(t, "exempt by regexp", st.do("GET", "/assets/app.js", ""), 200, "")
 	expect(t, "not exempt", st.do("GET", "/account", ""), 303, "/mfa")
 	expect(t, "not from the start", st.do("GET", "/x/assets/app.js", ""), 303, "/mfa")
-	_, err := mfa.New(mfa.Config{Sessions: scs.New(), Verifier: &fakeVerifier{}, ExemptRegexps: []string{"("}})
+	_, err := mfa.New(mfa.Config{Sessions: scs.New(), Verifiers: []mfa.Verifier{&fakeVerifier{}}, ExemptRegexps: []string{"("}})
 	if err == nil || !strings.HasPrefix(err.Error(), "mfa: ExemptRegexps[0]") {
 		t.Fatalf("bad regexp: %v", err)
 	}

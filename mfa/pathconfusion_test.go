@@ -25,7 +25,7 @@ func TestPathConfusion(t *testing.T) {
 	const challenge = "/mfa"
 	sm := scs.New()
 	gate, err := mfa.New(mfa.Config{
-		Sessions: sm, Verifier: &fakeVerifier{}, ChallengeURL: challenge, LoginURL: "/login",
+		Sessions: sm, Verifiers: []mfa.Verifier{&fakeVerifier{}}, ChallengeURL: challenge, LoginURL: "/login",
 		Exempt: []string{"/{$}", "/static/", "GET /health"}, Logger: log,
 	})
 	if err != nil {

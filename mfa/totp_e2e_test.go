@@ -78,7 +78,9 @@ type totpSite struct {
 	recovery []string
 }
 
-func newTOTPSite(t *testing.T) *totpSite {
+// newTOTPSite builds the site; more change the gate's configuration after
+// the TOTP verifier and its Required are set.
+func newTOTPSite(t *testing.T, more ...func(*mfa.Config)) *totpSite {
 	t.Helper()
 	ts := &totpSite{store: &faultyStore{MemoryStore: totp.NewMemoryStore()}}
 	var st *site
@@ -88,7 +90,12 @@ func newTOTPSite(t *testing.T) *totpSite {
 		t.Fatal(err)
 	}
 	ts.v = v
-	st = newSite(t, v, func(c *mfa.Config) { c.Required = v.Required })
+	st = newSite(t, v, func(c *mfa.Config) {
+		c.Required = v.Required
+		for _, f := range more {
+			f(c)
+		}
+	})
 	ts.site = st
 	key, err := v.Enroll(context.Background(), "alice", "alice@bulwark.test")
 	if err != nil {

@@ -84,6 +84,9 @@ var (
 	// ErrNoSession: the request has no logged-in user, or its user is not
 	// the one logged in to its scs session (a bearer or basic request).
 	ErrNoSession = errors.New("mfa: no logged-in session")
+	// ErrUnknownMethod: [Middleware.BeginMethod] was asked for a method
+	// no verifier of Config.Verifiers has (a tampered or stale link).
+	ErrUnknownMethod = errors.New("mfa: no verifier of that method")
 )
 
 // FailMode says what the gate does when the provider cannot answer as a

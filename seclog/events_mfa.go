@@ -30,10 +30,12 @@ var (
 		Fields:  []string{"mfa_method", "factor"},
 	})
 	// MFAFailure is logged when a second-factor answer is refused: a wrong,
-	// expired or malformed code, or a user who is not enrolled.
+	// expired or malformed code, or a user who is not enrolled; or when a
+	// switch to another method is refused (a method no verifier has, or
+	// one the user is not enrolled in).
 	MFAFailure = define(Event{
 		Name: "mfa.failure", Level: zapcore.WarnLevel, OWASP: AuthnLoginFail,
-		Meaning: "a second-factor answer was refused (wrong, expired or malformed code; not enrolled)",
+		Meaning: "a second-factor answer was refused (reason: invalid, not_enrolled), or a switch of method (reason: unknown_method, not_enrolled)",
 		Fields:  []string{"mfa_method", "reason"},
 	})
 	// MFALocked is logged when a second-factor answer is refused without
@@ -52,11 +54,12 @@ var (
 		Fields:  []string{"mfa_method"},
 	})
 	// MFAStateMismatch is logged when a challenge is completed without one
-	// begun in this session for this user, after it expired, or with a
-	// state that does not match (a forged or replayed callback).
+	// begun in this session for this user, after it expired, with a state
+	// that does not match (a forged or replayed callback), or with an
+	// answer that names another method than the challenge's.
 	MFAStateMismatch = define(Event{
 		Name: "mfa.state_mismatch", Level: zapcore.ErrorLevel, OWASP: SequenceFail,
-		Meaning: "a second-factor completion came without a matching challenge in the session (missing, expired, forged or replayed state)",
+		Meaning: "a second-factor completion came without a matching challenge in the session (reason: no_challenge, expired, mismatch: a forged or replayed state; other_method: an answer for another method)",
 		Fields:  []string{"mfa_method", "reason"},
 	})
 	// MFABypassed is logged each time the provider cannot answer and the
@@ -68,11 +71,12 @@ var (
 		Fields:  []string{"mfa_method", "error"},
 	})
 	// MFAUnavailable is logged when the provider (or the verifier's store)
-	// cannot answer and the gate fails closed: the challenge cannot begin
-	// or complete (503).
+	// cannot answer: the challenge cannot begin or complete and the gate
+	// fails closed (503), or the challenge began with the user's next
+	// factor instead (one event per provider skipped).
 	MFAUnavailable = define(Event{
 		Name: "mfa.unavailable", Level: zapcore.ErrorLevel, OWASP: AuthnLoginFail,
-		Meaning: "the second-factor provider or its store could not answer; the challenge was refused (503)",
+		Meaning: "the second-factor provider or its store could not answer; the challenge was refused (503), or began with the user's next factor",
 		Fields:  []string{"mfa_method", "error", "fail_open"},
 	})
 	// MFAAbandoned is logged when the request ended (the client hung up,

@@ -100,7 +100,7 @@ func newRenewSite(t *testing.T, store scs.Store) *renewSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := mfa.New(mfa.Config{Sessions: sm, Verifier: passVerifier{}, Logger: log})
+	second, err := mfa.New(mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{passVerifier{}}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -337,8 +337,10 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 			Rules: []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
 		},
 		MFA: &mfa.Config{
-			Verifier:     otp,
-			Required:     otp.Required, // only enrolled users: alice, admin and expired log in with a password alone
+			// In order of preference; Required asks only users enrolled in
+			// one of them: alice, admin and expired log in with a password alone.
+			Verifiers:    []mfa.Verifier{otp},
+			Required:     mfa.AnyEnrolled(otp),
 			ChallengeURL: "/mfa",
 		},
 		PasswordExpiry: &passwordexpiry.Config{

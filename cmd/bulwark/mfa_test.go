@@ -43,12 +43,22 @@ func TestDemoCarolTOTP(t *testing.T) {
 	if resp, _ := c.do("GET", "/mfa", nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("GET /mfa: %d", resp.StatusCode)
 	}
+	// A method carol does not have is refused; the challenge under way
+	// stays.
+	if resp, body := c.do("GET", "/mfa?method=sms", nil, nil); resp.StatusCode != 403 || !strings.Contains(body, "not one of yours") {
+		t.Errorf("GET /mfa?method=sms: %d", resp.StatusCode)
+	}
 	if resp, body := c.do("POST", "/mfa", url.Values{"code": {"000000"}}, same); resp.StatusCode != 403 || !strings.Contains(body, "Wrong") {
 		t.Errorf("wrong code: %d", resp.StatusCode)
 	}
 	code, err := ptotp.GenerateCode(secret, time.Now())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The right code, sent as the answer of another method, is refused
+	// unchecked (and so not used up).
+	if resp, _ := c.do("POST", "/mfa", url.Values{"code": {code}, "mfa_method": {"passkey"}}, same); resp.StatusCode != 403 {
+		t.Errorf("the code as another method's answer: %d", resp.StatusCode)
 	}
 	resp, _ = c.do("POST", "/mfa", url.Values{"code": {code}}, same)
 	// The return path kept is the last page carol asked for (/account,

@@ -370,9 +370,17 @@ func (s *site) changePassword(w http.ResponseWriter, r *http.Request) {
 	identity.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
-// challenge is the second-factor page (GET): the gate begins a challenge.
+// challenge is the second-factor page (GET): the gate begins a challenge,
+// of the method the user chose among the others offered (?method=), or of
+// their first.
 func (s *site) challenge(w http.ResponseWriter, r *http.Request) {
-	start, err := s.mfa.Begin(w, r)
+	var start mfa.Start
+	var err error
+	if method := r.URL.Query().Get("method"); method != "" {
+		start, err = s.mfa.BeginMethod(w, r, method)
+	} else {
+		start, err = s.mfa.Begin(w, r)
+	}
 	switch {
 	case errors.Is(err, mfa.ErrUnavailable):
 		s.mfa.WriteUnavailable(w, r)
@@ -381,6 +389,8 @@ func (s *site) challenge(w http.ResponseWriter, r *http.Request) {
 	case r.Context().Err() != nil:
 		// The client left during the check: nobody reads an answer, and
 		// the gate applied no fail mode (mfa.abandoned is logged).
+	case errors.Is(err, mfa.ErrUnknownMethod), errors.Is(err, mfa.ErrNotEnrolled) && r.URL.Query().Has("method"):
+		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "That second factor is not one of yours.", Data: start.Alternatives})
 	case err != nil:
 		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "You have no second factor to check."})
 	case start.Bypassed:
@@ -388,7 +398,7 @@ func (s *site) challenge(w http.ResponseWriter, r *http.Request) {
 	case start.Redirect != "":
 		identity.Redirect(w, r, start.Redirect, http.StatusSeeOther)
 	default:
-		s.render(w, r, http.StatusOK, "mfa", page{Title: "Second factor"})
+		s.render(w, r, http.StatusOK, "mfa", page{Title: "Second factor", Data: start.Alternatives})
 	}
 }
 
@@ -511,9 +521,10 @@ served as usual, and logged.</p></div>
 type the code of their authenticator app (TOTP, RFC 6238; a used code is refused). The session token is renewed on
 success; the page you asked for is kept on the server and checked with <code>SafeNext</code>.</p></div>
 {{if .Error}}<p class="error">{{.Error}}</p>{{end}}
-<form class="stack" method="post" action="/mfa">
+<form class="stack" method="post" action="/mfa"><input type="hidden" name="mfa_method" value="totp">
 <label>Code <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
 <button id="verify">Verify</button></form>
+{{range .Data}}<p><a href="/mfa?method={{.}}">Use {{.}} instead</a></p>{{end}}
 {{template "bottom" .}}{{end}}
 
 {{define "password"}}{{template "top" .}}

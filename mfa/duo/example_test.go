@@ -18,7 +18,7 @@ const (
 	exampleSecret   = "0123456789abcdef0123456789abcdef01234567" // 40 characters; from the environment in production
 )
 
-// The verifier is given to mfa.New as Config.Verifier, with CallbackURL
+// The verifier is given to mfa.New as one of Config.Verifiers, with CallbackURL
 // set to the path of RedirectURI. New checks the configuration only: it
 // makes no request to Duo.
 func ExampleNew() {

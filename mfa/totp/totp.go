@@ -124,7 +124,10 @@ type Verifier struct {
 	hashOpts hotp.ValidateOpts
 }
 
-var _ mfa.Verifier = (*Verifier)(nil)
+var (
+	_ mfa.Verifier          = (*Verifier)(nil)
+	_ mfa.EnrollmentChecker = (*Verifier)(nil) // so the gate can skip it for a user without a secret
+)
 
 // New returns the verifier for cfg, or an error naming the field that is
 // wrong.
