@@ -38,7 +38,7 @@ func newMFASite(t *testing.T, trust bool) *mfaSite {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gate, err := mfa.New(mfa.Config{Sessions: s.sm, Verifier: v, Required: v.Required, Logger: s.log})
+		gate, err := mfa.New(mfa.Config{Sessions: s.sm, Verifiers: []mfa.Verifier{v}, Required: v.Required, Logger: s.log})
 		if err != nil {
 			t.Fatal(err)
 		}
