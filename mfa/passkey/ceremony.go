@@ -13,7 +13,6 @@ import (
 
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
-	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -37,8 +36,7 @@ const (
 // passkeys (one authenticator is registered once).
 //
 // It answers 403 {"error":"login_not_recent"} when the login is older
-// than Config.RecentLogin and Config.StepUp (if any) does not pass: log in
-// again, or pass the second factor again, then retry. A request without a
+// than Config.RecentLogin: the page asks the user to log in again. A request without a
 // logged-in session gets 403 {"error":"not_logged_in"}.
 func (p *Passkeys) BeginRegistration(w http.ResponseWriter, r *http.Request) {
 	if rf := checkPost(w, r); rf != nil {
@@ -49,7 +47,7 @@ func (p *Passkeys) BeginRegistration(w http.ResponseWriter, r *http.Request) {
 	if p.answerErr(w, r, ceremonyRegister, err) {
 		return
 	}
-	if !p.recentProof(r) {
+	if at := p.sessions.LoginTime(r.Context()); at.IsZero() || p.now().Sub(at) > p.recent {
 		p.answerErr(w, r, ceremonyRegister, &refusal{reason: "login_not_recent", status: http.StatusForbidden})
 		return
 	}
@@ -83,19 +81,6 @@ var registrationSelection = protocol.AuthenticatorSelection{
 	ResidentKey:        protocol.ResidentKeyRequirementRequired,
 	RequireResidentKey: protocol.ResidentKeyRequired(),
 	UserVerification:   protocol.VerificationPreferred,
-}
-
-// recentProof reports whether the user of r may add a passkey now: the
-// login is recent, or the step-up guard passes.
-func (p *Passkeys) recentProof(r *http.Request) bool {
-	if at := p.sessions.LoginTime(r.Context()); !at.IsZero() && p.now().Sub(at) <= p.recent {
-		return true
-	}
-	if p.stepUp == nil {
-		return false
-	}
-	d, err := p.stepUp.Check(r)
-	return err == nil && d.Outcome == mfa.Pass
 }
 
 // registration is the body FinishRegistration reads.

@@ -32,8 +32,8 @@
 //     and the assertion's UV flag is checked), which then logs the user
 //     in with the methods "hwk" and "mfa" so the gate asks nothing more.
 //   - Registration needs a recent proof: a login less than
-//     [Config.RecentLogin] old, or a recent second factor when
-//     [Config.StepUp] is given.
+//     [Config.RecentLogin] old (a site that also wants a recent second
+//     factor puts the gate's step-up guard on the begin route).
 //
 // # Wiring
 //

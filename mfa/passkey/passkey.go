@@ -20,7 +20,6 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/httpjson"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
-	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -78,14 +77,13 @@ type Config struct {
 	// (give the same func as identity.SessionsConfig.Lookup). Nil disables
 	// the passwordless login: BeginLogin and FinishLogin answer 404.
 	Lookup func(ctx context.Context, id string) (identity.User, error)
-	// StepUp, if set, lets a user whose second factor is recent (its
-	// Check passes) register a passkey however old the login is. A user
-	// may always register within RecentLogin of logging in.
-	StepUp *mfa.StepUp
 	// RecentLogin is how long after logging in a user may register a
-	// passkey without StepUp (default 15 minutes): adding a way in to an
-	// account needs a recent proof that its owner is here (OWASP ASVS
-	// V6.4). Must not be negative.
+	// passkey (default 15 minutes): adding a way in to an account needs a
+	// recent proof that its owner is here, not just a session left open
+	// (OWASP ASVS V6.4). Later, the user logs in again. A site that also
+	// wants a recent second factor wraps the BeginRegistration route in
+	// the gate's step-up guard (mfa.Middleware.RequireRecent): both then
+	// hold. Must not be negative.
 	RecentLogin time.Duration
 	// ChallengeTTL bounds a registration or passwordless login ceremony
 	// (default 5 minutes). The second factor's challenge is bounded by the
@@ -117,7 +115,6 @@ type Passkeys struct {
 	sessions    *identity.Sessions
 	sm          *scs.SessionManager
 	lookup      func(context.Context, string) (identity.User, error)
-	stepUp      *mfa.StepUp
 	recent      time.Duration
 	ttl         time.Duration
 	nextHosts   []string
@@ -176,7 +173,7 @@ func New(cfg Config) (*Passkeys, error) {
 	p := &Passkeys{
 		wa: wa, rpID: cfg.RPID, rpIDHash: sha256.Sum256([]byte(cfg.RPID)), origins: origins,
 		store: cfg.Store, sessions: cfg.Sessions, sm: cfg.Sessions.Manager(), lookup: cfg.Lookup,
-		stepUp: cfg.StepUp, recent: cfg.RecentLogin, ttl: cfg.ChallengeTTL,
+		recent: cfg.RecentLogin, ttl: cfg.ChallengeTTL,
 		nextHosts: cfg.NextHosts, defaultNext: cfg.DefaultNext, log: cfg.Logger, now: cfg.Now,
 	}
 	if p.recent == 0 {
@@ -422,6 +419,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *refusal) {
 	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
 		return nil, &refusal{reason: "not_json", status: http.StatusUnsupportedMediaType}
 	}
+	return readLimited(w, r)
+}
+
+// readLimited reads r's body, at most MaxBodyBytes: more is refused
+// ("oversize", 413).
+func readLimited(w http.ResponseWriter, r *http.Request) ([]byte, *refusal) {
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError

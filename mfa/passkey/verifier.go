@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -169,16 +170,11 @@ func readAssertion(r *http.Request) ([]byte, error) {
 		return nil, refuse("method", nil)
 	}
 	if ct := r.Header.Get("Content-Type"); len(ct) >= 16 && equalFoldPrefix(ct, "application/json") {
-		var buf bytes.Buffer
-		_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			return nil, refuse("oversize", nil)
-		case err != nil:
-			return nil, refuse("malformed", err)
+		raw, rf := readLimited(nil, r)
+		if rf != nil {
+			return nil, rf
 		}
-		return buf.Bytes(), nil
+		return raw, nil
 	}
 	if r.PostForm == nil && r.Body != nil {
 		r.Body = http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
@@ -208,4 +204,16 @@ func (v *Verifier) Health(ctx context.Context) error {
 		return pinger.Ping(ctx)
 	}
 	return nil
+}
+
+// Required reports whether u has a passkey: it fits mfa.Config.Required
+// for a site where only users with a passkey are asked for one. A passkey
+// flagged as cloned still counts (fail closed: flagging never lowers a
+// user to the password alone); Begin then says mfa.ErrNotEnrolled when no
+// usable passkey is left, and the user recovers as the site decides. It
+// returns an error when the store cannot answer (the gate then fails
+// closed).
+func (v *Verifier) Required(ctx context.Context, u identity.User) (bool, error) {
+	stored, err := v.p.store.List(ctx, u.ID())
+	return len(stored) > 0, err
 }
