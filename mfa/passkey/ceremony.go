@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -70,6 +71,10 @@ func (p *Passkeys) BeginRegistration(w http.ResponseWriter, r *http.Request) {
 	p.sm.Put(ctx, SessionKey, ceremony{kind: ceremonyRegister, challenge: creation.Response.Challenge,
 		began: p.now(), user: u.ID(), loginAt: p.sm.GetInt64(ctx, identity.SessionLoginKey)}.encode())
 	writeJSON(w, r, creation)
+}
+
+var knownTransports = map[protocol.AuthenticatorTransport]bool{
+	protocol.USB: true, protocol.NFC: true, protocol.BLE: true, protocol.SmartCard: true, protocol.Hybrid: true, protocol.Internal: true,
 }
 
 // registrationSelection: a passkey (discoverable), on any authenticator,
@@ -153,7 +158,11 @@ func (p *Passkeys) FinishRegistration(w http.ResponseWriter, r *http.Request) {
 		Name: cleanName(req.Name), CreatedAt: Stamp(p.now()),
 	}
 	for _, t := range cred.Transport {
-		stored.Transports = append(stored.Transports, string(t))
+		// The browser's list, kept to the transports WebAuthn defines:
+		// it is handed back in allowCredentials, and stored as one text.
+		if knownTransports[t] && len(stored.Transports) < len(knownTransports) && !slices.Contains(stored.Transports, string(t)) {
+			stored.Transports = append(stored.Transports, string(t))
+		}
 	}
 	switch err := p.store.Add(ctx, stored); {
 	case errors.Is(err, ErrDuplicate):

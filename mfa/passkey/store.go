@@ -158,7 +158,7 @@ type MemoryStore struct {
 	users   map[string]string     // string(handle) → user id
 	creds   map[string]*memCred   // string(credential id) → credential
 	byUser  map[string][]*memCred // user id → credentials, oldest first
-	_       struct{}
+
 }
 
 type memCred struct {
