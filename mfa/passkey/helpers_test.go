@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -49,8 +51,9 @@ type site struct {
 	events *seclogtest.Recorder
 	h      http.Handler
 
-	mu    sync.Mutex
-	users map[string]identity.User
+	mu     sync.Mutex
+	users  map[string]identity.User
+	posted map[string][]byte // the last body POSTed to each path
 }
 
 func newSite(t *testing.T, store passkey.Store, mod func(*passkey.Config)) *site {
@@ -59,7 +62,7 @@ func newSite(t *testing.T, store passkey.Store, mod func(*passkey.Config)) *site
 	if store == nil {
 		store = &passkey.MemoryStore{}
 	}
-	st := &site{t: t, sm: scs.New(), store: store, clock: testenv.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)), events: rec, users: map[string]identity.User{}}
+	st := &site{t: t, sm: scs.New(), store: store, clock: testenv.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)), events: rec, users: map[string]identity.User{}, posted: map[string][]byte{}}
 	for _, id := range []string{"alice", "bob", "carol"} {
 		st.users[id] = identity.Basic{UserID: id, Name: strings.ToUpper(id[:1]) + id[1:], IsActive: true}
 	}
@@ -87,7 +90,7 @@ func newSite(t *testing.T, store passkey.Store, mod func(*passkey.Config)) *site
 	v := st.pk.Verifier()
 	st.gate = testenv.Must(mfa.New(mfa.Config{
 		Sessions: st.sm, Verifier: v, Required: v.Required,
-		Exempt: []string{"/login/passkey/", "/static/"}, Logger: log, Now: st.clock.Now,
+		Exempt: []string{"/login/passkey/", "/static/", "/e2e/", "/favicon.ico"}, DefaultNext: "/e2e/account", Logger: log, Now: st.clock.Now,
 	}))
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
@@ -128,6 +131,7 @@ func newSite(t *testing.T, store passkey.Store, mod func(*passkey.Config)) *site
 	mux.HandleFunc("POST /login/passkey/begin", st.pk.BeginLogin)
 	mux.HandleFunc("POST /login/passkey/finish", st.pk.FinishLogin)
 	mux.HandleFunc("GET /static/passkey.js", passkey.ServeScript)
+	st.pages(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		who := "anonymous"
 		if u := identity.FromRequest(r); u != nil {
@@ -135,7 +139,7 @@ func newSite(t *testing.T, store passkey.Store, mod func(*passkey.Config)) *site
 		}
 		fmt.Fprint(w, "page for "+who)
 	})
-	st.h = st.sm.LoadAndSave(who.Handler(st.gate.Handler(mux)))
+	st.h = st.record(st.sm.LoadAndSave(who.Handler(st.gate.Handler(mux))))
 	return st
 }
 
@@ -269,4 +273,81 @@ func assertOK(t *testing.T, a *webauthntest.Authenticator, options []byte) []byt
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// record keeps the body of every POST, as the page sent it, for tests
+// that post it again (a captured assertion).
+func (st *site) record(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 2*passkey.MaxBodyBytes))
+			st.mu.Lock()
+			st.posted[r.URL.Path] = body
+			st.mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// lastPosted returns the last body POSTed to path.
+func (st *site) lastPosted(path string) []byte {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.posted[path]
+}
+
+// The pages of the browser tests (exempt from the gate), with the markup
+// the package documents and its script.
+var (
+	accountPage = template.Must(template.New("account").Parse(`<!doctype html><title>account</title>
+<script src="/static/passkey.js" defer></script>
+<p id="who" data-user="{{.User}}">{{.User}}</p><p id="count" data-n="{{.Count}}">passkeys: {{.Count}}</p>
+<input id="pk-name" value="test key">
+<button id="register" data-passkey-register data-begin="/account/passkeys/begin" data-finish="/account/passkeys/finish" data-name-input="#pk-name">Add a passkey</button>
+<p data-passkey-message></p>`))
+	loginPage = template.Must(template.New("login").Parse(`<!doctype html><title>login</title>
+<script src="/static/passkey.js" defer></script>
+<button id="login" data-passkey-login data-begin="/login/passkey/begin" data-finish="/login/passkey/finish?next=/e2e/account">Log in with a passkey</button>
+<p data-passkey-message></p>`))
+	mfaPage = template.Must(template.New("mfa").Parse(`<!doctype html><title>mfa</title>
+<script src="/static/passkey.js" defer></script>
+<form id="mfa" method="post" action="/mfa" data-passkey-mfa data-options="{{.}}">
+<input type="hidden" name="passkey_credential"><button id="use">Use my passkey</button></form>
+<p data-passkey-message></p>`))
+)
+
+func (st *site) pages(mux *http.ServeMux) {
+	mux.HandleFunc("GET /e2e/pw-login", func(w http.ResponseWriter, r *http.Request) {
+		if err := st.ids.Login(r, st.users[r.URL.Query().Get("u")]); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		next := r.URL.Query().Get("next")
+		if !identity.SafeNext(next, nil, false) {
+			next = "/"
+		}
+		identity.Redirect(w, r, next, http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /e2e/logout", func(w http.ResponseWriter, r *http.Request) {
+		st.ids.Logout(r)
+		identity.Redirect(w, r, "/e2e/login", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /e2e/account", func(w http.ResponseWriter, r *http.Request) {
+		list, err := st.pk.List(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		accountPage.Execute(w, map[string]any{"User": identity.FromRequest(r).ID(), "Count": len(list)})
+	})
+	mux.HandleFunc("GET /e2e/login", func(w http.ResponseWriter, r *http.Request) { loginPage.Execute(w, nil) })
+	mux.HandleFunc("GET /e2e/mfa", func(w http.ResponseWriter, r *http.Request) {
+		start, err := st.gate.Begin(w, r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		mfaPage.Execute(w, string(start.Options))
+	})
 }
