@@ -41,7 +41,7 @@ const (
 //	POST /account/passkeys/delete?id=…   Delete
 //	GET  /                       "page for ID"
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	sm     *scs.SessionManager
 	ids    *identity.Sessions
 	pk     *passkey.Passkeys
@@ -56,7 +56,7 @@ type site struct {
 	posted map[string][]byte // the last body POSTed to each path
 }
 
-func newSite(t *testing.T, store passkey.Store, mod func(*passkey.Config)) *site {
+func newSite(t testing.TB, store passkey.Store, mod func(*passkey.Config)) *site {
 	t.Helper()
 	log, rec := seclogtest.New(t)
 	if store == nil {
@@ -255,7 +255,7 @@ func (st *site) refused() []string {
 	return out
 }
 
-func must[T any](t *testing.T, v T, err error) T {
+func must[T any](t testing.TB, v T, err error) T {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +266,7 @@ func must[T any](t *testing.T, v T, err error) T {
 func ptr[T any](v T) *T { return &v }
 
 // assertOK answers options with a's faithful assertion from origin.
-func assertOK(t *testing.T, a *webauthntest.Authenticator, options []byte) []byte {
+func assertOK(t testing.TB, a *webauthntest.Authenticator, options []byte) []byte {
 	t.Helper()
 	raw, err := a.Assert(options, webauthntest.Assertion{Origin: origin})
 	if err != nil {
