@@ -331,7 +331,7 @@ func (p *Passkeys) assert(ctx context.Context, parsed *protocol.ParsedCredential
 	}
 	ok, err := p.store.Use(ctx, stored.ID, stored.SignCount, Use{
 		Challenge: challenge, SignCount: cred.Authenticator.SignCount,
-		UserVerified: cred.Flags.UserVerified, BackupState: cred.Flags.BackupState, At: p.now(),
+		UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(), BackupState: cred.Flags.BackupState, At: p.now(),
 	})
 	switch {
 	case err != nil:

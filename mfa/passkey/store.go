@@ -100,10 +100,14 @@ type Use struct {
 	// concurrent posts of one assertion never both pass, even when the
 	// counter stays 0.
 	Challenge []byte
-	// SignCount, UserVerified and BackupState are the assertion's.
-	SignCount    uint32
+	// SignCount is the assertion's signature counter.
+	SignCount uint32
+	// UserVerified is true when the authenticator verified the user; a
+	// store keeps it once seen (it never goes back to false).
 	UserVerified bool
-	BackupState  bool
+	// BackupState is the assertion's BS flag (the passkey is backed up
+	// now).
+	BackupState bool
 	// At is when the login happened.
 	At time.Time
 }
