@@ -9,7 +9,7 @@ var (
 	// PasskeyRegistered is logged when a user registered a passkey.
 	PasskeyRegistered = define(Event{
 		Name: "passkey.registered", Level: zapcore.InfoLevel, OWASP: AuthnTokenCreated,
-		Meaning: "a logged-in user registered a passkey (after a recent login or second factor)",
+		Meaning: "a logged-in user registered a passkey (within Config.RecentLogin of logging in)",
 		Fields:  []string{"credential", "aaguid", "user_verified", "backup_eligible"},
 	})
 	// PasskeyLogin is logged when a user logged in with a passkey alone
