@@ -233,6 +233,8 @@ type Assertion struct {
 	NoUserVerification bool
 	// NoUserHandle leaves userHandle out.
 	NoUserHandle bool
+	// UserHandle, if set, replaces the credential's user handle.
+	UserHandle []byte
 	// SignCount, if set, is the counter reported instead of the next one.
 	SignCount *uint32
 	// BackupEligible, if set, replaces the BE flag.
@@ -298,7 +300,11 @@ func (a *Authenticator) Assert(options []byte, as Assertion) ([]byte, error) {
 		"authenticatorData": b64(authData),
 		"signature":         b64(sig),
 	}
-	if !as.NoUserHandle {
+	switch {
+	case as.NoUserHandle:
+	case as.UserHandle != nil:
+		resp["userHandle"] = b64(as.UserHandle)
+	default:
 		resp["userHandle"] = b64(c.UserHandle)
 	}
 	return json.Marshal(map[string]any{

@@ -278,21 +278,20 @@ func TestPasswordlessLogin(t *testing.T) {
 func TestPasswordlessRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		setup  func(a *webauthntest.Authenticator)
 		run    func(st *site, b *browser, a *webauthntest.Authenticator) int
 		status int
 		reason string
 	}{
-		{"wrong origin", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"wrong origin", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: "https://evil.example"})
 		}, 400, "wrong_origin"},
-		{"origin without its port", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"origin without its port", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: origin + ":8443"})
 		}, 400, "wrong_origin"},
-		{"wrong RP", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"wrong RP", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: origin, RPID: "evil.example"})
 		}, 400, "wrong_rp"},
-		{"replayed assertion", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"replayed assertion", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			first := st.browser()
 			as := assertOK(st.t, a, first.beginLogin())
 			if w := first.do("POST", "/login/passkey/finish", as); w.Code != 200 {
@@ -302,7 +301,7 @@ func TestPasswordlessRefusals(t *testing.T) {
 			st.events.Take()
 			return b.do("POST", "/login/passkey/finish", as).Code
 		}, 400, "wrong_challenge"},
-		{"replayed in the same session", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"replayed in the same session", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			as := assertOK(st.t, a, b.beginLogin())
 			b.do("POST", "/login/passkey/finish", as)
 			st.events.Take()
@@ -311,50 +310,57 @@ func TestPasswordlessRefusals(t *testing.T) {
 			b.st.mu.Unlock()
 			return b.do("POST", "/login/passkey/finish", as).Code
 		}, 400, "no_ceremony"},
-		{"expired", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"expired", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			opts := b.beginLogin()
 			st.clock.Add(passkey.DefaultChallengeTTL + time.Second)
 			return b.do("POST", "/login/passkey/finish", assertOK(st.t, a, opts)).Code
 		}, 400, "expired"},
-		{"unknown credential", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"unknown credential", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			other := webauthntest.New() // registered on the client side only: never finished
 			other.Register(b.st.registrationOptions(), origin)
 			return b.finish(other, webauthntest.Assertion{Origin: origin})
 		}, 400, "unknown_credential"},
-		{"bad signature", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"bad signature", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: origin, BadSignature: true})
 		}, 400, "bad_signature"},
-		{"user not verified", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"user not verified", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: origin, NoUserVerification: true})
 		}, 400, "uv_missing"},
-		{"no user handle", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"another user's handle", func(st *site, b *browser, a *webauthntest.Authenticator) int {
+			bob := st.browser()
+			bob.login("bob")
+			bob.register(webauthntest.New())
+			h, _, _ := st.store.Handle(st.t.Context(), "bob")
+			return b.finish(a, webauthntest.Assertion{Origin: origin, UserHandle: h}) // alice's passkey, bob's handle
+		}, 400, "wrong_user"},
+		{"no user handle", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: origin, NoUserHandle: true})
 		}, 400, "no_user_handle"},
-		{"counter regression", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"counter regression", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: origin, SignCount: ptr(uint32(1))}) // stored: 1
 		}, 400, "clone_suspected"},
-		{"backup eligibility changed", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"backup eligibility changed", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			return b.finish(a, webauthntest.Assertion{Origin: origin, BackupEligible: ptr(true)})
 		}, 400, "backup_eligibility_changed"},
-		{"inactive user", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"inactive user", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			st.mu.Lock()
 			st.users["alice"] = identity.Basic{UserID: "alice"}
 			st.mu.Unlock()
 			return b.finish(a, webauthntest.Assertion{Origin: origin})
 		}, 400, "inactive_user"},
-		{"no ceremony", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"no ceremony", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			opts := st.browser().beginLogin() // another browser's ceremony
 			return b.do("POST", "/login/passkey/finish", assertOK(st.t, a, opts)).Code
 		}, 400, "no_ceremony"},
-		{"malformed JSON", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"malformed JSON", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			b.beginLogin()
 			return b.do("POST", "/login/passkey/finish", []byte(`{"id":`)).Code
 		}, 400, "malformed"},
-		{"oversize body", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"oversize body", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			b.beginLogin()
 			return b.do("POST", "/login/passkey/finish", bytes.Repeat([]byte("a"), passkey.MaxBodyBytes+1)).Code
 		}, 413, "oversize"},
-		{"not JSON", nil, func(st *site, b *browser, a *webauthntest.Authenticator) int {
+		{"not JSON", func(st *site, b *browser, a *webauthntest.Authenticator) int {
 			b.beginLogin()
 			return b.do("POST", "/login/passkey/finish", []byte("{}"), "text/plain").Code
 		}, 415, "not_json"},
