@@ -257,7 +257,7 @@ func (p *Passkeys) FinishLogin(w http.ResponseWriter, r *http.Request) {
 		RelyingPartyID:   p.rpID,
 		UserVerification: protocol.VerificationRequired,
 	}
-	if err := p.assert(ctx, parsed, c.challenge, stored, sd, func() webauthn.User { return wu }, true); p.answerErr(w, r, ceremonyLogin, err) {
+	if err := p.assert(ctx, parsed, c.challenge, stored, sd, wu, true); p.answerErr(w, r, ceremonyLogin, err) {
 		return
 	}
 	if err := p.sessions.Login(r, u, identity.MethodHardwareKey, identity.MethodMFA); p.answerErr(w, r, ceremonyLogin, err) {
@@ -304,7 +304,7 @@ func (p *Passkeys) owner(ctx context.Context, parsed *protocol.ParsedCredentialA
 // assert verifies an assertion of the stored credential with the
 // library, then applies the counter policy and writes the use back.
 // requireUV is the ceremony's own demand (passwordless).
-func (p *Passkeys) assert(ctx context.Context, parsed *protocol.ParsedCredentialAssertionData, challenge []byte, stored Credential, sd webauthn.SessionData, user func() webauthn.User, requireUV bool) error {
+func (p *Passkeys) assert(ctx context.Context, parsed *protocol.ParsedCredentialAssertionData, challenge []byte, stored Credential, sd webauthn.SessionData, user webauthn.User, requireUV bool) error {
 	if stored.CloneWarning {
 		return refuse("clone_suspected", nil)
 	}
@@ -319,9 +319,9 @@ func (p *Passkeys) assert(ctx context.Context, parsed *protocol.ParsedCredential
 		err  error
 	)
 	if len(sd.UserID) == 0 {
-		_, cred, err = p.wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return user(), nil }, sd, parsed)
+		_, cred, err = p.wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return user, nil }, sd, parsed)
 	} else {
-		cred, err = p.wa.ValidateLogin(user(), sd, parsed)
+		cred, err = p.wa.ValidateLogin(user, sd, parsed)
 	}
 	if err != nil {
 		return classify(err)

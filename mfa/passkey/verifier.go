@@ -160,7 +160,7 @@ func (v *Verifier) complete(r *http.Request, raw []byte, userID, state string) e
 	for i := range wu.creds {
 		sd.AllowedCredentialIDs[i] = wu.creds[i].ID
 	}
-	return p.assert(ctx, parsed, ch, stored, sd, func() webauthn.User { return wu }, false)
+	return p.assert(ctx, parsed, ch, stored, sd, wu, false)
 }
 
 // readAssertion reads the assertion a challenge page posted: the JSON
