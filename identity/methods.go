@@ -13,8 +13,8 @@ import (
 // references, the "amr" values of RFC 8176 (and of OpenID Connect ID
 // tokens), which [Sessions.Login] records in the session. The gates read
 // them: the mfa gate counts a login that holds [MethodMFA] as the second
-// factor already passed, and passwordexpiry leaves alone a session that
-// was not logged in with a password.
+// factor already passed, and passwordexpiry leaves alone a session logged
+// in through an identity provider ([MethodFederated]).
 const (
 	// MethodPassword: a password ("pwd"). A Login with no methods records
 	// it.

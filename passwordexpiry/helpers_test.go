@@ -160,7 +160,11 @@ func newSite(t *testing.T, mod func(*passwordexpiry.Config)) *site {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		u := st.users[r.FormValue("u")]
-		if err := st.ids.Login(r, u); err != nil {
+		var methods []string // how the user logged in: "fed" through a provider
+		if m := r.FormValue("m"); m != "" {
+			methods = strings.Split(m, ",")
+		}
+		if err := st.ids.Login(r, u, methods...); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}

@@ -20,7 +20,10 @@
 //     (one minute by default), so the store is not asked on every request;
 //     a new flag set elsewhere takes effect within that bound;
 //   - a store error is a 503 and a security event (fail closed), unless
-//     [Config.FailOpen].
+//     [Config.FailOpen];
+//   - a session logged in through an identity provider (identity/oidc:
+//     identity.MethodFederated) passes unjudged, since the provider owns
+//     its password, unless [Config.JudgeFederatedLogins].
 //
 // The gate runs after the identity middleware and loginrequired, and after
 // mfa, in the bulwark chain: anonymous requests pass it untouched.
@@ -94,6 +97,17 @@ type Config struct {
 	// session) takes effect within it. Negative turns the cache off (Changed
 	// still renews the session token).
 	CacheTTL time.Duration
+	// JudgeFederatedLogins makes the gate judge sessions logged in through
+	// an identity provider (identity.MethodFederated, as identity/oidc
+	// records it) like the others. By default they pass unjudged, without
+	// asking the store: the provider owns that password, and the user
+	// cannot change it here, so sending them to the change page would
+	// lock them out. Set it when the application keeps a password of its
+	// own for provider users too and wants it changed even after a
+	// provider login. The exemption needs the session (Config.Sessions or
+	// Config.Identity): without it every request is judged. A bearer or
+	// basic request is always judged.
+	JudgeFederatedLogins bool
 	// FailOpen serves the request when the store cannot answer. The
 	// default, false, refuses it with 503: a user who must change their
 	// password is never let through because the store is down.
@@ -141,6 +155,10 @@ type Decision struct {
 	Cached bool
 	// Exempt is the exempt rule that let a user who must change pass ("" when none did).
 	Exempt string
+	// Federated reports that the request's session was logged in through
+	// an identity provider and passed unjudged (see
+	// Config.JudgeFederatedLogins).
+	Federated bool
 	// Pending is the earlier gate (such as "mfa") whose unfinished step
 	// the request is for ([identity.Pending]): it passes without a
 	// verdict, so that the change comes after that step, not in its middle.
@@ -158,6 +176,7 @@ type Middleware struct {
 	ttl       time.Duration
 	cache     bool // verdicts are cached in sessions
 	failOpen  bool
+	judgeFed  bool // Config.JudgeFederatedLogins
 	log       *seclog.Logger
 	now       func() time.Time
 }
@@ -181,7 +200,7 @@ func New(cfg Config) (*Middleware, error) {
 	m := &Middleware{
 		ids:   cfg.Identity,
 		store: cfg.Store, changeURL: cfg.ChangeURL, maxAge: cfg.MaxAge, sm: cfg.Sessions,
-		ttl: cfg.CacheTTL, failOpen: cfg.FailOpen,
+		ttl: cfg.CacheTTL, failOpen: cfg.FailOpen, judgeFed: cfg.JudgeFederatedLogins,
 	}
 	if m.changeURL == "" {
 		m.changeURL = "/password/change"
@@ -270,6 +289,9 @@ func (m *Middleware) Check(r *http.Request) (Decision, error) {
 		return Decision{Outcome: Pass, Pending: g}, nil
 	}
 	id := u.ID()
+	if !m.judgeFed && m.federated(r, id) {
+		return Decision{Outcome: Pass, Federated: true}, nil
+	}
 	now := m.now()
 	if m.cache {
 		if err := m.core.Session(r.Context(), m.sm); err != nil {
@@ -300,6 +322,18 @@ func (m *Middleware) Check(r *http.Request) (Decision, error) {
 		return Decision{Outcome: Pass}, nil
 	}
 	return Decision{Outcome: Change, Reason: reason}, nil
+}
+
+// federated reports whether r was authenticated by a session logged in as
+// userID through an identity provider (identity.MethodFederated): the one
+// place where provider logins are exempt. A bearer or basic request is
+// not, even when it carries such a session's cookie.
+func (m *Middleware) federated(r *http.Request, userID string) bool {
+	if m.sm == nil || identity.SchemeFromRequest(r) != identity.SchemeSession {
+		return false
+	}
+	ctx := r.Context()
+	return identity.HasLoginMethod(ctx, m.sm, identity.MethodFederated) && m.sm.GetString(ctx, identity.SessionUserKey) == userID
 }
 
 // exemptOr returns d with Outcome Pass when r's route is exempt, else with

@@ -8,8 +8,8 @@ var (
 	// Connect provider (after identity.login, which the session logs).
 	OIDCLogin = define(Event{
 		Name: "oidc.login", Level: zapcore.InfoLevel, OWASP: AuthnLoginSuccess,
-		Meaning: "a user logged in through an OpenID Connect provider; the ID token was verified and the session token renewed",
-		Fields:  []string{"issuer", "subject", "login_user"},
+		Meaning: "a user logged in through an OpenID Connect provider; the ID token was verified and the session token renewed; provider_mfa=true: the provider's amr said mfa and TrustProviderMFA counts it as the second factor",
+		Fields:  []string{"issuer", "subject", "login_user", "amr", "provider_mfa"},
 	})
 	// OIDCRefused is logged when a login through an OpenID Connect
 	// provider was refused: an error from the provider, an unknown or
@@ -29,18 +29,21 @@ var (
 		Fields:  []string{"at_provider"},
 	})
 	// OIDCBackChannelLogout is logged when the provider's back-channel
-	// logout token was accepted and the user's sessions ended.
+	// logout token was accepted and the local sessions of the provider
+	// session it names (sid), or of its user (subject alone), ended.
 	OIDCBackChannelLogout = define(Event{
 		Name: "oidc.backchannel_logout", Level: zapcore.InfoLevel, OWASP: AuthnTokenRevoked,
-		Meaning: "the provider logged a user out by a back-channel logout token; the user's sessions were ended",
-		Fields:  []string{"issuer", "subject", "sid"},
+		Meaning: "the provider logged a user out by a back-channel logout token; the local sessions of the provider session sid (or, without sid, of the user) were ended; ended: how many (absent when Config.BackChannelLogout ended them)",
+		Fields:  []string{"issuer", "subject", "sid", "ended"},
 	})
 	// OIDCLogoutTokenRefused is logged when a back-channel logout request
 	// was refused (400): no token, a token that fails verification, a
-	// replayed jti, or the application could not end the sessions.
+	// replayed jti, or the sessions could not be ended; or (501) the
+	// session store cannot list its sessions and no
+	// Config.BackChannelLogout was given.
 	OIDCLogoutTokenRefused = define(Event{
 		Name: "oidc.logout_token_refused", Level: zapcore.WarnLevel, OWASP: InputValidationFail,
-		Meaning:    "a back-channel logout request was refused, 400 (reason: no_token, bad_token, replayed, logout_failed)",
+		Meaning:    "a back-channel logout request was refused, 400 (reason: no_token, bad_token, replayed, logout_failed), or 501 (no_session_list: the session store cannot list its sessions and no BackChannelLogout was given; nothing was ended)",
 		Fields:     []string{"reason", "error"},
 		HighVolume: true,
 	})

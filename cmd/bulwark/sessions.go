@@ -13,12 +13,17 @@ import (
 // sessionStore keeps the demo's scs sessions in its database (scs's
 // default store is the process's memory): a restart keeps everyone logged
 // in, and several demos on one database share their sessions. It is an
-// scs.CtxStore; sessionexpiry wraps it.
+// scs.CtxStore, and an scs.IterableCtxStore so that a provider's
+// back-channel logout can find the sessions of one provider session
+// (scs.SessionManager.Iterate); sessionexpiry wraps it.
 type sessionStore struct {
 	db *sqldb.DB
 }
 
-var _ scs.CtxStore = (*sessionStore)(nil)
+var (
+	_ scs.CtxStore         = (*sessionStore)(nil)
+	_ scs.IterableCtxStore = (*sessionStore)(nil)
+)
 
 var (
 	qSessionFind   = sqldb.Portable(`SELECT data FROM demo_sessions WHERE token = ? AND expiry > ?`)
@@ -26,6 +31,7 @@ var (
 ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`)
 	qSessionDelete = sqldb.Portable(`DELETE FROM demo_sessions WHERE token = ?`)
 	qSessionPurge  = sqldb.Portable(`DELETE FROM demo_sessions WHERE expiry <= ?`)
+	qSessionAll    = sqldb.Portable(`SELECT token, data FROM demo_sessions WHERE expiry > ?`)
 )
 
 // newSessionStore returns the store on db (migrated by newUserStore) and
@@ -72,6 +78,33 @@ func (s *sessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 func (s *sessionStore) DeleteCtx(ctx context.Context, token string) error {
 	_, err := s.db.Writer().ExecContext(ctx, s.db.Q(qSessionDelete), token)
 	return err
+}
+
+// AllCtx returns every unexpired session, by token: what
+// scs.SessionManager.Iterate walks. It reads the whole table, so its
+// callers are rare events (a provider's back-channel logout), never a
+// request path.
+func (s *sessionStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.db.Reader().QueryContext(ctx, s.db.Q(qSessionAll), time.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	all := make(map[string][]byte)
+	for rows.Next() {
+		var token string
+		var b []byte
+		if err := rows.Scan(&token, &b); err != nil {
+			return nil, err
+		}
+		all[token] = b
+	}
+	return all, rows.Err()
+}
+
+// All is the context-free method of scs.IterableStore.
+func (s *sessionStore) All() (map[string][]byte, error) {
+	return s.AllCtx(context.Background())
 }
 
 // Find, Commit and Delete are the context-free methods of scs.Store; scs

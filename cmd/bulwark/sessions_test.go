@@ -2,16 +2,19 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/bulwark-go/bulwark/internal/sqlstore/sqlstoretest"
 )
 
@@ -191,5 +194,44 @@ func TestDemoLogoutDuringPasswordChange(t *testing.T) {
 		if r, body := after.do("GET", "/api/me", nil, nil); r.StatusCode != http.StatusUnauthorized {
 			t.Errorf("the password change answered %d with a session cookie that /api/me accepts: %d %q", resp.StatusCode, r.StatusCode, body)
 		}
+	}
+}
+
+// TestDemoSessionStoreIterates: the demo's store lists its live sessions,
+// and only those, for scs's Iterate (a provider's back-channel logout
+// walks them).
+func TestDemoSessionStoreIterates(t *testing.T) {
+	ctx := t.Context()
+	db, err := openDB(ctx, filepath.Join(t.TempDir(), "iter.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := newUserStore(ctx, db, 1); err != nil {
+		t.Fatal(err)
+	}
+	store := newSessionStore(ctx, db, time.Hour)
+	sm := scs.New()
+	sm.Store = store
+	now := time.Now()
+	for token, expiry := range map[string]time.Time{"live-1": now.Add(time.Hour), "live-2": now.Add(time.Hour), "gone": now.Add(-time.Second)} {
+		b, err := sm.Codec.Encode(expiry, map[string]any{"who": token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.CommitCtx(ctx, token, b, expiry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	if err := sm.Iterate(ctx, func(ctx context.Context) error {
+		seen = append(seen, sm.GetString(ctx, "who"))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, []string{"live-1", "live-2"}) {
+		t.Errorf("Iterate saw %v, want the two live sessions", seen)
 	}
 }

@@ -57,50 +57,83 @@ func (s *seenTokens) add(jti string, exp, now time.Time) bool {
 // event, a jti, a sub or a sid, no nonce: an ID token is not a logout
 // token), its jti must not have been seen before (the cache is per
 // process: on several instances a replay can log the user out once more
-// on another, which ends nothing new), then Config.BackChannelLogout ends
-// the user's sessions. It answers 200 when the sessions were ended, 400
-// with the reason otherwise (as the specification asks), 405 to other
-// methods, 404 when BackChannelLogout is not configured; never cached.
-// Register its absolute URL at the provider as the back-channel logout
-// URI. It needs no session: the provider calls it, not the browser.
+// on another, which ends nothing new), then the local sessions of the
+// provider's session are ended.
+//
+// Which sessions: each login records the provider's (issuer, subject,
+// sid) in its session. A token that names a sid ends exactly the local
+// sessions logged in through that provider session (another browser of
+// the same user, logged in through another provider session, stays); a
+// token that names only a sub ends every session logged in through the
+// provider as that user. A session whose ID token carried no sid is
+// ended by a token that names its user's sub. Sessions logged in another
+// way (a password) are not the provider's to end.
+//
+// How: by default, BackChannel reads every live session of the session
+// manager's store (the store must list them: scs.IterableStore or
+// scs.IterableCtxStore, as scs's memstore, sqlite3store, postgresstore,
+// pgxstore and redisstore do) and deletes the matching ones. That costs
+// one read of every live session per logout: see docs/performance.md.
+// Config.BackChannelLogout replaces it, for a site with an index of its
+// own or a store that cannot list. With neither, BackChannel answers 501
+// and logs why (reason no_session_list), naming the fix.
+//
+// It answers 200 when the sessions were ended (also when there were
+// none), 400 with the reason otherwise (as the specification asks), 405
+// to other methods; never cached. Register its absolute URL at the
+// provider as the back-channel logout URI. It needs no session: the
+// provider calls it, not the browser.
 func (l *Login) BackChannel(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if l.backChannel == nil {
-		http.NotFound(w, r)
-		return
-	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 		return
 	}
+	if store := l.sessions.Manager().Store; l.backChannel == nil && !canList(store) {
+		l.refuseLogout(w, r, http.StatusNotImplemented, "no_session_list", errNoSessionList{store})
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	raw := r.PostFormValue("logout_token")
 	if raw == "" {
-		l.refuseLogout(w, r, "no_token", errors.New("the request has no logout_token"))
+		l.refuseLogout(w, r, http.StatusBadRequest, "no_token", errors.New("the request has no logout_token"))
 		return
 	}
 	tok, err := l.verifier.VerifyLogout(r.Context(), raw)
 	if err != nil {
-		l.refuseLogout(w, r, "bad_token", err)
+		l.refuseLogout(w, r, http.StatusBadRequest, "bad_token", err)
 		return
 	}
 	if !l.seen.add(tok.TokenID, tok.Expiry, l.now()) {
-		l.refuseLogout(w, r, "replayed", errors.New("the logout token's jti was seen before"))
+		l.refuseLogout(w, r, http.StatusBadRequest, "replayed", errors.New("the logout token's jti was seen before"))
 		return
 	}
-	if err := l.backChannel(r.Context(), tok.Issuer, tok.Subject, tok.SessionID); err != nil {
-		l.refuseLogout(w, r, "logout_failed", err)
+	fields := []zap.Field{zap.String("issuer", tok.Issuer), seclog.String("subject", tok.Subject), seclog.String("sid", tok.SessionID)}
+	if l.backChannel != nil {
+		err = l.backChannel(r.Context(), tok.Issuer, tok.Subject, tok.SessionID)
+	} else {
+		var ended int
+		ended, err = l.endSessions(r.Context(), tok.Issuer, tok.Subject, tok.SessionID)
+		fields = append(fields, zap.Int("ended", ended))
+	}
+	if err != nil {
+		l.refuseLogout(w, r, http.StatusBadRequest, "logout_failed", err)
 		return
 	}
-	l.log.Log(r, seclog.OIDCBackChannelLogout, zap.String("issuer", tok.Issuer), seclog.String("subject", tok.Subject), seclog.String("sid", tok.SessionID))
+	l.log.Log(r, seclog.OIDCBackChannelLogout, fields...)
 	w.WriteHeader(http.StatusOK)
 }
 
-func (l *Login) refuseLogout(w http.ResponseWriter, r *http.Request, reason string, err error) {
+// refuseLogout logs a refused back-channel logout and answers it with
+// status and OAuth's error code, as the specification suggests.
+func (l *Login) refuseLogout(w http.ResponseWriter, r *http.Request, status int, reason string, err error) {
 	l.log.Log(r, seclog.OIDCLogoutTokenRefused, zap.String("reason", reason), seclog.String("error", err.Error()))
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusBadRequest)
-	// The error codes are OAuth's, as the specification suggests.
-	w.Write([]byte(`{"error":"invalid_request","error_description":"` + reason + `"}` + "\n"))
+	w.WriteHeader(status)
+	code := "invalid_request"
+	if status >= http.StatusInternalServerError {
+		code = "server_error"
+	}
+	w.Write([]byte(`{"error":"` + code + `","error_description":"` + reason + `"}` + "\n"))
 }

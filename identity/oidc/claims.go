@@ -36,6 +36,25 @@ type Claims struct {
 	// Roles is the "roles" claim (Entra app roles, Keycloak mappers),
 	// when the provider is set to send it.
 	Roles []string `json:"roles"`
+	// AMR is the "amr" claim: how the provider authenticated the user, as
+	// RFC 8176 values ("pwd", "otp", "hwk", "mfa"…), when it says. Entra
+	// ID's v1.0 tokens write ["pwd","mfa"] after its own second factor
+	// (its v2.0 tokens carry no amr), Auth0 ["mfa"];
+	// Keycloak sends amr only through its "Authentication Method
+	// Reference" mapper (the values each step of the flow is given);
+	// Google sends none. It is what the provider claims, signed: see
+	// Config.TrustProviderMFA before counting on it.
+	AMR []string `json:"amr"`
+	// ACR is the "acr" claim: the authentication context class the
+	// provider says the login met ("1", "2" as Keycloak's levels of
+	// assurance; a URI for others). Its values are the provider's own;
+	// map them in Config.Claims when a policy depends on them.
+	ACR string `json:"acr"`
+	// SessionID is the "sid" claim: the provider's session the login
+	// belongs to, when it sends one (Keycloak, Entra ID, Auth0 do). The
+	// login records it, so that a back-channel logout token naming this
+	// sid ends exactly the local sessions of that provider session.
+	SessionID string `json:"sid"`
 	// AuthorizedParty is the "azp" claim: the client the token was
 	// issued to, checked against the client id.
 	AuthorizedParty string `json:"azp"`

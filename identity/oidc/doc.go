@@ -16,7 +16,14 @@
 //     JWKS), its nonce must be the flow's, its at_hash must match the
 //     access token; then Config.Claims maps the claims to the
 //     application's user, [identity.Sessions.Login] renews the session
-//     token and stores the user, and the browser goes to "next".
+//     token and stores the user, logged in by [identity.MethodFederated]
+//     (and [identity.MethodMFA] when Config.TrustProviderMFA believes the
+//     ID token's amr "mfa"), and the browser goes to "next".
+//
+// A provider login is not the site's password: the mfa gate asks the
+// application's second factor after it whenever mfa.Config.Required says
+// so (unless TrustProviderMFA counts the provider's), and passwordexpiry
+// lets it pass unjudged (unless its JudgeFederatedLogins).
 //
 // Every refusal (an error from the provider such as access_denied, an
 // unknown or replayed state, a wrong nonce, an expired token, a wrong
@@ -33,10 +40,13 @@
 //
 // [Login.BackChannel] receives the provider's back-channel logout tokens
 // (Back-Channel Logout 1.0), verified by go-oidc, each jti used once, and
-// lets Config.BackChannelLogout end the user's sessions.
+// ends the local sessions of the provider session the token names (sid),
+// or of its user (sub alone): each login records the provider's
+// (issuer, subject, sid) in its session, and by default BackChannel
+// reads the store's live sessions to find them (Config.BackChannelLogout
+// replaces that).
 //
-// Not yet: ending one provider session by its sid (BackChannelLogout gets
-// it; the suite keeps no sid-to-session index), a second factor after a
-// provider login, password expiry for provider users, and the Chromium
-// end-to-end test. docs/identity.md tracks them.
+// Not yet: response_mode=form_post, an index from sid to sessions (the
+// default back-channel logout reads every live session), and the
+// Chromium end-to-end test. docs/identity.md tracks them.
 package oidc

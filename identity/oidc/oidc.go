@@ -96,14 +96,31 @@ type Config struct {
 	// End Session Endpoint Discovery"). Leave it false for other
 	// providers.
 	Auth0Logout bool
-	// BackChannelLogout ends every session of the provider's user
-	// (issuer, subject) when the provider sends a back-channel logout
-	// token to [Login.BackChannel]; sid, when the provider sends one, is
-	// the provider's session the logout is about (kept in no session here
-	// yet: end all of the user's, e.g. through SessionsConfig.Revoke).
-	// subject may be "" when the provider sends only a sid. Nil makes
-	// BackChannel answer 404.
+	// BackChannelLogout, if set, replaces how [Login.BackChannel] ends the
+	// local sessions of a verified logout token: sid, when the token has
+	// one, names the provider's session (end the sessions logged in
+	// through it: [Claims.SessionID] at login); with subject alone, end
+	// every session of the provider's user (issuer, subject), e.g.
+	// through SessionsConfig.Revoke. subject is "" when the token names
+	// only a sid. Nil, the default, reads every live session of the
+	// session store and ends the matching ones, which needs a store that
+	// can list its sessions (scs.IterableStore); give this function for a
+	// store that cannot, or to end them through an index of your own,
+	// cheaper than reading every session (see docs/performance.md).
 	BackChannelLogout func(ctx context.Context, issuer, subject, sid string) error
+	// TrustProviderMFA records a login whose ID token's amr holds "mfa"
+	// (the provider checked several factors: Auth0, and Entra ID in its
+	// v1.0 tokens, write it after their own second factor) as
+	// multi-factor here too (identity.MethodMFA), so the mfa gate does
+	// not ask its own second factor again. The default, false, records every provider login as
+	// federated only (identity.MethodFederated): the application's own
+	// second factor is asked whenever mfa.Config.Required says so. Set it
+	// only for a provider whose second-factor policy the application
+	// owns or accepts; the claim is the provider's word, signed, not
+	// something the site checked. Keycloak writes "mfa" only when its AMR
+	// mapper is set to; Google never does (its users are always asked
+	// here).
+	TrustProviderMFA bool
 	// Logger is the security logger; nil means seclog.Default().
 	Logger *seclog.Logger
 	// Now returns the current time (tests); nil means time.Now. The ID
@@ -131,6 +148,7 @@ type Login struct {
 	postLogout  string
 	afterLogout string // where Logout sends the browser when the provider is not told
 	backChannel func(ctx context.Context, issuer, subject, sid string) error
+	trustMFA    bool       // Config.TrustProviderMFA
 	seen        seenTokens // jti of the logout tokens received
 	log         *seclog.Logger
 	now         func() time.Time
@@ -166,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 		issuer: cfg.Issuer, clientID: cfg.ClientID, sessions: cfg.Sessions, claims: cfg.Claims,
 		nextHosts: cfg.NextHosts, defaultNext: cfg.DefaultNext, flowTTL: cfg.FlowTTL,
 		client: cfg.HTTPClient, refused: cfg.Refused, backChannel: cfg.BackChannelLogout, startURL: cfg.StartURL, log: cfg.Logger, now: cfg.Now,
+		trustMFA: cfg.TrustProviderMFA,
 	}
 	if l.defaultNext == "" {
 		l.defaultNext = "/"
@@ -280,8 +299,9 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 			ref = refuse(ReasonUserRefused, err)
 		}
 	}
+	methods := l.methods(c)
 	if ref == nil {
-		if err := l.sessions.Login(r, u); err != nil {
+		if err := l.sessions.Login(r, u, methods...); err != nil {
 			ref = &Refusal{Status: http.StatusInternalServerError, Reason: ReasonLoginFailed, Err: err}
 		}
 	}
@@ -292,12 +312,28 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 	// Kept for the logout at the provider (id_token_hint), after Login,
 	// which may clear the session.
 	l.sessions.Manager().Put(ctx, idTokenKey, c.raw)
-	l.log.Log(r, seclog.OIDCLogin, zap.String("issuer", c.Issuer), seclog.String("subject", c.Subject), seclog.String("login_user", u.ID()))
+	l.putProviderSession(ctx, c)
+	l.log.Log(r, seclog.OIDCLogin, zap.String("issuer", c.Issuer), seclog.String("subject", c.Subject), seclog.String("login_user", u.ID()),
+		seclog.String("amr", strings.Join(c.AMR, " ")), zap.Bool("provider_mfa", slices.Contains(methods, identity.MethodMFA)))
 	next := f.Next
 	if !identity.SafeNext(next, l.nextHosts, true) {
 		next = l.defaultNext
 	}
 	identity.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// methods returns how a login with claims c is recorded in the session:
+// federated, and multi-factor too when the provider says so and
+// Config.TrustProviderMFA believes it. Nil claims (a refused login) have
+// none.
+func (l *Login) methods(c *Claims) []string {
+	if c == nil {
+		return nil
+	}
+	if l.trustMFA && slices.Contains(c.AMR, identity.MethodMFA) {
+		return []string{identity.MethodFederated, identity.MethodMFA}
+	}
+	return []string{identity.MethodFederated}
 }
 
 // checkResponse refuses an authorization response that carries an error

@@ -22,6 +22,7 @@ import (
 	"github.com/bulwark-go/bulwark/identity/oidc"
 	"github.com/bulwark-go/bulwark/internal/oidcop"
 	"github.com/bulwark-go/bulwark/internal/seclogtest"
+	"github.com/bulwark-go/bulwark/seclog"
 )
 
 // site is a relying party on httptest logging in through an in-process
@@ -31,9 +32,13 @@ type site struct {
 	srv      *httptest.Server
 	op       *oidcop.Provider
 	login    *oidc.Login
+	sessions *identity.Sessions
 	sm       *scs.SessionManager
 	rec      *seclogtest.Recorder
-	offset   atomic.Int64 // added to the real time: the site's clock
+	log      *seclog.Logger
+	mux      *http.ServeMux // the application's routes
+	handler  http.Handler   // what LoadAndSave serves: mux, or the gates before it
+	offset   atomic.Int64   // added to the real time: the site's clock
 	mu       sync.Mutex
 	users    map[string]identity.Basic
 	refuse   atomic.Bool // Claims refuses every user
@@ -57,8 +62,10 @@ func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.sessions, s.log = sessions, log
 	mux := http.NewServeMux()
-	s.srv = httptest.NewServer(s.sm.LoadAndSave(mux))
+	s.mux, s.handler = mux, mux
+	s.srv = httptest.NewServer(s.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) })))
 	t.Cleanup(s.srv.Close)
 	s.op = oidcop.Start(t, s.srv.URL+"/callback", s.srv.URL+"/logged-out")
 	cfg := oidc.Config{
@@ -89,6 +96,9 @@ func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	mux.HandleFunc("GET /callback", s.login.Callback)
 	mux.HandleFunc("/logout", s.login.Logout)
 	mux.HandleFunc("/backchannel", s.login.BackChannel)
+	mux.HandleFunc("GET /methods", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Join(sessions.LoginMethods(r.Context()), " "))
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u := sessions.UserID(r.Context())
 		s.mu.Lock()
