@@ -317,7 +317,18 @@ var (
 <p data-passkey-message></p>`))
 )
 
+// pageCSP is the policy of the test pages: no inline script, and Trusted
+// Types, so that a passkey.js that wrote HTML or ran inline code would
+// fail the browser test.
+const pageCSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; require-trusted-types-for 'script'"
+
 func (st *site) pages(mux *http.ServeMux) {
+	page := func(pattern string, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", pageCSP)
+			h(w, r)
+		})
+	}
 	mux.HandleFunc("GET /e2e/pw-login", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.ids.Login(r, st.users[r.URL.Query().Get("u")]); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -333,7 +344,7 @@ func (st *site) pages(mux *http.ServeMux) {
 		st.ids.Logout(r)
 		identity.Redirect(w, r, "/e2e/login", http.StatusSeeOther)
 	})
-	mux.HandleFunc("GET /e2e/account", func(w http.ResponseWriter, r *http.Request) {
+	page("GET /e2e/account", func(w http.ResponseWriter, r *http.Request) {
 		list, err := st.pk.List(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusForbidden)
@@ -341,8 +352,8 @@ func (st *site) pages(mux *http.ServeMux) {
 		}
 		accountPage.Execute(w, map[string]any{"User": identity.FromRequest(r).ID(), "Count": len(list)})
 	})
-	mux.HandleFunc("GET /e2e/login", func(w http.ResponseWriter, r *http.Request) { loginPage.Execute(w, nil) })
-	mux.HandleFunc("GET /e2e/mfa", func(w http.ResponseWriter, r *http.Request) {
+	page("GET /e2e/login", func(w http.ResponseWriter, r *http.Request) { loginPage.Execute(w, nil) })
+	page("GET /e2e/mfa", func(w http.ResponseWriter, r *http.Request) {
 		start, err := st.gate.Begin(w, r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusForbidden)
