@@ -32,10 +32,7 @@ func (c *serverCPU) report() {
 // docs/performance.md.
 func BenchmarkPasswordlessLogin(b *testing.B) {
 	st := newSite(b, nil, nil)
-	alice := st.browser()
-	alice.login("alice")
-	a := webauthntest.New()
-	alice.register(a)
+	a, _ := st.withPasskey()
 	cpu := &serverCPU{b: b}
 	b.ReportAllocs()
 	b.StopTimer()
@@ -64,10 +61,7 @@ func BenchmarkPasswordlessLogin(b *testing.B) {
 // form).
 func BenchmarkSecondFactor(b *testing.B) {
 	st := newSite(b, nil, nil)
-	alice := st.browser()
-	alice.login("alice")
-	a := webauthntest.New()
-	alice.register(a)
+	a, _ := st.withPasskey()
 	cpu := &serverCPU{b: b}
 	b.ReportAllocs()
 	b.StopTimer()

@@ -362,3 +362,14 @@ func (st *site) pages(mux *http.ServeMux) {
 		mfaPage.Execute(w, string(start.Options))
 	})
 }
+
+// withPasskey registers a passkey of a new authenticator (a security key:
+// UV, a counter) for alice, who logs in with her password in a browser of
+// her own, and returns the authenticator and its credential.
+func (st *site) withPasskey() (*webauthntest.Authenticator, *webauthntest.Credential) {
+	st.t.Helper()
+	alice := st.browser()
+	alice.login("alice")
+	a := webauthntest.New()
+	return a, alice.register(a)
+}

@@ -227,10 +227,7 @@ func TestRegisterAfterNewLogin(t *testing.T) {
 // session token and answers the judged next.
 func TestPasswordlessLogin(t *testing.T) {
 	st := newSite(t, nil, nil)
-	alice := st.browser()
-	alice.login("alice")
-	a := webauthntest.New()
-	alice.register(a)
+	a, _ := st.withPasskey()
 
 	b := st.browser()
 	b.do("GET", "/", nil)
@@ -367,10 +364,7 @@ func TestPasswordlessRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newSite(t, nil, nil)
-			alice := st.browser()
-			alice.login("alice")
-			a := webauthntest.New()
-			alice.register(a)
+			a, _ := st.withPasskey()
 			b := st.browser()
 			st.events.Take()
 			if got := tc.run(st, b, a); got != tc.status {
@@ -411,10 +405,7 @@ func (b *browser) finish(a *webauthntest.Authenticator, as webauthntest.Assertio
 // working.
 func TestCloneSuspected(t *testing.T) {
 	st := newSite(t, nil, nil)
-	alice := st.browser()
-	alice.login("alice")
-	a := webauthntest.New()
-	c := alice.register(a)
+	a, c := st.withPasskey()
 	b := st.browser()
 	if code := b.finish(a, webauthntest.Assertion{Origin: origin}); code != 200 { // counter 2
 		t.Fatalf("first login: %d", code)
