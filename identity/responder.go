@@ -29,15 +29,25 @@ const (
 	// HTMX is an htmx request: it gets HX-Redirect, since htmx ignores the
 	// headers of a 3xx.
 	HTMX
+	// Subresource is a browser fetching part of a page (an image, a
+	// favicon, a style, a script, a font: Fetch Metadata with a mode
+	// other than navigate): it gets the status and JSON body an API
+	// client gets, never a redirect. Followed, a redirect would load the
+	// login or challenge page as an image, and a challenge page that
+	// begins a challenge on GET would begin a new one behind the user's
+	// back, so that the answer to the one on screen is refused.
+	Subresource
 )
 
-// String returns "navigation", "api" or "htmx".
+// String returns "navigation", "api", "htmx" or "subresource".
 func (k Kind) String() string {
 	switch k {
 	case API:
 		return "api"
 	case HTMX:
 		return "htmx"
+	case Subresource:
+		return "subresource"
 	}
 	return "navigation"
 }
@@ -102,9 +112,10 @@ type ResponderConfig struct {
 //     by [Redirect] exactly as given, with "next" for GET and HEAD (303
 //     turns any method into GET; a POST's "next" would land on a page
 //     that refuses GET);
-//   - an API client gets 401 with the configured WWW-Authenticate challenge
-//     (403 when none is configured), or 403 when the user is known, and a
-//     JSON body {"error": code, "location": url};
+//   - an API client, and a browser's subresource request (an image, a
+//     favicon, a style), gets 401 with the configured WWW-Authenticate
+//     challenge (403 when none is configured), or 403 when the user is
+//     known, and a JSON body {"error": code, "location": url};
 //   - htmx gets 204 with HX-Redirect;
 //   - a refusal without a Location (authenticated but not authorized) is
 //     403 with the JSON body for every kind.
@@ -144,8 +155,9 @@ func NewResponder(cfg ResponderConfig) (*Responder, error) {
 // Kind judges the kind of client that sent r: htmx (HX-Request), a
 // navigation (Sec-Fetch-Mode: navigate), a script (Fetch Metadata with an
 // empty destination, X-Requested-With: XMLHttpRequest, an Accept that
-// prefers JSON to HTML, or a route in APIPatterns); a request with none of
-// these signs is a navigation.
+// prefers JSON to HTML, or a route in APIPatterns), a subresource (Fetch
+// Metadata with any other mode and destination: an image, a style); a
+// request with none of these signs is a navigation.
 func (rs *Responder) Kind(r *http.Request) Kind {
 	h := r.Header
 	if h.Get("HX-Request") == "true" {
@@ -159,10 +171,12 @@ func (rs *Responder) Kind(r *http.Request) Kind {
 	switch h.Get("Sec-Fetch-Mode") {
 	case "navigate":
 		return Navigation
-	case "cors", "same-origin", "no-cors":
+	case "":
+	default: // cors, same-origin, no-cors, websocket
 		if h.Get("Sec-Fetch-Dest") == "empty" {
 			return API
 		}
+		return Subresource
 	}
 	if strings.EqualFold(h.Get("X-Requested-With"), "XMLHttpRequest") {
 		return API

@@ -2,6 +2,7 @@ package mfa_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,57 @@ func TestBeginCarriesOptions(t *testing.T) {
 	w := st.do("GET", "/mfa", "")
 	if w.Code != 200 || w.Body.String() != `challenge form{"challenge":"c"}` {
 		t.Fatalf("GET /mfa: %d %q", w.Code, w.Body)
+	}
+}
+
+// TestAnswerBodyBounded: the gate reads the answer's form (for
+// mfa.MethodField) before any verifier does, so it bounds it: an answer
+// larger than mfa.MaxAnswerBytes is refused unread (mfa.failure, reason
+// oversize), not parsed up to net/http's 10 MB, and reaches no verifier.
+func TestAnswerBodyBounded(t *testing.T) {
+	st := newSite(t, &fakeVerifier{}, nil)
+	st.login("alice")
+	st.do("GET", "/mfa", "")
+	st.events.Take()
+	w := st.do("POST", "/mfa", "answer=ok&pad="+strings.Repeat("a", mfa.MaxAnswerBytes))
+	if w.Code != 403 {
+		t.Fatalf("an oversize answer: %d %q, want 403", w.Code, w.Body)
+	}
+	if ev := st.events.Named("mfa.failure"); len(ev) != 1 || ev[0].Field("reason") != "oversize" {
+		t.Fatalf("events %v, want one mfa.failure with reason oversize", st.names())
+	}
+	if s := st.status(); s.State != mfa.Pending {
+		t.Errorf("after an oversize answer: %+v, want the challenge still pending", s)
+	}
+	if w := st.do("POST", "/mfa", "answer=ok"); w.Code != 303 {
+		t.Errorf("the answer after: %d", w.Code)
+	}
+}
+
+// TestSubresourceKeepsTheChallenge: while a challenge is pending, the
+// browser fetches the page's favicon (and its images, styles, scripts).
+// Redirecting such a request to the challenge page made the browser GET
+// it, and a page that begins a challenge on GET began a new one, so the
+// answer to the one on screen (a passkey's assertion, made for its
+// state) was refused. A subresource gets a plain refusal: no redirect,
+// and the challenge on screen stays the one to answer.
+func TestSubresourceKeepsTheChallenge(t *testing.T) {
+	v := &fakeVerifier{}
+	st := newSite(t, v, nil)
+	st.login("alice")
+	st.do("GET", "/mfa", "")
+	for _, dest := range []string{"image", "style", "script", "font"} {
+		w := st.do("GET", "/favicon.ico", "", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", dest)
+		if w.Code == 303 || w.Header().Get("Location") != "" {
+			t.Errorf("a %s while the challenge is pending: %d to %q, want a plain refusal", dest, w.Code, w.Header().Get("Location"))
+		}
+	}
+	// A page navigation is still sent to the challenge.
+	expect(t, "a navigation", st.do("GET", "/other", "", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"), 303, "/mfa")
+	if len(v.states) != 1 {
+		t.Fatalf("%d challenges begun, want the one on screen only", len(v.states))
+	}
+	if w := st.do("POST", "/mfa", "answer=ok&state="+url.QueryEscape(v.states[0])); w.Code != 303 {
+		t.Errorf("the answer to the challenge on screen: %d %q", w.Code, w.Body)
 	}
 }

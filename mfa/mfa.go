@@ -644,6 +644,26 @@ func (m *Middleware) requestEnded(r *http.Request, method string, err error) err
 // refuses what it cannot read.
 const MethodField = "mfa_method"
 
+// MaxAnswerBytes bounds the form body of an answer that Complete reads
+// (for [MethodField]) before any verifier does: a larger answer is
+// refused unread (mfa.failure, reason oversize). A code or a passkey's
+// assertion is a few kilobytes at most.
+const MaxAnswerBytes = 64 << 10
+
+// answerMethod returns the [MethodField] of r's query or url-encoded form
+// body, reading at most [MaxAnswerBytes] of the body (a multipart body is
+// not read: its verifier parses it). The form stays parsed for the
+// verifier.
+func answerMethod(w http.ResponseWriter, r *http.Request) (string, error) {
+	if r.PostForm == nil && r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxAnswerBytes)
+	}
+	if err := r.ParseForm(); err != nil {
+		return "", err
+	}
+	return r.Form.Get(MethodField), nil
+}
+
 // Complete checks the user's answer (the challenge form's POST, or the
 // provider's callback) against the challenge begun in this session, with
 // the verifier of that challenge's method (never another: an answer that
@@ -685,7 +705,16 @@ func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next stri
 		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", f.method), zap.String("reason", "expired"))
 		return "", fmt.Errorf("%w: the challenge expired", ErrState)
 	}
-	if asked := r.FormValue(MethodField); asked != "" && asked != f.method {
+	asked, err := answerMethod(w, r)
+	if err != nil {
+		reason := "malformed"
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			reason = "oversize"
+		}
+		m.log.Log(r, seclog.MFAFailure, zap.String("mfa_method", f.method), zap.String("reason", reason))
+		return "", fmt.Errorf("%w: %s answer: %v", ErrInvalid, reason, err)
+	}
+	if asked != "" && asked != f.method {
 		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", f.method), zap.String("reason", "other_method"))
 		return "", fmt.Errorf("%w: the answer is for %q, the challenge under way is %q", ErrState, seclog.Sanitize(asked), f.method)
 	}

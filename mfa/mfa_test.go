@@ -170,7 +170,7 @@ func TestFlow(t *testing.T) {
 	st.login("alice")
 	expect(t, "page", st.do("GET", "/account?tab=security", "", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"), 303, "/mfa")
 	// Stray requests: a favicon, a parallel XHR, a POST.
-	expect(t, "favicon", st.do("GET", "/favicon.ico", "", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "image"), 303, "/mfa")
+	expect(t, "favicon (a subresource: refused, not redirected)", st.do("GET", "/favicon.ico", "", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "image"), 403, "")
 	expect(t, "xhr", st.do("GET", "/api/poll", "", "X-Requested-With", "XMLHttpRequest"), 403, "")
 	expect(t, "post", st.do("POST", "/account/delete", "x=1"), 303, "/mfa")
 	if got, _ := st.gate.Check(st.reqWithCookie("/account")); got.State != mfa.None {

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/bulwark-go/bulwark/internal/testenv"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -110,12 +112,12 @@ func BenchmarkLogJSON(b *testing.B) {
 			r := httptest.NewRequest("GET", "/account/settings", nil)
 			r.Header.Set("X-Request-Id", "4bf92f3577b34da6")
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := testenv.ProcessCPU()
 			for b.Loop() {
 				l.Log(r, PathRejected, String("reason", "dot-segment"))
 			}
 			if cpu > 0 {
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(testenv.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}

@@ -35,7 +35,7 @@ var (
 	// one the user is not enrolled in).
 	MFAFailure = define(Event{
 		Name: "mfa.failure", Level: zapcore.WarnLevel, OWASP: AuthnLoginFail,
-		Meaning: "a second-factor answer was refused (reason: invalid, not_enrolled), or a switch of method (reason: unknown_method, not_enrolled)",
+		Meaning: "a second-factor answer was refused (reason: invalid, not_enrolled; malformed or oversize when the gate could not read its form), or a switch of method (reason: unknown_method, not_enrolled)",
 		Fields:  []string{"mfa_method", "reason"},
 	})
 	// MFALocked is logged when a second-factor answer is refused without
