@@ -301,7 +301,19 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 		return nil, "", fmt.Errorf("demo: enrol carol in TOTP: %w", err)
 	}
 
-	public := []string{"/{$}", "/static/", "GET /health"}
+	// The session login, built here rather than by the chain: the passkeys
+	// need it before the chain is made (their verifier goes in its mfa
+	// slot), and the chain takes it as its session login.
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sessions, Lookup: users.lookup, Revoke: users.revoke, Logger: sec})
+	if err != nil {
+		return nil, "", err
+	}
+	pk, err := newPasskeys(ctx, db, cfg.origin, ids, users, sec)
+	if err != nil {
+		return nil, "", fmt.Errorf("demo: passkeys: %w", err)
+	}
+
+	public := append([]string{"/{$}", "/static/", "GET /health"}, passkeyPublic...)
 	providerOrigin := ""
 	if cfg.provider != nil {
 		public = append(public, oidcPublic...)
@@ -332,15 +344,17 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 			Absolute: absoluteLimit,
 			Idle:     idle,
 		},
-		Identity: &bulwark.IdentityConfig{Lookup: users.lookup, Revoke: users.revoke},
+		Identity: &bulwark.IdentityConfig{Authenticators: []identity.Authenticator{ids}},
 		LoginRequired: &loginrequired.Config{
 			Rules: []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
 		},
 		MFA: &mfa.Config{
-			// In order of preference; Required asks only users enrolled in
-			// one of them: alice, admin and expired log in with a password alone.
-			Verifiers:    []mfa.Verifier{otp},
-			Required:     mfa.AnyEnrolled(otp),
+			// In order of preference: TOTP first (carol's factor from the
+			// start), a passkey instead. Required asks only users enrolled
+			// in one of them: alice, admin and expired log in with a
+			// password alone until they add a passkey.
+			Verifiers:    []mfa.Verifier{otp, pk.Verifier()},
+			Required:     mfa.AnyEnrolled(otp, pk.Verifier()),
 			ChallengeURL: "/mfa",
 		},
 		PasswordExpiry: &passwordexpiry.Config{
@@ -377,7 +391,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 		return nil, "", err
 	}
 	s := &site{sec: sec, db: db, users: users, ids: chain.SessionAuth(), expiry: chain.PasswordExpiry(), ajax: ajax, mfa: chain.MFA(),
-		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
+		logins: logins, secondFactor: mfa.AnyEnrolled(otp, pk.Verifier()), pk: pk, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
 	if cfg.provider != nil {
 		if s.oidc, err = newProviderLogin(ctx, cfg.provider, cfg.origin, s.ids, users, sec); err != nil {
 			return nil, "", fmt.Errorf("demo: the demo provider's login: %w", err)
