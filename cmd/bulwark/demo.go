@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -37,7 +38,6 @@ import (
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
 	"github.com/bulwark-go/bulwark/sqldb"
-	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 	"github.com/bulwark-go/bulwark/throttle"
 	ptotp "github.com/pquerna/otp/totp"
 	"go.uber.org/zap"
@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("bulwark demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; a loopback or every-interface address is served as http://localhost:PORT")
-	dbPath := fs.String("db", defaultDBPath(), "SQLite database file of the demo")
+	dbPath := fs.String("db", defaultDBPath(), "the demo's database (users, sessions, TOTP, passkeys, CSP reports): an SQLite file, or a postgres:// URL")
 	idle := fs.Duration("idle", 30*time.Minute, "idle timeout of a logged-in session (try 1m to see it expire)")
 	providerAddr := fs.String("provider-addr", "127.0.0.1:8082", "loopback address of the demo's OpenID Connect provider (\"Log in with the demo provider\"), beside the collector's default 8081; 0 turns it off")
 	demoHelp.install(fs)
@@ -85,7 +85,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := makeDefaultDir(*dbPath, defaultDBPath()); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	db, err := sqlite.Open(ctx, "sqlite:"+*dbPath)
+	dsn := *dbPath
+	if lower := strings.ToLower(dsn); !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
+		dsn = "sqlite:" + dsn // a file name, whatever it looks like
+	}
+	db, err := openDB(ctx, dsn)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -132,7 +136,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if provider != nil {
 		fmt.Fprintf(stdout, "demo provider: %s (\"Log in with the demo provider\" on the login page)\n", provider.Issuer)
 	}
-	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, *dbPath)
+	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, redactDSN(*dbPath))
 	sec.Log(nil, seclog.SystemStartup, zap.String("command", "demo"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))
 
 	errc := make(chan error, 1)

@@ -255,3 +255,32 @@ func TestDemoPasskeyAccountAndDelete(t *testing.T) {
 		t.Errorf("passkey.deleted: %+v", ev)
 	}
 }
+
+// TestDemoOnPostgres: with -db a postgres:// URL, the demo keeps every
+// store there, the passkeys' too, and prints the URL without its password.
+func TestDemoOnPostgres(t *testing.T) {
+	dsn := sqlstoretest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startDemo(t, "-db", dsn)
+	if pw, ok := u.User.Password(); ok && strings.Contains(demoOutput[base], pw) {
+		t.Errorf("the demo printed the database's password:\n%s", demoOutput[base])
+	}
+	if !strings.Contains(demoOutput[base], "(database postgres") {
+		t.Errorf("the demo does not say it serves from PostgreSQL:\n%s", demoOutput[base])
+	}
+	alice := newClient(t, base)
+	alice.login("alice", "alice-password", "")
+	if resp, body := alice.postJSON(passkeyBeginPath, "{}"); resp.StatusCode != 200 || !strings.Contains(body, `"publicKey"`) {
+		t.Fatalf("alice's registration begin: %d %s", resp.StatusCode, body)
+	}
+	db := sqlstoretest.Open(t, dsn)
+	if n := sqlstoretest.Count(t, db, "bulwark_passkey_user"); n != 1 {
+		t.Errorf("PostgreSQL holds %d passkey users, want alice's handle", n)
+	}
+	if n := sqlstoretest.Count(t, db, "demo_sessions"); n != 1 {
+		t.Errorf("PostgreSQL holds %d sessions, want alice's", n)
+	}
+}
