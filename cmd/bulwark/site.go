@@ -419,6 +419,17 @@ type challengePage struct {
 	Retry string
 }
 
+// methodLabel names a second factor in the challenge page's links.
+func methodLabel(method string) string {
+	switch method {
+	case "totp":
+		return "a code from your authenticator app"
+	case passkey.Method:
+		return "passkey"
+	}
+	return method
+}
+
 // refusedPage is the challenge page after a refused answer: the code form
 // again after a code; after a passkey, which needs new request options,
 // a link that begins the passkey challenge again.
@@ -454,7 +465,7 @@ func (s *site) completeChallenge(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var templates = template.Must(template.New("").Funcs(template.FuncMap{"passkeyFinish": passkeyFinishURL}).Parse(`
+var templates = template.Must(template.New("").Funcs(template.FuncMap{"passkeyFinish": passkeyFinishURL, "methodLabel": methodLabel}).Parse(`
 {{define "top"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <link rel="stylesheet" href="/static/app.css"></head><body>
@@ -580,7 +591,7 @@ renewed on success; the page you asked for is kept on the server and checked wit
 <button id="use-my-passkey">Use my passkey</button></form>
 <p id="passkey-message" data-passkey-message></p>
 <script src="/static/passkey.js" nonce="{{$.Nonce}}" defer></script>{{end}}
-{{range .Alternatives}}<p><a id="use-{{.}}" href="/mfa?method={{.}}">Use {{.}} instead</a></p>{{end}}
+{{range .Alternatives}}<p><a id="use-{{.}}" href="/mfa?method={{.}}">Use {{methodLabel .}} instead</a></p>{{end}}
 {{with .Retry}}<p><a id="retry" href="{{.}}">Try again</a></p>{{end}}{{end}}
 {{template "bottom" .}}{{end}}
 
