@@ -312,12 +312,19 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 	if err != nil {
 		return nil, "", err
 	}
+	// The second factors, in order of preference: TOTP first (carol's
+	// factor from the start), a passkey instead.
+	factors := []mfa.Verifier{otp}
+	public := []string{"/{$}", "/static/", "GET /health"}
 	pk, err := newPasskeys(ctx, db, cfg.origin, ids, users, sec)
 	if err != nil {
 		return nil, "", fmt.Errorf("demo: passkeys: %w", err)
 	}
+	if pk != nil {
+		factors = append(factors, pk.Verifier())
+		public = append(public, passkeyPublic...)
+	}
 
-	public := append([]string{"/{$}", "/static/", "GET /health"}, passkeyPublic...)
 	providerOrigin := ""
 	if cfg.provider != nil {
 		public = append(public, oidcPublic...)
@@ -353,12 +360,11 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 			Rules: []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
 		},
 		MFA: &mfa.Config{
-			// In order of preference: TOTP first (carol's factor from the
-			// start), a passkey instead. Required asks only users enrolled
-			// in one of them: alice, admin and expired log in with a
-			// password alone until they add a passkey.
-			Verifiers:    []mfa.Verifier{otp, pk.Verifier()},
-			Required:     mfa.AnyEnrolled(otp, pk.Verifier()),
+			// Required asks only users enrolled in one of them: alice,
+			// admin and expired log in with a password alone until they
+			// add a passkey.
+			Verifiers:    factors,
+			Required:     mfa.AnyEnrolled(factors...),
 			ChallengeURL: "/mfa",
 		},
 		PasswordExpiry: &passwordexpiry.Config{
@@ -395,7 +401,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 		return nil, "", err
 	}
 	s := &site{sec: sec, db: db, users: users, ids: chain.SessionAuth(), expiry: chain.PasswordExpiry(), ajax: ajax, mfa: chain.MFA(),
-		logins: logins, secondFactor: mfa.AnyEnrolled(otp, pk.Verifier()), pk: pk, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
+		logins: logins, secondFactor: mfa.AnyEnrolled(factors...), pk: pk, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
 	if cfg.provider != nil {
 		if s.oidc, err = newProviderLogin(ctx, cfg.provider, cfg.origin, s.ids, users, sec); err != nil {
 			return nil, "", fmt.Errorf("demo: the demo provider's login: %w", err)

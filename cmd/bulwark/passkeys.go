@@ -42,14 +42,20 @@ var passkeyPublic = []string{"POST " + passkeyLoginBegin, "POST " + passkeyLogin
 // (mfa/passkey/sqlstore, on SQLite or PostgreSQL) for the RP ID
 // "localhost" and the demo's one origin (publicOrigin: the demo is served
 // as http://localhost:PORT, the only http origin browsers allow WebAuthn
-// on). Lookup enables the passwordless login.
+// on). Lookup enables the passwordless login. It returns nil, and no
+// error, when the demo is served on another host (-addr on a network
+// address): browsers offer no passkeys to such a page, and the demo runs
+// without them.
 func newPasskeys(ctx context.Context, db *sqldb.DB, origin string, ids *identity.Sessions, users *userStore, sec *seclog.Logger) (*passkey.Passkeys, error) {
+	if !passkeysAt(origin) {
+		return nil, nil
+	}
 	store, err := pksql.New(ctx, db)
 	if err != nil {
 		return nil, err
 	}
 	return passkey.New(passkey.Config{
-		RPID:          passkeyRPIDLoopback,
+		RPID:          passkeyRPIDLoopback, // the host of origin
 		RPDisplayName: passkeyRPName,
 		RPOrigins:     []string{origin},
 		Store:         store,
@@ -60,10 +66,20 @@ func newPasskeys(ctx context.Context, db *sqldb.DB, origin string, ids *identity
 	})
 }
 
+// passkeysAt reports whether the demo served at origin can offer
+// passkeys: on http, browsers allow WebAuthn for localhost only.
+func passkeysAt(origin string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Scheme == "http" && u.Hostname() == passkeyRPIDLoopback
+}
+
 // passkeyRoutes mounts the script, the registration and deletion of the
 // account page (behind the login and the gate, like /account) and the
 // passwordless login (public).
 func (s *site) passkeyRoutes(mux *http.ServeMux) {
+	if s.pk == nil {
+		return
+	}
 	mux.HandleFunc("GET "+passkeyScriptPath, passkey.ServeScript)
 	mux.HandleFunc("POST "+passkeyBeginPath, s.pk.BeginRegistration)
 	mux.HandleFunc("POST "+passkeyFinishPath, s.pk.FinishRegistration)
@@ -83,12 +99,14 @@ type accountData struct {
 
 func (s *site) account(w http.ResponseWriter, r *http.Request) {
 	data := accountData{Since: s.ids.LoginTime(r.Context()).Format(time.RFC3339)}
-	list, err := s.pk.List(r)
-	if err != nil {
-		s.sec.Zap().Error("demo: list passkeys", zap.Error(err))
-		data.PasskeysErr = true
+	if s.pk != nil {
+		list, err := s.pk.List(r)
+		if err != nil {
+			s.sec.Zap().Error("demo: list passkeys", zap.Error(err))
+			data.PasskeysErr = true
+		}
+		data.Passkeys = list
 	}
-	data.Passkeys = list
 	s.render(w, r, http.StatusOK, "account", page{Title: "Your account", Data: data})
 }
 

@@ -284,3 +284,31 @@ func TestDemoOnPostgres(t *testing.T) {
 		t.Errorf("PostgreSQL holds %d sessions, want alice's", n)
 	}
 }
+
+// TestDemoPasskeysOnlyOnLocalhost: served on another host (-addr on a
+// network address), where browsers offer no WebAuthn over http, the demo
+// runs without passkeys rather than failing to start.
+func TestDemoPasskeysOnlyOnLocalhost(t *testing.T) {
+	sec, _ := seclogtest.New(t)
+	h, _, err := newDemoHandler(t.Context(), sec, sqlstoretest.SQLite(t), demoConfig{idle: time.Hour, origin: "http://192.0.2.10:8080"})
+	if err != nil {
+		t.Fatalf("the demo on a network address: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	anon := newClient(t, srv.URL)
+	if _, body := anon.do("GET", "/login", nil, nil); strings.Contains(body, "passkey") {
+		t.Errorf("the login page offers passkeys:\n%s", body)
+	}
+	if resp, _ := anon.do("GET", passkeyScriptPath, nil, nil); resp.StatusCode != 404 {
+		t.Errorf("GET %s: %d, want 404", passkeyScriptPath, resp.StatusCode)
+	}
+	if resp, body := anon.postJSON(passkeyLoginBegin, "{}"); resp.StatusCode == 200 {
+		t.Errorf("anonymous passwordless begin: %d %s", resp.StatusCode, body)
+	}
+	carol := newClient(t, srv.URL)
+	carol.login("carol", "carol-password", "")
+	if _, body := carol.do("GET", "/mfa", nil, nil); !strings.Contains(body, `id="code"`) || strings.Contains(body, `use-passkey`) || strings.Contains(body, `data-passkey`) {
+		t.Errorf("carol's challenge: want the code alone:\n%s", body)
+	}
+}

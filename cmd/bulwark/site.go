@@ -47,7 +47,8 @@ type site struct {
 	logins       *throttle.Throttle
 	secondFactor func(context.Context, identity.User) (bool, error)
 	// pk is the passkeys: registration on the account page, the second
-	// factor, the passwordless login (passkeys.go).
+	// factor, the passwordless login (passkeys.go); nil when the demo is
+	// not served on localhost.
 	pk *passkey.Passkeys
 	// strangers bounds the password hashes computed at once for clients
 	// without a device cookie: a flood of guesses, even within its free
@@ -79,6 +80,9 @@ type page struct {
 	// Provider tells the pages that the demo provider runs: the login
 	// page offers "Log in with the demo provider".
 	Provider bool
+	// Passkeys tells the pages that the demo offers passkeys (it is
+	// served on http://localhost:PORT).
+	Passkeys bool
 
 	// Sent, Idle and Absolute fill the "what bulwark did here" box.
 	Sent           []sentHeader
@@ -158,6 +162,7 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	p.User = identity.FromRequest(r)
 	p.Nonce = csp.Nonce(r.Context())
 	p.Provider = s.oidc != nil
+	p.Passkeys = s.pk != nil
 	if p.User != nil {
 		p.Idle, p.Absolute = s.idle, s.absolute
 	}
@@ -526,11 +531,11 @@ anonymous requests get the login gate's answer first).
 <label>User name <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button>Log in</button></form>
-<p><button type="button" id="passkey-login" data-passkey-login data-begin="/login/passkey/begin"
+{{if .Passkeys}}<p><button type="button" id="passkey-login" data-passkey-login data-begin="/login/passkey/begin"
 data-finish="{{passkeyFinish .Next}}">Log in with a passkey</button> (one added on your account page; your device
 checks your PIN or fingerprint, and no second factor is asked)</p>
 <p id="passkey-message" data-passkey-message></p>
-<script src="/static/passkey.js" nonce="{{.Nonce}}" defer></script>
+<script src="/static/passkey.js" nonce="{{.Nonce}}" defer></script>{{end}}
 {{if .Provider}}<p><a id="provider-login" href="/login/oidc?next={{.Next}}">Log in with the demo provider</a>
 (<code>dave</code> / <code>dave-password</code>): <b>identity/oidc</b>'s code flow with PKCE, <code>next</code> kept
 through the round trip.</p>{{end}}
@@ -547,7 +552,7 @@ through the round trip.</p>{{end}}
 <b>clearsite</b> sends <code>Clear-Site-Data</code> on the answer to <b>Log out</b>, a redirect (so no page shows
 that header in its box): the browser then drops this site's cookies and storage.</p></div>
 <p><a href="/password/change">Change your password</a></p>
-<h2>Passkeys</h2>
+{{if .Passkeys}}<h2>Passkeys</h2>
 <div class="note"><p><b>mfa/passkey</b>: a passkey added here is a second factor instead of TOTP (a user who had
 none is asked for it from then on), and logs you in alone with <b>Log in with a passkey</b> when your device checks
 your PIN or fingerprint. Adding one needs a login of the last 15 minutes.</p></div>
@@ -562,7 +567,7 @@ signature counter went back, so it may have been copied. It is refused from now 
 <button type="button" id="add-passkey" data-passkey-register data-begin="/account/passkeys/begin"
 data-finish="/account/passkeys/finish" data-name-input="#pk-name">Add a passkey</button></p>
 <p id="passkey-message" data-passkey-message></p>
-<script src="/static/passkey.js" nonce="{{.Nonce}}" defer></script>
+<script src="/static/passkey.js" nonce="{{.Nonce}}" defer></script>{{end}}
 {{template "bottom" .}}{{end}}
 
 {{define "admin"}}{{template "top" .}}
@@ -579,9 +584,9 @@ served as usual, and logged.</p></div>
 
 {{define "mfa"}}{{template "top" .}}
 <div class="note"><p><b>mfa</b> lets a user with a second factor reach only this page, login and logout until they
-type the code of their authenticator app (TOTP, RFC 6238; a used code is refused), or use a passkey they added on
-their account page instead (<b>mfa/passkey</b>: the browser signs a challenge made for this page). The session token is
-renewed on success; the page you asked for is kept on the server and checked with <code>SafeNext</code>.</p></div>
+type the code of their authenticator app (TOTP, RFC 6238; a used code is refused){{if .Passkeys}}, or use a passkey they
+added on their account page instead (<b>mfa/passkey</b>: the browser signs a challenge made for this page){{end}}. The
+session token is renewed on success; the page you asked for is kept on the server and checked with <code>SafeNext</code>.</p></div>
 {{if .Error}}<p class="error">{{.Error}}</p>{{end}}
 {{with .Data}}{{if eq .Method "totp"}}<form class="stack" method="post" action="/mfa"><input type="hidden" name="mfa_method" value="totp">
 <label>Code <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
