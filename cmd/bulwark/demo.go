@@ -127,7 +127,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ErrorLog:          zap.NewStdLog(z.Named("http")),
 	}
 	url := origin + "/"
-	accounts := "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password), carol / carol-password (TOTP)"
+	accounts := "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password), carol / carol-password (TOTP, or a passkey she adds)"
 	if provider != nil {
 		accounts += ", dave / dave-password (at the demo provider; staff by its role claim)"
 	}
@@ -135,6 +135,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "carol's TOTP secret: %s (add it to an authenticator app)\n", secret)
 	if provider != nil {
 		fmt.Fprintf(stdout, "demo provider: %s (\"Log in with the demo provider\" on the login page)\n", provider.Issuer)
+	}
+	if passkeysAt(origin) {
+		fmt.Fprintf(stdout, "passkeys: carol can add one on her account page (%s/account) and use it instead of TOTP, or alone (\"Log in with a passkey\"); open the demo at %s, the passkeys' origin\n", origin, origin)
 	}
 	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, redactDSN(*dbPath))
 	sec.Log(nil, seclog.SystemStartup, zap.String("command", "demo"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))

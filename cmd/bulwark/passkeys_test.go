@@ -257,7 +257,8 @@ func TestDemoPasskeyAccountAndDelete(t *testing.T) {
 }
 
 // TestDemoOnPostgres: with -db a postgres:// URL, the demo keeps every
-// store there, the passkeys' too, and prints the URL without its password.
+// store there, the passkeys' too, and prints the URL without its password;
+// its banner says where carol adds a passkey.
 func TestDemoOnPostgres(t *testing.T) {
 	dsn := sqlstoretest.PostgresDSN(t)
 	u, err := url.Parse(dsn)
@@ -267,6 +268,9 @@ func TestDemoOnPostgres(t *testing.T) {
 	base, _ := startDemo(t, "-db", dsn)
 	if pw, ok := u.User.Password(); ok && strings.Contains(demoOutput[base], pw) {
 		t.Errorf("the demo printed the database's password:\n%s", demoOutput[base])
+	}
+	if want := "passkeys: carol can add one on her account page (" + strings.TrimSuffix(base, "/") + "/account) and use it instead of TOTP"; !strings.Contains(demoOutput[base], want) {
+		t.Errorf("the demo's banner lacks %q:\n%s", want, demoOutput[base])
 	}
 	if !strings.Contains(demoOutput[base], "(database postgres") {
 		t.Errorf("the demo does not say it serves from PostgreSQL:\n%s", demoOutput[base])
