@@ -23,12 +23,17 @@ import (
 
 // The demo's routes of the passkeys.
 const (
-	passkeyScriptPath   = "/static/passkey.js"
-	passkeyBeginPath    = "/account/passkeys/begin"
-	passkeyFinishPath   = "/account/passkeys/finish"
-	passkeyDeletePath   = "/account/passkeys/delete"
-	passkeyLoginBegin   = "/login/passkey/begin"
-	passkeyLoginFinish  = "/login/passkey/finish"
+	passkeyScriptPath  = "/static/passkey.js"
+	passkeyBeginPath   = "/account/passkeys/begin"
+	passkeyFinishPath  = "/account/passkeys/finish"
+	passkeyDeletePath  = "/account/passkeys/delete"
+	passkeyLoginBegin  = "/login/passkey/begin"
+	passkeyLoginFinish = "/login/passkey/finish"
+)
+
+// The demo's relying party: its name as authenticators show it, and its
+// RP ID, the host of the demo's origin (publicOrigin).
+const (
 	passkeyRPName       = "bulwark demo"
 	passkeyRPIDLoopback = "localhost"
 )
