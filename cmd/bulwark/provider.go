@@ -64,6 +64,7 @@ func startProvider(addr, origin string) (*oidctest.Provider, error) {
 		RedirectURIs:           []string{origin + oidcCallbackPath},
 		PostLogoutRedirectURIs: []string{origin + loggedOutPath},
 		RememberLogin:          true,
+		BackChannelLogoutURI:   origin + oidcBackChannelPath,
 	})
 }
 
