@@ -54,10 +54,11 @@ type Config struct {
 	// Scopes are asked for besides "openid", which is always asked;
 	// nil means "profile" and "email".
 	Scopes []string
-	// Sessions is the suite's session identity: the flow is kept in the
-	// session its manager loads (LoadAndSave must run before both
-	// handlers), and a successful callback logs the user in with it.
-	Sessions *identity.Sessions
+	// Identity is the identity.Sessions login (a field named Sessions is
+	// an scs manager across the suite): the flow is kept in the session
+	// its manager loads (LoadAndSave must run before both handlers), and
+	// a successful callback logs the user in with it.
+	Identity *identity.Sessions
 	// Claims maps the verified ID token's claims to the application's
 	// user: find or create the account of (Issuer, Subject), never of the
 	// e-mail alone, and decide who is staff (see [Claims.Has]). The user
@@ -171,8 +172,8 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 	if u, err := url.Parse(cfg.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
 		return nil, fmt.Errorf("oidc: Config.RedirectURL %q is not an absolute URL: write the full URL of the Callback handler, such as \"https://app.example/login/oidc/callback\"", cfg.RedirectURL)
 	}
-	if cfg.Sessions == nil {
-		return nil, errors.New("oidc: Config.Sessions is nil: give the *identity.Sessions whose manager's LoadAndSave runs before the handlers")
+	if cfg.Identity == nil {
+		return nil, errors.New("oidc: Config.Identity is nil: give the *identity.Sessions whose manager's LoadAndSave runs before the handlers")
 	}
 	if cfg.Claims == nil {
 		return nil, errors.New("oidc: Config.Claims is nil: give a func that maps the ID token's claims to the application's user")
@@ -181,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 		return nil, fmt.Errorf("oidc: Config.FlowTTL %v is negative: write 0 for the default (%v), or a positive duration", cfg.FlowTTL, DefaultFlowTTL)
 	}
 	l := &Login{
-		issuer: cfg.Issuer, clientID: cfg.ClientID, sessions: cfg.Sessions, claims: cfg.Claims,
+		issuer: cfg.Issuer, clientID: cfg.ClientID, sessions: cfg.Identity, claims: cfg.Claims,
 		nextHosts: cfg.NextHosts, defaultNext: cfg.DefaultNext, flowTTL: cfg.FlowTTL,
 		client: cfg.HTTPClient, refused: cfg.Refused, backChannel: cfg.BackChannelLogout, startURL: cfg.StartURL, log: cfg.Logger, now: cfg.Now,
 		trustMFA: cfg.TrustProviderMFA,

@@ -70,7 +70,7 @@ func newSite(t *testing.T, opts ...func(*site, *oidc.Config)) *site {
 	s.op = oidctest.Start(t, s.srv.URL+"/callback", s.srv.URL+"/logged-out")
 	cfg := oidc.Config{
 		Issuer: s.op.Issuer, ClientID: s.op.ClientID, ClientSecret: s.op.ClientSecret,
-		RedirectURL: s.srv.URL + "/callback", Sessions: sessions, StartURL: "/login",
+		RedirectURL: s.srv.URL + "/callback", Identity: sessions, StartURL: "/login",
 		FlowTTL: 3 * time.Hour, // longer than the provider's ID tokens: the tests judge either
 		Claims: func(_ context.Context, c *oidc.Claims) (identity.User, error) {
 			if s.refuse.Load() {
