@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
@@ -234,9 +235,18 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		Endpoint: provider.Endpoint(), RedirectURL: cfg.RedirectURL, Scopes: scopes,
 	}
-	// One verifier, hence one remote key set, for the life of the Login:
-	// its cache is what makes N logins cost one JWKS request.
-	l.verifier = provider.Verifier(&gooidc.Config{ClientID: cfg.ClientID, Now: l.now})
+	// One verifier, hence one key set, for the life of the Login: its
+	// cache is what makes N logins cost one JWKS request, and its
+	// KeyRefetchInterval what keeps made-up key ids from costing more.
+	var meta struct {
+		JWKS string   `json:"jwks_uri"`
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := provider.Claims(&meta); err != nil || meta.JWKS == "" {
+		return nil, fmt.Errorf("oidc: the provider %q: its discovery document has no jwks_uri", cfg.Issuer)
+	}
+	keys := &keySet{uri: meta.JWKS, client: l.client, now: l.now}
+	l.verifier = gooidc.NewVerifier(cfg.Issuer, keys, &gooidc.Config{ClientID: cfg.ClientID, Now: l.now, SupportedSigningAlgs: supportedAlgs(meta.Algs)})
 	return l, nil
 }
 
@@ -521,4 +531,18 @@ func randomString() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails (crypto/rand: it crashes the program instead)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// supportedAlgs returns the algorithms of the discovery document's
+// id_token_signing_alg_values_supported that the key set verifies; none
+// leaves go-oidc's default, RS256 (what OpenID Connect requires of every
+// provider). "none" and the HMAC algorithms are never accepted.
+func supportedAlgs(named []string) []string {
+	var algs []string
+	for _, a := range named {
+		if slices.Contains(signingAlgs, jose.SignatureAlgorithm(a)) {
+			algs = append(algs, a)
+		}
+	}
+	return algs
 }
