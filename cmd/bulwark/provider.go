@@ -64,6 +64,7 @@ func startProvider(addr, origin string) (*oidctest.Provider, error) {
 		RedirectURIs:           []string{origin + oidcCallbackPath},
 		PostLogoutRedirectURIs: []string{origin + loggedOutPath},
 		RememberLogin:          true,
+		BackChannelLogoutURI:   origin + oidcBackChannelPath,
 	})
 }
 
@@ -79,7 +80,7 @@ func newProviderLogin(ctx context.Context, p *oidctest.Provider, origin string, 
 		ClientID:              p.ClientID,
 		ClientSecret:          p.ClientSecret,
 		RedirectURL:           origin + oidcCallbackPath,
-		Sessions:              sessions,
+		Identity:              sessions,
 		Claims:                users.federatedLogin,
 		DefaultNext:           "/account",
 		StartURL:              oidcStartPath,

@@ -242,6 +242,42 @@ func TestProviderLoginAndLogout(t *testing.T) {
 	}
 }
 
+// dave is logged in on two browsers, each its own session at the
+// provider. Logging out at the provider on one (its end_session, as
+// another application of the provider would send him there) makes the
+// provider post a logout token naming that session's sid: the demo ends
+// that browser's session and only that one.
+func TestProviderLogoutEndsOneBrowser(t *testing.T) {
+	d := startProviderDemo(t)
+	browser := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	}
+	a, b := browser(), browser()
+	for _, c := range []*http.Client{a, b} {
+		if status, _, at := d.loginAtProvider(t, c, "/account"); status != 200 || at.Path != "/account" {
+			t.Fatalf("login: %d at %s", status, at)
+		}
+	}
+	d.rec.Take()
+	if status, _, _ := fetch(t, a, d.provider.Issuer+"/end_session"); status != 200 {
+		t.Fatalf("end_session at the provider: %d", status)
+	}
+	if d.provider.LogoutTokensSent() != 1 {
+		t.Fatalf("%d logout tokens sent, want 1", d.provider.LogoutTokensSent())
+	}
+	ev := d.rec.Named("oidc.backchannel_logout")
+	if len(ev) != 1 || ev[0].Field("ended") != "1" {
+		t.Fatalf("oidc.backchannel_logout events %+v, want one that ended 1 session", d.rec.All())
+	}
+	if _, _, at := fetch(t, a, d.origin+"/account"); at.Path != "/login" {
+		t.Errorf("the browser logged out at the provider: /account went to %s, want the login page", at)
+	}
+	if _, _, at := fetch(t, b, d.origin+"/account"); at.Path != "/account" {
+		t.Errorf("the other browser: /account went to %s, want it still logged in", at)
+	}
+}
+
 // A password user's logout stays local: home, and the provider is not
 // asked.
 func TestPasswordLogoutStaysLocal(t *testing.T) {

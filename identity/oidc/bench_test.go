@@ -104,7 +104,7 @@ func BenchmarkBackChannelLogout(b *testing.B) {
 			}
 			login, err := oidc.New(context.Background(), oidc.Config{
 				Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret, RedirectURL: "http://127.0.0.1:1/callback",
-				Sessions: ids, Logger: seclog.Discard(),
+				Identity: ids, Logger: seclog.Discard(),
 				Claims: func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil },
 			})
 			if err != nil {

@@ -21,7 +21,7 @@ func TestNewRefusesConfig(t *testing.T) {
 	claims := func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil }
 	good := func() oidc.Config {
 		return oidc.Config{Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret,
-			RedirectURL: "http://127.0.0.1:1/callback", Sessions: sessions, Claims: claims}
+			RedirectURL: "http://127.0.0.1:1/callback", Identity: sessions, Claims: claims}
 	}
 	if _, err := oidc.New(context.Background(), good()); err != nil {
 		t.Fatalf("the good config: %v", err)
@@ -36,7 +36,7 @@ func TestNewRefusesConfig(t *testing.T) {
 		{"no client secret", func(c *oidc.Config) { c.ClientSecret = "" }, "Config.ClientSecret is empty"},
 		{"no redirect URL", func(c *oidc.Config) { c.RedirectURL = "" }, "Config.RedirectURL is empty"},
 		{"relative redirect URL", func(c *oidc.Config) { c.RedirectURL = "/callback" }, "Config.RedirectURL \"/callback\" is not an absolute URL"},
-		{"no sessions", func(c *oidc.Config) { c.Sessions = nil }, "Config.Sessions is nil"},
+		{"no sessions", func(c *oidc.Config) { c.Identity = nil }, "Config.Identity is nil"},
 		{"no claims", func(c *oidc.Config) { c.Claims = nil }, "Config.Claims is nil"},
 		{"negative flow TTL", func(c *oidc.Config) { c.FlowTTL = -1 }, "Config.FlowTTL -1ns is negative"},
 		{"unsafe default next", func(c *oidc.Config) { c.DefaultNext = "//evil.example/" }, "Config.DefaultNext \"//evil.example/\" is not a safe redirect target"},
@@ -80,7 +80,7 @@ func TestWithoutSession(t *testing.T) {
 func TestNewRefusesPostLogoutURL(t *testing.T) {
 	s := newSite(t)
 	_, err := oidc.New(context.Background(), oidc.Config{Issuer: s.op.Issuer, ClientID: s.op.ClientID, ClientSecret: s.op.ClientSecret,
-		RedirectURL: s.srv.URL + "/callback", Sessions: mustSessions(t), Claims: func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil },
+		RedirectURL: s.srv.URL + "/callback", Identity: mustSessions(t), Claims: func(context.Context, *oidc.Claims) (identity.User, error) { return nil, nil },
 		PostLogoutRedirectURL: "/logged-out"})
 	if err == nil || !strings.Contains(err.Error(), "Config.PostLogoutRedirectURL \"/logged-out\" is not an absolute URL") {
 		t.Errorf("New: %v; want the PostLogoutRedirectURL named", err)

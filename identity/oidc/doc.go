@@ -30,9 +30,11 @@
 // audience, a signature by an unknown key) ends in a refusal page and an
 // oidc.refused security event; the session is never logged in half way.
 //
-// The provider's signing keys are fetched once and cached by go-oidc's
-// remote key set, which fetches them again only when a token names a key
-// it does not know (key rotation): N logins cost one JWKS request, not N.
+// The provider's signing keys are fetched once and cached; they are
+// fetched again only when a token names a key the cache does not hold (key
+// rotation), at most once per [KeyRefetchInterval]: N logins cost one JWKS
+// request, not N, and made-up key ids posted to the public back-channel
+// route cannot make the site hammer the provider.
 //
 // [Login.Logout] logs the user out here and at the provider
 // (RP-Initiated Logout 1.0: the end_session_endpoint with id_token_hint

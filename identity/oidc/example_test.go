@@ -33,7 +33,7 @@ func Example() {
 		ClientID:     "app",
 		ClientSecret: "secret",
 		RedirectURL:  "/login/oidc/callback", // must be absolute
-		Sessions:     sessions,
+		Identity:     sessions,
 		StartURL:     "/login/oidc",
 		Claims: func(ctx context.Context, c *oidc.Claims) (identity.User, error) {
 			// Find or create the account of (c.Issuer, c.Subject).

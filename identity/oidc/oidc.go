@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
@@ -54,10 +55,11 @@ type Config struct {
 	// Scopes are asked for besides "openid", which is always asked;
 	// nil means "profile" and "email".
 	Scopes []string
-	// Sessions is the suite's session identity: the flow is kept in the
-	// session its manager loads (LoadAndSave must run before both
-	// handlers), and a successful callback logs the user in with it.
-	Sessions *identity.Sessions
+	// Identity is the identity.Sessions login (a field named Sessions is
+	// an scs manager across the suite): the flow is kept in the session
+	// its manager loads (LoadAndSave must run before both handlers), and
+	// a successful callback logs the user in with it.
+	Identity *identity.Sessions
 	// Claims maps the verified ID token's claims to the application's
 	// user: find or create the account of (Issuer, Subject), never of the
 	// e-mail alone, and decide who is staff (see [Claims.Has]). The user
@@ -171,8 +173,8 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 	if u, err := url.Parse(cfg.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
 		return nil, fmt.Errorf("oidc: Config.RedirectURL %q is not an absolute URL: write the full URL of the Callback handler, such as \"https://app.example/login/oidc/callback\"", cfg.RedirectURL)
 	}
-	if cfg.Sessions == nil {
-		return nil, errors.New("oidc: Config.Sessions is nil: give the *identity.Sessions whose manager's LoadAndSave runs before the handlers")
+	if cfg.Identity == nil {
+		return nil, errors.New("oidc: Config.Identity is nil: give the *identity.Sessions whose manager's LoadAndSave runs before the handlers")
 	}
 	if cfg.Claims == nil {
 		return nil, errors.New("oidc: Config.Claims is nil: give a func that maps the ID token's claims to the application's user")
@@ -181,7 +183,7 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 		return nil, fmt.Errorf("oidc: Config.FlowTTL %v is negative: write 0 for the default (%v), or a positive duration", cfg.FlowTTL, DefaultFlowTTL)
 	}
 	l := &Login{
-		issuer: cfg.Issuer, clientID: cfg.ClientID, sessions: cfg.Sessions, claims: cfg.Claims,
+		issuer: cfg.Issuer, clientID: cfg.ClientID, sessions: cfg.Identity, claims: cfg.Claims,
 		nextHosts: cfg.NextHosts, defaultNext: cfg.DefaultNext, flowTTL: cfg.FlowTTL,
 		client: cfg.HTTPClient, refused: cfg.Refused, backChannel: cfg.BackChannelLogout, startURL: cfg.StartURL, log: cfg.Logger, now: cfg.Now,
 		trustMFA: cfg.TrustProviderMFA,
@@ -233,9 +235,18 @@ func New(ctx context.Context, cfg Config) (*Login, error) {
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		Endpoint: provider.Endpoint(), RedirectURL: cfg.RedirectURL, Scopes: scopes,
 	}
-	// One verifier, hence one remote key set, for the life of the Login:
-	// its cache is what makes N logins cost one JWKS request.
-	l.verifier = provider.Verifier(&gooidc.Config{ClientID: cfg.ClientID, Now: l.now})
+	// One verifier, hence one key set, for the life of the Login: its
+	// cache is what makes N logins cost one JWKS request, and its
+	// KeyRefetchInterval what keeps made-up key ids from costing more.
+	var meta struct {
+		JWKS string   `json:"jwks_uri"`
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := provider.Claims(&meta); err != nil || meta.JWKS == "" {
+		return nil, fmt.Errorf("oidc: the provider %q: its discovery document has no jwks_uri", cfg.Issuer)
+	}
+	keys := &keySet{uri: meta.JWKS, client: l.client, now: l.now}
+	l.verifier = gooidc.NewVerifier(cfg.Issuer, keys, &gooidc.Config{ClientID: cfg.ClientID, Now: l.now, SupportedSigningAlgs: supportedAlgs(meta.Algs)})
 	return l, nil
 }
 
@@ -520,4 +531,18 @@ func randomString() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails (crypto/rand: it crashes the program instead)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// supportedAlgs returns the algorithms of the discovery document's
+// id_token_signing_alg_values_supported that the key set verifies; none
+// leaves go-oidc's default, RS256 (what OpenID Connect requires of every
+// provider). "none" and the HMAC algorithms are never accepted.
+func supportedAlgs(named []string) []string {
+	var algs []string
+	for _, a := range named {
+		if slices.Contains(signingAlgs, jose.SignatureAlgorithm(a)) {
+			algs = append(algs, a)
+		}
+	}
+	return algs
 }

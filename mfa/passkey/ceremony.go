@@ -217,7 +217,7 @@ func (p *Passkeys) BeginLogin(w http.ResponseWriter, r *http.Request) {
 // user, the assertion (challenge, origin, RP ID, signature, user
 // presence and verification, backup flags) and the signature counter,
 // writes the use back atomically, then logs the owner in through
-// Config.Sessions with the methods "hwk" and "mfa" (a passkey with user
+// Config.Identity with the methods "hwk" and "mfa" (a passkey with user
 // verification is both factors: the mfa gate does not ask again), which
 // renews the session token. It answers 200 {"next": …}, the query's
 // "next" when identity.SafeNext accepts it, else Config.DefaultNext;

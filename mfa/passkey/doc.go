@@ -45,7 +45,7 @@
 //		RPID: "example.com", RPDisplayName: "Example",
 //		RPOrigins: []string{"https://example.com"},
 //		Store:     store, // &passkey.MemoryStore{} or mfa/passkey/sqlstore
-//		Sessions:  sessions, Lookup: lookup, // Lookup: for the passwordless login
+//		Identity:  sessions, Lookup: lookup, // Lookup: for the passwordless login
 //	})
 //	gate, err := mfa.New(mfa.Config{Sessions: sm, Verifiers: []mfa.Verifier{otp, pk.Verifier()}, …})
 //	mux.HandleFunc("GET /static/passkey.js", passkey.ServeScript)

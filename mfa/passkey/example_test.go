@@ -29,7 +29,7 @@ func ExampleNew() {
 		RPID: "example.com", RPDisplayName: "Example",
 		RPOrigins: []string{"https://example.com"},
 		Store:     &passkey.MemoryStore{}, // mfa/passkey/sqlstore in production
-		Sessions:  sessions,
+		Identity:  sessions,
 		Lookup:    lookup, // enables the passwordless login
 	})
 	if err != nil {
@@ -54,7 +54,7 @@ func ExampleNew() {
 
 	_, err = passkey.New(passkey.Config{
 		RPID: "127.0.0.1", RPDisplayName: "Example", RPOrigins: []string{"http://127.0.0.1:8080"},
-		Store: &passkey.MemoryStore{}, Sessions: sessions,
+		Store: &passkey.MemoryStore{}, Identity: sessions,
 	})
 	fmt.Println(err)
 	// Output:
@@ -73,7 +73,7 @@ func ExamplePasskeys_FinishLogin() {
 	who, _ := identity.New(identity.Config{Authenticators: []identity.Authenticator{sessions}, Logger: log})
 	pk, _ := passkey.New(passkey.Config{
 		RPID: "example.com", RPDisplayName: "Example", RPOrigins: []string{"https://example.com"},
-		Store: &passkey.MemoryStore{}, Sessions: sessions, Lookup: lookup, Logger: log,
+		Store: &passkey.MemoryStore{}, Identity: sessions, Lookup: lookup, Logger: log,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) { sessions.Login(r, users["carol"]) })

@@ -79,7 +79,7 @@ func newSite(t testing.TB, store passkey.Store, mod func(*passkey.Config)) *site
 	who := testenv.Must(identity.New(identity.Config{Authenticators: []identity.Authenticator{st.ids}, Logger: log}))
 	cfg := passkey.Config{
 		RPID: rpID, RPDisplayName: "Example", RPOrigins: []string{origin},
-		Store: store, Sessions: st.ids, Lookup: lookup, Logger: log, Now: st.clock.Now,
+		Store: store, Identity: st.ids, Lookup: lookup, Logger: log, Now: st.clock.Now,
 	}
 	if mod != nil {
 		mod(&cfg)

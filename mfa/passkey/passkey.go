@@ -68,10 +68,10 @@ type Config struct {
 	// Store keeps user handles and passkeys. Required: &MemoryStore{} for
 	// one process, mfa/passkey/sqlstore for SQLite or PostgreSQL.
 	Store Store
-	// Sessions is the identity.Sessions login: ceremonies are kept in, and
+	// Identity is the identity.Sessions login: ceremonies are kept in, and
 	// bound to, its scs session, and the passwordless login logs users in
 	// through it. Required.
-	Sessions *identity.Sessions
+	Identity *identity.Sessions
 	// Lookup returns the user with the given id, (nil, nil) when there is
 	// none: the passwordless login needs it to log the passkey's owner in
 	// (give the same func as identity.SessionsConfig.Lookup). Nil disables
@@ -146,8 +146,8 @@ func New(cfg Config) (*Passkeys, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("passkey: Config.Store is nil: give &passkey.MemoryStore{} or an SQL store from mfa/passkey/sqlstore")
 	}
-	if cfg.Sessions == nil {
-		return nil, errors.New("passkey: Config.Sessions is nil: give the *identity.Sessions the site logs users in with")
+	if cfg.Identity == nil {
+		return nil, errors.New("passkey: Config.Identity is nil: give the *identity.Sessions the site logs users in with")
 	}
 	if cfg.RecentLogin < 0 || cfg.ChallengeTTL < 0 {
 		return nil, errors.New("passkey: Config.RecentLogin and ChallengeTTL must not be negative (0 means the default)")
@@ -172,7 +172,7 @@ func New(cfg Config) (*Passkeys, error) {
 	}
 	p := &Passkeys{
 		wa: wa, rpID: cfg.RPID, rpIDHash: sha256.Sum256([]byte(cfg.RPID)), origins: origins,
-		store: cfg.Store, sessions: cfg.Sessions, sm: cfg.Sessions.Manager(), lookup: cfg.Lookup,
+		store: cfg.Store, sessions: cfg.Identity, sm: cfg.Identity.Manager(), lookup: cfg.Lookup,
 		recent: cfg.RecentLogin, ttl: cfg.ChallengeTTL,
 		nextHosts: cfg.NextHosts, defaultNext: cfg.DefaultNext, log: cfg.Logger, now: cfg.Now,
 	}

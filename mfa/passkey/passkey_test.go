@@ -21,7 +21,7 @@ import (
 func TestNewRefusesMistakes(t *testing.T) {
 	st := newSite(t, nil, nil)
 	good := func() passkey.Config {
-		return passkey.Config{RPID: "example.com", RPDisplayName: "Example", RPOrigins: []string{"https://example.com"}, Store: &passkey.MemoryStore{}, Sessions: st.ids}
+		return passkey.Config{RPID: "example.com", RPDisplayName: "Example", RPOrigins: []string{"https://example.com"}, Store: &passkey.MemoryStore{}, Identity: st.ids}
 	}
 	for _, tc := range []struct {
 		name string
@@ -47,7 +47,7 @@ func TestNewRefusesMistakes(t *testing.T) {
 		}, `"http://localhost:8080"`},
 		{"upper case", func(c *passkey.Config) { c.RPOrigins = []string{"https://Example.com"} }, "lower case"},
 		{"no store", func(c *passkey.Config) { c.Store = nil }, "Config.Store is nil"},
-		{"no sessions", func(c *passkey.Config) { c.Sessions = nil }, "Config.Sessions is nil"},
+		{"no sessions", func(c *passkey.Config) { c.Identity = nil }, "Config.Identity is nil"},
 		{"negative", func(c *passkey.Config) { c.RecentLogin = -time.Second }, "must not be negative"},
 		{"default next", func(c *passkey.Config) { c.DefaultNext = "//evil.example" }, "Config.DefaultNext"},
 	} {

@@ -100,6 +100,12 @@ type Config struct {
 	// end_session endpoint ends it. False asks for the password at every
 	// authorization request.
 	RememberLogin bool
+	// BackChannelLogoutURI, if set, is the client's back-channel logout
+	// URI (Back-Channel Logout 1.0): when the end_session endpoint ends a
+	// login session (RememberLogin), the provider POSTs a logout token
+	// naming its sid and subject there, as real providers do. An
+	// absolute URL.
+	BackChannelLogoutURI string
 }
 
 // Provider is a running provider. Its methods are safe for concurrent
@@ -125,6 +131,11 @@ type Provider struct {
 	tamper   func(claims map[string]any)
 	foreign  *rsa.PrivateKey
 	sessions map[string]string // login session cookie value: user name
+	sids     map[string]string // authorization request id: its login's sid
+
+	backChannel string       // Config.BackChannelLogoutURI
+	client      *http.Client // posts the logout tokens
+	sent        atomic.Int64 // logout tokens posted
 }
 
 // loginCookie names the provider's login session cookie (RememberLogin).
@@ -192,7 +203,7 @@ func (cfg Config) check() error {
 	for _, field := range []struct {
 		name string
 		uris []string
-	}{{"RedirectURIs", cfg.RedirectURIs}, {"PostLogoutRedirectURIs", cfg.PostLogoutRedirectURIs}} {
+	}{{"RedirectURIs", cfg.RedirectURIs}, {"PostLogoutRedirectURIs", cfg.PostLogoutRedirectURIs}, {"BackChannelLogoutURI", nonEmpty(cfg.BackChannelLogoutURI)}} {
 		for _, v := range field.uris {
 			if u, err := url.Parse(v); err != nil || !u.IsAbs() || u.Host == "" {
 				return fmt.Errorf("oidctest: Config.%s: %q is not an absolute URL: write one such as \"http://localhost:8080/callback\"", field.name, v)
@@ -276,13 +287,14 @@ func (p *Provider) Sign(t testing.TB, claims map[string]any) string {
 // newProvider builds the provider of issuer; it does not serve yet.
 func newProvider(cfg Config, issuer string) (*Provider, error) {
 	p := &Provider{Issuer: issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		remember: cfg.RememberLogin, sessions: map[string]string{}, users: users{}}
+		remember: cfg.RememberLogin, sessions: map[string]string{}, sids: map[string]string{}, users: users{},
+		backChannel: cfg.BackChannelLogoutURI, client: &http.Client{Timeout: 5 * time.Second}}
 	for _, u := range cfg.Users {
 		p.users[u.Subject] = u
 	}
 	client := storage.WebClient(cfg.ClientID, cfg.ClientSecret, cfg.RedirectURIs...)
 	p.store = storage.NewStorageWithClients(p.users, map[string]*storage.Client{cfg.ClientID: client})
-	s := &store{Storage: p.store, users: p.users, postLogout: cfg.PostLogoutRedirectURIs}
+	s := &store{Storage: p.store, users: p.users, postLogout: cfg.PostLogoutRedirectURIs, sid: p.sidOf}
 	provider, err := op.NewProvider(&op.Config{
 		// The key that encrypts access tokens: a constant, as in
 		// zitadel's example (this is why the package is for tests).
@@ -394,9 +406,10 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		p.loginPage(w, http.StatusUnauthorized, id, "Wrong user name or password, or the login request expired.")
 		return
 	}
-	if p.remember && r.Method == http.MethodPost {
-		p.rememberLogin(w, username)
-	}
+	sid := p.loginSession(w, r, username)
+	p.mu.Lock()
+	p.sids[id] = sid
+	p.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	// The issuer's callback with the request id escaped: built here, so
 	// written as it is rather than through http.Redirect.
@@ -411,15 +424,78 @@ func (p *Provider) loginPage(w http.ResponseWriter, status int, id, msg string) 
 	_ = loginTemplate.Execute(w, struct{ ID, Error string }{id, msg})
 }
 
-// rememberLogin starts a login session for username (RememberLogin).
-func (p *Provider) rememberLogin(w http.ResponseWriter, username string) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	v := base64.RawURLEncoding.EncodeToString(b)
+// loginSession returns the sid of the login session a successful login of
+// r belongs to: with RememberLogin, the browser's login session (one
+// started now for a posted password), else one made for this login alone.
+// Every ID token of the login carries it as "sid".
+func (p *Provider) loginSession(w http.ResponseWriter, r *http.Request, username string) string {
+	if !p.remember {
+		return sessionID(random())
+	}
+	if r.Method == http.MethodGet {
+		if c, err := r.Cookie(loginCookie); err == nil {
+			return sessionID(c.Value) // remembered: the same session
+		}
+	}
+	v := random()
 	p.mu.Lock()
 	p.sessions[v] = username
 	p.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return sessionID(v)
+}
+
+// random returns 32 random bytes, base64url-encoded.
+func random() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sessionID is the sid of the login session whose cookie value is v: not
+// the cookie itself, which the relying parties never see.
+func sessionID(v string) string {
+	sum := sha256.Sum256([]byte("oidctest sid " + v))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// sidOf returns the sid of the login that answered the authorization
+// request id, "" for none.
+func (p *Provider) sidOf(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sids[id]
+}
+
+// LogoutTokensSent returns how many back-channel logout tokens the
+// provider posted to Config.BackChannelLogoutURI.
+func (p *Provider) LogoutTokensSent() int64 { return p.sent.Load() }
+
+// sendLogout posts a logout token for the login session sid of the user
+// named username to the client's back-channel logout URI, as a provider
+// does when the session ends. The client's answer is not waited for
+// beyond the client's timeout, and a failure is not retried (a provider
+// makes one attempt, Back-Channel Logout 1.0 section 2.8).
+func (p *Provider) sendLogout(ctx context.Context, username, sid string) {
+	u, ok := p.users.byName(username)
+	if p.backChannel == "" || !ok {
+		return
+	}
+	now := time.Now()
+	token, err := p.sign(ctx, map[string]any{
+		"iss": p.Issuer, "aud": p.ClientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"jti": random(), "sub": u.Subject, "sid": sid,
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	}, nil)
+	if err != nil {
+		return
+	}
+	resp, err := p.client.PostForm(p.backChannel, url.Values{"logout_token": {token}})
+	if err != nil {
+		return
+	}
+	resp.Body.Close()
+	p.sent.Add(1)
 }
 
 // remembered returns the user of r's login session, if it has one.
@@ -445,9 +521,13 @@ func (p *Provider) forget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.mu.Lock()
+	username, ok := p.sessions[c.Value]
 	delete(p.sessions, c.Value)
 	p.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	if ok {
+		p.sendLogout(r.Context(), username, sessionID(c.Value))
+	}
 }
 
 func (p *Provider) withoutEndSession(w http.ResponseWriter, r *http.Request, h http.Handler) {
@@ -552,6 +632,7 @@ type store struct {
 	*storage.Storage
 	users      users
 	postLogout []string
+	sid        func(authRequestID string) string
 }
 
 // GetClientByClientID returns the client asking for the scopes' claims
@@ -569,6 +650,11 @@ func (s *store) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserInfo
 		return err
 	}
 	s.complete(info, req.GetSubject())
+	if ar, ok := req.(interface{ GetID() string }); ok {
+		if sid := s.sid(ar.GetID()); sid != "" {
+			info.AppendClaims("sid", sid) // the ID token's: the login session's
+		}
+	}
 	return nil
 }
 
@@ -606,3 +692,11 @@ type claimsInIDToken struct {
 func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
 
 func (c claimsInIDToken) PostLogoutRedirectURIs() []string { return c.postLogout }
+
+// nonEmpty returns []string{s}, or nil for "".
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}

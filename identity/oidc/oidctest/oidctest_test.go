@@ -51,6 +51,7 @@ func TestNewRefusesConfig(t *testing.T) {
 		{"no redirect URI", func(c *oidctest.Config) { c.RedirectURIs = nil }, "Config.RedirectURIs is empty"},
 		{"relative redirect URI", func(c *oidctest.Config) { c.RedirectURIs = []string{"/callback"} }, "Config.RedirectURIs: \"/callback\" is not an absolute URL"},
 		{"relative post-logout URI", func(c *oidctest.Config) { c.PostLogoutRedirectURIs = []string{"/"} }, "Config.PostLogoutRedirectURIs: \"/\" is not an absolute URL"},
+		{"relative back-channel logout URI", func(c *oidctest.Config) { c.BackChannelLogoutURI = "/backchannel" }, "Config.BackChannelLogoutURI: \"/backchannel\" is not an absolute URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good()
@@ -78,13 +79,17 @@ type rp struct {
 	client   *http.Client // the browser: cookies, redirects followed
 }
 
-func newRP(t *testing.T, remember bool) *rp {
+func newRP(t *testing.T, remember bool, mods ...func(*oidctest.Config)) *rp {
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "callback")
 	}))
 	t.Cleanup(cb.Close)
-	p, err := oidctest.New(oidctest.Config{Users: []oidctest.User{dave}, ClientID: "app", ClientSecret: "secret",
-		RedirectURIs: []string{cb.URL + "/callback"}, PostLogoutRedirectURIs: []string{cb.URL + "/logged-out"}, RememberLogin: remember})
+	cfg := oidctest.Config{Users: []oidctest.User{dave}, ClientID: "app", ClientSecret: "secret",
+		RedirectURIs: []string{cb.URL + "/callback"}, PostLogoutRedirectURIs: []string{cb.URL + "/logged-out"}, RememberLogin: remember}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	p, err := oidctest.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +195,52 @@ func TestRememberLogin(t *testing.T) {
 				t.Errorf("after end_session, an authorization went to %s, want the login page", page)
 			}
 		})
+	}
+}
+
+// Every ID token carries the sid of the login session it came from: the
+// same for a login the provider remembered, another for another browser.
+// When end_session ends a login session, the provider posts a logout
+// token naming its sid and subject to the back-channel logout URI, which
+// go-oidc's VerifyLogout accepts.
+func TestSessionIDAndBackChannelLogout(t *testing.T) {
+	tokens := make(chan string, 4)
+	bc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens <- r.PostFormValue("logout_token")
+	}))
+	t.Cleanup(bc.Close)
+	withBC := func(c *oidctest.Config) { c.BackChannelLogoutURI = bc.URL + "/backchannel" }
+	c := newRP(t, true, withBC)
+	_, at := c.logIn(c.authorize(), dave.Password)
+	first := c.claims(at)
+	sid, _ := first["sid"].(string)
+	if len(sid) < 16 {
+		t.Fatalf("ID token sid %q, want the login session's", sid)
+	}
+	if again := c.claims(c.authorize()); again["sid"] != sid {
+		t.Errorf("a remembered login's sid %v, want the session's %q", again["sid"], sid)
+	}
+	jar, _ := cookiejar.New(nil)
+	other := *c
+	other.client = &http.Client{Jar: jar}
+	if _, at := other.logIn(other.authorize(), dave.Password); other.claims(at)["sid"] == sid {
+		t.Errorf("another browser's login has the same sid %q", sid)
+	}
+
+	resp, err := c.client.Get(c.p.Issuer + "/end_session?" + url.Values{"id_token_hint": {first["raw"].(string)}, "client_id": {"app"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c.p.LogoutTokensSent() != 1 || len(tokens) != 1 {
+		t.Fatalf("end_session: %d logout tokens sent, %d received, want 1", c.p.LogoutTokensSent(), len(tokens))
+	}
+	lt, err := c.verifier.VerifyLogout(context.Background(), <-tokens)
+	if err != nil {
+		t.Fatalf("the logout token: %v", err)
+	}
+	if lt.SessionID != sid || lt.Subject != dave.Subject {
+		t.Errorf("logout token sid %q sub %q, want %q %q", lt.SessionID, lt.Subject, sid, dave.Subject)
 	}
 }
 
