@@ -64,7 +64,7 @@ func newPasskeys(ctx context.Context, db *sqldb.DB, origin string, ids *identity
 		RPDisplayName: passkeyRPName,
 		RPOrigins:     []string{origin},
 		Store:         store,
-		Sessions:      ids,
+		Identity:      ids,
 		Lookup:        users.lookup,
 		DefaultNext:   "/account",
 		Logger:        sec,
