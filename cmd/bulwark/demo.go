@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -37,7 +38,6 @@ import (
 	"github.com/bulwark-go/bulwark/seclog"
 	"github.com/bulwark-go/bulwark/sessionexpiry"
 	"github.com/bulwark-go/bulwark/sqldb"
-	"github.com/bulwark-go/bulwark/sqldb/sqlite"
 	"github.com/bulwark-go/bulwark/throttle"
 	ptotp "github.com/pquerna/otp/totp"
 	"go.uber.org/zap"
@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("bulwark demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; a loopback or every-interface address is served as http://localhost:PORT")
-	dbPath := fs.String("db", defaultDBPath(), "SQLite database file of the demo")
+	dbPath := fs.String("db", defaultDBPath(), "the demo's database (users, sessions, TOTP, passkeys, CSP reports): an SQLite file, or a postgres:// URL")
 	idle := fs.Duration("idle", 30*time.Minute, "idle timeout of a logged-in session (try 1m to see it expire)")
 	providerAddr := fs.String("provider-addr", "127.0.0.1:8082", "loopback address of the demo's OpenID Connect provider (\"Log in with the demo provider\"), beside the collector's default 8081; 0 turns it off")
 	demoHelp.install(fs)
@@ -85,7 +85,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := makeDefaultDir(*dbPath, defaultDBPath()); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	db, err := sqlite.Open(ctx, "sqlite:"+*dbPath)
+	dsn := *dbPath
+	if lower := strings.ToLower(dsn); !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
+		dsn = "sqlite:" + dsn // a file name, whatever it looks like
+	}
+	db, err := openDB(ctx, dsn)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -123,7 +127,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ErrorLog:          zap.NewStdLog(z.Named("http")),
 	}
 	url := origin + "/"
-	accounts := "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password), carol / carol-password (TOTP)"
+	accounts := "accounts: alice / alice-password, admin / admin-password (staff), expired / expired-password (must change password), carol / carol-password (TOTP, or a passkey she adds)"
 	if provider != nil {
 		accounts += ", dave / dave-password (at the demo provider; staff by its role claim)"
 	}
@@ -132,7 +136,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if provider != nil {
 		fmt.Fprintf(stdout, "demo provider: %s (\"Log in with the demo provider\" on the login page)\n", provider.Issuer)
 	}
-	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, *dbPath)
+	if passkeysAt(origin) {
+		fmt.Fprintf(stdout, "passkeys: carol can add one on her account page (%s/account) and use it instead of TOTP, or alone (\"Log in with a passkey\"); open the demo at %s, the passkeys' origin\n", origin, origin)
+	}
+	fmt.Fprintf(stdout, "bulwark demo: serving on %s (database %s)\n", url, redactDSN(*dbPath))
 	sec.Log(nil, seclog.SystemStartup, zap.String("command", "demo"), zap.String("addr", ln.Addr().String()), zap.String("version", version()))
 
 	errc := make(chan error, 1)
@@ -301,7 +308,26 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 		return nil, "", fmt.Errorf("demo: enrol carol in TOTP: %w", err)
 	}
 
+	// The session login, built here rather than by the chain: the passkeys
+	// need it before the chain is made (their verifier goes in its mfa
+	// slot), and the chain takes it as its session login.
+	ids, err := identity.NewSessions(identity.SessionsConfig{Sessions: sessions, Lookup: users.lookup, Revoke: users.revoke, Logger: sec})
+	if err != nil {
+		return nil, "", err
+	}
+	// The second factors, in order of preference: TOTP first (carol's
+	// factor from the start), a passkey instead.
+	factors := []mfa.Verifier{otp}
 	public := []string{"/{$}", "/static/", "GET /health"}
+	pk, err := newPasskeys(ctx, db, cfg.origin, ids, users, sec)
+	if err != nil {
+		return nil, "", fmt.Errorf("demo: passkeys: %w", err)
+	}
+	if pk != nil {
+		factors = append(factors, pk.Verifier())
+		public = append(public, passkeyPublic...)
+	}
+
 	providerOrigin := ""
 	if cfg.provider != nil {
 		public = append(public, oidcPublic...)
@@ -332,15 +358,16 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 			Absolute: absoluteLimit,
 			Idle:     idle,
 		},
-		Identity: &bulwark.IdentityConfig{Lookup: users.lookup, Revoke: users.revoke},
+		Identity: &bulwark.IdentityConfig{Authenticators: []identity.Authenticator{ids}},
 		LoginRequired: &loginrequired.Config{
 			Rules: []loginrequired.Rule{{Pattern: "/admin/", Authorize: loginrequired.Staff}},
 		},
 		MFA: &mfa.Config{
-			// In order of preference; Required asks only users enrolled in
-			// one of them: alice, admin and expired log in with a password alone.
-			Verifiers:    []mfa.Verifier{otp},
-			Required:     mfa.AnyEnrolled(otp),
+			// Required asks only users enrolled in one of them: alice,
+			// admin and expired log in with a password alone until they
+			// add a passkey.
+			Verifiers:    factors,
+			Required:     mfa.AnyEnrolled(factors...),
 			ChallengeURL: "/mfa",
 		},
 		PasswordExpiry: &passwordexpiry.Config{
@@ -377,7 +404,7 @@ func newDemoHandler(ctx context.Context, sec *seclog.Logger, db *sqldb.DB, cfg d
 		return nil, "", err
 	}
 	s := &site{sec: sec, db: db, users: users, ids: chain.SessionAuth(), expiry: chain.PasswordExpiry(), ajax: ajax, mfa: chain.MFA(),
-		logins: logins, otp: otp, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
+		logins: logins, secondFactor: mfa.AnyEnrolled(factors...), pk: pk, strangers: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), noStore: chain.NoCache(), prof: chain.Profiling(), idle: idle, absolute: absoluteLimit}
 	if cfg.provider != nil {
 		if s.oidc, err = newProviderLogin(ctx, cfg.provider, cfg.origin, s.ids, users, sec); err != nil {
 			return nil, "", fmt.Errorf("demo: the demo provider's login: %w", err)

@@ -6,8 +6,8 @@ package main
 // demoHelp is `bulwark demo -h`.
 var demoHelp = commandHelp{
 	usage: "bulwark demo [flags]",
-	about: "Run the demo site: every package of the suite in one application, on SQLite,\n" +
-		"with its accounts printed at start.",
+	about: "Run the demo site: every package of the suite in one application, on SQLite\n" +
+		"(or PostgreSQL: -db postgres://…), with its accounts printed at start.",
 	sections: []flagSection{
 		{"Server", []string{"addr", "provider-addr"}},
 		{"Storage", []string{"db"}},

@@ -19,7 +19,7 @@ import (
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/identity/oidc"
 	"github.com/bulwark-go/bulwark/mfa"
-	"github.com/bulwark-go/bulwark/mfa/totp"
+	"github.com/bulwark-go/bulwark/mfa/passkey"
 	"github.com/bulwark-go/bulwark/nocache"
 	"github.com/bulwark-go/bulwark/passwordexpiry"
 	"github.com/bulwark-go/bulwark/profiling"
@@ -41,11 +41,15 @@ type site struct {
 	expiry *passwordexpiry.Middleware
 	ajax   *ajaxonly.Middleware
 	mfa    *mfa.Middleware
-	// logins throttles password guesses (the login form); otp tells
-	// whether a user has a second factor still to pass before the login
-	// is complete.
-	logins *throttle.Throttle
-	otp    *totp.Verifier
+	// logins throttles password guesses (the login form); secondFactor
+	// tells whether a user has a second factor (TOTP or a passkey) still
+	// to pass before the login is complete.
+	logins       *throttle.Throttle
+	secondFactor func(context.Context, identity.User) (bool, error)
+	// pk is the passkeys: registration on the account page, the second
+	// factor, the passwordless login (passkeys.go); nil when the demo is
+	// not served on localhost.
+	pk *passkey.Passkeys
 	// strangers bounds the password hashes computed at once for clients
 	// without a device cookie: a flood of guesses, even within its free
 	// attempts, gets at most half the processors, and a browser that
@@ -76,6 +80,9 @@ type page struct {
 	// Provider tells the pages that the demo provider runs: the login
 	// page offers "Log in with the demo provider".
 	Provider bool
+	// Passkeys tells the pages that the demo offers passkeys (it is
+	// served on http://localhost:PORT).
+	Passkeys bool
 
 	// Sent, Idle and Absolute fill the "what bulwark did here" box.
 	Sent           []sentHeader
@@ -155,6 +162,7 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	p.User = identity.FromRequest(r)
 	p.Nonce = csp.Nonce(r.Context())
 	p.Provider = s.oidc != nil
+	p.Passkeys = s.pk != nil
 	if p.User != nil {
 		p.Idle, p.Absolute = s.idle, s.absolute
 	}
@@ -191,9 +199,8 @@ func (s *site) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"pong":true}`+"\n")
 	})))
-	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "account", page{Title: "Your account", Data: s.ids.LoginTime(r.Context()).Format(time.RFC3339)})
-	})
+	mux.HandleFunc("GET /account", s.account)
+	s.passkeyRoutes(mux)
 	mux.HandleFunc("GET /api/me", func(w http.ResponseWriter, r *http.Request) {
 		u := identity.FromRequest(r) // the login gate let no anonymous request in
 		w.Header().Set("Content-Type", "application/json")
@@ -294,7 +301,7 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 	// is complete, and the browser trusted, only after the second factor
 	// when the user has one (completeChallenge).
 	_ = s.logins.Succeeded(r, attempt) // a store error is logged
-	if enrolled, err := s.otp.Enrolled(r.Context(), u.ID()); err == nil && !enrolled {
+	if enrolled, err := s.secondFactor(r.Context(), u); err == nil && !enrolled {
 		s.logins.TrustDevice(w, r, name)
 	}
 	// A user with a second factor is sent to the challenge first; the
@@ -390,16 +397,52 @@ func (s *site) challenge(w http.ResponseWriter, r *http.Request) {
 		// The client left during the check: nobody reads an answer, and
 		// the gate applied no fail mode (mfa.abandoned is logged).
 	case errors.Is(err, mfa.ErrUnknownMethod), errors.Is(err, mfa.ErrNotEnrolled) && r.URL.Query().Has("method"):
-		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "That second factor is not one of yours.", Data: start.Alternatives})
+		// The challenge under way, if any, stays: back to it.
+		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "That second factor is not one of yours.", Data: challengePage{Retry: "/mfa"}})
 	case err != nil:
-		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "You have no second factor to check."})
+		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "You have no second factor to check.", Data: challengePage{}})
 	case start.Bypassed:
 		identity.Redirect(w, r, start.Next, http.StatusSeeOther)
 	case start.Redirect != "":
 		identity.Redirect(w, r, start.Redirect, http.StatusSeeOther)
 	default:
-		s.render(w, r, http.StatusOK, "mfa", page{Title: "Second factor", Data: start.Alternatives})
+		s.render(w, r, http.StatusOK, "mfa", page{Title: "Second factor", Data: challengePage{Method: start.Method, Options: string(start.Options), Alternatives: start.Alternatives}})
 	}
+}
+
+// challengePage is the challenge page's data.
+type challengePage struct {
+	// Method is the challenge on screen: "totp" shows the code form,
+	// "passkey" the passkey form (Options, the request options of
+	// navigator.credentials.get, read by passkey.js); "" neither.
+	Method  string
+	Options string
+	// Alternatives are the user's other methods (Start.Alternatives):
+	// "Use passkey instead" links to /mfa?method=passkey.
+	Alternatives []string
+	// Retry, if set, is a link back to a challenge.
+	Retry string
+}
+
+// methodLabel names a second factor in the challenge page's links.
+func methodLabel(method string) string {
+	switch method {
+	case "totp":
+		return "a code from your authenticator app"
+	case passkey.Method:
+		return "passkey"
+	}
+	return method
+}
+
+// refusedPage is the challenge page after a refused answer: the code form
+// again after a code; after a passkey, which needs new request options,
+// a link that begins the passkey challenge again.
+func refusedPage(r *http.Request, msg string) page {
+	if r.PostForm.Get(mfa.MethodField) == passkey.Method {
+		return page{Title: "Second factor", Error: "Your passkey was refused.", Data: challengePage{Retry: "/mfa?method=" + passkey.Method}}
+	}
+	return page{Title: "Second factor", Error: msg, Data: challengePage{Method: "totp"}}
 }
 
 // completeChallenge checks the code (POST) and sends the user on.
@@ -411,21 +454,23 @@ func (s *site) completeChallenge(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, mfa.ErrNoSession):
 		identity.Redirect(w, r, "/login", http.StatusSeeOther)
 	case errors.Is(err, mfa.ErrReplay):
-		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "That code was used already: wait for the next one."})
+		s.render(w, r, http.StatusForbidden, "mfa", refusedPage(r, "That code was used already: wait for the next one."))
 	case errors.Is(err, mfa.ErrLocked):
 		if wait, ok := throttle.RetryAfter(err); ok {
 			w.Header().Set("Retry-After", throttle.RetryAfterHeader(wait))
 		}
-		s.render(w, r, http.StatusTooManyRequests, "mfa", page{Title: "Second factor", Error: "Too many attempts: try again later."})
+		p := refusedPage(r, "Too many attempts: try again later.")
+		p.Error = "Too many attempts: try again later."
+		s.render(w, r, http.StatusTooManyRequests, "mfa", p)
 	case err != nil:
-		s.render(w, r, http.StatusForbidden, "mfa", page{Title: "Second factor", Error: "Wrong or expired code."})
+		s.render(w, r, http.StatusForbidden, "mfa", refusedPage(r, "Wrong or expired code."))
 	default:
 		s.logins.TrustDevice(w, r, identity.FromRequest(r).ID())
 		identity.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 
-var templates = template.Must(template.New("").Parse(`
+var templates = template.Must(template.New("").Funcs(template.FuncMap{"passkeyFinish": passkeyFinishURL, "methodLabel": methodLabel}).Parse(`
 {{define "top"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <link rel="stylesheet" href="/static/app.css"></head><body>
@@ -486,6 +531,11 @@ anonymous requests get the login gate's answer first).
 <label>User name <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button>Log in</button></form>
+{{if .Passkeys}}<p><button type="button" id="passkey-login" data-passkey-login data-begin="/login/passkey/begin"
+data-finish="{{passkeyFinish .Next}}">Log in with a passkey</button> (one added on your account page; your device
+checks your PIN or fingerprint, and no second factor is asked)</p>
+<p id="passkey-message" data-passkey-message></p>
+<script src="/static/passkey.js" nonce="{{.Nonce}}" defer></script>{{end}}
 {{if .Provider}}<p><a id="provider-login" href="/login/oidc?next={{.Next}}">Log in with the demo provider</a>
 (<code>dave</code> / <code>dave-password</code>): <b>identity/oidc</b>'s code flow with PKCE, <code>next</code> kept
 through the round trip.</p>{{end}}
@@ -495,13 +545,29 @@ through the round trip.</p>{{end}}
 {{template "bottom" .}}{{end}}
 
 {{define "account"}}{{template "top" .}}
-<p id="account">Logged in as <b>{{.User.DisplayName}}</b> (<code>{{.User.ID}}</code>) since {{.Data}}.</p>
+<p id="account">Logged in as <b>{{.User.DisplayName}}</b> (<code>{{.User.ID}}</code>) since {{.Data.Since}}.</p>
 <div class="note"><p><b>loginrequired</b> let you in because you are logged in; anonymous visitors are sent to
 <code>/login?next=%2Faccount</code>, and scripts get a 401 JSON answer instead.
 <b>nocache</b> marked this page <code>no-store</code>: it is confidential, so no cache keeps it.
 <b>clearsite</b> sends <code>Clear-Site-Data</code> on the answer to <b>Log out</b>, a redirect (so no page shows
 that header in its box): the browser then drops this site's cookies and storage.</p></div>
 <p><a href="/password/change">Change your password</a></p>
+{{if .Passkeys}}<h2>Passkeys</h2>
+<div class="note"><p><b>mfa/passkey</b>: a passkey added here is a second factor instead of TOTP (a user who had
+none is asked for it from then on), and logs you in alone with <b>Log in with a passkey</b> when your device checks
+your PIN or fingerprint. Adding one needs a login of the last 15 minutes.</p></div>
+{{with .Data}}{{if .PasskeysErr}}<p class="error">Your passkeys could not be listed.</p>{{end}}
+<table id="passkeys"><tr><th>name</th><th>added</th><th>last used</th><th></th></tr>
+{{range .Passkeys}}<tr class="passkey"><td>{{.Name}}{{if .CloneWarning}} <b class="error clone-warning">Warning: its
+signature counter went back, so it may have been copied. It is refused from now on: delete it, and add another.</b>{{end}}</td>
+<td>{{.CreatedAt.Format "2006-01-02 15:04 MST"}}</td><td>{{if .LastUsedAt.IsZero}}never{{else}}{{.LastUsedAt.Format "2006-01-02 15:04 MST"}}{{end}}</td>
+<td><form method="post" action="/account/passkeys/delete"><input type="hidden" name="id" value="{{.EncodedID}}"><button>Delete</button></form></td></tr>
+{{else}}<tr><td colspan="4">none yet</td></tr>{{end}}</table>{{end}}
+<p><label>Name <input id="pk-name" placeholder="laptop" maxlength="64"></label>
+<button type="button" id="add-passkey" data-passkey-register data-begin="/account/passkeys/begin"
+data-finish="/account/passkeys/finish" data-name-input="#pk-name">Add a passkey</button></p>
+<p id="passkey-message" data-passkey-message></p>
+<script src="/static/passkey.js" nonce="{{.Nonce}}" defer></script>{{end}}
 {{template "bottom" .}}{{end}}
 
 {{define "admin"}}{{template "top" .}}
@@ -518,13 +584,20 @@ served as usual, and logged.</p></div>
 
 {{define "mfa"}}{{template "top" .}}
 <div class="note"><p><b>mfa</b> lets a user with a second factor reach only this page, login and logout until they
-type the code of their authenticator app (TOTP, RFC 6238; a used code is refused). The session token is renewed on
-success; the page you asked for is kept on the server and checked with <code>SafeNext</code>.</p></div>
+type the code of their authenticator app (TOTP, RFC 6238; a used code is refused){{if .Passkeys}}, or use a passkey they
+added on their account page instead (<b>mfa/passkey</b>: the browser signs a challenge made for this page){{end}}. The
+session token is renewed on success; the page you asked for is kept on the server and checked with <code>SafeNext</code>.</p></div>
 {{if .Error}}<p class="error">{{.Error}}</p>{{end}}
-<form class="stack" method="post" action="/mfa"><input type="hidden" name="mfa_method" value="totp">
+{{with .Data}}{{if eq .Method "totp"}}<form class="stack" method="post" action="/mfa"><input type="hidden" name="mfa_method" value="totp">
 <label>Code <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
 <button id="verify">Verify</button></form>
-{{range .Data}}<p><a href="/mfa?method={{.}}">Use {{.}} instead</a></p>{{end}}
+{{else if eq .Method "passkey"}}<form class="stack" id="passkey-mfa" method="post" action="/mfa" data-passkey-mfa data-options="{{.Options}}">
+<input type="hidden" name="mfa_method" value="passkey"><input type="hidden" name="passkey_credential">
+<button id="use-my-passkey">Use my passkey</button></form>
+<p id="passkey-message" data-passkey-message></p>
+<script src="/static/passkey.js" nonce="{{$.Nonce}}" defer></script>{{end}}
+{{range .Alternatives}}<p><a id="use-{{.}}" href="/mfa?method={{.}}">Use {{methodLabel .}} instead</a></p>{{end}}
+{{with .Retry}}<p><a id="retry" href="{{.}}">Try again</a></p>{{end}}{{end}}
 {{template "bottom" .}}{{end}}
 
 {{define "password"}}{{template "top" .}}

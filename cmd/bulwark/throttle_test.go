@@ -21,7 +21,7 @@ import (
 func demoHandler(t *testing.T) http.Handler {
 	t.Helper()
 	sec, _ := seclogtest.New(t)
-	h, _, err := newDemoHandler(t.Context(), sec, sqlstoretest.SQLite(t), demoConfig{idle: time.Hour})
+	h, _, err := newDemoHandler(t.Context(), sec, sqlstoretest.SQLite(t), demoConfig{idle: time.Hour, origin: "http://localhost:8080"})
 	if err != nil {
 		t.Fatal(err)
 	}

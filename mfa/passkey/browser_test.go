@@ -61,19 +61,8 @@ func TestChromium(t *testing.T) {
 	}
 
 	var authID webauthn.AuthenticatorID
-	step("add a virtual authenticator", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-			return err
-		}
-		res, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-			Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21,
-			Transport:      webauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true,
-			// The Go struct sends false for an unset field, and presence
-			// checks would then never resolve: say true.
-			AutomaticPresenceSimulation: true,
-		}})
-		authID = res.AuthenticatorID
+	step("add a virtual authenticator", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+		authID, err = testenv.VirtualAuthenticator()(ctx, tg)
 		return err
 	}))
 
