@@ -44,6 +44,9 @@ func TestLoginRecordsMethods(t *testing.T) {
 		}
 		w.Write([]byte(got))
 	})
+	mux.HandleFunc("GET /raw", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(sm.GetString(r.Context(), SessionMethodsKey)))
+	})
 	h := sm.LoadAndSave(mux)
 
 	for _, tc := range []struct {
@@ -59,7 +62,14 @@ func TestLoginRecordsMethods(t *testing.T) {
 		{"upper case", "PWD", 400, ""},
 		{"empty", "pwd,", 400, ""},
 		{"too long", "abcdefghijklmnopq", 400, ""},
+		{"sixteen bytes", "abcdefghijklmnop", 200, "abcdefghijklmnop"},
+		{"the edges of the alphabet", "a09z_-", 200, "a09z_-"},
+		{"just outside them", "`", 400, ""},
+		{"a brace", "{", 400, ""},
+		{"a slash", "/", 400, ""},
+		{"a colon", ":", 400, ""},
 		{"too many", "a,b,c,d,e,f,g,h,i", 400, ""},
+		{"eight", "a,b,c,d,e,f,g,h", 200, "a,b,c,d,e,f,g,h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, tok := do(t, h, "POST", "/login?m="+url.QueryEscape(tc.methods), "")
@@ -72,6 +82,13 @@ func TestLoginRecordsMethods(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("the session value: the methods, each once, one space between", func(t *testing.T) {
+		_, tok := do(t, h, "POST", "/login?m=hwk,mfa,hwk", "")
+		if rec, _ := do(t, h, "GET", "/raw", tok); rec.Body.String() != "hwk mfa" {
+			t.Errorf("session value %q, want %q", rec.Body.String(), "hwk mfa")
+		}
+	})
 
 	t.Run("a second login replaces the methods", func(t *testing.T) {
 		_, tok := do(t, h, "POST", "/login?m=hwk,mfa", "")

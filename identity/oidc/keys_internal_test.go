@@ -44,6 +44,7 @@ func TestKeySet(t *testing.T) {
 	b, pubB := newKey("b", "")
 	enc, pubEnc := newKey("enc", "enc")
 	other, _ := newKey("a", "sig") // claims kid "a", signed by another key
+	c, pubC := newKey("c", "sig")
 
 	var fetches atomic.Int64
 	var doc atomic.Value
@@ -75,9 +76,13 @@ func TestKeySet(t *testing.T) {
 		{"an unknown kid after the interval: one fetch, and the rotated key verifies", sign(b, "b"), KeyRefetchInterval, true, 2},
 		{"no kid: the keys held are tried", sign(b, ""), 0, true, 2},
 		{"no kid and no key verifies: refused, no fetch within the interval", sign(other, ""), 0, false, 2},
+		{"no kid, a rotated key: one fetch after the interval", sign(c, ""), KeyRefetchInterval, true, 3},
 	} {
-		if step.name == "an unknown kid after the interval: one fetch, and the rotated key verifies" {
+		switch step.name {
+		case "an unknown kid after the interval: one fetch, and the rotated key verifies":
 			doc.Store([]jose.JSONWebKey{pubA, pubB})
+		case "no kid, a rotated key: one fetch after the interval":
+			doc.Store([]jose.JSONWebKey{pubB, pubC})
 		}
 		now = now.Add(step.advance)
 		_, err := ks.VerifySignature(t.Context(), step.token)
