@@ -78,6 +78,40 @@ func TestDuoHealthFails(t *testing.T) {
 	expect(t, "in", st.do("GET", "/account", ""), 200, "")
 }
 
+// TestDuoCallbackAfterSwitch: alice switches to Duo, approves there, but
+// switches back to TOTP before Duo's callback arrives (a second tab, a
+// slow redirect). The callback is no answer to a TOTP challenge: it is
+// refused as another method's answer without reaching the TOTP verifier
+// (which counted it as a wrong code, one attempt of her throttle), and
+// her code still passes.
+func TestDuoCallbackAfterSwitch(t *testing.T) {
+	dv, duoSrv := newDuo(t)
+	ts := newTOTPSite(t, func(c *mfa.Config) {
+		c.Verifiers = append(c.Verifiers, dv)
+		c.CallbackURL = "/mfa/callback"
+	})
+	ts.login("alice")
+	ts.do("GET", "/account", "")
+	w := ts.do("GET", "/mfa?method=duo", "")
+	if w.Code != 303 {
+		t.Fatalf("switch to Duo: %d", w.Code)
+	}
+	cb, err := url.Parse(duoSrv.Approve(t, w.Header().Get("Location")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.begin("totp", 200, "totp", "duo")
+	ts.mfaEvents()
+	expect(t, "Duo's callback for a TOTP challenge", ts.do("GET", cb.RequestURI(), ""), 403, "")
+	if ev := ts.mfaEvents(); !slices.Equal(ev, []string{"mfa.state_mismatch totp other_method"}) {
+		t.Errorf("events %q, want the callback refused as another method's answer", ev)
+	}
+	if s := ts.status(); s.State != mfa.Pending || s.Method != "totp" {
+		t.Fatalf("status %+v, want the TOTP challenge still pending", s)
+	}
+	expect(t, "her code", ts.do("POST", "/mfa", codeForm(ts.code())), 303, "/account")
+}
+
 // TestTOTPAndDuo: the real verifiers side by side. Alice has TOTP (which
 // can tell) and Duo (which cannot): her challenge begins with TOTP and
 // offers Duo. She switches to Duo; a TOTP code sent then reaches Duo's

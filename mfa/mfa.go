@@ -47,6 +47,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -191,6 +192,7 @@ type Middleware struct {
 	factors      []*factor // Config.Verifiers, in order of preference
 	required     func(context.Context, identity.User) (bool, error)
 	challengeURL string
+	callbackPath string // Config.CallbackURL's path, "" when none or the challenge page's
 	failMode     FailMode
 	healthTTL    time.Duration
 	healthTO     time.Duration
@@ -252,7 +254,19 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	m.core, m.responder, m.log, m.now = core, core.Responder, core.Log, core.Now
+	if u, err := url.Parse(cfg.CallbackURL); err == nil && u.Path != "" && u.Path != pathOf(m.challengeURL) {
+		m.callbackPath = u.Path
+	}
 	return m, nil
+}
+
+// pathOf returns the path of a URL or path, "" when it does not parse.
+func pathOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Path
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -558,7 +572,7 @@ func (m *Middleware) begin(r *http.Request, method string, chosen bool) (Start, 
 			for _, d := range down {
 				m.log.Log(r, seclog.MFAUnavailable, zap.String("mfa_method", d.f.method), seclog.String("error", d.err.Error()), zap.Bool("fail_open", false))
 			}
-			writeChallenge(m.sm, ctx, b, challenge{state: state, began: m.now(), method: f.method})
+			writeChallenge(m.sm, ctx, b, challenge{state: state, began: m.now(), method: f.method, redirected: prompt.Redirect != ""})
 			m.log.Log(r, seclog.MFAChallenge, zap.String("mfa_method", f.method))
 			return Start{Redirect: prompt.Redirect, Options: prompt.Options, Method: f.method, Alternatives: methods(usable, f)}, nil
 		case ctx.Err() != nil:
@@ -717,6 +731,13 @@ func (m *Middleware) Complete(w http.ResponseWriter, r *http.Request) (next stri
 	if asked != "" && asked != f.method {
 		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", f.method), zap.String("reason", "other_method"))
 		return "", fmt.Errorf("%w: the answer is for %q, the challenge under way is %q", ErrState, seclog.Sanitize(asked), f.method)
+	}
+	if m.callbackPath != "" && r.URL.Path == m.callbackPath && !c.redirected {
+		// A provider's callback (it cannot carry MethodField) for a
+		// challenge of the page's own form: the user switched after
+		// going to the provider. It is no answer to this challenge.
+		m.log.Log(r, seclog.MFAStateMismatch, zap.String("mfa_method", f.method), zap.String("reason", "other_method"))
+		return "", fmt.Errorf("%w: a provider's callback, the challenge under way is %q", ErrState, f.method)
 	}
 	rr := withFactor(r)
 	err = f.v.Complete(rr, u.ID(), c.state)

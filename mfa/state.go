@@ -169,22 +169,30 @@ type challenge struct {
 	state  string
 	began  time.Time
 	method string
+	// redirected: the verifier sent the user to a provider (Prompt.Redirect),
+	// whose answer comes back to Config.CallbackURL; only such a challenge
+	// takes an answer there.
+	redirected bool
 }
 
 func readChallenge(sm *scs.SessionManager, ctx context.Context, b binding) (challenge, bool) {
-	var f [6]string
-	if !split(sm.GetString(ctx, SessionChallengeKey), f[:]) || f[0] != "1" || !b.matches(f[4], f[5]) || f[1] == "" {
+	var f [7]string
+	if !split(sm.GetString(ctx, SessionChallengeKey), f[:]) || f[0] != "2" || !b.matches(f[5], f[6]) || f[1] == "" {
 		return challenge{}, false
 	}
 	ns, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil {
 		return challenge{}, false
 	}
-	return challenge{state: f[1], began: time.Unix(0, ns).UTC(), method: f[3]}, true
+	return challenge{state: f[1], began: time.Unix(0, ns).UTC(), method: f[3], redirected: f[4] == "r"}, true
 }
 
 func writeChallenge(sm *scs.SessionManager, ctx context.Context, b binding, c challenge) {
-	sm.Put(ctx, SessionChallengeKey, strings.Join([]string{"1", c.state, strconv.FormatInt(c.began.UnixNano(), 10), c.method, b.login(), b.user}, "|"))
+	kind := "p" // the page's own form or script
+	if c.redirected {
+		kind = "r"
+	}
+	sm.Put(ctx, SessionChallengeKey, strings.Join([]string{"2", c.state, strconv.FormatInt(c.began.UnixNano(), 10), c.method, kind, b.login(), b.user}, "|"))
 }
 
 // readNext returns the return path kept for this user and login, "" when
