@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +39,7 @@ import (
 	"github.com/bulwark-go/bulwark/clearsite"
 	"github.com/bulwark-go/bulwark/csp"
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/check"
 	"github.com/bulwark-go/bulwark/loginrequired"
 	"github.com/bulwark-go/bulwark/mfa"
 	"github.com/bulwark-go/bulwark/nocache"
@@ -471,7 +471,7 @@ func (b *builder) filled(s Slot) bool {
 // custom returns the Custom entry of s, or nil (typed nils included).
 func (b *builder) custom(s Slot) Middleware {
 	m := b.cfg.Custom[s]
-	if isNil(m) {
+	if check.Nil(m) {
 		return nil
 	}
 	return m
@@ -651,7 +651,7 @@ func (b *builder) checkIdentity() error {
 		return nil
 	}
 	for i, a := range c.Authenticators {
-		if isNil(a) {
+		if check.Nil(a) {
 			return &ConfigError{Slot: SlotIdentity, Field: fmt.Sprintf("Identity.Authenticators[%d]", i), Problem: "is nil", Fix: "remove it"}
 		}
 		s, ok := a.(*identity.Sessions)
@@ -928,20 +928,6 @@ func (h *secureHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.Scheme = orig // r.URL is &u: the next handler sees the URL as it came
 		h.next.ServeHTTP(w, r)
 	})
-}
-
-// isNil reports whether v is nil or a typed nil (a Custom entry set to a
-// *csp.Middleware variable that was never assigned counts as empty).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Interface, reflect.Slice:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // SecureOptions returns modern defaults for github.com/unrolled/secure,

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/bulwark-go/bulwark/internal/check"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
 	"github.com/bulwark-go/bulwark/seclog"
 )
@@ -88,26 +88,13 @@ type Challenger interface {
 // challenge. A nil authenticator is skipped.
 func FirstChallenge(auths []Authenticator) string {
 	for _, a := range auths {
-		if c, ok := a.(Challenger); ok && !nilAuthenticator(a) {
+		if c, ok := a.(Challenger); ok && !check.Nil(a) {
 			if v := c.Challenge(); v != "" {
 				return v
 			}
 		}
 	}
 	return ""
-}
-
-// nilAuthenticator reports whether a is nil or a nil pointer (or func,
-// map…) in an interface, whose methods would panic.
-func nilAuthenticator(a Authenticator) bool {
-	if a == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(a); v.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }
 
 // Config configures the identity [Middleware].
@@ -148,7 +135,7 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m := &Middleware{auths: cfg.Authenticators, failOpen: cfg.FailOpen, rs: cfg.Responder, log: cfg.Logger}
 	for i, a := range cfg.Authenticators {
-		if nilAuthenticator(a) {
+		if check.Nil(a) {
 			return nil, fmt.Errorf("identity: Config.Authenticators[%d] is nil", i)
 		}
 		if v, ok := a.(interface{ validate() error }); ok {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bulwark-go/bulwark/identity"
+	"github.com/bulwark-go/bulwark/internal/check"
 )
 
 // An EnrollmentChecker is a [Verifier] that can tell whether a user has
@@ -41,7 +41,7 @@ func AnyEnrolled(verifiers ...Verifier) func(ctx context.Context, u identity.Use
 	checks := make([]EnrollmentChecker, 0, len(verifiers))
 	for _, v := range verifiers {
 		c, ok := v.(EnrollmentChecker)
-		if !ok || isNil(v) {
+		if !ok || check.Nil(v) {
 			return func(context.Context, identity.User) (bool, error) { return true, nil }
 		}
 		checks = append(checks, c)
@@ -93,7 +93,7 @@ func newFactors(verifiers []Verifier) ([]*factor, error) {
 	}
 	fs := make([]*factor, 0, len(verifiers))
 	for i, v := range verifiers {
-		if isNil(v) {
+		if check.Nil(v) {
 			return nil, fmt.Errorf("mfa: Config.Verifiers[%d] is nil: remove it, or construct the verifier before mfa.New", i)
 		}
 		method := v.Method()
@@ -113,19 +113,6 @@ func newFactors(verifiers []Verifier) ([]*factor, error) {
 		fs = append(fs, f)
 	}
 	return fs, nil
-}
-
-// isNil reports whether v is nil or a nil pointer (or func, map…) in an
-// interface, whose methods would panic at the first challenge.
-func isNil(v Verifier) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // factor returns the factor of method, nil when no verifier has it.

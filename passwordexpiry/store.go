@@ -7,7 +7,8 @@ import (
 	"regexp"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/bulwark-go/bulwark/internal/check"
 )
 
 // A Reason says why a user must change their password. The empty Reason,
@@ -58,18 +59,8 @@ var ErrInvalidUserID = errors.New("passwordexpiry: invalid user id")
 // CheckUserID returns an error wrapping [ErrInvalidUserID] when a store
 // cannot keep id, nil otherwise. Stores call it first.
 func CheckUserID(id string) error {
-	switch {
-	case id == "":
-		return fmt.Errorf("%w: empty", ErrInvalidUserID)
-	case len(id) > MaxUserIDLen:
-		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidUserID, len(id), MaxUserIDLen)
-	case !utf8.ValidString(id):
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidUserID)
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] == 0 {
-			return fmt.Errorf("%w: holds a NUL byte", ErrInvalidUserID)
-		}
+	if why := check.UserID(id, MaxUserIDLen); why != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidUserID, why)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bulwark-go/bulwark/internal/check"
 )
 
 // Limits of what a [Store] keeps.
@@ -39,15 +41,8 @@ var (
 // CheckUserID returns an error wrapping [ErrInvalidUserID] when a store
 // cannot keep id, nil otherwise. Stores call it first.
 func CheckUserID(id string) error {
-	switch {
-	case id == "":
-		return fmt.Errorf("%w: empty", ErrInvalidUserID)
-	case len(id) > MaxUserIDLen:
-		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidUserID, len(id), MaxUserIDLen)
-	case !utf8.ValidString(id):
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidUserID)
-	case bytes.IndexByte([]byte(id), 0) >= 0:
-		return fmt.Errorf("%w: holds a NUL byte", ErrInvalidUserID)
+	if why := check.UserID(id, MaxUserIDLen); why != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidUserID, why)
 	}
 	return nil
 }
