@@ -159,6 +159,27 @@ func TestAuthenticatorConfigErrors(t *testing.T) {
 	if _, err := New(Config{Authenticators: []Authenticator{&Bearer{Keyword: "Token", Lookup: lookup}}}); err != nil {
 		t.Errorf("Keyword Token: %v", err)
 	}
+	// The edges of what a header takes as it is: every tchar of RFC 9110
+	// in a keyword, every printable byte but '"' and '\' in a realm.
+	for _, ok := range []Authenticator{
+		&Bearer{Keyword: "azAZ09!#$%&'*+-.^_`|~", Lookup: lookup},
+		&Bearer{Realm: " ~!az", Lookup: lookup},
+		&BasicAuth{Realm: " ~", Check: check},
+	} {
+		if _, err := New(Config{Authenticators: []Authenticator{ok}}); err != nil {
+			t.Errorf("%+v refused: %v", ok, err)
+		}
+	}
+	for _, keyword := range []string{"a@", "a[", "a{", "a/", "a:", "a\x7f", "a\x00", "a,b", "a="} {
+		if _, err := New(Config{Authenticators: []Authenticator{&Bearer{Keyword: keyword, Lookup: lookup}}}); err == nil {
+			t.Errorf("Keyword %q accepted", keyword)
+		}
+	}
+	for _, realm := range []string{"a\x1f", "a\x7f", "a\x00"} {
+		if _, err := New(Config{Authenticators: []Authenticator{&BasicAuth{Realm: realm, Check: check}}}); err == nil {
+			t.Errorf("Realm %q accepted", realm)
+		}
+	}
 }
 
 // login is a user whose login name is not its id.
