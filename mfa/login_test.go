@@ -1,6 +1,7 @@
 package mfa_test
 
 import (
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -136,5 +137,26 @@ func TestSubresourceKeepsTheChallenge(t *testing.T) {
 	}
 	if w := st.do("POST", "/mfa", "answer=ok&state="+url.QueryEscape(v.states[0])); w.Code != 303 {
 		t.Errorf("the answer to the challenge on screen: %d %q", w.Code, w.Body)
+	}
+}
+
+// TestSetNextNeedsTheUsersSession: SetNext keeps a return path only in a
+// session logged in as its user: not for an anonymous session, and not
+// (without a panic) for a request whose session was never loaded.
+func TestSetNextNeedsTheUsersSession(t *testing.T) {
+	st := newSite(t, &fakeVerifier{}, nil)
+	anonymous := st.reqWithCookie("/")
+	if st.gate.SetNext(anonymous, "/account") {
+		t.Error("SetNext kept a path for an anonymous session")
+	}
+	if st.gate.SetNext(httptest.NewRequest("GET", "/", nil), "/account") {
+		t.Error("SetNext kept a path without a loaded session")
+	}
+	st.login("alice")
+	if !st.gate.SetNext(st.reqWithCookie("/"), "/account") {
+		t.Error("SetNext refused a path for alice's session")
+	}
+	if st.gate.SetNext(st.reqWithCookie("/"), "/mfa?x=1") {
+		t.Error("SetNext kept the challenge page (with a query) as the return path")
 	}
 }
