@@ -39,10 +39,18 @@ func defaultReportsDB() string {
 // creates the file but not its directory (see makeDefaultDir). The command
 // links both drivers; an application that uses one imports that one alone.
 func openDB(ctx context.Context, dsn string) (*sqldb.DB, error) {
-	if lower := strings.ToLower(dsn); strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
+	if isPostgresURL(dsn) {
 		return postgres.Open(ctx, dsn)
 	}
 	return sqlite.Open(ctx, dsn)
+}
+
+// isPostgresURL reports whether a -db value names PostgreSQL (a
+// postgres:// or postgresql:// URL, in any case) rather than an SQLite
+// file.
+func isPostgresURL(dsn string) bool {
+	lower := strings.ToLower(dsn)
+	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
 }
 
 // reportStore is the report store of -db and the database under it, which

@@ -304,3 +304,16 @@ func TestCollectKill9(t *testing.T) {
 	}
 	t.Logf("%d reports answered 204 before SIGKILL, all stored (%d groups in the database)", len(acked), len(stored))
 }
+
+// TestIsPostgresURL: the one rule by which every command's -db names
+// PostgreSQL rather than an SQLite file.
+func TestIsPostgresURL(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"postgres://u@h/db": true, "postgresql://h/db": true, "POSTGRES://h/db": true,
+		"reports.db": false, "sqlite:postgres.db": false, "file:x.db": false, "postgres:x": false,
+	} {
+		if got := isPostgresURL(dsn); got != want {
+			t.Errorf("isPostgresURL(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+}

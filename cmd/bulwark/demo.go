@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -86,7 +85,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo: %w", err)
 	}
 	dsn := *dbPath
-	if lower := strings.ToLower(dsn); !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
+	if !isPostgresURL(dsn) {
 		dsn = "sqlite:" + dsn // a file name, whatever it looks like
 	}
 	db, err := openDB(ctx, dsn)

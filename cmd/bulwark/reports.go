@@ -221,7 +221,7 @@ func browserList(bs []cspreport.BrowserCount) string {
 // where the collector's is not: that would print "0 of 0 groups" for a
 // mistyped path.
 func openExistingReportStore(ctx context.Context, db string) (*reportStore, error) {
-	if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+	if !isPostgresURL(db) {
 		if _, err := os.Stat(strings.TrimPrefix(db, "sqlite:")); err != nil {
 			return nil, fmt.Errorf("no report database at %s (give -db the collector's): %w", db, err)
 		}
