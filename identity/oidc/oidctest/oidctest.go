@@ -294,7 +294,7 @@ func newProvider(cfg Config, issuer string) (*Provider, error) {
 	}
 	client := storage.WebClient(cfg.ClientID, cfg.ClientSecret, cfg.RedirectURIs...)
 	p.store = storage.NewStorageWithClients(p.users, map[string]*storage.Client{cfg.ClientID: client})
-	s := &store{Storage: p.store, users: p.users, postLogout: cfg.PostLogoutRedirectURIs, sid: p.sidOf}
+	s := &store{Storage: p.store, users: p.users, postLogout: cfg.PostLogoutRedirectURIs, sid: p.takeSID}
 	provider, err := op.NewProvider(&op.Config{
 		// The key that encrypts access tokens: a constant, as in
 		// zitadel's example (this is why the package is for tests).
@@ -459,12 +459,16 @@ func sessionID(v string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
-// sidOf returns the sid of the login that answered the authorization
-// request id, "" for none.
-func (p *Provider) sidOf(id string) string {
+// takeSID returns and forgets the sid of the login that answered the
+// authorization request id ("" for none): the ID token of the request's
+// code is made once, and a demo that runs for days keeps no entry per
+// login.
+func (p *Provider) takeSID(id string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.sids[id]
+	sid := p.sids[id]
+	delete(p.sids, id)
+	return sid
 }
 
 // LogoutTokensSent returns how many back-channel logout tokens the
