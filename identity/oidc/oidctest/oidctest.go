@@ -430,26 +430,19 @@ func (p *Provider) loginPage(w http.ResponseWriter, status int, id, msg string) 
 // Every ID token of the login carries it as "sid".
 func (p *Provider) loginSession(w http.ResponseWriter, r *http.Request, username string) string {
 	if !p.remember {
-		return sessionID(random())
+		return sessionID(rand.Text())
 	}
 	if r.Method == http.MethodGet {
 		if c, err := r.Cookie(loginCookie); err == nil {
 			return sessionID(c.Value) // remembered: the same session
 		}
 	}
-	v := random()
+	v := rand.Text()
 	p.mu.Lock()
 	p.sessions[v] = username
 	p.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return sessionID(v)
-}
-
-// random returns 32 random bytes, base64url-encoded.
-func random() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // sessionID is the sid of the login session whose cookie value is v: not
@@ -488,7 +481,7 @@ func (p *Provider) sendLogout(ctx context.Context, username, sid string) {
 	now := time.Now()
 	token, err := p.sign(ctx, map[string]any{
 		"iss": p.Issuer, "aud": p.ClientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
-		"jti": random(), "sub": u.Subject, "sid": sid,
+		"jti": rand.Text(), "sub": u.Subject, "sid": sid,
 		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 	}, nil)
 	if err != nil {
