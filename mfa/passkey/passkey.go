@@ -17,13 +17,14 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"go.uber.org/zap"
+
 	"github.com/bulwark-go/bulwark/identity"
 	"github.com/bulwark-go/bulwark/internal/httpjson"
 	"github.com/bulwark-go/bulwark/internal/sessionctx"
 	"github.com/bulwark-go/bulwark/seclog"
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
-	"go.uber.org/zap"
 )
 
 // Method is the second factor's method name, in session state and events.
@@ -388,13 +389,15 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, rf *refusal) {
 	}
 }
 
-// fail answers 500 or 503 when the store or the session cannot answer.
+// fail answers 503 when the store cannot answer, and a session the
+// manager's LoadAndSave did not load as every gate of the suite does
+// (sessionctx.Refuse: 500 and seclog.SessionNotLoaded with the fix).
 func (p *Passkeys) fail(w http.ResponseWriter, r *http.Request, ceremony string, err error) {
-	p.log.Log(r, seclog.PasskeyStoreError, zap.String("ceremony", ceremony), seclog.String("error", err.Error()))
 	if errors.Is(err, identity.ErrSessionNotLoaded) {
-		httpjson.Write(w, r, http.StatusInternalServerError, `{"error":"session_not_loaded"}`)
+		sessionctx.Refuse(w, r, p.log, err)
 		return
 	}
+	p.log.Log(r, seclog.PasskeyStoreError, zap.String("ceremony", ceremony), seclog.String("error", err.Error()))
 	httpjson.Write(w, r, http.StatusServiceUnavailable, `{"error":"unavailable"}`)
 }
 

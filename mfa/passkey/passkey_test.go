@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -539,5 +540,29 @@ func TestScript(t *testing.T) {
 	if w.Code != 200 || w.Header().Get("Content-Type") != "text/javascript; charset=utf-8" || w.Header().Get("X-Content-Type-Options") != "nosniff" ||
 		!strings.Contains(w.Body.String(), "navigator.credentials.get") {
 		t.Fatalf("script: %d %v", w.Code, w.Header())
+	}
+}
+
+// TestWithoutLoadAndSave: a handler mounted before scs's LoadAndSave (a
+// chain in the wrong order) answers 500 and logs the suite's one event
+// for it, session.not_loaded with the fix, as every gate does; never a
+// store error, never scs's panic.
+func TestWithoutLoadAndSave(t *testing.T) {
+	st := newSite(t, &passkey.MemoryStore{}, nil)
+	for name, h := range map[string]http.HandlerFunc{
+		"BeginRegistration": st.pk.BeginRegistration,
+		"BeginLogin":        st.pk.BeginLogin,
+	} {
+		st.events.Take()
+		r := httptest.NewRequest("POST", "/x", strings.NewReader("{}"))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h(w, r)
+		if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "session_not_loaded") {
+			t.Errorf("%s: %d %q, want 500 session_not_loaded", name, w.Code, w.Body)
+		}
+		if names := st.events.Names(); !slices.Equal(names, []string{"session.not_loaded"}) {
+			t.Errorf("%s: events %v, want session.not_loaded", name, names)
+		}
 	}
 }
